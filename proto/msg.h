@@ -1,0 +1,150 @@
+/*  =========================================================================
+    msg - the wanqi wire protocol, version 1: message codec
+
+    Every message is ONE ZeroMQ frame holding ONE msgpack array:
+        [ version, type, field, field, ... ]
+    version is the uint 1; type is a uint (wq_msg_type_t). Fields are
+    positional, each with a fixed msgpack type. proto/PROTOCOL.md is the
+    specification; this codec is its reference implementation, and the
+    golden vectors under tests/vectors/ pin its bytes.
+
+    Decoding is strict and bounded: version first, then type, then every
+    field's type and limit, counts capped before anything is allocated,
+    no trailing bytes, never a read past the buffer. A BATCH's records are
+    opaque bin blobs here (each is a msgpack record map, see
+    common/record.h): one bad record must not make the whole batch
+    undecodable, so their content is checked by the receiver, which
+    quarantines what fails.
+
+    Ownership: a decoded wq_msg_t owns copies of everything it points to;
+    wq_msg_destroy frees it. For encoding, fill a wq_msg_t whose pointers
+    the caller owns (wq_msg_encode only reads them).
+    =========================================================================
+*/
+#ifndef WQ_MSG_H_INCLUDED
+#define WQ_MSG_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#include "common/error.h"
+#include "common/table.h"
+
+#define WQ_PROTO_VERSION 1
+#define WQ_MSG_MAX_BYTES (4u * 1024 * 1024)   /* one frame */
+#define WQ_BATCH_MAX_RECORDS 1000
+#define WQ_QUERY_MAX_PARAMS 32
+#define WQ_RESULT_MAX_ROWS 100000
+#define WQ_RESULT_MAX_COLS 64
+#define WQ_TEXT_MAX 1024                       /* error/status texts */
+
+typedef enum {
+    WQ_MSG_HELLO = 1,       /* agent -> collector */
+    WQ_MSG_WELCOME = 2,     /* collector -> agent */
+    WQ_MSG_BATCH = 3,       /* agent -> collector */
+    WQ_MSG_ACK = 4,         /* collector -> agent */
+    WQ_MSG_ERROR = 5,       /* collector -> agent or client */
+    WQ_MSG_PING = 6,        /* agent -> collector (heartbeat, carries backlog) */
+    WQ_MSG_PONG = 7,        /* collector -> agent */
+    WQ_MSG_QUERY = 8,       /* client -> collector */
+    WQ_MSG_RESULT = 9       /* collector -> client */
+} wq_msg_type_t;
+
+typedef struct {
+    uint64_t seq;           /* record quarantined */
+    uint32_t code;          /* wq_rc_t: why */
+    char *reason;           /* human text, <= WQ_TEXT_MAX bytes */
+} wq_quarantined_t;
+
+typedef struct {
+    const uint8_t *data;    /* one encoded record (msgpack map) */
+    size_t size;            /* <= WQ_RECORD_MAX_BYTES */
+} wq_blob_t;
+
+typedef struct {
+    char *key;
+    char *value;
+} wq_param_t;
+
+typedef struct {
+    wq_msg_type_t type;
+    union {
+        struct {    /* HELLO: [1, 1, agent, inc, software, last_seq, queued] */
+            char *agent;            /* agent id it believes it is (the collector checks it against the key) */
+            uint32_t inc;           /* incarnation, != 0 */
+            char *software;         /* e.g. "wanqi-agent 0.1.0", <= 64 bytes */
+            uint64_t last_seq;      /* highest seq stored in its outbox (0 if none) */
+            uint64_t queued;        /* records not yet acknowledged */
+        } hello;
+        struct {    /* WELCOME: [1, 2, inc, hwm, credit, max_batch, heartbeat_ms] */
+            uint32_t inc;
+            uint64_t hwm;           /* collector's high-water mark for (agent, inc): all seq <= hwm are durable */
+            uint32_t credit;        /* batches the agent may have unacknowledged, >= 1 */
+            uint32_t max_batch;     /* records per batch, 1..WQ_BATCH_MAX_RECORDS */
+            uint32_t heartbeat_ms;  /* agent pings at this interval; link dead after 3 silent */
+        } welcome;
+        struct {    /* BATCH: [1, 3, inc, first_seq, [bin, ...]] */
+            uint32_t inc;
+            uint64_t first_seq;     /* seq of records[0]; the rest follow contiguously */
+            size_t count;           /* 1..WQ_BATCH_MAX_RECORDS */
+            wq_blob_t *records;
+        } batch;
+        struct {    /* ACK: [1, 4, inc, hwm, [[seq, code, reason], ...]] */
+            uint32_t inc;
+            uint64_t hwm;           /* new high-water mark, durable */
+            size_t count;           /* quarantined in the acknowledged batch(es) */
+            wq_quarantined_t *quarantined;
+        } ack;
+        struct {    /* ERROR: [1, 5, code, expected_seq, text] */
+            uint32_t code;          /* wq_rc_t (WQ_E_GAP, WQ_E_STATE, WQ_E_FULL, ...) */
+            uint64_t expected_seq;  /* WQ_E_GAP: next seq the collector expects; else 0 */
+            char *text;
+        } error;
+        struct {    /* PING: [1, 6, inc, last_seq, queued] */
+            uint32_t inc;
+            uint64_t last_seq;
+            uint64_t queued;
+        } ping;
+        struct {    /* PONG: [1, 7, inc, hwm] */
+            uint32_t inc;
+            uint64_t hwm;
+        } pong;
+        struct {    /* QUERY: [1, 8, request_id, name, {key: value, ...}] */
+            uint64_t request_id;
+            char *name;             /* "summary", "overdue", "enterprise", "agents", "quarantine", ... */
+            size_t count;           /* <= WQ_QUERY_MAX_PARAMS */
+            wq_param_t *params;     /* keys sorted when encoded (canonical) */
+        } query;
+        struct {    /* RESULT: [1, 9, request_id, status, text, [col, ...], [[cell, ...], ...]] */
+            uint64_t request_id;
+            uint32_t status;        /* WQ_OK or a wq_rc_t */
+            char *text;             /* "" or why it failed */
+            wq_table_t *table;      /* NULL when status != WQ_OK; cells: nil | int | str */
+        } result;
+    };
+    void *owned_;                   /* private: decoded storage */
+} wq_msg_t;
+
+/*  Encode msg into a new malloc'd buffer *buf of *size bytes (caller frees).
+    Checks limits the decoder would enforce, so that we never send what a
+    peer must reject. Errors: WQ_E_RANGE, WQ_E_UTF8, WQ_E_UNKNOWN (type),
+    WQ_E_NOMEM; err says which field. */
+int wq_msg_encode(const wq_msg_t *msg, uint8_t **buf, size_t *size, wq_err_t *err);
+
+/*  Decode one frame. On success *out is a new message (wq_msg_destroy).
+    Errors: WQ_E_TRUNCATED, WQ_E_TYPE, WQ_E_VERSION, WQ_E_UNKNOWN (message
+    type), WQ_E_RANGE (counts, sizes, limits), WQ_E_UTF8, WQ_E_TRAILING,
+    WQ_E_DUPFIELD (QUERY param key twice), WQ_E_NOMEM; err->field names the
+    element ("batch.records[3]"). */
+int wq_msg_decode(const uint8_t *buf, size_t size, wq_msg_t **out, wq_err_t *err);
+
+/*  Free a decoded message; sets *msg to NULL; safe on NULL. Do not call on
+    a caller-filled message used only for encoding. */
+void wq_msg_destroy(wq_msg_t **msg);
+
+/*  "HELLO", "BATCH", ...; "?" if unknown. */
+const char *wq_msg_type_name(int type);
+
+/*  Query parameter by key from a decoded QUERY, or NULL. */
+const char *wq_msg_param(const wq_msg_t *msg, const char *key);
+
+#endif
