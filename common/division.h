@@ -1,9 +1,9 @@
 /*  =========================================================================
     division - Hebei's GB/T 2260 administrative divisions
 
-    Compiled in from common/data/*.csv (no file is read at run time): the
-    divisions in force today, those of the 2019 campaign (five Xingtai codes
-    retired in 2020), and the NBS statistics-only functional zones (xx7x).
+    Compiled in from the CSV files in common/data (no file is read at run time): the
+    divisions in force today, those of the 2019 campaign (Xingtai's 2020
+    reorganisation retired three codes and renamed two), and the NBS statistics-only functional zones (xx7x).
     Codes are 6 ASCII digits PPCCDD; city = PPCC00, province = PP0000. Every
     rollup is a prefix operation, so a retired 2019 county still rolls up to
     its city.
