@@ -9,6 +9,7 @@
     =========================================================================
 */
 #include "common/error.h"
+#include "common/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,6 +73,19 @@ wq_errname(int code)
     return d ? d->name : "E_UNKNOWN_CODE";
 }
 
+/*  Error texts travel: into logs, JSON output and protocol messages whose
+    strings must be valid single-line UTF-8. snprintf may have cut a
+    multi-byte character in half, and a text may quote raw bad input, so
+    replace every byte that is not part of a well-formed character, and
+    every control character, with '?'. */
+static void
+s_make_printable(char *s)
+{
+    size_t len = strlen(s), bad;
+    while (!wq_utf8_text_ok(s, len, false, &bad) && bad < len)
+        s[bad] = '?';
+}
+
 int
 wq_err_set(wq_err_t *err, int code, const char *field, const char *fmt, ...)
 {
@@ -86,6 +100,8 @@ wq_err_set(wq_err_t *err, int code, const char *field, const char *fmt, ...)
         }
         else
             snprintf(err->text, sizeof err->text, "%s", wq_strerror(code));
+        s_make_printable(err->field);
+        s_make_printable(err->text);
     }
     return code;
 }

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "common/error.h"
+#include "common/utf8.h"
 
 static void
 test_table(void **state)
@@ -83,12 +84,35 @@ test_set_clear_format(void **state)
     assert_string_equal(wq_err_format(&err, small, sizeof small), "f: abcd");
 }
 
+/*  A long Chinese text is cut at the buffer's end in the middle of a
+    character, and raw bad input is quoted: the stored text must still be
+    valid single-line UTF-8 (it goes into ACKs and logs). */
+static void
+test_text_stays_printable_utf8(void **state)
+{
+    (void) state;
+    wq_err_t err;
+    char big[1200] = "";
+    for (int i = 0; i < 300; i++)
+        strcat(big, "\xe6\xb2\xb3");    /* 河, 3 bytes each: 900 bytes */
+    wq_err_set(&err, WQ_E_RANGE, "name", "x%s", big);   /* 901 bytes: cut inside a character */
+    assert_true(wq_utf8_text_ok(err.text, strlen(err.text), false, NULL));
+    assert_true(strlen(err.text) > 300);
+
+    wq_err_set(&err, WQ_E_UTF8, "bad\xff", "value \"\xc3\x28\" has\ta tab\n");
+    assert_true(wq_utf8_text_ok(err.text, strlen(err.text), false, NULL));
+    assert_true(wq_utf8_text_ok(err.field, strlen(err.field), false, NULL));
+    assert_string_equal(err.text, "value \"?(\" has?a tab?");
+    assert_string_equal(err.field, "bad?");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_set_clear_format),
+        cmocka_unit_test(test_text_stays_printable_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
