@@ -1,0 +1,1416 @@
+/*  =========================================================================
+    central - the collector's central LMDB store: exactly-once ingest, the
+    entity index, incremental views and verify
+
+    One batch is one write transaction: the stream's high-water mark drops
+    duplicates and detects gaps; each new record is validated (or
+    quarantined with its reason), stored once under its event key, and
+    indexed under its entity. A correction or retraction belongs to its
+    target's entity; while the target has not arrived it waits in the
+    pending table keyed by the target's id and is placed when the target
+    comes. At the end of the batch every entity the batch touched is
+    re-folded once (fold.c) and the difference between its old and new
+    contributions goes into the counters (views.c). Then the mark is
+    raised and the transaction committed durably: only after that may the
+    server acknowledge. A full map aborts the transaction: nothing of the
+    batch is kept and the caller gets WQ_E_FULL.
+
+    verify recomputes everything derived (entity index, pending table,
+    enterprise links, entity states, counters, deadline index, totals) from
+    the events alone and reports each difference. queries.c answers the
+    named queries. docs/STORE.md documents the databases.
+    =========================================================================
+*/
+#include "collector/central.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "collector/cstore.h"
+#include "collector/fold.h"
+#include "collector/queries.h"
+#include "collector/views.h"
+#include "common/store.h"
+
+#define S_DEFAULT_MAP ((size_t) 8 << 30)
+#define S_RESOLVE_DEPTH 8
+#define S_FORMAT_VERSION 1
+
+/*  ---- small helpers shared through cstore.h ------------------------------ */
+
+size_t
+wq_ek_make(const char *agent, uint32_t inc, uint64_t seq, uint8_t out[WQ_EK_MAX])
+{
+    size_t n = strnlen(agent, WQ_AGENT_ID_MAX);
+    memcpy(out, agent, n);
+    out[n] = '\0';
+    wq_be32_put(out + n + 1, inc);
+    wq_be64_put(out + n + 5, seq);
+    return n + 13;
+}
+
+bool
+wq_ek_split(const uint8_t *ek, size_t len, char agent[WQ_AGENT_ID_MAX + 1], uint32_t *inc,
+            uint64_t *seq)
+{
+    if (len < 14 || len > WQ_EK_MAX)
+        return false;
+    size_t n = len - 13;
+    if (memchr(ek, '\0', n) || ek[n] != '\0')
+        return false;
+    memcpy(agent, ek, n);
+    agent[n] = '\0';
+    *inc = wq_be32_get(ek + n + 1);
+    *seq = wq_be64_get(ek + n + 5);
+    return true;
+}
+
+size_t
+wq_ek_from_text(const char *id, uint8_t out[WQ_EK_MAX])
+{
+    char agent[WQ_AGENT_ID_MAX + 1];
+    uint32_t inc;
+    uint64_t seq;
+    if (wq_event_id_parse(id, agent, &inc, &seq, NULL) != WQ_OK)
+        return 0;
+    return wq_ek_make(agent, inc, seq, out);
+}
+
+bool
+wq_ek_to_text(const uint8_t *ek, size_t len, char out[WQ_EVENT_ID_MAX])
+{
+    char agent[WQ_AGENT_ID_MAX + 1];
+    uint32_t inc;
+    uint64_t seq;
+    if (!wq_ek_split(ek, len, agent, &inc, &seq))
+        return false;
+    wq_event_id_format(agent, inc, seq, out);
+    return true;
+}
+
+int
+wq_cstore_err(int rc, const char *what, wq_err_t *err)
+{
+    return wq_store_err(rc, what, err);
+}
+
+void
+wq_buf_put(wq_buf_t *b, const void *p, size_t n)
+{
+    if (b->oom || n == 0)
+        return;
+    if (b->len + n > b->cap) {
+        size_t ncap = b->cap ? b->cap : 64;
+        while (ncap < b->len + n)
+            ncap *= 2;
+        uint8_t *d = realloc(b->data, ncap);
+        if (!d) {
+            b->oom = true;
+            return;
+        }
+        b->data = d;
+        b->cap = ncap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+void
+wq_buf_u8(wq_buf_t *b, uint8_t v)
+{
+    wq_buf_put(b, &v, 1);
+}
+
+void
+wq_buf_u16(wq_buf_t *b, uint16_t v)
+{
+    uint8_t x[2] = {(uint8_t) (v >> 8), (uint8_t) v};
+    wq_buf_put(b, x, 2);
+}
+
+void
+wq_buf_u64(wq_buf_t *b, uint64_t v)
+{
+    uint8_t x[8];
+    wq_be64_put(x, v);
+    wq_buf_put(b, x, 8);
+}
+
+void
+wq_buf_str(wq_buf_t *b, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n > 65535)
+        n = 65535;
+    wq_buf_u16(b, (uint16_t) n);
+    wq_buf_put(b, s, n);
+}
+
+void
+wq_buf_free(wq_buf_t *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+const uint8_t *
+wq_rd_bytes(wq_rd_t *r, size_t n)
+{
+    if (r->bad || n > r->len - r->off) {
+        r->bad = true;
+        return NULL;
+    }
+    const uint8_t *p = r->p + r->off;
+    r->off += n;
+    return p;
+}
+
+uint8_t
+wq_rd_u8(wq_rd_t *r)
+{
+    const uint8_t *p = wq_rd_bytes(r, 1);
+    return p ? p[0] : 0;
+}
+
+uint16_t
+wq_rd_u16(wq_rd_t *r)
+{
+    const uint8_t *p = wq_rd_bytes(r, 2);
+    return p ? (uint16_t) (p[0] << 8 | p[1]) : 0;
+}
+
+uint64_t
+wq_rd_u64(wq_rd_t *r)
+{
+    const uint8_t *p = wq_rd_bytes(r, 8);
+    return p ? wq_be64_get(p) : 0;
+}
+
+void
+wq_rd_str(wq_rd_t *r, char *out, size_t cap)
+{
+    size_t n = wq_rd_u16(r);
+    const uint8_t *p = wq_rd_bytes(r, n);
+    out[0] = '\0';
+    if (!p)
+        return;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+char *
+wq_rd_strdup(wq_rd_t *r)
+{
+    size_t n = wq_rd_u16(r);
+    const uint8_t *p = wq_rd_bytes(r, n);
+    if (!p)
+        return NULL;
+    char *s = malloc(n + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+/*  ---- open / close ------------------------------------------------------- */
+
+static int
+s_meta_get(MDB_txn *txn, wq_central_t *c, const char *name, uint64_t *v, wq_err_t *err)
+{
+    MDB_val k = {strlen(name), (void *) name}, d;
+    *v = 0;
+    int mrc = mdb_get(txn, c->meta, &k, &d);
+    if (mrc == MDB_NOTFOUND)
+        return WQ_OK;
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_get(meta)", err);
+    if (d.mv_size != 8)
+        return wq_err_set(err, WQ_E_CORRUPT, "meta", "meta value %s is malformed", name);
+    *v = wq_be64_get(d.mv_data);
+    return WQ_OK;
+}
+
+static int
+s_meta_add(MDB_txn *txn, wq_central_t *c, const char *name, int64_t delta, wq_err_t *err)
+{
+    if (delta == 0)
+        return WQ_OK;
+    uint64_t v;
+    int rc = s_meta_get(txn, c, name, &v, err);
+    if (rc != WQ_OK)
+        return rc;
+    uint8_t b[8];
+    wq_be64_put(b, v + (uint64_t) delta);
+    MDB_val k = {strlen(name), (void *) name}, d = {8, b};
+    int mrc = mdb_put(txn, c->meta, &k, &d, 0);
+    return mrc ? wq_cstore_err(mrc, "mdb_put(meta)", err) : WQ_OK;
+}
+
+int
+wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t *err)
+{
+    wq_central_t *c = NULL;
+    MDB_txn *txn = NULL;
+    int rc;
+    if (!dir || !out)
+        return wq_err_set(err, WQ_E_INTERNAL, "dir", "wq_central_open called without a path");
+    *out = NULL;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return wq_err_set(err, WQ_E_NOMEM, "central", "out of memory opening %s", dir);
+    rc = wq_store_open(dir, map_bytes ? map_bytes : S_DEFAULT_MAP, 16, &c->env, err);
+    if (rc != WQ_OK)
+        goto fail;
+    int mrc = mdb_txn_begin(c->env, NULL, 0, &txn);
+    if (mrc != 0) {
+        rc = wq_cstore_err(mrc, "mdb_txn_begin", err);
+        goto fail;
+    }
+    struct {
+        const char *name;
+        unsigned flags;
+        MDB_dbi *dbi;
+    } dbs[] = {
+        {"events", 0, &c->events},         {"entities", MDB_DUPSORT, &c->entities},
+        {"pending", MDB_DUPSORT, &c->pending}, {"links", MDB_DUPSORT, &c->links},
+        {"states", 0, &c->states},         {"views", 0, &c->views},
+        {"deadlines", 0, &c->deadlines},   {"streams", 0, &c->streams},
+        {"quarantine", 0, &c->quarantine}, {"meta", 0, &c->meta},
+    };
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        mrc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi);
+        if (mrc != 0) {
+            rc = wq_cstore_err(mrc, "mdb_dbi_open", err);
+            goto fail;
+        }
+    }
+    uint64_t version;
+    rc = s_meta_get(txn, c, "version", &version, err);
+    if (rc != WQ_OK)
+        goto fail;
+    if (version == 0) {
+        rc = s_meta_add(txn, c, "version", S_FORMAT_VERSION, err);
+        if (rc != WQ_OK)
+            goto fail;
+    } else if (version != S_FORMAT_VERSION) {
+        rc = wq_err_set(err, WQ_E_CORRUPT, "version",
+                        "%s holds a central store of format %" PRIu64 ", this program reads %d: "
+                        "use the matching wanqi-collector", dir, version, S_FORMAT_VERSION);
+        goto fail;
+    }
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc != 0) {
+        rc = wq_cstore_err(mrc, "mdb_txn_commit", err);
+        goto fail;
+    }
+    *out = c;
+    return WQ_OK;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (c && c->env)
+        mdb_env_close(c->env);
+    free(c);
+    return rc;
+}
+
+void
+wq_central_destroy(wq_central_t **self)
+{
+    if (!self || !*self)
+        return;
+    mdb_env_close((*self)->env);
+    free(*self);
+    *self = NULL;
+}
+
+/*  ---- streams ------------------------------------------------------------ */
+
+static size_t
+s_stream_key(const char *agent, uint32_t inc, uint8_t out[WQ_AGENT_ID_MAX + 5])
+{
+    size_t n = strnlen(agent, WQ_AGENT_ID_MAX);
+    memcpy(out, agent, n);
+    out[n] = '\0';
+    wq_be32_put(out + n + 1, inc);
+    return n + 5;
+}
+
+int
+wq_stream_decode(const void *data, size_t size, wq_stream_row_t *row)
+{
+    wq_rd_t r = {data, size, 0, false};
+    memset(row, 0, sizeof *row);
+    const uint8_t *county = wq_rd_bytes(&r, 6);
+    if (county)
+        memcpy(row->county, county, 6);
+    row->hwm = wq_rd_u64(&r);
+    row->stored = wq_rd_u64(&r);
+    row->quarantined = wq_rd_u64(&r);
+    row->last_seq = wq_rd_u64(&r);
+    row->queued = wq_rd_u64(&r);
+    row->contact_ms = wq_rd_u64(&r);
+    return r.bad || r.off != size ? WQ_E_CORRUPT : WQ_OK;
+}
+
+static int
+s_stream_get(MDB_txn *txn, wq_central_t *c, const char *agent, uint32_t inc, wq_stream_row_t *row,
+             bool *exists, wq_err_t *err)
+{
+    uint8_t kb[WQ_AGENT_ID_MAX + 5];
+    MDB_val k = {s_stream_key(agent, inc, kb), kb}, v;
+    memset(row, 0, sizeof *row);
+    *exists = false;
+    int mrc = mdb_get(txn, c->streams, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return WQ_OK;
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_get(streams)", err);
+    if (wq_stream_decode(v.mv_data, v.mv_size, row) != WQ_OK)
+        return wq_err_set(err, WQ_E_CORRUPT, "streams",
+                          "the stored row of stream %s/%08x is malformed: run verify", agent, inc);
+    *exists = true;
+    return WQ_OK;
+}
+
+static int
+s_stream_put(MDB_txn *txn, wq_central_t *c, const char *agent, uint32_t inc,
+             const wq_stream_row_t *row, wq_err_t *err)
+{
+    uint8_t kb[WQ_AGENT_ID_MAX + 5], vb[6 + 6 * 8];
+    memcpy(vb, row->county, 6);
+    wq_be64_put(vb + 6, row->hwm);
+    wq_be64_put(vb + 14, row->stored);
+    wq_be64_put(vb + 22, row->quarantined);
+    wq_be64_put(vb + 30, row->last_seq);
+    wq_be64_put(vb + 38, row->queued);
+    wq_be64_put(vb + 46, row->contact_ms);
+    MDB_val k = {s_stream_key(agent, inc, kb), kb}, v = {sizeof vb, vb};
+    int mrc = mdb_put(txn, c->streams, &k, &v, 0);
+    return mrc ? wq_cstore_err(mrc, "mdb_put(streams)", err) : WQ_OK;
+}
+
+static int
+s_check_stream_args(const char *agent, const char *county, bool need_county, uint32_t inc,
+                    wq_err_t *err)
+{
+    if (!agent || wq_agent_id_check(agent, err) != WQ_OK)
+        return wq_err_set(err, WQ_E_FORMAT, "agent", "agent id \"%s\" is malformed",
+                          agent ? agent : "(null)");
+    if (need_county && !county)
+        return wq_err_set(err, WQ_E_FORMAT, "county", "no county given for agent %s", agent);
+    if (county && (strlen(county) != 6 || strspn(county, "0123456789") != 6))
+        return wq_err_set(err, WQ_E_FORMAT, "county", "agent county \"%s\" is not 6 digits",
+                          county);
+    if (inc == 0)
+        return wq_err_set(err, WQ_E_RANGE, "inc", "incarnation 0 is not valid");
+    return WQ_OK;
+}
+
+int
+wq_central_hwm(wq_central_t *self, const char *agent, uint32_t inc, uint64_t *hwm, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    wq_stream_row_t row;
+    bool exists;
+    *hwm = 0;
+    int rc = s_check_stream_args(agent, NULL, false, inc, err);
+    if (rc != WQ_OK)
+        return rc;
+    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_txn_begin(read)", err);
+    rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
+    if (rc == WQ_OK)
+        *hwm = row.hwm;
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int
+wq_central_touch(wq_central_t *self, const char *agent, const char *county, uint32_t inc,
+                 uint64_t last_seq, uint64_t queued, uint64_t now_ms, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    wq_stream_row_t row;
+    bool exists;
+    int rc = s_check_stream_args(agent, county, true, inc, err);
+    if (rc != WQ_OK)
+        return rc;
+    int mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_txn_begin", err);
+    rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
+    if (rc != WQ_OK)
+        goto fail;
+    memcpy(row.county, county, 6);
+    row.last_seq = last_seq;
+    row.queued = queued;
+    row.contact_ms = now_ms;
+    rc = s_stream_put(txn, self, agent, inc, &row, err);
+    if (rc == WQ_OK && !exists)
+        rc = s_meta_add(txn, self, "streams", 1, err);
+    if (rc != WQ_OK)
+        goto fail;
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc != 0) {
+        rc = wq_cstore_err(mrc, "mdb_txn_commit", err);
+        goto fail;
+    }
+    return WQ_OK;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+/*  ---- entity placement --------------------------------------------------- */
+
+typedef enum { S_RESOLVED = 1, S_PENDING = 2, S_ORPHAN = 3 } s_place_t;
+
+static bool
+s_is_modifier(const wq_record_t *r)
+{
+    return r->type == WQ_REC_CORRECTION || r->type == WQ_REC_RETRACTION;
+}
+
+/*  Where an event belongs: follow a correction/retraction's target chain
+    to a base event and take its entity; if a link of the chain is not
+    stored yet, the event waits for it (*missing); a chain longer than
+    S_RESOLVE_DEPTH (or a cycle) belongs nowhere. */
+static int
+s_resolve(MDB_txn *txn, wq_central_t *c, const wq_record_t *rec, s_place_t *place,
+          char entity[WQ_ENTITY_MAX], uint8_t missing[WQ_EK_MAX], size_t *mlen, wq_err_t *err)
+{
+    const wq_record_t *cur = rec;
+    wq_record_t *owned = NULL;
+    int rc = WQ_OK;
+    *place = S_ORPHAN;
+    for (int depth = 0; depth <= S_RESOLVE_DEPTH; depth++) {
+        if (!s_is_modifier(cur)) {
+            wq_record_entity(cur, entity);
+            *place = S_RESOLVED;
+            goto done;
+        }
+        if (depth == S_RESOLVE_DEPTH)
+            break;
+        uint8_t ek[WQ_EK_MAX];
+        size_t eklen = wq_ek_from_text(cur->target, ek);
+        if (eklen == 0)
+            goto done;
+        MDB_val k = {eklen, ek}, v;
+        int mrc = mdb_get(txn, c->events, &k, &v);
+        if (mrc == MDB_NOTFOUND) {
+            memcpy(missing, ek, eklen);
+            *mlen = eklen;
+            *place = S_PENDING;
+            goto done;
+        }
+        if (mrc != 0) {
+            rc = wq_cstore_err(mrc, "mdb_get(events)", err);
+            goto done;
+        }
+        wq_record_t *next = NULL;
+        if (wq_record_decode(v.mv_data, v.mv_size, &next, NULL) != WQ_OK) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "events",
+                            "stored event %s no longer decodes: restore from backup", cur->target);
+            goto done;
+        }
+        wq_record_destroy(&owned);
+        owned = next;
+        cur = next;
+    }
+done:
+    wq_record_destroy(&owned);
+    return rc;
+}
+
+typedef struct {
+    char **keys;
+    size_t n, cap;
+} s_dirty_t;
+
+static int
+s_dirty_add(s_dirty_t *d, const char *entity, wq_err_t *err)
+{
+    if (d->n == d->cap) {
+        size_t ncap = d->cap ? d->cap * 2 : 64;
+        char **nk = realloc(d->keys, ncap * sizeof *nk);
+        if (!nk)
+            return wq_err_set(err, WQ_E_NOMEM, "ingest", "out of memory tracking entities");
+        d->keys = nk;
+        d->cap = ncap;
+    }
+    d->keys[d->n] = strdup(entity);
+    if (!d->keys[d->n])
+        return wq_err_set(err, WQ_E_NOMEM, "ingest", "out of memory tracking entities");
+    d->n++;
+    return WQ_OK;
+}
+
+static void
+s_dirty_free(s_dirty_t *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        free(d->keys[i]);
+    free(d->keys);
+    memset(d, 0, sizeof *d);
+}
+
+static int
+s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*  The enterprise link of a problem or consultation opened by rec. */
+static bool
+s_link_of(const wq_record_t *rec, char link[WQ_ENTITY_MAX])
+{
+    if ((rec->type != WQ_REC_PROBLEM && rec->type != WQ_REC_CONSULTATION) || rec->ent[0] == '\0')
+        return false;
+    snprintf(link, WQ_ENTITY_MAX, "E:%s", rec->ent);
+    return true;
+}
+
+static int
+s_put_dup(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val, size_t vlen,
+          const char *what, wq_err_t *err)
+{
+    MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
+    int mrc = mdb_put(txn, dbi, &k, &v, MDB_NODUPDATA);
+    if (mrc == MDB_KEYEXIST)
+        return WQ_OK;
+    return mrc ? wq_cstore_err(mrc, what, err) : WQ_OK;
+}
+
+/*  Place one stored event (rec, key ek) in the entity index or the pending
+    table, and remember its entity for the re-fold. */
+static int
+s_place(MDB_txn *txn, wq_central_t *c, const wq_record_t *rec, const uint8_t *ek, size_t eklen,
+        s_dirty_t *dirty, wq_err_t *err)
+{
+    s_place_t place;
+    char entity[WQ_ENTITY_MAX], link[WQ_ENTITY_MAX];
+    uint8_t missing[WQ_EK_MAX];
+    size_t mlen = 0;
+    int rc = s_resolve(txn, c, rec, &place, entity, missing, &mlen, err);
+    if (rc != WQ_OK || place == S_ORPHAN)
+        return rc;
+    if (place == S_PENDING)
+        return s_put_dup(txn, c->pending, missing, mlen, ek, eklen, "mdb_put(pending)", err);
+    uint8_t sk[WQ_SK_MAX];
+    memcpy(sk, rec->date, 10);
+    memcpy(sk + 10, ek, eklen);
+    rc = s_put_dup(txn, c->entities, entity, strlen(entity), sk, 10 + eklen, "mdb_put(entities)",
+                   err);
+    if (rc == WQ_OK && s_link_of(rec, link))
+        rc = s_put_dup(txn, c->links, link, strlen(link), entity, strlen(entity), "mdb_put(links)",
+                       err);
+    if (rc == WQ_OK)
+        rc = s_dirty_add(dirty, entity, err);
+    return rc;
+}
+
+/*  Events waiting for ek (just stored) are placed again. */
+static int
+s_release_waiters(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen, s_dirty_t *dirty,
+                  wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    uint8_t (*waiters)[WQ_EK_MAX] = NULL;
+    size_t *lens = NULL, n = 0, cap = 0;
+    int rc = WQ_OK;
+    int mrc = mdb_cursor_open(txn, c->pending, &cur);
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_cursor_open(pending)", err);
+    MDB_val k = {eklen, (void *) ek}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
+        if (v.mv_size > WQ_EK_MAX) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "pending", "a pending entry is malformed: run verify");
+            goto done;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            void *nw = realloc(waiters, ncap * sizeof *waiters);
+            if (!nw) {
+                rc = wq_err_set(err, WQ_E_NOMEM, "pending", "out of memory");
+                goto done;
+            }
+            waiters = nw;
+            size_t *nl = realloc(lens, ncap * sizeof *lens);
+            if (!nl) {
+                rc = wq_err_set(err, WQ_E_NOMEM, "pending", "out of memory");
+                goto done;
+            }
+            lens = nl;
+            cap = ncap;
+        }
+        memcpy(waiters[n], v.mv_data, v.mv_size);
+        lens[n++] = v.mv_size;
+    }
+    if (mrc != MDB_NOTFOUND) {
+        rc = wq_cstore_err(mrc, "mdb_cursor_get(pending)", err);
+        goto done;
+    }
+    mdb_cursor_close(cur);
+    cur = NULL;
+    if (n == 0)
+        goto done;
+    mrc = mdb_del(txn, c->pending, &k, NULL);
+    if (mrc != 0) {
+        rc = wq_cstore_err(mrc, "mdb_del(pending)", err);
+        goto done;
+    }
+    for (size_t i = 0; i < n && rc == WQ_OK; i++) {
+        MDB_val wk = {lens[i], waiters[i]}, wv;
+        mrc = mdb_get(txn, c->events, &wk, &wv);
+        if (mrc != 0) {
+            rc = mrc == MDB_NOTFOUND
+                     ? wq_err_set(err, WQ_E_CORRUPT, "pending",
+                                  "a pending event is not stored: run verify")
+                     : wq_cstore_err(mrc, "mdb_get(events)", err);
+            break;
+        }
+        wq_record_t *w = NULL;
+        if (wq_record_decode(wv.mv_data, wv.mv_size, &w, NULL) != WQ_OK) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "events", "a stored event no longer decodes");
+            break;
+        }
+        rc = s_place(txn, c, w, waiters[i], lens[i], dirty, err);
+        wq_record_destroy(&w);
+    }
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    free(waiters);
+    free(lens);
+    return rc;
+}
+
+/*  Re-fold one entity and apply the difference to the views and the
+    deadline index. */
+static int
+s_refold(MDB_txn *txn, wq_central_t *c, const char *entity, wq_err_t *err)
+{
+    wq_fold_state_t old = {0}, nw = {0};
+    wq_buf_t blob = {0}, ok = {0}, ov = {0}, nk = {0}, nv = {0};
+    int rc;
+    MDB_val k = {strlen(entity), (void *) entity}, v;
+    int mrc = mdb_get(txn, c->states, &k, &v);
+    if (mrc == 0) {
+        rc = wq_fold_state_decode(v.mv_data, v.mv_size, &old, err);
+        if (rc != WQ_OK)
+            goto done;
+    } else if (mrc != MDB_NOTFOUND) {
+        rc = wq_cstore_err(mrc, "mdb_get(states)", err);
+        goto done;
+    }
+    rc = wq_fold_entity(txn, c, entity, &nw, err);
+    if (rc != WQ_OK)
+        goto done;
+    rc = wq_views_apply(txn, c, old.contribs, old.ncontribs, nw.contribs, nw.ncontribs, err);
+    if (rc != WQ_OK)
+        goto done;
+    bool had = wq_fold_deadline_entry(&old, entity, &ok, &ov);
+    bool has = wq_fold_deadline_entry(&nw, entity, &nk, &nv);
+    wq_fold_state_encode(&nw, &blob);
+    if (ok.oom || ov.oom || nk.oom || nv.oom || blob.oom) {
+        rc = wq_err_set(err, WQ_E_NOMEM, "states", "out of memory folding %s", entity);
+        goto done;
+    }
+    if (had) {
+        MDB_val dk = {ok.len, ok.data};
+        mrc = mdb_del(txn, c->deadlines, &dk, NULL);
+        if (mrc != 0 && mrc != MDB_NOTFOUND) {
+            rc = wq_cstore_err(mrc, "mdb_del(deadlines)", err);
+            goto done;
+        }
+    }
+    if (has) {
+        MDB_val dk = {nk.len, nk.data}, dv = {nv.len, nv.data};
+        mrc = mdb_put(txn, c->deadlines, &dk, &dv, 0);
+        if (mrc != 0) {
+            rc = wq_cstore_err(mrc, "mdb_put(deadlines)", err);
+            goto done;
+        }
+    }
+    v.mv_size = blob.len;
+    v.mv_data = blob.data;
+    mrc = mdb_put(txn, c->states, &k, &v, 0);
+    if (mrc != 0)
+        rc = wq_cstore_err(mrc, "mdb_put(states)", err);
+done:
+    wq_fold_state_clear(&old);
+    wq_fold_state_clear(&nw);
+    wq_buf_free(&blob);
+    wq_buf_free(&ok);
+    wq_buf_free(&ov);
+    wq_buf_free(&nk);
+    wq_buf_free(&nv);
+    return rc;
+}
+
+/*  ---- ingest ------------------------------------------------------------- */
+
+void
+wq_ingest_result_clear(wq_ingest_result_t *res)
+{
+    if (!res)
+        return;
+    for (size_t i = 0; i < res->nquarantined; i++)
+        free(res->quarantined[i].reason);
+    free(res->quarantined);
+    memset(res, 0, sizeof *res);
+}
+
+static int
+s_quarantine(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen, uint64_t seq,
+             int code, const char *reason, const wq_blob_t *blob, uint64_t now_ms,
+             wq_ingest_result_t *res, wq_err_t *err)
+{
+    wq_buf_t b = {0};
+    int rc = WQ_OK;
+    uint8_t hdr[4];
+    wq_be32_put(hdr, (uint32_t) code);
+    wq_buf_put(&b, hdr, 4);
+    wq_buf_u64(&b, now_ms);
+    wq_buf_str(&b, reason);
+    wq_buf_put(&b, blob->data, blob->size);
+    wq_quarantined_t *nq = realloc(res->quarantined, (res->nquarantined + 1) * sizeof *nq);
+    if (b.oom || !nq) {
+        if (nq)
+            res->quarantined = nq;
+        rc = wq_err_set(err, WQ_E_NOMEM, "quarantine", "out of memory quarantining seq %" PRIu64,
+                        seq);
+        goto done;
+    }
+    res->quarantined = nq;
+    nq[res->nquarantined].seq = seq;
+    nq[res->nquarantined].code = (uint32_t) code;
+    nq[res->nquarantined].reason = strdup(reason);
+    if (!nq[res->nquarantined].reason) {
+        rc = wq_err_set(err, WQ_E_NOMEM, "quarantine", "out of memory");
+        goto done;
+    }
+    res->nquarantined++;
+    MDB_val k = {eklen, (void *) ek}, v = {b.len, b.data};
+    int mrc = mdb_put(txn, c->quarantine, &k, &v, 0);
+    if (mrc != 0)
+        rc = wq_cstore_err(mrc, "mdb_put(quarantine)", err);
+done:
+    wq_buf_free(&b);
+    return rc;
+}
+
+/*  Check, then store or quarantine one record of the stream. *stored /
+    *quarantined say which happened. Returns an error only for failures of
+    the store itself (the batch then aborts). */
+static int
+s_take(MDB_txn *txn, wq_central_t *c, const char *agent, const char *county, uint32_t inc,
+       uint64_t seq, const wq_blob_t *blob, uint64_t now_ms, s_dirty_t *dirty,
+       wq_ingest_result_t *res, bool *stored, bool *quarantined, wq_err_t *err)
+{
+    wq_record_t *rec = NULL;
+    wq_err_t verr;
+    int code, rc = WQ_OK;
+    uint8_t ek[WQ_EK_MAX];
+    size_t eklen = wq_ek_make(agent, inc, seq, ek);
+    *stored = *quarantined = false;
+    wq_err_clear(&verr);
+    if (!blob->data || blob->size == 0 || blob->size > WQ_RECORD_MAX_BYTES)
+        code = wq_err_set(&verr, WQ_E_RANGE, "record", "record of %zu bytes: must be 1..%d",
+                          blob->size, WQ_RECORD_MAX_BYTES);
+    else
+        code = wq_record_decode(blob->data, blob->size, &rec, &verr);
+    if (code == WQ_OK && (strcmp(rec->agent, agent) != 0 || rec->inc != inc || rec->seq != seq)) {
+        char got[WQ_EVENT_ID_MAX], want[WQ_EVENT_ID_MAX];
+        wq_record_id(rec, got);
+        wq_event_id_format(agent, inc, seq, want);
+        code = wq_err_set(&verr, WQ_E_ID, "seq",
+                          "record says it is %s but arrived as %s of the authenticated stream",
+                          got, want);
+    }
+    if (code == WQ_OK)
+        code = wq_record_validate(rec, &verr);
+    if (code == WQ_OK && strcmp(rec->county, county) != 0)
+        code = wq_err_set(&verr, WQ_E_FOREIGN, "county",
+                          "record is for county %s but agent %s writes for county %s", rec->county,
+                          agent, county);
+    if (code != WQ_OK) {
+        char reason[WQ_TEXT_MAX];
+        if (verr.field[0])
+            snprintf(reason, sizeof reason, "%s: %s", verr.field, verr.text);
+        else
+            snprintf(reason, sizeof reason, "%s", verr.text[0] ? verr.text : wq_strerror(code));
+        rc = s_quarantine(txn, c, ek, eklen, seq, code, reason, blob, now_ms, res, err);
+        *quarantined = rc == WQ_OK;
+        goto done;
+    }
+    MDB_val k = {eklen, ek}, v = {blob->size, (void *) blob->data};
+    int mrc = mdb_put(txn, c->events, &k, &v, MDB_NOOVERWRITE);
+    if (mrc == MDB_KEYEXIST)
+        goto done;      /* already stored (cannot happen above the mark): count nothing */
+    if (mrc != 0) {
+        rc = wq_cstore_err(mrc, "mdb_put(events)", err);
+        goto done;
+    }
+    *stored = true;
+    rc = s_place(txn, c, rec, ek, eklen, dirty, err);
+    if (rc == WQ_OK)
+        rc = s_release_waiters(txn, c, ek, eklen, dirty, err);
+done:
+    wq_record_destroy(&rec);
+    return rc;
+}
+
+int
+wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uint32_t inc,
+                  uint64_t first_seq, const wq_blob_t *records, size_t count, uint64_t now_ms,
+                  wq_ingest_result_t *res, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    s_dirty_t dirty = {0};
+    wq_stream_row_t row;
+    bool exists;
+    uint64_t old_mark = 0, nstored = 0, nquar = 0;
+    int rc;
+    memset(res, 0, sizeof *res);
+    rc = s_check_stream_args(agent, county, true, inc, err);
+    if (rc != WQ_OK)
+        return rc;
+    if (first_seq == 0 || (count > 0 && !records))
+        return wq_err_set(err, WQ_E_RANGE, "first_seq", "a batch starts at seq 1 or later");
+    int mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_txn_begin", err);
+    rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
+    if (rc != WQ_OK)
+        goto fail;
+    const uint64_t mark = row.hwm;
+    old_mark = mark;
+    if (first_seq > mark + 1) {
+        mdb_txn_abort(txn);
+        res->hwm = mark;
+        return wq_err_set(err, WQ_E_GAP, "first_seq",
+                          "batch of %s/%08x starts at seq %" PRIu64 " but the collector holds up "
+                          "to %" PRIu64 ": send from %" PRIu64, agent, inc, first_seq, mark,
+                          mark + 1);
+    }
+    for (size_t i = 0; i < count; i++) {
+        uint64_t seq = first_seq + i;
+        if (seq <= mark) {
+            res->duplicates++;
+            continue;
+        }
+        bool st, q;
+        rc = s_take(txn, self, agent, county, inc, seq, &records[i], now_ms, &dirty, res, &st, &q,
+                    err);
+        if (rc != WQ_OK)
+            goto fail;
+        nstored += st;
+        nquar += q;
+    }
+    /* Each touched entity is folded once, whatever order its events came in. */
+    if (dirty.n > 1)
+        qsort(dirty.keys, dirty.n, sizeof *dirty.keys, s_cmp_str);
+    for (size_t i = 0; i < dirty.n; i++) {
+        if (i > 0 && strcmp(dirty.keys[i], dirty.keys[i - 1]) == 0)
+            continue;
+        rc = s_refold(txn, self, dirty.keys[i], err);
+        if (rc != WQ_OK)
+            goto fail;
+    }
+    if (count > 0 && first_seq + count - 1 > row.hwm)
+        row.hwm = first_seq + count - 1;
+    memcpy(row.county, county, 6);
+    row.stored += nstored;
+    row.quarantined += nquar;
+    row.contact_ms = now_ms;
+    if (row.last_seq < row.hwm)
+        row.last_seq = row.hwm;
+    rc = s_stream_put(txn, self, agent, inc, &row, err);
+    if (rc == WQ_OK)
+        rc = s_meta_add(txn, self, "events", (int64_t) nstored, err);
+    if (rc == WQ_OK)
+        rc = s_meta_add(txn, self, "quarantined", (int64_t) nquar, err);
+    if (rc == WQ_OK && !exists)
+        rc = s_meta_add(txn, self, "streams", 1, err);
+    if (rc != WQ_OK)
+        goto fail;
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc != 0) {
+        rc = wq_cstore_err(mrc, "mdb_txn_commit", err);
+        goto fail;
+    }
+    res->stored = (size_t) nstored;
+    res->hwm = row.hwm;
+    s_dirty_free(&dirty);
+    return WQ_OK;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    s_dirty_free(&dirty);
+    wq_ingest_result_clear(res);
+    res->hwm = old_mark;
+    return rc;
+}
+
+/*  ---- stats -------------------------------------------------------------- */
+
+int
+wq_central_stats(wq_central_t *self, wq_central_stats_t *stats, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    memset(stats, 0, sizeof *stats);
+    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_txn_begin(read)", err);
+    int rc = s_meta_get(txn, self, "events", &stats->events, err);
+    if (rc == WQ_OK)
+        rc = s_meta_get(txn, self, "quarantined", &stats->quarantined, err);
+    if (rc == WQ_OK)
+        rc = s_meta_get(txn, self, "streams", &stats->streams, err);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/*  ---- verify ------------------------------------------------------------- */
+
+typedef struct {
+    FILE *report;
+    uint64_t n;
+} s_diffs_t;
+
+static void s_diff(s_diffs_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+s_diff(s_diffs_t *d, const char *fmt, ...)
+{
+    d->n++;
+    if (!d->report)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(d->report, fmt, ap);
+    va_end(ap);
+    fputc('\n', d->report);
+}
+
+static int
+s_has_dup(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val, size_t vlen,
+          bool *found, wq_err_t *err)
+{
+    MDB_cursor *cur;
+    *found = false;
+    int mrc = mdb_cursor_open(txn, dbi, &cur);
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_cursor_open", err);
+    MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH);
+    mdb_cursor_close(cur);
+    if (mrc == 0)
+        *found = true;
+    else if (mrc != MDB_NOTFOUND)
+        return wq_cstore_err(mrc, "mdb_cursor_get(GET_BOTH)", err);
+    return WQ_OK;
+}
+
+static uint64_t
+s_entries(MDB_txn *txn, MDB_dbi dbi)
+{
+    MDB_stat st;
+    return mdb_stat(txn, dbi, &st) == 0 ? (uint64_t) st.ms_entries : 0;
+}
+
+/*  Pass 1: every event is where the rules put it (entity index, pending
+    table, enterprise links), and the tables hold nothing else. */
+static int
+s_verify_index(MDB_txn *txn, wq_central_t *c, s_diffs_t *d, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    uint64_t events = 0, indexed = 0, pending = 0, links = 0;
+    int rc = WQ_OK;
+    int mrc = mdb_cursor_open(txn, c->events, &cur);
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_cursor_open(events)", err);
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char id[WQ_EVENT_ID_MAX] = "?";
+        events++;
+        if (!wq_ek_to_text(k.mv_data, k.mv_size, id)) {
+            s_diff(d, "events: a key of %zu bytes is not an event key", k.mv_size);
+            continue;
+        }
+        wq_record_t *rec = NULL;
+        if (wq_record_decode(v.mv_data, v.mv_size, &rec, NULL) != WQ_OK) {
+            s_diff(d, "event %s: stored bytes do not decode", id);
+            continue;
+        }
+        s_place_t place;
+        char entity[WQ_ENTITY_MAX], link[WQ_ENTITY_MAX];
+        uint8_t missing[WQ_EK_MAX];
+        size_t mlen = 0;
+        bool found = false;
+        rc = s_resolve(txn, c, rec, &place, entity, missing, &mlen, err);
+        if (rc == WQ_OK && place == S_RESOLVED) {
+            uint8_t sk[WQ_SK_MAX];
+            memcpy(sk, rec->date, 10);
+            memcpy(sk + 10, k.mv_data, k.mv_size);
+            indexed++;
+            rc = s_has_dup(txn, c->entities, entity, strlen(entity), sk, 10 + k.mv_size, &found,
+                           err);
+            if (rc == WQ_OK && !found)
+                s_diff(d, "event %s: not in the index of entity %s", id, entity);
+            if (rc == WQ_OK && s_link_of(rec, link)) {
+                links++;
+                rc = s_has_dup(txn, c->links, link, strlen(link), entity, strlen(entity), &found,
+                               err);
+                if (rc == WQ_OK && !found)
+                    s_diff(d, "event %s: %s is not linked to enterprise %s", id, entity, link);
+            }
+        } else if (rc == WQ_OK && place == S_PENDING) {
+            pending++;
+            rc = s_has_dup(txn, c->pending, missing, mlen, k.mv_data, k.mv_size, &found, err);
+            if (rc == WQ_OK && !found)
+                s_diff(d, "event %s: not waiting for its missing target", id);
+        }
+        wq_record_destroy(&rec);
+        if (rc != WQ_OK)
+            goto done;
+    }
+    if (mrc != MDB_NOTFOUND) {
+        rc = wq_cstore_err(mrc, "mdb_cursor_get(events)", err);
+        goto done;
+    }
+    uint64_t got = s_entries(txn, c->entities);
+    if (got != indexed)
+        s_diff(d, "entity index: %" PRIu64 " entries, the events give %" PRIu64, got, indexed);
+    got = s_entries(txn, c->pending);
+    if (got != pending)
+        s_diff(d, "pending table: %" PRIu64 " entries, the events give %" PRIu64, got, pending);
+    got = s_entries(txn, c->links);
+    if (got != links)
+        s_diff(d, "enterprise links: %" PRIu64 " entries, the events give %" PRIu64, got, links);
+    uint64_t meta;
+    rc = s_meta_get(txn, c, "events", &meta, err);
+    if (rc == WQ_OK && meta != events)
+        s_diff(d, "total events: %" PRIu64 " counted, %" PRIu64 " stored", meta, events);
+    if (rc == WQ_OK)
+        rc = s_meta_get(txn, c, "quarantined", &meta, err);
+    got = s_entries(txn, c->quarantine);
+    if (rc == WQ_OK && meta != got)
+        s_diff(d, "total quarantined: %" PRIu64 " counted, %" PRIu64 " stored", meta, got);
+    if (rc == WQ_OK)
+        rc = s_meta_get(txn, c, "streams", &meta, err);
+    got = s_entries(txn, c->streams);
+    if (rc == WQ_OK && meta != got)
+        s_diff(d, "total streams: %" PRIu64 " counted, %" PRIu64 " stored", meta, got);
+done:
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/*  Expected counters and deadline entries, accumulated over all entities. */
+typedef struct {
+    wq_contrib_t *c;
+    size_t n, cap;
+    wq_buf_t *dk, *dv;      /* deadline keys and values */
+    size_t nd, capd;
+} s_expect_t;
+
+static int
+s_expect_contribs(s_expect_t *e, const wq_fold_state_t *st)
+{
+    if (e->n + 3 * st->ncontribs > e->cap) {
+        e->n = wq_contrib_normalize(e->c, e->n);
+        size_t need = e->n + 3 * st->ncontribs;
+        if (need > e->cap / 2) {
+            size_t ncap = e->cap ? e->cap : 4096;
+            while (ncap < 2 * need)
+                ncap *= 2;
+            wq_contrib_t *nc = realloc(e->c, ncap * sizeof *nc);
+            if (!nc)
+                return WQ_E_NOMEM;
+            e->c = nc;
+            e->cap = ncap;
+        }
+    }
+    for (size_t i = 0; i < st->ncontribs; i++) {
+        wq_contrib_t *o = &e->c[e->n];
+        o[0] = st->contribs[i];
+        o[1] = st->contribs[i];
+        o[2] = st->contribs[i];
+        wq_vkey_rollup(st->contribs[i].key, WQ_LEVEL_CITY, o[1].key);
+        wq_vkey_rollup(st->contribs[i].key, WQ_LEVEL_PROVINCE, o[2].key);
+        e->n += 3;
+    }
+    return WQ_OK;
+}
+
+static int
+s_expect_deadline(s_expect_t *e, const wq_fold_state_t *st, const char *entity)
+{
+    wq_buf_t k = {0}, v = {0};
+    if (!wq_fold_deadline_entry(st, entity, &k, &v))
+        return WQ_OK;
+    if (k.oom || v.oom)
+        goto oom;
+    if (e->nd == e->capd) {
+        size_t ncap = e->capd ? e->capd * 2 : 256;
+        wq_buf_t *nk = realloc(e->dk, ncap * sizeof *nk);
+        if (!nk)
+            goto oom;
+        e->dk = nk;
+        wq_buf_t *nv = realloc(e->dv, ncap * sizeof *nv);
+        if (!nv)
+            goto oom;
+        e->dv = nv;
+        e->capd = ncap;
+    }
+    e->dk[e->nd] = k;
+    e->dv[e->nd] = v;
+    e->nd++;
+    return WQ_OK;
+oom:
+    wq_buf_free(&k);
+    wq_buf_free(&v);
+    return WQ_E_NOMEM;
+}
+
+static void
+s_expect_free(s_expect_t *e)
+{
+    for (size_t i = 0; i < e->nd; i++) {
+        wq_buf_free(&e->dk[i]);
+        wq_buf_free(&e->dv[i]);
+    }
+    free(e->dk);
+    free(e->dv);
+    free(e->c);
+    memset(e, 0, sizeof *e);
+}
+
+/*  LMDB's default key order: memcmp over the shorter length, then length. */
+static int
+s_keycmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    int r = memcmp(a, b, alen < blen ? alen : blen);
+    if (r)
+        return r;
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+static int
+s_cmp_deadline_idx(const void *a, const void *b, void *ctx)
+{
+    const s_expect_t *e = ctx;
+    const wq_buf_t *x = &e->dk[*(const size_t *) a];
+    const wq_buf_t *y = &e->dk[*(const size_t *) b];
+    return s_keycmp(x->data, x->len, y->data, y->len);
+}
+
+/*  Pass 2: fold every entity afresh; compare its stored state. */
+static int
+s_verify_states(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    uint64_t entities = 0;
+    int rc = WQ_OK;
+    int mrc = mdb_cursor_open(txn, c->entities, &cur);
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_cursor_open(entities)", err);
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP)) {
+        char entity[WQ_ENTITY_MAX + 1];
+        if (k.mv_size >= sizeof entity) {
+            s_diff(d, "entity index: a key of %zu bytes is too long", k.mv_size);
+            continue;
+        }
+        memcpy(entity, k.mv_data, k.mv_size);
+        entity[k.mv_size] = '\0';
+        entities++;
+        wq_fold_state_t st;
+        wq_buf_t blob = {0};
+        rc = wq_fold_entity(txn, c, entity, &st, err);
+        if (rc != WQ_OK)
+            goto done;
+        wq_fold_state_encode(&st, &blob);
+        if (s_expect_contribs(e, &st) != WQ_OK || s_expect_deadline(e, &st, entity) != WQ_OK ||
+            blob.oom) {
+            wq_fold_state_clear(&st);
+            wq_buf_free(&blob);
+            rc = wq_err_set(err, WQ_E_NOMEM, "verify", "out of memory recomputing the views");
+            goto done;
+        }
+        wq_fold_state_clear(&st);
+        MDB_val sk = {k.mv_size, k.mv_data}, sv;
+        int grc = mdb_get(txn, c->states, &sk, &sv);
+        if (grc == MDB_NOTFOUND)
+            s_diff(d, "entity %s: no stored state", entity);
+        else if (grc != 0)
+            rc = wq_cstore_err(grc, "mdb_get(states)", err);
+        else if (sv.mv_size != blob.len || memcmp(sv.mv_data, blob.data, blob.len) != 0)
+            s_diff(d, "entity %s: stored state differs from a fresh fold", entity);
+        wq_buf_free(&blob);
+        if (rc != WQ_OK)
+            goto done;
+    }
+    if (mrc != MDB_NOTFOUND) {
+        rc = wq_cstore_err(mrc, "mdb_cursor_get(entities)", err);
+        goto done;
+    }
+    uint64_t got = s_entries(txn, c->states);
+    if (got != entities)
+        s_diff(d, "entity states: %" PRIu64 " stored, %" PRIu64 " entities indexed", got, entities);
+done:
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/*  Pass 3: the counters and the deadline index equal the recomputation. */
+static int
+s_verify_views(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    size_t *order = NULL;
+    int rc = WQ_OK;
+    e->n = wq_contrib_normalize(e->c, e->n);
+    int mrc = mdb_cursor_open(txn, c->views, &cur);
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_cursor_open(views)", err);
+    size_t j = 0;
+    char name[64];
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != WQ_VKEY_LEN || v.mv_size != 8) {
+            s_diff(d, "views: a malformed counter (%zu-byte key, %zu-byte value)", k.mv_size,
+                   v.mv_size);
+            continue;
+        }
+        int64_t stored;
+        memcpy(&stored, v.mv_data, 8);
+        while (j < e->n && memcmp(e->c[j].key, k.mv_data, WQ_VKEY_LEN) < 0) {
+            wq_vkey_format(e->c[j].key, name, sizeof name);
+            s_diff(d, "counter %s: stored 0, recomputed %" PRId64, name, e->c[j].n);
+            j++;
+        }
+        int64_t want = 0;
+        if (j < e->n && memcmp(e->c[j].key, k.mv_data, WQ_VKEY_LEN) == 0)
+            want = e->c[j++].n;
+        if (want != stored) {
+            wq_vkey_format(k.mv_data, name, sizeof name);
+            s_diff(d, "counter %s: stored %" PRId64 ", recomputed %" PRId64, name, stored, want);
+        }
+    }
+    if (mrc != MDB_NOTFOUND) {
+        rc = wq_cstore_err(mrc, "mdb_cursor_get(views)", err);
+        goto done;
+    }
+    for (; j < e->n; j++) {
+        wq_vkey_format(e->c[j].key, name, sizeof name);
+        s_diff(d, "counter %s: stored 0, recomputed %" PRId64, name, e->c[j].n);
+    }
+    mdb_cursor_close(cur);
+    cur = NULL;
+
+    /* Deadline index: sort the expected keys, walk both in order. */
+    order = malloc((e->nd ? e->nd : 1) * sizeof *order);
+    if (!order) {
+        rc = wq_err_set(err, WQ_E_NOMEM, "verify", "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < e->nd; i++)
+        order[i] = i;
+    qsort_r(order, e->nd, sizeof *order, s_cmp_deadline_idx, e);
+    mrc = mdb_cursor_open(txn, c->deadlines, &cur);
+    if (mrc != 0) {
+        rc = wq_cstore_err(mrc, "mdb_cursor_open(deadlines)", err);
+        goto done;
+    }
+    j = 0;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        int cmp = -1;
+        while (j < e->nd) {
+            const wq_buf_t *ek = &e->dk[order[j]];
+            cmp = s_keycmp(ek->data, ek->len, k.mv_data, k.mv_size);
+            if (cmp >= 0)
+                break;
+            s_diff(d, "deadline index: missing %.*s", (int) ek->len, (const char *) ek->data);
+            j++;
+        }
+        if (j < e->nd && cmp == 0) {
+            const wq_buf_t *ev = &e->dv[order[j]];
+            if (ev->len != v.mv_size || memcmp(ev->data, v.mv_data, ev->len) != 0)
+                s_diff(d, "deadline index: %.*s has a stale value", (int) k.mv_size,
+                       (const char *) k.mv_data);
+            j++;
+        } else {
+            s_diff(d, "deadline index: extra entry %.*s", (int) k.mv_size, (const char *) k.mv_data);
+        }
+    }
+    if (mrc != MDB_NOTFOUND) {
+        rc = wq_cstore_err(mrc, "mdb_cursor_get(deadlines)", err);
+        goto done;
+    }
+    for (; j < e->nd; j++)
+        s_diff(d, "deadline index: missing %.*s", (int) e->dk[order[j]].len,
+               (const char *) e->dk[order[j]].data);
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    free(order);
+    return rc;
+}
+
+int
+wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    s_diffs_t d = {report, 0};
+    s_expect_t e = {0};
+    *differences = 0;
+    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_txn_begin(read)", err);
+    int rc = s_verify_index(txn, self, &d, err);
+    if (rc == WQ_OK)
+        rc = s_verify_states(txn, self, &e, &d, err);
+    if (rc == WQ_OK)
+        rc = s_verify_views(txn, self, &e, &d, err);
+    mdb_txn_abort(txn);
+    s_expect_free(&e);
+    if (rc == WQ_OK)
+        *differences = d.n;
+    return rc;
+}
+
+/*  ---- queries: see queries.c --------------------------------------------- */
+
+int
+wq_central_query(wq_central_t *self, const char *name, const wq_param_t *params, size_t nparams,
+                 wq_table_t **out, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    *out = NULL;
+    if (!name)
+        return wq_err_set(err, WQ_E_UNKNOWN, "name", "no query name given");
+    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (mrc != 0)
+        return wq_cstore_err(mrc, "mdb_txn_begin(read)", err);
+    int rc = wq_queries_run(txn, self, name, params, nparams, out, err);
+    mdb_txn_abort(txn);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/*  =========================================================================
+    fold - the state of one entity as a fold of its events
+
+    An entity is an enterprise ("E:" + credit code), a problem ("P:" + the
+    id of the event that opened it) or a consultation ("C:" + id). Its
+    events come from the entity index; corrections and retractions that
+    target its events are indexed with it. The fold is a pure function of
+    that set of events:
+
+      1. a retraction voids its target (a retraction of a retraction, or
+         one from another county than the target's, has no effect);
+      2. a correction that is not void, whose `of` is its target's type,
+         whose target is not itself a correction or retraction and comes
+         from the same county, patches the target as if the target had
+         been recorded with those values; several corrections apply in
+         fold order, the last wins. Fields that tie an event to its
+         stream, county or entity (type, agent, inc, seq, recorded,
+         county, ent, problem, consultation) are never patched;
+      3. the effective events are ordered by (activity date as corrected,
+         agent, inc, seq) and folded into the state and its county-level
+         counter contributions (views.h). See docs/STORE.md for what each
+         entity contributes.
+    =========================================================================
+*/
+#ifndef WQ_FOLD_H_INCLUDED
+#define WQ_FOLD_H_INCLUDED
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include "collector/cstore.h"
+#include "collector/views.h"
+
+typedef enum {
+    WQ_EFFECT_EFFECTIVE = 0,   /* counted as recorded */
+    WQ_EFFECT_CORRECTED = 1,   /* counted, with a correction's values */
+    WQ_EFFECT_RETRACTED = 2,   /* void */
+    WQ_EFFECT_IGNORED = 3      /* a correction/retraction without effect */
+} wq_effect_t;
+
+typedef struct {
+    wq_record_t *rec;               /* owned; base events are patched in place */
+    char id[WQ_EVENT_ID_MAX];
+    wq_effect_t effect;
+} wq_fold_item_t;
+
+typedef struct {
+    char kind;                      /* 'E', 'P', 'C' */
+    bool exists;                    /* E: any effective event; P/C: the opening event is effective */
+    char county[7];                 /* area the entity counts in */
+    char month[8];                  /* P/C: month opened; E: month registered ("" if not) */
+    char date[11];                  /* P/C: date opened */
+    char ent[19];                   /* credit code */
+    char name[208];                 /* E: enterprise name (latest profile) */
+    int category, severity, status, klass, answered;
+    char deadline[11];              /* P: current deadline ("" none) */
+    char *toggles;                  /* P: owned, NULL if none: YYYY-MM-DD dates, concatenated,
+                                       on which the problem became resolved (rectified or
+                                       verified), unresolved, resolved ... alternately */
+    wq_contrib_t *contribs;         /* owned, normalized */
+    size_t ncontribs;
+} wq_fold_state_t;
+
+/*  Load an entity's events (index + events) into a new array *items of *n
+    (each decoded). Errors: WQ_E_CORRUPT (an indexed event is missing or
+    does not decode), WQ_E_IO, WQ_E_NOMEM. *n == 0 if the entity is unknown. */
+int wq_fold_load(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_item_t **items,
+                 size_t *n, wq_err_t *err);
+void wq_fold_items_free(wq_fold_item_t **items, size_t n);
+
+/*  Apply corrections and retractions, order the items in fold order (all of
+    them, corrections by their own date) and compute the state into a zeroed
+    *st. Errors: WQ_E_NOMEM. */
+int wq_fold_compute(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_state_t *st,
+                    wq_err_t *err);
+
+/*  Load + compute. */
+int wq_fold_entity(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_state_t *st,
+                   wq_err_t *err);
+
+void wq_fold_state_clear(wq_fold_state_t *st);
+
+/*  Canonical blob of a state (the states database) and back. Decode
+    errors: WQ_E_CORRUPT, WQ_E_NOMEM. */
+void wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out);
+int wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_t *err);
+
+/*  Deadline index entry of a state: key deadline + entity, value county,
+    month, toggles. Returns false if the state has no current deadline. */
+bool wq_fold_deadline_entry(const wq_fold_state_t *st, const char *entity, wq_buf_t *key,
+                            wq_buf_t *val);
+
+/*  Whether a problem with these toggles (len bytes, a multiple of 10) was
+    rectified or verified at the end of day date: an odd number of toggles
+    on or before date. */
+bool wq_fold_resolved_at(const char *toggles, size_t len, const char *date);
+
+#endif

@@ -1,0 +1,90 @@
+/*  =========================================================================
+    views - the aggregate counters of the central store
+
+    A counter is keyed by (area, month, metric, sub):
+        area   6 ASCII digits: a county, its city (PPCC00) or the province
+        month  7 ASCII "YYYY-MM", the month of activity
+        metric 1 byte (wq_metric_t), sub a be16 (method, category, status,
+               kind, channel, class, or answer days; 0 when unused)
+    and holds an int64. Every count is kept at all three levels, so that a
+    query at any level reads only that level's rows; a counter that drops
+    to 0 is deleted, so the stored views are a canonical function of the
+    set of events (two stores with the same events are byte-identical).
+
+    Folds (fold.h) produce county-level contributions; wq_views_apply
+    applies the difference between an entity's old and new contributions
+    at the three levels in the caller's write transaction.
+    =========================================================================
+*/
+#ifndef WQ_VIEWS_H_INCLUDED
+#define WQ_VIEWS_H_INCLUDED
+
+#include <lmdb.h>
+#include <stdint.h>
+#include "collector/cstore.h"
+#include "common/division.h"
+#include "common/record.h"
+
+#define WQ_VKEY_LEN 16
+
+typedef enum {
+    WQ_M_ENT_REGISTERED = 1,   /* enterprises registered, by month of first profile */
+    WQ_M_ENT_VISITED = 2,      /* enterprises visited, by month of first visit */
+    WQ_M_VISITS = 3,           /* visits, sub = method */
+    WQ_M_PROBLEMS = 4,         /* problems, sub = category, by month opened */
+    WQ_M_PROB_STATUS = 5,      /* problems by current status (1..4), by month opened */
+    WQ_M_PLANS = 6,            /* plans made, by month of the plan */
+    WQ_M_SERVICES = 7,         /* services, sub = kind */
+    WQ_M_CONSULT = 8,          /* consultations received, sub = channel */
+    WQ_M_ANSWERED = 9,         /* consultations answered, by month received */
+    WQ_M_ANSWER_DAYS = 10,     /* histogram: sub = days to first answer */
+    WQ_M_CLASS = 11,           /* enterprises by current class, by month of that class */
+    WQ_M_COUNT = 12
+} wq_metric_t;
+
+typedef struct {
+    uint8_t key[WQ_VKEY_LEN];
+    int64_t n;
+} wq_contrib_t;
+
+/*  Make a counter key. */
+void wq_vkey_make(uint8_t out[WQ_VKEY_LEN], const char *area, const char *month, int metric,
+                  unsigned sub);
+/*  The same counter one level up: area replaced by its city or province. */
+void wq_vkey_rollup(const uint8_t in[WQ_VKEY_LEN], wq_level_t level, uint8_t out[WQ_VKEY_LEN]);
+/*  "130102 2019-03 visits/2" for reports. */
+void wq_vkey_format(const uint8_t key[WQ_VKEY_LEN], char *out, size_t size);
+
+/*  Sort by key and merge equal keys (summing), dropping zero sums.
+    Returns the new count. */
+size_t wq_contrib_normalize(wq_contrib_t *c, size_t n);
+
+/*  Apply new - old (both normalized county-level lists) to the stored
+    counters at county, city and province level. Errors: WQ_E_FULL, WQ_E_IO,
+    WQ_E_CORRUPT (a stored counter is not 8 bytes). */
+int wq_views_apply(MDB_txn *txn, wq_central_t *c, const wq_contrib_t *old, size_t nold,
+                   const wq_contrib_t *nw, size_t nnew, wq_err_t *err);
+
+/*  Sums of one area's counters over the months from..to (inclusive). */
+typedef struct {
+    int64_t registered, visited, visits, plans, services, consultations, answered, problems;
+    int64_t by_method[WQ_METHOD_COUNT];
+    int64_t by_category[WQ_CAT_COUNT];
+    int64_t by_status[WQ_STATUS_COUNT];
+    int64_t by_kind[WQ_SERVICE_COUNT];
+    int64_t by_channel[WQ_CHANNEL_COUNT];
+    int64_t by_class[WQ_CLASS_COUNT];
+    int64_t *days;          /* histogram of days to answer, ndays entries, owned */
+    size_t ndays;
+} wq_view_sums_t;
+
+/*  Read area's counters for months from..to ("YYYY-MM"; "" = unbounded)
+    into a zeroed *sums. Cost: one cursor range over the rows of that area
+    and period. Errors: WQ_E_IO, WQ_E_CORRUPT, WQ_E_NOMEM. */
+int wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, const char *to,
+                 wq_view_sums_t *sums, wq_err_t *err);
+void wq_view_sums_clear(wq_view_sums_t *sums);
+/*  Lower median of the days histogram; -1 if empty. */
+int64_t wq_view_sums_median(const wq_view_sums_t *sums);
+
+#endif
