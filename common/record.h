@@ -210,8 +210,30 @@ int wq_enum_parse(wq_field_t field, const char *name);
 /*  Whether record type `type` takes field, and whether it must have it. */
 bool wq_field_allowed(wq_rec_type_t type, wq_field_t field);
 bool wq_field_required(wq_rec_type_t type, wq_field_t field);
+/*  Whether a correction of a `type` record may set field. Not patchable:
+    the identity fields (type, agent, inc, seq, recorded), county, and the
+    fields that say which entity the event belongs to (ent, problem,
+    consultation, and of/target/set themselves): to change those, retract
+    the event and record it again. False for correction/retraction types. */
+bool wq_field_patchable(wq_rec_type_t type, wq_field_t field);
+
+/*  Set the identity fields (agent, inc, seq, recorded_ms) and their
+    present bits; what the agent does when it stores a record. agent is
+    copied (truncated to WQ_AGENT_ID_MAX; wq_record_validate checks it). */
+void wq_record_set_identity(wq_record_t *self, const char *agent, uint32_t inc, uint64_t seq,
+                            uint64_t recorded_ms);
 
 /*  ---- setting fields from text (CLI, CSV and JSON import) ---------------- */
+
+/*  Line references. In an import file an event-id field (visit, problem,
+    consultation, target) may hold "@N": "the record on line N (1-based) of
+    the same file". wq_record_set_text / wq_record_from_json accept "@N"
+    syntactically and store it as-is in the id field; the importing agent
+    must replace it with the real id of that line's record before
+    validating: wq_record_validate rejects an unresolved "@N" with
+    WQ_E_FORMAT. True if value is "@N" with N in 1..999999999 (no sign, no
+    leading zero); then *line (if not NULL) = N. */
+bool wq_event_ref_is_line(const char *value, unsigned long *line);
 
 /*  Set one field from its text form: enum names, "true"/"false"/"1"/"0"/
     "yes"/"no" for bools, decimal numbers, comma-separated list for
@@ -220,7 +242,12 @@ bool wq_field_required(wq_rec_type_t type, wq_field_t field);
     syntax and limits (same checks as wq_record_validate for that field).
     Errors: WQ_E_UNKNOWN (field not for this type, or enum value; text lists
     the allowed ones), WQ_E_FORMAT, WQ_E_RANGE, WQ_E_UTF8, WQ_E_CHECKCHAR,
-    WQ_E_NOMEM. */
+    WQ_E_NOMEM; also WQ_E_COUNTY (county not known; checked against the
+    record's date if that is already set, else against any date the code
+    was valid) and WQ_E_MISSING (value NULL). On error the record is
+    unchanged. Event-id fields also take a line reference "@N" (see
+    wq_event_ref_is_line). The identity fields (agent, inc, seq, recorded;
+    numbers in decimal) can be set too; "type" only to its current value. */
 int wq_record_set_text(wq_record_t *self, const char *field, const char *value, wq_err_t *err);
 
 /*  Correction only: set field of the patch (self->set, created with type
@@ -263,7 +290,13 @@ int wq_record_encode(const wq_record_t *self, uint8_t **buf, size_t *size);
     so that a structurally sound but invalid record can be quarantined with
     its reason. On success *out is new. Errors: WQ_E_TRUNCATED, WQ_E_TYPE,
     WQ_E_UNKNOWN, WQ_E_DUPFIELD, WQ_E_TRAILING, WQ_E_RANGE, WQ_E_UTF8,
-    WQ_E_NOMEM, with err->field set. */
+    WQ_E_NOMEM, with err->field set; also WQ_E_MISSING when the map has no
+    "type" (nothing can be built without it).
+    Accepted: keys in any order, any msgpack integer width; strings without
+    NUL bytes within their field's byte limit. Record type names and enum
+    values must be known names (WQ_E_UNKNOWN): they cannot be represented
+    otherwise. Re-encoding a decoded canonical encoding gives the same
+    bytes. */
 int wq_record_decode(const uint8_t *buf, size_t size, wq_record_t **out, wq_err_t *err);
 
 /*  ---- ids ---------------------------------------------------------------- */
@@ -289,5 +322,10 @@ void wq_record_entity(const wq_record_t *self, char out[WQ_EVENT_ID_MAX + 2]);
 /*  Write the record as one JSON object (one line, no newline) with the
     same field names as the msgpack form; for --format json and export. */
 void wq_record_write_json(const wq_record_t *self, FILE *f);
+
+/*  Write the fields a record of `type` takes, one per line ("  name
+    required|optional  help"), for `wanqi-agent record TYPE --help`. Driven
+    by the same table as validation. Nothing for a bad type. */
+void wq_record_write_help(FILE *f, wq_rec_type_t type);
 
 #endif
