@@ -1,0 +1,891 @@
+/*  =========================================================================
+    wanqi-agent - the county agent: record offline, push when the link allows
+
+    Commands (each has --help): init, record, import, run, status, show,
+    list, config, generate. The data directory comes from --dir, then
+    $WANQI_AGENT_DIR, then /var/lib/wanqi-agent (docs/AGENT.md).
+    Exit status: 0 success, 1 failure, 2 bad usage.
+    =========================================================================
+*/
+#include <czmq.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include "agent/casefile.h"
+#include "agent/config.h"
+#include "agent/importer.h"
+#include "agent/keys.h"
+#include "agent/outbox.h"
+#include "agent/sender.h"
+#include "common/date.h"
+#include "common/generate.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/record.h"
+#include "common/table.h"
+
+#define S_USAGE 2
+
+static void
+s_fail(const char *what, const wq_err_t *e)
+{
+    char buf[512];
+    fprintf(stderr, "wanqi-agent: %s: %s\n", what, wq_err_format(e, buf, sizeof buf));
+}
+
+static int
+s_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+s_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "wanqi-agent: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see --help)\n");
+    va_end(ap);
+    return S_USAGE;
+}
+
+static bool
+s_is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/*  Load config and open the outbox of dir. */
+static int
+s_open(const char *dir, wq_agent_config_t *cfg, wq_outbox_t **box)
+{
+    wq_err_t e;
+    if (wq_config_load(dir, cfg, &e) != WQ_OK) {
+        s_fail("configuration", &e);
+        return 1;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, WQ_AGENT_OUTBOX_DIR);
+    wq_outbox_limits_t lim = {cfg->outbox_max_queued, cfg->outbox_max_bytes,
+                              cfg->outbox_map_mb * 1024 * 1024};
+    if (wq_outbox_open(path, &lim, box, &e) != WQ_OK) {
+        s_fail("outbox", &e);
+        return 1;
+    }
+    return 0;
+}
+
+/*  ---- init ---------------------------------------------------------------- */
+
+static const char s_init_help[] =
+    "usage: wanqi-agent init --agent-id ID --county CODE --collector tcp://HOST:PORT\n"
+    "                        --collector-key Z85_OR_FILE [--config KEY=VALUE]... [--dir D]\n"
+    "       wanqi-agent init --force-new-incarnation [--dir D]\n"
+    "\n"
+    "Create the agent's data directory (mode 0700): configuration (agent.conf), CURVE key\n"
+    "pair (agent.cert, agent.cert_secret 0600), LMDB outbox, and a fresh random incarnation.\n"
+    "Prints the incarnation and the public key: give the key to the collector's operator so\n"
+    "that the collector authorizes this agent.\n"
+    "Refuses to touch an existing agent. --force-new-incarnation keeps the existing agent\n"
+    "(keys, config, records as archive) but starts a new incarnation: new records get seqs\n"
+    "from 1 in a new stream. Records of the old incarnation not yet acknowledged are NOT sent\n"
+    "any more (the command says how many).\n";
+
+static int
+s_cmd_init(int argc, char **argv, const char *dir_opt)
+{
+    const char *agent = NULL, *county = NULL, *collector = NULL, *key = NULL;
+    bool force = false;
+    wq_agent_config_t cfg;
+    wq_err_t e;
+    int rc = 1;
+    wq_outbox_t *box = NULL;
+    const char *sets[32];
+    size_t nsets = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (s_is_help(a)) {
+            fputs(s_init_help, stdout);
+            wq_config_print_help(stdout);
+            return 0;
+        }
+        if (strcmp(a, "--force-new-incarnation") == 0) {
+            force = true;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return s_usage("init: %s needs a value", a);
+        const char *v = argv[++i];
+        if (strcmp(a, "--agent-id") == 0)
+            agent = v;
+        else if (strcmp(a, "--county") == 0)
+            county = v;
+        else if (strcmp(a, "--collector") == 0)
+            collector = v;
+        else if (strcmp(a, "--collector-key") == 0)
+            key = v;
+        else if (strcmp(a, "--config") == 0 && nsets < 32)
+            sets[nsets++] = v;
+        else
+            return s_usage("init: unknown option %s", a);
+    }
+    const char *dir = wq_config_find_dir(dir_opt);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, WQ_AGENT_CONF_FILE);
+    struct stat st;
+    bool exists = stat(path, &st) == 0;
+    if (exists && !force) {
+        fprintf(stderr, "wanqi-agent: init: an agent already exists in %s: refusing to overwrite "
+                "it (use --force-new-incarnation to start a new incarnation)\n", dir);
+        return 1;
+    }
+    uint32_t inc = 0;
+    while (inc == 0)
+        if (getrandom(&inc, sizeof inc, 0) != sizeof inc) {
+            fprintf(stderr, "wanqi-agent: init: getrandom: %s\n", strerror(errno));
+            return 1;
+        }
+    if (exists) {
+        /* New incarnation of an existing agent: keep keys and config. */
+        if (agent || county || collector || key || nsets)
+            return s_usage("init: with an existing agent, --force-new-incarnation takes no "
+                           "other option (edit %s to change the configuration)", path);
+        if (s_open(dir, &cfg, &box) != 0)
+            return 1;
+        wq_outbox_state_t os;
+        if (wq_outbox_state(box, &os, &e) != WQ_OK) {
+            s_fail("outbox", &e);
+            goto done;
+        }
+        if (wq_outbox_start_incarnation(box, cfg.agent_id, inc, true, &e) != WQ_OK) {
+            s_fail("init", &e);
+            goto done;
+        }
+        if (os.queued > 0)
+            fprintf(stderr, "wanqi-agent: warning: %" PRIu64 " records of incarnation %08" PRIx32
+                    " were never acknowledged and will not be sent; they stay in the archive\n",
+                    os.queued, os.inc);
+        printf("agent %s: new incarnation %08" PRIx32 " (previous %08" PRIx32 " kept as archive)\n",
+               cfg.agent_id, inc, os.inc);
+        rc = 0;
+        goto done;
+    }
+    if (!agent || !county || !collector || !key)
+        return s_usage("init: --agent-id, --county, --collector and --collector-key are required");
+    wq_config_defaults(&cfg);
+    if (wq_config_set(&cfg, "agent_id", agent, &e) != WQ_OK ||
+        wq_config_set(&cfg, "county", county, &e) != WQ_OK ||
+        wq_config_set(&cfg, "collector", collector, &e) != WQ_OK) {
+        s_fail("init", &e);
+        return S_USAGE;
+    }
+    if (wq_keys_parse_public(key, cfg.collector_key, &e) != WQ_OK) {
+        s_fail("init", &e);
+        return S_USAGE;
+    }
+    for (size_t i = 0; i < nsets; i++) {
+        char kv[512];
+        snprintf(kv, sizeof kv, "%s", sets[i]);
+        char *eq = strchr(kv, '=');
+        if (!eq)
+            return s_usage("init: --config wants KEY=VALUE, not %s", sets[i]);
+        *eq = '\0';
+        if (wq_config_set(&cfg, kv, eq + 1, &e) != WQ_OK) {
+            s_fail("init", &e);
+            return S_USAGE;
+        }
+    }
+    if (wq_config_check(&cfg, &e) != WQ_OK) {
+        s_fail("init", &e);
+        return S_USAGE;
+    }
+    char opath[4200];
+    snprintf(opath, sizeof opath, "%s/%s", dir, WQ_AGENT_OUTBOX_DIR);
+    wq_outbox_limits_t lim = {cfg.outbox_max_queued, cfg.outbox_max_bytes,
+                              cfg.outbox_map_mb * 1024 * 1024};
+    /* Creates dir and dir/outbox with mode 0700. */
+    if (wq_outbox_open(opath, &lim, &box, &e) != WQ_OK) {
+        s_fail("outbox", &e);
+        goto done;
+    }
+    if (chmod(dir, 0700) != 0) {
+        fprintf(stderr, "wanqi-agent: init: chmod %s: %s\n", dir, strerror(errno));
+        goto done;
+    }
+    char pub[41];
+    if (wq_keys_create(dir, cfg.agent_id, pub, &e) != WQ_OK) {
+        s_fail("init", &e);
+        goto done;
+    }
+    if (wq_outbox_start_incarnation(box, cfg.agent_id, inc, false, &e) != WQ_OK) {
+        s_fail("init", &e);
+        goto done;
+    }
+    /* The config last: its presence means "a complete agent lives here". */
+    if (wq_config_save(dir, &cfg, &e) != WQ_OK) {
+        s_fail("init", &e);
+        goto done;
+    }
+    printf("agent %s initialised in %s\n", cfg.agent_id, dir);
+    printf("incarnation: %08" PRIx32 "\n", inc);
+    printf("public key: %s\n", pub);
+    printf("authorize this key for agent %s on the collector\n", cfg.agent_id);
+    rc = 0;
+done:
+    wq_outbox_destroy(&box);
+    return rc;
+}
+
+/*  ---- record -------------------------------------------------------------- */
+
+static void
+s_record_help(const char *type_name)
+{
+    wq_rec_type_t type = type_name ? wq_rec_type_parse(type_name) : WQ_REC_NONE;
+    if (type == WQ_REC_NONE) {
+        printf("usage: wanqi-agent record TYPE --FIELD VALUE ... [--dir D]\n\n"
+               "Validate one record, store it in the outbox, print its id after the commit.\n"
+               "county defaults to the agent's county (and must be it); date defaults to today.\n"
+               "Types:");
+        for (int t = 1; t < WQ_REC_TYPE_COUNT; t++)
+            printf(" %s", wq_rec_type_name((wq_rec_type_t) t));
+        printf("\n`wanqi-agent record TYPE --help` lists the fields of TYPE.\n");
+        return;
+    }
+    printf("usage: wanqi-agent record %s --FIELD VALUE ... [--dir D]\n\n"
+           "Fields, each given as --FIELD VALUE (a correction's patch as --set.FIELD VALUE,\n"
+           "with --of TYPE). date defaults to today, county to the agent's county; cadres\n"
+           "is comma-separated or the option repeated:\n", wq_rec_type_name(type));
+    wq_record_write_help(stdout, type);
+    printf("Event-id fields take AGENT/INC/SEQ as printed by record/import.\n");
+}
+
+static int
+s_cmd_record(int argc, char **argv, const char *dir_opt)
+{
+    wq_agent_config_t cfg;
+    wq_outbox_t *box = NULL;
+    wq_record_t *rec = NULL;
+    wq_err_t e;
+    int rc = 1;
+    if (argc < 1 || s_is_help(argv[0])) {
+        s_record_help(NULL);
+        return argc < 1 ? S_USAGE : 0;
+    }
+    wq_rec_type_t type = wq_rec_type_parse(argv[0]);
+    for (int i = 1; i < argc; i++)
+        if (s_is_help(argv[i])) {
+            if (type == WQ_REC_NONE)
+                return s_usage("record: unknown record type %s", argv[0]);
+            s_record_help(argv[0]);
+            return 0;
+        }
+    if (type == WQ_REC_NONE)
+        return s_usage("record: unknown record type '%s'", argv[0]);
+    rec = wq_record_new(type);
+    if (!rec) {
+        fprintf(stderr, "wanqi-agent: out of memory\n");
+        return 1;
+    }
+    /* "of" first: a correction's patch fields need it. */
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--of") == 0 && wq_record_set_text(rec, "of", argv[i + 1], &e)) {
+            s_fail("record", &e);
+            rc = S_USAGE;
+            goto done;
+        }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            rc = s_usage("record: expected --FIELD VALUE, got '%s'", a);
+            goto done;
+        }
+        if (i + 1 >= argc) {
+            rc = s_usage("record: %s needs a value", a);
+            goto done;
+        }
+        const char *field = a + 2, *v = argv[++i];
+        int r;
+        if (strcmp(field, "of") == 0)
+            continue;
+        if (strncmp(field, "set.", 4) == 0)
+            r = wq_record_set_patch_text(rec, field + 4, v, &e);
+        else
+            r = wq_record_set_text(rec, field, v, &e);
+        if (r != WQ_OK) {
+            s_fail("record", &e);
+            rc = S_USAGE;
+            goto done;
+        }
+    }
+    if (!(rec->present & (1ull << WQ_F_DATE))) {
+        char today[11];
+        wq_date_today(today);
+        if (wq_record_set_text(rec, "date", today, &e) != WQ_OK) {
+            s_fail("record", &e);
+            goto done;
+        }
+    }
+    const char *dir = wq_config_find_dir(dir_opt);
+    if (s_open(dir, &cfg, &box) != 0)
+        goto done;
+    if (wq_import_prepare(rec, cfg.county, &e) != WQ_OK) {
+        s_fail("record", &e);
+        rc = S_USAGE;
+        goto done;
+    }
+    char id[WQ_EVENT_ID_MAX];
+    if (wq_outbox_append(box, rec, id, &e) != WQ_OK) {
+        s_fail("record not stored", &e);
+        goto done;
+    }
+    printf("%s\n", id);
+    rc = 0;
+done:
+    wq_record_destroy(&rec);
+    wq_outbox_destroy(&box);
+    return rc;
+}
+
+/*  ---- import -------------------------------------------------------------- */
+
+static const char s_import_help[] =
+    "usage: wanqi-agent import FILE [--format jsonl|csv] [--all-or-nothing] [--dir D]\n"
+    "\n"
+    "Validate and store one record per line (JSON Lines) or row (CSV with a header row of\n"
+    "field names), UTF-8. FILE '-' reads stdin (give --format). The format comes from the\n"
+    "extension (.jsonl .ndjson .json .csv) unless --format is given. county defaults to the\n"
+    "agent's county. \"@N\" in visit/problem/consultation/target refers to the record stored\n"
+    "from line N of the same file. A corrections's patch is given as set.FIELD members or\n"
+    "columns. Prints \"LINE<TAB>ID\" per stored record after its commit; each bad line is\n"
+    "reported on stderr as FILE:LINE: field: why. By default the good lines are stored and\n"
+    "the exit status is 1 if any line was bad; with --all-or-nothing nothing is stored then.\n";
+
+static int
+s_cmd_import(int argc, char **argv, const char *dir_opt)
+{
+    const char *file = NULL;
+    wq_import_opts_t o = {.out = stdout, .errors = stderr};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (s_is_help(a)) {
+            fputs(s_import_help, stdout);
+            return 0;
+        }
+        if (strcmp(a, "--all-or-nothing") == 0)
+            o.all_or_nothing = true;
+        else if (strcmp(a, "--format") == 0) {
+            if (i + 1 >= argc || (o.format = wq_import_format_parse(argv[++i])) == WQ_IMPORT_AUTO)
+                return s_usage("import: --format takes jsonl or csv");
+        } else if (a[0] == '-' && a[1] != '\0')
+            return s_usage("import: unknown option %s", a);
+        else if (file)
+            return s_usage("import: one FILE only");
+        else
+            file = a;
+    }
+    if (!file)
+        return s_usage("import: give the FILE to import");
+    wq_agent_config_t cfg;
+    wq_outbox_t *box = NULL;
+    if (s_open(wq_config_find_dir(dir_opt), &cfg, &box) != 0)
+        return 1;
+    o.county = cfg.county;
+    wq_import_result_t res;
+    wq_err_t e;
+    int rc = wq_import_file(box, file, &o, &res, &e);
+    fprintf(stderr, "wanqi-agent: import %s: %zu records read, %zu stored, %zu bad\n", file,
+            res.lines, res.stored, res.bad);
+    if (rc != WQ_OK)
+        s_fail("import", &e);
+    wq_outbox_destroy(&box);
+    return rc == WQ_OK ? 0 : 1;
+}
+
+/*  ---- run ----------------------------------------------------------------- */
+
+static volatile sig_atomic_t s_stop = 0;
+
+static void
+s_on_signal(int sig)
+{
+    (void) sig;
+    s_stop = 1;
+}
+
+static int
+s_cmd_run(int argc, char **argv, const char *dir_opt)
+{
+    for (int i = 0; i < argc; i++) {
+        if (s_is_help(argv[i])) {
+            printf("usage: wanqi-agent run [--dir D]\n\n"
+                   "Send the outbox to the collector, in the foreground, logging to stderr\n"
+                   "(systemd runs it). Keeps one CURVE-encrypted connection, reconnects with\n"
+                   "backoff, picks up new records within poll_ms. SIGTERM/SIGINT: clean exit.\n");
+            return 0;
+        }
+        return s_usage("run: unknown option %s", argv[i]);
+    }
+    const char *dir = wq_config_find_dir(dir_opt);
+    wq_agent_config_t cfg;
+    wq_outbox_t *box = NULL;
+    zcert_t *cert = NULL;
+    wq_sender_t *sender = NULL;
+    wq_err_t e;
+    int rc = 1;
+    if (s_open(dir, &cfg, &box) != 0)
+        return 1;
+    wq_log_level_t lv = WQ_LOG_INFO;
+    if (!strcmp(cfg.log_level, "debug"))
+        lv = WQ_LOG_DEBUG;
+    else if (!strcmp(cfg.log_level, "warn"))
+        lv = WQ_LOG_WARN;
+    else if (!strcmp(cfg.log_level, "error"))
+        lv = WQ_LOG_ERROR;
+    wq_log_init("wanqi-agent", lv);
+    if (wq_keys_load(dir, &cert, &e) != WQ_OK) {
+        s_fail("keys", &e);
+        goto done;
+    }
+    zsys_handler_set(NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    wq_sender_opts_t so = {cfg.collector, cfg.collector_key, cert, cfg.heartbeat_ms,
+                           cfg.backoff_min_ms, cfg.backoff_max_ms, cfg.poll_ms};
+    sender = wq_sender_new(box, &so);
+    if (!sender) {
+        fprintf(stderr, "wanqi-agent: out of memory\n");
+        goto done;
+    }
+    wq_info("wanqi-agent %s starting, data in %s", WANQI_VERSION, dir);
+    if (wq_sender_run(sender, &s_stop, &e) != WQ_OK) {
+        s_fail("run", &e);
+        goto done;
+    }
+    wq_info("stopped");
+    rc = 0;
+done:
+    wq_sender_destroy(&sender);
+    zcert_destroy(&cert);
+    wq_outbox_destroy(&box);
+    return rc;
+}
+
+/*  ---- status -------------------------------------------------------------- */
+
+typedef struct {
+    FILE *out;
+    bool json;
+    size_t n;
+} s_notes_t;
+
+static int
+s_note_cb(uint32_t inc, uint64_t seq, uint32_t code, const char *reason, void *arg)
+{
+    s_notes_t *n = arg;
+    if (n->json) {
+        fprintf(n->out, "%s{\"inc\":\"%08" PRIx32 "\",\"seq\":%" PRIu64 ",\"code\":\"%s\","
+                "\"reason\":", n->n ? "," : "", inc, seq, code ? wq_errname((int) code) : "");
+        wq_json_write_string(n->out, reason);
+        fprintf(n->out, "}");
+    } else
+        fprintf(n->out, "  %08" PRIx32 "/%" PRIu64 "  %s  %s\n", inc, seq,
+                code ? wq_errname((int) code) : "-", reason);
+    n->n++;
+    return 0;
+}
+
+static void
+s_time_or_never(uint64_t ms, char out[24])
+{
+    if (ms == 0)
+        snprintf(out, 24, "never");
+    else
+        wq_time_format(ms, out);
+}
+
+static int
+s_cmd_status(int argc, char **argv, const char *dir_opt)
+{
+    bool json = false;
+    for (int i = 0; i < argc; i++) {
+        if (s_is_help(argv[i])) {
+            printf("usage: wanqi-agent status [--format table|json] [--dir D]\n\n"
+                   "Records queued and acknowledged, oldest unsent record's age, last successful\n"
+                   "contact, last error, quarantined records (with reasons), records skipped as\n"
+                   "unreadable, incarnation.\n");
+            return 0;
+        }
+        if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            const char *f = argv[++i];
+            if (strcmp(f, "json") == 0)
+                json = true;
+            else if (strcmp(f, "table") != 0)
+                return s_usage("status: --format takes table or json");
+        } else
+            return s_usage("status: unknown option %s", argv[i]);
+    }
+    wq_agent_config_t cfg;
+    wq_outbox_t *box = NULL;
+    wq_outbox_state_t st;
+    wq_err_t e;
+    int rc = 1;
+    if (s_open(wq_config_find_dir(dir_opt), &cfg, &box) != 0)
+        return 1;
+    if (wq_outbox_state(box, &st, &e) != WQ_OK) {
+        s_fail("status", &e);
+        goto done;
+    }
+    uint64_t now = wq_now_ms();
+    int64_t age = st.oldest_unsent_ms ? (int64_t) ((now - st.oldest_unsent_ms) / 1000) : -1;
+    char contact[24], errat[24];
+    s_time_or_never(st.contact_ms, contact);
+    s_time_or_never(st.error_ms, errat);
+    s_notes_t n = {stdout, json, 0};
+    if (json) {
+        printf("{\"agent\":");
+        wq_json_write_string(stdout, st.agent);
+        printf(",\"county\":\"%s\",\"incarnation\":\"%08" PRIx32 "\",\"last_seq\":%" PRIu64
+               ",\"acknowledged\":%" PRIu64 ",\"queued\":%" PRIu64 ",\"records\":%" PRIu64
+               ",\"bytes\":%" PRIu64 ",\"oldest_unsent_age_s\":", cfg.county, st.inc,
+               st.last_seq, st.acked, st.queued, st.count, st.bytes);
+        if (age >= 0)
+            printf("%" PRId64, age);
+        else
+            printf("null");
+        printf(",\"last_contact\":");
+        if (st.contact_ms)
+            printf("\"%s\"", contact);
+        else
+            printf("null");
+        printf(",\"last_error\":");
+        if (st.error_ms) {
+            wq_json_write_string(stdout, st.last_error);
+            printf(",\"last_error_at\":\"%s\"", errat);
+        } else
+            printf("null,\"last_error_at\":null");
+        printf(",\"collector_hwm\":%" PRIu64 ",\"quarantined_count\":%" PRIu64
+               ",\"quarantined\":[", st.hwm, st.quarantined);
+        if (wq_outbox_notes(box, 0, s_note_cb, &n, &e) != WQ_OK)
+            goto fail;
+        printf("],\"skipped_count\":%" PRIu64 ",\"skipped\":[", st.skipped);
+        n.n = 0;
+        if (wq_outbox_notes(box, 1, s_note_cb, &n, &e) != WQ_OK)
+            goto fail;
+        printf("]}\n");
+    } else {
+        printf("agent:              %s (county %s)\n", st.agent, cfg.county);
+        printf("incarnation:        %08" PRIx32 "\n", st.inc);
+        printf("queued:             %" PRIu64 "\n", st.queued);
+        printf("acknowledged:       %" PRIu64 " (last seq %" PRIu64 ")\n", st.acked, st.last_seq);
+        if (age >= 0)
+            printf("oldest unsent:      %" PRId64 " s old\n", age);
+        else
+            printf("oldest unsent:      -\n");
+        printf("last contact:       %s\n", contact);
+        if (st.error_ms)
+            printf("last error:         %s: %s\n", errat, st.last_error);
+        else
+            printf("last error:         -\n");
+        printf("records stored:     %" PRIu64 " (%" PRIu64 " bytes, archive included)\n", st.count,
+               st.bytes);
+        printf("quarantined:        %" PRIu64 "\n", st.quarantined);
+        if (wq_outbox_notes(box, 0, s_note_cb, &n, &e) != WQ_OK)
+            goto fail;
+        printf("skipped unreadable: %" PRIu64 "\n", st.skipped);
+        if (wq_outbox_notes(box, 1, s_note_cb, &n, &e) != WQ_OK)
+            goto fail;
+    }
+    rc = 0;
+    goto done;
+fail:
+    s_fail("status", &e);
+done:
+    wq_outbox_destroy(&box);
+    return rc;
+}
+
+/*  ---- show / list ---------------------------------------------------------- */
+
+static int
+s_cmd_show(int argc, char **argv, const char *dir_opt)
+{
+    if (argc < 1 || s_is_help(argv[0])) {
+        printf("usage: wanqi-agent show CREDIT_CODE [--dir D]\n\n"
+               "Print the enterprise's case file from local data: profile, classification,\n"
+               "visits, problems with their plans and progress, services, consultations with\n"
+               "their answers, corrections and retractions.\n");
+        return argc < 1 ? S_USAGE : 0;
+    }
+    if (argc > 1)
+        return s_usage("show: one CREDIT_CODE only");
+    wq_agent_config_t cfg;
+    wq_outbox_t *box = NULL;
+    wq_err_t e;
+    if (strlen(argv[0]) != 18)
+        return s_usage("show: '%s' is not an 18-character credit code", argv[0]);
+    if (s_open(wq_config_find_dir(dir_opt), &cfg, &box) != 0)
+        return 1;
+    int rc = wq_casefile_show(box, argv[0], stdout, &e);
+    if (rc != WQ_OK)
+        s_fail("show", &e);
+    wq_outbox_destroy(&box);
+    return rc == WQ_OK ? 0 : 1;
+}
+
+static int
+s_cmd_list(int argc, char **argv, const char *dir_opt)
+{
+    wq_list_filter_t f = {0};
+    wq_format_t fmt = WQ_FORMAT_TABLE;
+    wq_err_t e;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (s_is_help(a)) {
+            printf("usage: wanqi-agent list [--type T] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+                   "                        [--ent CREDIT_CODE] [--format table|csv|json] [--dir D]\n\n"
+                   "List the outbox's records (archive included) by type, activity date or\n"
+                   "enterprise; state says acked, queued or archive (older incarnation).\n");
+            return 0;
+        }
+        if (i + 1 >= argc)
+            return s_usage("list: %s needs a value", a);
+        const char *v = argv[++i];
+        if (strcmp(a, "--type") == 0) {
+            if ((f.type = wq_rec_type_parse(v)) == WQ_REC_NONE)
+                return s_usage("list: unknown record type '%s'", v);
+        } else if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0) {
+            if (wq_date_check(v, &e) != WQ_OK) {
+                s_fail(a, &e);
+                return S_USAGE;
+            }
+            if (a[2] == 'f')
+                f.from = v;
+            else
+                f.to = v;
+        } else if (strcmp(a, "--ent") == 0)
+            f.ent = v;
+        else if (strcmp(a, "--format") == 0) {
+            if ((fmt = wq_format_parse(v)) == 0)
+                return s_usage("list: --format takes table, csv or json");
+        } else
+            return s_usage("list: unknown option %s", a);
+    }
+    wq_agent_config_t cfg;
+    wq_outbox_t *box = NULL;
+    if (s_open(wq_config_find_dir(dir_opt), &cfg, &box) != 0)
+        return 1;
+    int rc = wq_casefile_list(box, &f, fmt, stdout, &e);
+    if (rc != WQ_OK)
+        s_fail("list", &e);
+    wq_outbox_destroy(&box);
+    return rc == WQ_OK ? 0 : 1;
+}
+
+static int
+s_cmd_config(int argc, char **argv, const char *dir_opt)
+{
+    if (argc > 0 && s_is_help(argv[0])) {
+        printf("usage: wanqi-agent config [--dir D]\n\nPrint the configuration in effect.\n\n");
+        wq_config_print_help(stdout);
+        return 0;
+    }
+    if (argc > 0)
+        return s_usage("config: unknown option %s", argv[0]);
+    const char *dir = wq_config_find_dir(dir_opt);
+    wq_agent_config_t cfg;
+    wq_err_t e;
+    if (wq_config_load(dir, &cfg, &e) != WQ_OK) {
+        s_fail("configuration", &e);
+        return 1;
+    }
+    printf("dir = %s\nagent_id = %s\ncounty = %s\ncollector = %s\ncollector_key = %s\n"
+           "outbox_max_queued = %" PRIu64 "\noutbox_max_bytes = %" PRIu64 "\noutbox_map_mb = %"
+           PRIu64 "\nheartbeat_ms = %" PRIu64 "\nbackoff_min_ms = %" PRIu64 "\nbackoff_max_ms = %"
+           PRIu64 "\npoll_ms = %" PRIu64 "\nlog_level = %s\n", dir, cfg.agent_id, cfg.county,
+           cfg.collector, cfg.collector_key, cfg.outbox_max_queued, cfg.outbox_max_bytes,
+           cfg.outbox_map_mb, cfg.heartbeat_ms, cfg.backoff_min_ms, cfg.backoff_max_ms,
+           cfg.poll_ms, cfg.log_level);
+    return 0;
+}
+
+/*  ---- generate --------------------------------------------------------------- */
+
+static const char s_generate_help[] =
+    "usage: wanqi-agent generate --county CODE --enterprises K [--seed N]\n"
+    "                            [--from YYYY-MM-DD --to YYYY-MM-DD] [--stats FILE]\n"
+    "\n"
+    "Write a reproducible campaign for one county to stdout as JSON Lines, ready for\n"
+    "`wanqi-agent import FILE` (common/generate.h): about 20 records per enterprise,\n"
+    "references between lines as @N. The same arguments give the same bytes. --seed\n"
+    "defaults to 1, the dates to the 2019 campaign (2019-02-01 .. 2019-12-31). --stats\n"
+    "writes the exact counts the campaign holds (\"name value\" lines) to FILE.\n"
+    "Needs no agent directory.\n";
+
+static bool
+s_parse_u64(const char *s, uint64_t *v)
+{
+    if (!s || !*s)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    errno = 0;
+    unsigned long long x = strtoull(s, NULL, 10);
+    if (errno)
+        return false;
+    *v = x;
+    return true;
+}
+
+static int
+s_cmd_generate(int argc, char **argv)
+{
+    const char *county = NULL, *from = NULL, *to = NULL, *stats_path = NULL;
+    uint64_t seed = 1, ents = 0;
+    bool have_ents = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (s_is_help(a)) {
+            fputs(s_generate_help, stdout);
+            return 0;
+        }
+        if (i + 1 >= argc)
+            return s_usage("generate: %s needs a value", a);
+        const char *v = argv[++i];
+        if (strcmp(a, "--county") == 0)
+            county = v;
+        else if (strcmp(a, "--seed") == 0) {
+            if (!s_parse_u64(v, &seed))
+                return s_usage("generate: --seed takes a decimal number, not '%s'", v);
+        } else if (strcmp(a, "--enterprises") == 0) {
+            if (!s_parse_u64(v, &ents))
+                return s_usage("generate: --enterprises takes a decimal number, not '%s'", v);
+            have_ents = true;
+        } else if (strcmp(a, "--from") == 0)
+            from = v;
+        else if (strcmp(a, "--to") == 0)
+            to = v;
+        else if (strcmp(a, "--stats") == 0)
+            stats_path = v;
+        else
+            return s_usage("generate: unknown option %s", a);
+    }
+    if (!county || !have_ents)
+        return s_usage("generate: --county and --enterprises are required");
+    if ((from == NULL) != (to == NULL))
+        return s_usage("generate: give both --from and --to, or neither");
+    wq_generate_stats_t stats;
+    wq_err_t e;
+    int rc = wq_generate(stdout, county, from, to, seed, (size_t) ents, &stats, &e);
+    if (rc == WQ_OK && fflush(stdout) != 0)
+        rc = wq_err_set(&e, WQ_E_IO, "", "cannot write the output: %s", strerror(errno));
+    if (rc != WQ_OK) {
+        s_fail("generate", &e);
+        return rc == WQ_E_IO || rc == WQ_E_NOMEM ? 1 : S_USAGE;
+    }
+    if (stats_path) {
+        FILE *f = fopen(stats_path, "w");
+        if (!f || wq_generate_stats_write(&stats, f) != WQ_OK) {
+            fprintf(stderr, "wanqi-agent: generate: cannot write %s: %s\n", stats_path,
+                    strerror(errno));
+            if (f)
+                fclose(f);
+            return 1;
+        }
+        if (fclose(f) != 0) {
+            fprintf(stderr, "wanqi-agent: generate: cannot write %s: %s\n", stats_path,
+                    strerror(errno));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*  ---- main ----------------------------------------------------------------- */
+
+static const char s_help[] =
+    "usage: wanqi-agent COMMAND [OPTIONS] [--dir D]\n"
+    "\n"
+    "The county agent: records campaign events offline into a local LMDB outbox and pushes\n"
+    "them to the provincial collector whenever the link allows.\n"
+    "\n"
+    "Commands:\n"
+    "  init      create the agent (data dir, config, keys, incarnation, outbox)\n"
+    "  record    validate and store one record\n"
+    "  import    validate and store records from a JSON Lines or CSV file\n"
+    "  run       send the outbox to the collector (foreground, logs to stderr)\n"
+    "  status    what is queued, acknowledged, quarantined; last contact and error\n"
+    "  show      an enterprise's case file from local data\n"
+    "  list      list records by type, date or enterprise\n"
+    "  config    print the configuration in effect\n"
+    "  generate  write a reproducible test campaign for one county (JSON Lines)\n"
+    "\n"
+    "Data directory: --dir D, else $WANQI_AGENT_DIR, else " WQ_AGENT_DEFAULT_DIR ".\n"
+    "`wanqi-agent COMMAND --help` describes each command. See docs/AGENT.md.\n";
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(s_help, stderr);
+        return S_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (s_is_help(cmd)) {
+        fputs(s_help, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("wanqi-agent %s\n", WANQI_VERSION);
+        return 0;
+    }
+    /* Pull --dir D out of the command's arguments, wherever it is. */
+    const char *dir = NULL;
+    char **args = calloc((size_t) argc, sizeof *args);
+    if (!args)
+        return 1;
+    int n = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--dir") == 0) {
+            if (i + 1 >= argc) {
+                free(args);
+                return s_usage("--dir needs a directory");
+            }
+            dir = argv[++i];
+        } else
+            args[n++] = argv[i];
+    }
+    wq_log_init("wanqi-agent", WQ_LOG_INFO);
+    int rc;
+    if (strcmp(cmd, "init") == 0)
+        rc = s_cmd_init(n, args, dir);
+    else if (strcmp(cmd, "record") == 0)
+        rc = s_cmd_record(n, args, dir);
+    else if (strcmp(cmd, "import") == 0)
+        rc = s_cmd_import(n, args, dir);
+    else if (strcmp(cmd, "run") == 0)
+        rc = s_cmd_run(n, args, dir);
+    else if (strcmp(cmd, "status") == 0)
+        rc = s_cmd_status(n, args, dir);
+    else if (strcmp(cmd, "show") == 0)
+        rc = s_cmd_show(n, args, dir);
+    else if (strcmp(cmd, "list") == 0)
+        rc = s_cmd_list(n, args, dir);
+    else if (strcmp(cmd, "config") == 0)
+        rc = s_cmd_config(n, args, dir);
+    else if (strcmp(cmd, "generate") == 0)
+        rc = dir ? s_usage("generate takes no --dir") : s_cmd_generate(n, args);
+    else
+        rc = s_usage("unknown command '%s'", cmd);
+    free(args);
+    return rc;
+}

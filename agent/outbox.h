@@ -1,0 +1,153 @@
+/*  =========================================================================
+    outbox - the agent's LMDB queue and archive of records
+
+    Every record the county makes is stored here, in the same write
+    transaction that assigns its seq, and kept forever (acknowledged records
+    are the county's offline archive). Several processes may open the same
+    outbox at once (`record`/`import` while `run` sends): LMDB serialises
+    writers with its lock file and readers never block.
+
+    LMDB schema (environment DIR/outbox, named databases):
+      records     key inc(be32) seq(be64)  -> the bytes of wq_record_encode
+      meta        text keys -> values:
+                    "agent"            agent id (text)
+                    "inc"              current incarnation (be32)
+                    "last/XXXXXXXX"    last seq stored in incarnation XXXXXXXX (be64)
+                    "acked/XXXXXXXX"   collector's acknowledged mark for it (be64)
+                    "bytes", "count"   total record bytes / records stored (be64)
+                    "contact"          last successful contact, unix ms (be64)
+                    "hwm"              collector's mark last heard (be64)
+                    "error"            be64 unix ms + text of the last sending error
+      quarantine  key inc(be32) seq(be64) -> code(be32) + reason text
+      skipped     key inc(be32) seq(be64) -> reason text: records `run` could
+                  not read from the outbox and sent as a placeholder
+    Commits are durable (no MDB_NOSYNC): an id is reported only after
+    mdb_txn_commit returned 0.
+    =========================================================================
+*/
+#ifndef WQ_AGENT_OUTBOX_H_INCLUDED
+#define WQ_AGENT_OUTBOX_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/error.h"
+#include "common/record.h"
+#include "proto/msg.h"
+
+typedef struct wq_outbox_t wq_outbox_t;
+typedef struct wq_outbox_txn_t wq_outbox_txn_t;
+
+typedef struct {
+    uint64_t max_queued;    /* records not yet acknowledged (current incarnation) */
+    uint64_t max_bytes;     /* record bytes stored, archive included */
+    uint64_t map_bytes;     /* LMDB map size */
+} wq_outbox_limits_t;
+
+typedef struct {
+    char agent[WQ_AGENT_ID_MAX + 1];
+    uint32_t inc;               /* current incarnation, 0 if not initialised */
+    uint64_t last_seq;          /* last seq stored in the current incarnation */
+    uint64_t acked;             /* acknowledged mark of the current incarnation */
+    uint64_t queued;            /* last_seq - acked */
+    uint64_t count;             /* records stored, all incarnations */
+    uint64_t bytes;             /* their bytes */
+    uint64_t oldest_unsent_ms;  /* "recorded" of record acked+1, 0 if none/unreadable */
+    uint64_t contact_ms;        /* last successful contact with the collector, 0 never */
+    uint64_t hwm;               /* collector's mark last heard */
+    uint64_t error_ms;          /* when last_error happened, 0 if none */
+    char last_error[320];
+    uint64_t quarantined;       /* entries in quarantine (all incarnations) */
+    uint64_t skipped;           /* entries in skipped */
+} wq_outbox_state_t;
+
+/*  Open (creating if needed) the outbox environment in dir. Clears stale
+    reader slots of dead processes. *out is new. Errors: WQ_E_IO,
+    WQ_E_CORRUPT, WQ_E_FULL, WQ_E_NOMEM. */
+int wq_outbox_open(const char *dir, const wq_outbox_limits_t *limits, wq_outbox_t **out,
+                   wq_err_t *err);
+
+/*  Close; sets *self to NULL; safe on NULL. No transaction may be open. */
+void wq_outbox_destroy(wq_outbox_t **self);
+
+/*  Start incarnation inc (!= 0) for agent: new seqs from 1. Refuses
+    (WQ_E_STATE) if the outbox already has an incarnation unless force;
+    with force the old records stay as archive. Errors also WQ_E_IO... */
+int wq_outbox_start_incarnation(wq_outbox_t *self, const char *agent, uint32_t inc, bool force,
+                                wq_err_t *err);
+
+/*  Current state (one read transaction). */
+int wq_outbox_state(wq_outbox_t *self, wq_outbox_state_t *st, wq_err_t *err);
+
+/*  Cheap read of the current incarnation's last seq (one small read txn). */
+int wq_outbox_last_seq(wq_outbox_t *self, uint64_t *last, wq_err_t *err);
+
+/*  ---- recording ----------------------------------------------------------- */
+
+/*  Begin a write transaction (waits for other writers). Errors: WQ_E_STATE
+    (no incarnation: run `wanqi-agent init`), WQ_E_IO. */
+int wq_outbox_begin(wq_outbox_t *self, wq_outbox_txn_t **txn, wq_err_t *err);
+
+/*  Give rec the next id (agent, inc, seq, recorded = now), validate it
+    fully, encode it and store it. id (may be NULL) receives its text id,
+    which must not be shown to anybody before wq_outbox_commit succeeded.
+    On a validation error (any wq_record_validate code) or WQ_E_FULL from
+    the configured bounds nothing is stored and the txn stays usable. On
+    WQ_E_FULL from LMDB (map full) or WQ_E_IO the txn is dead: abort it. */
+int wq_outbox_txn_add(wq_outbox_txn_t *txn, wq_record_t *rec, char id[WQ_EVENT_ID_MAX],
+                      wq_err_t *err);
+
+/*  Records added in this txn so far. */
+size_t wq_outbox_txn_count(const wq_outbox_txn_t *txn);
+
+/*  Whether the txn can still be committed. */
+bool wq_outbox_txn_ok(const wq_outbox_txn_t *txn);
+
+/*  Commit durably and free the txn (*txn = NULL in all cases). */
+int wq_outbox_commit(wq_outbox_txn_t **txn, wq_err_t *err);
+
+/*  Abort and free (*txn = NULL); safe on NULL. */
+void wq_outbox_abort(wq_outbox_txn_t **txn);
+
+/*  begin + add + commit for one record. */
+int wq_outbox_append(wq_outbox_t *self, wq_record_t *rec, char id[WQ_EVENT_ID_MAX], wq_err_t *err);
+
+/*  ---- reading ------------------------------------------------------------- */
+
+/*  Called per record; data/size valid only during the call. data == NULL
+    means seq is missing from the outbox (a hole). Return 0 to go on,
+    non-zero to stop. */
+typedef int (wq_outbox_fn)(uint32_t inc, uint64_t seq, const uint8_t *data, size_t size, void *arg);
+
+/*  Records of incarnation inc with from <= seq <= upto, in order, at most
+    max_records and (except for the first) max_bytes of data, in one read
+    transaction with a cursor. *count (may be NULL) = callbacks made. */
+int wq_outbox_read(wq_outbox_t *self, uint32_t inc, uint64_t from, uint64_t upto,
+                   size_t max_records, size_t max_bytes, wq_outbox_fn *fn, void *arg,
+                   size_t *count, wq_err_t *err);
+
+/*  Every record of every incarnation in key order (show, list). */
+int wq_outbox_scan(wq_outbox_t *self, wq_outbox_fn *fn, void *arg, wq_err_t *err);
+
+/*  ---- the sender's bookkeeping ------------------------------------------- */
+
+/*  The collector says its durable mark for (agent, inc) is hwm: store it
+    as the acknowledged mark (lowering it too: a restored collector), the
+    quarantined entries, and the contact time, in one write txn. */
+int wq_outbox_ack(wq_outbox_t *self, uint32_t inc, uint64_t hwm, const wq_quarantined_t *q,
+                  size_t nq, wq_err_t *err);
+
+/*  Store the last sending error (text) with the time. */
+int wq_outbox_note_error(wq_outbox_t *self, const char *text, wq_err_t *err);
+
+/*  Record that seq of inc could not be read and was sent as a placeholder. */
+int wq_outbox_note_skipped(wq_outbox_t *self, uint32_t inc, uint64_t seq, const char *reason,
+                           wq_err_t *err);
+
+/*  Iterate quarantine (which = 0) or skipped (which = 1) entries in key
+    order. code is 0 for skipped. fn returns non-zero to stop. */
+typedef int (wq_outbox_note_fn)(uint32_t inc, uint64_t seq, uint32_t code, const char *reason,
+                                void *arg);
+int wq_outbox_notes(wq_outbox_t *self, int which, wq_outbox_note_fn *fn, void *arg, wq_err_t *err);
+
+#endif

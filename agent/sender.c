@@ -1,0 +1,531 @@
+/*  =========================================================================
+    sender - the agent's session with the collector (see sender.h)
+
+    A single-threaded loop around zmq_poll with a short timeout (poll_ms):
+    every turn it (re)connects when due, checks the link's liveness, looks
+    at the outbox's last seq, sends batches while credit allows, sends a
+    PING when nothing was sent for a heartbeat, and handles what arrived.
+    The outbox is the only memory of what was sent: in-flight batches are
+    just (first, last) pairs, and anything to resend is read again from
+    LMDB, so memory stays bounded whatever the backlog.
+    =========================================================================
+*/
+#include "agent/sender.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/date.h"
+#include "common/log.h"
+#include "proto/msg.h"
+
+#define S_MAX_CREDIT 64
+#define S_CONTACT_MS 10000          /* store the contact time on PONG at most this often */
+#define S_PLACEHOLDER_BYTE 0xc0     /* msgpack nil: never a valid record */
+#define S_BATCH_BYTES (WQ_MSG_MAX_BYTES - 65536 - 8 * WQ_BATCH_MAX_RECORDS)
+
+typedef enum { S_DOWN, S_HELLO_SENT, S_READY } s_phase_t;
+
+typedef struct {
+    uint64_t first, last;
+} s_flight_t;
+
+struct wq_sender_t {
+    wq_outbox_t *box;
+    wq_sender_opts_t opts;
+    zsock_t *sock;
+    s_phase_t phase;
+    char agent[WQ_AGENT_ID_MAX + 1];
+    uint32_t inc;
+    uint64_t last_seq, acked, next_send;
+    s_flight_t flight[S_MAX_CREDIT];
+    size_t nflight;
+    uint32_t credit, max_batch;
+    uint64_t hb_ms;
+    uint64_t last_recv, last_send, last_poll, next_attempt, pause_until;
+    uint64_t backoff;
+    uint64_t contact_stored;        /* when the contact time was last stored */
+};
+
+wq_sender_t *
+wq_sender_new(wq_outbox_t *box, const wq_sender_opts_t *opts)
+{
+    wq_sender_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->box = box;
+    self->opts = *opts;
+    self->backoff = opts->backoff_min_ms;
+    self->hb_ms = opts->heartbeat_ms;
+    return self;
+}
+
+void
+wq_sender_destroy(wq_sender_t **self)
+{
+    if (!self || !*self)
+        return;
+    zsock_destroy(&(*self)->sock);
+    free(*self);
+    *self = NULL;
+}
+
+static void
+s_note_error(wq_sender_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+s_note_error(wq_sender_t *self, const char *fmt, ...)
+{
+    char text[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    wq_warn("%s", text);
+    wq_err_t err;
+    if (wq_outbox_note_error(self->box, text, &err) != WQ_OK)
+        wq_error("cannot store the last error in the outbox: %s", err.text);
+}
+
+/*  Close the socket and schedule the next attempt with jittered backoff. */
+static void
+s_disconnect(wq_sender_t *self, uint64_t now)
+{
+    zsock_destroy(&self->sock);
+    self->phase = S_DOWN;
+    self->nflight = 0;
+    double jitter = 0.75 + 0.5 * ((double) random() / (double) RAND_MAX);
+    uint64_t delay = (uint64_t) ((double) self->backoff * jitter);
+    self->next_attempt = now + delay;
+    wq_info("reconnecting in %" PRIu64 " ms", delay);
+    self->backoff *= 2;
+    if (self->backoff > self->opts.backoff_max_ms)
+        self->backoff = self->opts.backoff_max_ms;
+}
+
+static int
+s_send_msg(wq_sender_t *self, const wq_msg_t *msg)
+{
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    wq_err_t err;
+    int rc = wq_msg_encode(msg, &buf, &size, &err);
+    if (rc != WQ_OK) {
+        wq_error("cannot encode %s: %s", wq_msg_type_name(msg->type), err.text);
+        return rc;
+    }
+    int zrc = zmq_send(zsock_resolve(self->sock), buf, size, ZMQ_DONTWAIT);
+    free(buf);
+    if (zrc < 0) {
+        if (errno == EAGAIN)
+            return WQ_E_BUSY;
+        wq_warn("zmq_send(%s): %s", wq_msg_type_name(msg->type), zmq_strerror(errno));
+        return WQ_E_IO;
+    }
+    self->last_send = wq_mono_ms();
+    return WQ_OK;
+}
+
+static int
+s_refresh(wq_sender_t *self, wq_err_t *err)
+{
+    uint64_t last;
+    int rc = wq_outbox_last_seq(self->box, &last, err);
+    if (rc == WQ_OK)
+        self->last_seq = last;
+    self->last_poll = wq_mono_ms();
+    return rc;
+}
+
+static int
+s_send_hello(wq_sender_t *self)
+{
+    wq_msg_t m = {.type = WQ_MSG_HELLO};
+    m.hello.agent = self->agent;
+    m.hello.inc = self->inc;
+    m.hello.software = "wanqi-agent " WANQI_VERSION;
+    m.hello.last_seq = self->last_seq;
+    m.hello.queued = self->last_seq > self->acked ? self->last_seq - self->acked : 0;
+    self->phase = S_HELLO_SENT;
+    self->nflight = 0;
+    return s_send_msg(self, &m);
+}
+
+static int
+s_connect(wq_sender_t *self, uint64_t now, wq_err_t *err)
+{
+    wq_outbox_state_t st;
+    int rc = wq_outbox_state(self->box, &st, err);
+    if (rc != WQ_OK)
+        return rc;
+    if (st.inc == 0)
+        return wq_err_set(err, WQ_E_STATE, "inc",
+                          "the outbox has no incarnation: run `wanqi-agent init` first");
+    memcpy(self->agent, st.agent, sizeof self->agent);
+    self->inc = st.inc;
+    self->last_seq = st.last_seq;
+    self->acked = st.acked;
+    self->hb_ms = self->opts.heartbeat_ms;
+    self->sock = zsock_new(ZMQ_DEALER);
+    if (!self->sock) {
+        s_note_error(self, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+        s_disconnect(self, now);
+        return WQ_OK;
+    }
+    zsock_set_linger(self->sock, 0);
+    zcert_apply(self->opts.cert, self->sock);
+    zsock_set_curve_serverkey(self->sock, self->opts.server_key);
+    zsock_set_sndhwm(self->sock, 4 * S_MAX_CREDIT);
+    zsock_set_rcvhwm(self->sock, 4 * S_MAX_CREDIT);
+    zsock_set_maxmsgsize(self->sock, (int64_t) WQ_MSG_MAX_BYTES + 1024);
+    if (zsock_connect(self->sock, "%s", self->opts.endpoint) != 0) {
+        s_note_error(self, "cannot connect to %s: %s", self->opts.endpoint, zmq_strerror(errno));
+        s_disconnect(self, now);
+        return WQ_OK;
+    }
+    wq_info("connecting to %s as %s incarnation %08" PRIx32 " (last seq %" PRIu64
+            ", acknowledged %" PRIu64 ")", self->opts.endpoint, self->agent, self->inc,
+            self->last_seq, self->acked);
+    self->last_recv = now;
+    if (s_send_hello(self) != WQ_OK)
+        s_disconnect(self, now);
+    return WQ_OK;
+}
+
+/*  ---- batches ------------------------------------------------------------ */
+
+typedef struct {
+    wq_blob_t *blobs;
+    size_t n;
+    uint64_t bad_seq[16];           /* first few placeholders, to note after the read */
+    char bad_why[16][80];
+    size_t nbad;
+    bool oom;
+} s_collect_t;
+
+static int
+s_collect(uint32_t inc, uint64_t seq, const uint8_t *data, size_t size, void *arg)
+{
+    (void) inc;
+    s_collect_t *c = arg;
+    const char *why = NULL;
+    if (!data)
+        why = "missing from the outbox";
+    else if (size == 0)
+        why = "empty value in the outbox";
+    else if (size > WQ_RECORD_MAX_BYTES)
+        why = "larger than the record size limit";
+    uint8_t *copy = malloc(why ? 1 : size);
+    if (!copy) {
+        c->oom = true;
+        return 1;
+    }
+    if (why) {
+        copy[0] = S_PLACEHOLDER_BYTE;
+        size = 1;
+        if (c->nbad < 16) {
+            c->bad_seq[c->nbad] = seq;
+            snprintf(c->bad_why[c->nbad], sizeof c->bad_why[0], "%s", why);
+            c->nbad++;
+        }
+    } else
+        memcpy(copy, data, size);
+    c->blobs[c->n].data = copy;
+    c->blobs[c->n].size = size;
+    c->n++;
+    return 0;
+}
+
+/*  Send one batch from next_send. Returns WQ_OK (sent or nothing to send),
+    WQ_E_BUSY (socket full, try later), other: fatal outbox error. */
+static int
+s_send_batch(wq_sender_t *self, wq_err_t *err)
+{
+    int rc;
+    uint64_t upto = self->next_send + self->max_batch - 1;
+    if (upto > self->last_seq)
+        upto = self->last_seq;
+    s_collect_t c = {0};
+    c.blobs = calloc(self->max_batch, sizeof *c.blobs);
+    if (!c.blobs)
+        return wq_err_set(err, WQ_E_NOMEM, "", "out of memory for a batch");
+    size_t count = 0;
+    rc = wq_outbox_read(self->box, self->inc, self->next_send, upto, self->max_batch,
+                        S_BATCH_BYTES, s_collect, &c, &count, err);
+    if (rc != WQ_OK)
+        goto fail;
+    if (c.oom) {
+        rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory reading a batch");
+        goto fail;
+    }
+    if (c.n == 0)
+        goto fail;
+    for (size_t i = 0; i < c.nbad; i++) {
+        char reason[160];
+        snprintf(reason, sizeof reason, "record %" PRIu64 " %s: sent as a placeholder that the "
+                 "collector quarantines", c.bad_seq[i], c.bad_why[i]);
+        wq_error("%s", reason);
+        wq_err_t e2;
+        if (wq_outbox_note_skipped(self->box, self->inc, c.bad_seq[i], reason, &e2) != WQ_OK)
+            wq_error("cannot note the skipped record: %s", e2.text);
+    }
+    wq_msg_t m = {.type = WQ_MSG_BATCH};
+    m.batch.inc = self->inc;
+    m.batch.first_seq = self->next_send;
+    m.batch.count = c.n;
+    m.batch.records = c.blobs;
+    rc = s_send_msg(self, &m);
+    if (rc == WQ_OK) {
+        self->flight[self->nflight].first = self->next_send;
+        self->flight[self->nflight].last = self->next_send + c.n - 1;
+        self->nflight++;
+        wq_debug("sent batch %" PRIu64 "..%" PRIu64, self->next_send, self->next_send + c.n - 1);
+        self->next_send += c.n;
+    } else if (rc != WQ_E_BUSY) {
+        /* Encoding or socket trouble: drop the link and start over. */
+        s_note_error(self, "cannot send batch from seq %" PRIu64 ": %s", self->next_send,
+                     wq_strerror(rc));
+        s_disconnect(self, wq_mono_ms());
+        rc = WQ_OK;
+    }
+fail:
+    for (size_t i = 0; i < c.n; i++)
+        free((void *) c.blobs[i].data);
+    free(c.blobs);
+    return rc;
+}
+
+/*  ---- incoming ------------------------------------------------------------ */
+
+/*  The collector told us its durable mark. Store it; detect a restored
+    collector (mark below ours) and a mark beyond our outbox. Returns
+    false if the session must stop. */
+static bool
+s_mark(wq_sender_t *self, uint64_t hwm, const wq_quarantined_t *q, size_t nq, uint64_t now)
+{
+    wq_err_t err;
+    if (hwm > self->last_seq) {
+        int rc = s_refresh(self, &err);
+        if (rc != WQ_OK || hwm > self->last_seq) {
+            s_note_error(self, "the collector holds seq up to %" PRIu64 " of %s/%08" PRIx32
+                         " but this outbox ends at %" PRIu64 ": the outbox was restored from "
+                         "an older copy or another machine uses this identity. New records "
+                         "would be taken for duplicates; run `wanqi-agent init "
+                         "--force-new-incarnation`", hwm, self->agent, self->inc, self->last_seq);
+            self->backoff = self->opts.backoff_max_ms;
+            s_disconnect(self, now);
+            return false;
+        }
+    }
+    if (hwm < self->acked) {
+        wq_warn("the collector's mark %" PRIu64 " is below our acknowledged mark %" PRIu64
+                " (collector restored from a backup?): resending from %" PRIu64, hwm,
+                self->acked, hwm + 1);
+        self->nflight = 0;
+        self->next_send = hwm + 1;
+    }
+    self->contact_stored = now;
+    if (wq_outbox_ack(self->box, self->inc, hwm, q, nq, &err) != WQ_OK) {
+        wq_error("cannot store the acknowledgement of %" PRIu64 ": %s", hwm, err.text);
+        return true;   /* the collector has it; we learn the mark again at the next HELLO */
+    }
+    for (size_t i = 0; i < nq; i++)
+        wq_warn("record %s/%08" PRIx32 "/%" PRIu64 " quarantined by the collector: %s (%s)",
+                self->agent, self->inc, q[i].seq, q[i].reason ? q[i].reason : "",
+                wq_errname((int) q[i].code));
+    self->acked = hwm;
+    return true;
+}
+
+static void
+s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
+{
+    switch (m->type) {
+    case WQ_MSG_WELCOME:
+        if (self->phase != S_HELLO_SENT) {
+            wq_warn("WELCOME outside the handshake: ignored");
+            return;
+        }
+        if (m->welcome.inc != self->inc) {
+            s_note_error(self, "WELCOME for incarnation %08" PRIx32 ", ours is %08" PRIx32
+                         ": reconnecting", m->welcome.inc, self->inc);
+            s_disconnect(self, now);
+            return;
+        }
+        self->credit = m->welcome.credit < 1 ? 1 : m->welcome.credit;
+        if (self->credit > S_MAX_CREDIT)
+            self->credit = S_MAX_CREDIT;
+        self->max_batch = m->welcome.max_batch < 1 ? 1 : m->welcome.max_batch;
+        if (self->max_batch > WQ_BATCH_MAX_RECORDS)
+            self->max_batch = WQ_BATCH_MAX_RECORDS;
+        self->hb_ms = m->welcome.heartbeat_ms < 50 ? 50 : m->welcome.heartbeat_ms;
+        wq_info("welcome: collector holds up to seq %" PRIu64 " (credit %" PRIu32
+                ", batch %" PRIu32 ", heartbeat %" PRIu64 " ms)", m->welcome.hwm, self->credit,
+                self->max_batch, self->hb_ms);
+        if (!s_mark(self, m->welcome.hwm, NULL, 0, now))
+            return;
+        self->next_send = m->welcome.hwm + 1;
+        self->nflight = 0;
+        self->phase = S_READY;
+        self->backoff = self->opts.backoff_min_ms;
+        self->pause_until = 0;
+        return;
+    case WQ_MSG_ACK:
+        if (self->phase != S_READY || m->ack.inc != self->inc) {
+            wq_warn("unexpected ACK (incarnation %08" PRIx32 "): ignored", m->ack.inc);
+            return;
+        }
+        if (!s_mark(self, m->ack.hwm, m->ack.quarantined, m->ack.count, now))
+            return;
+        {
+            size_t keep = 0;
+            for (size_t i = 0; i < self->nflight; i++)
+                if (self->flight[i].last > m->ack.hwm)
+                    self->flight[keep++] = self->flight[i];
+            self->nflight = keep;
+        }
+        if (self->next_send <= m->ack.hwm)
+            self->next_send = m->ack.hwm + 1;
+        wq_debug("ack %" PRIu64 " (%zu quarantined)", m->ack.hwm, m->ack.count);
+        return;
+    case WQ_MSG_PONG:
+        /* The mark (and the contact time, at most every S_CONTACT_MS to
+           spare the disk a sync per heartbeat) is stored like an ACK's. */
+        if (self->phase == S_READY && m->pong.inc == self->inc &&
+            (m->pong.hwm != self->acked || now - self->contact_stored >= S_CONTACT_MS))
+            s_mark(self, m->pong.hwm, NULL, 0, now);
+        return;
+    case WQ_MSG_ERROR:
+        if (m->error.code == WQ_E_GAP && self->phase == S_READY) {
+            uint64_t expected = m->error.expected_seq < 1 ? 1 : m->error.expected_seq;
+            wq_warn("collector expects seq %" PRIu64 " (gap): resending from there", expected);
+            self->nflight = 0;
+            if (expected - 1 != self->acked && !s_mark(self, expected - 1, NULL, 0, now))
+                return;
+            self->next_send = expected;
+            return;
+        }
+        if (m->error.code == WQ_E_FULL) {
+            s_note_error(self, "the collector's store is full (%s): waiting %" PRIu64
+                         " ms before resending", m->error.text, self->backoff);
+            self->nflight = 0;
+            self->next_send = self->acked + 1;
+            self->pause_until = now + self->backoff;
+            self->backoff = self->backoff * 2 > self->opts.backoff_max_ms
+                                ? self->opts.backoff_max_ms : self->backoff * 2;
+            return;
+        }
+        if (m->error.code == WQ_E_STATE) {
+            wq_warn("collector says %s: starting again at HELLO", m->error.text);
+            if (s_send_hello(self) != WQ_OK)
+                s_disconnect(self, now);
+            return;
+        }
+        s_note_error(self, "collector error %s: %s", wq_errname((int) m->error.code),
+                     m->error.text);
+        s_disconnect(self, now);
+        return;
+    default:
+        wq_warn("unexpected %s from the collector: ignored", wq_msg_type_name(m->type));
+        return;
+    }
+}
+
+static void
+s_receive(wq_sender_t *self)
+{
+    while (self->sock) {
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        int n = zmq_msg_recv(&frame, zsock_resolve(self->sock), ZMQ_DONTWAIT);
+        if (n < 0) {
+            zmq_msg_close(&frame);
+            return;
+        }
+        uint64_t now = wq_mono_ms();
+        self->last_recv = now;
+        bool more = zmq_msg_more(&frame);
+        wq_msg_t *m = NULL;
+        wq_err_t err;
+        if (more) {
+            wq_warn("multi-frame message from the collector: ignored");
+            zmq_msg_close(&frame);
+            continue;
+        }
+        int rc = wq_msg_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &m, &err);
+        zmq_msg_close(&frame);
+        if (rc != WQ_OK) {
+            wq_warn("undecodable message from the collector: %s: ignored", err.text);
+            continue;
+        }
+        s_handle(self, m, now);
+        wq_msg_destroy(&m);
+    }
+}
+
+int
+wq_sender_run(wq_sender_t *self, const volatile sig_atomic_t *stop, wq_err_t *err)
+{
+    int rc = WQ_OK;
+    srandom((unsigned) (wq_now_ms() ^ (uint64_t) getpid()));
+    while (!*stop) {
+        uint64_t now = wq_mono_ms();
+        if (self->phase == S_DOWN && now >= self->next_attempt) {
+            rc = s_connect(self, now, err);
+            if (rc != WQ_OK)
+                goto done;
+        }
+        if (self->phase != S_DOWN && now - self->last_recv > 3 * self->hb_ms) {
+            s_note_error(self, "no answer from %s for %" PRIu64 " ms: link dead (collector "
+                         "down or unreachable, or this agent's key not authorized there)",
+                         self->opts.endpoint, now - self->last_recv);
+            s_disconnect(self, now);
+        }
+        if (now - self->last_poll >= self->opts.poll_ms) {
+            rc = s_refresh(self, err);
+            if (rc != WQ_OK)
+                goto done;
+        }
+        if (self->phase == S_READY && now >= self->pause_until) {
+            while (self->sock && self->phase == S_READY && self->nflight < self->credit &&
+                   self->next_send <= self->last_seq) {
+                rc = s_send_batch(self, err);
+                if (rc == WQ_E_BUSY)
+                    break;
+                if (rc != WQ_OK)
+                    goto done;
+            }
+            rc = WQ_OK;
+        }
+        if (self->phase == S_READY && now - self->last_send >= self->hb_ms) {
+            wq_msg_t m = {.type = WQ_MSG_PING};
+            m.ping.inc = self->inc;
+            m.ping.last_seq = self->last_seq;
+            m.ping.queued = self->last_seq > self->acked ? self->last_seq - self->acked : 0;
+            if (s_send_msg(self, &m) == WQ_E_IO)
+                s_disconnect(self, now);
+        }
+        long timeout = (long) self->opts.poll_ms;
+        if (self->sock) {
+            zmq_pollitem_t item = {zsock_resolve(self->sock), 0, ZMQ_POLLIN, 0};
+            int prc = zmq_poll(&item, 1, timeout);
+            if (prc < 0 && errno != EINTR) {
+                rc = wq_err_set(err, WQ_E_IO, "", "zmq_poll: %s", zmq_strerror(errno));
+                goto done;
+            }
+            if (prc > 0)
+                s_receive(self);
+        } else {
+            uint64_t wait = self->next_attempt > now ? self->next_attempt - now : 0;
+            if (wait > (uint64_t) timeout)
+                wait = (uint64_t) timeout;
+            poll(NULL, 0, (int) wait);
+        }
+    }
+done:
+    zsock_destroy(&self->sock);
+    self->phase = S_DOWN;
+    return rc;
+}
