@@ -186,12 +186,14 @@ wq_curve_public_key(const char *key_or_path, char out[WQ_CURVE_KEY_TXT], wq_err_
     struct stat st;
     if (!key_or_path || !*key_or_path)
         return wq_err_set(err, WQ_E_FORMAT, "key", "no public key given");
+    /* An existing file wins: Z85's alphabet includes '/', '.' and '-', so a
+       40-character path would otherwise pass for a key. */
+    if (stat(key_or_path, &st) == 0)
+        return s_public_from_file(key_or_path, out, err);
     if (strlen(key_or_path) == S_Z85_LEN && wq_curve_key_check(key_or_path, NULL) == WQ_OK) {
         memcpy(out, key_or_path, WQ_CURVE_KEY_TXT);
         return WQ_OK;
     }
-    if (stat(key_or_path, &st) == 0)
-        return s_public_from_file(key_or_path, out, err);
     if (strlen(key_or_path) == S_Z85_LEN)
         return wq_curve_key_check(key_or_path, err);   /* looks like a key: say what is wrong */
     return wq_err_set(err, WQ_E_NOTFOUND, "key",

@@ -96,6 +96,19 @@ test_create_and_load(void **state)
     assert_int_equal(wq_curve_public_key(bare, key, &err), WQ_OK);
     assert_string_equal(key, zcert_public_txt(made));
 
+    /* a key file whose path is exactly 40 characters, all of them in the
+       Z85 alphabet, is read as a file, not taken for a key */
+    char *dir40 = ts_strf("%s/%.*s", tmp, (int) (40 - strlen(tmp) - 2 - 4), "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    assert_int_equal(mkdir(dir40, 0700), 0);
+    char *path40 = ts_strf("%s/k.pk", dir40);
+    assert_int_equal(strlen(path40), 40);
+    ts_write_file(path40, line);
+    memset(key, 0, sizeof key);
+    assert_int_equal(wq_curve_public_key(path40, key, &err), WQ_OK);
+    assert_string_equal(key, zcert_public_txt(made));
+    free(path40);
+    free(dir40);
+
     zcert_destroy(&made);
     zcert_destroy(&loaded);
     free(line);
