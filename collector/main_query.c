@@ -1,0 +1,531 @@
+/*  =========================================================================
+    wanqi-query - provincial staff's query client
+
+    Sends one QUERY to the collector's query endpoint over CURVE (a DEALER
+    with the client's own key pair, which the collector must list as a
+    client in its peers file), waits for the RESULT with the same request
+    id, and prints its table: aligned text (double-width Han characters
+    count two columns), CSV with a BOM for spreadsheets, or JSON.
+
+    A socket monitor watches the handshake so that a refused key is
+    reported as such at once; a collector that is down, unreachable or
+    holding another key shows up as a timeout, and the message says which
+    of those to check.
+    =========================================================================
+*/
+#include "collector/peers.h"
+#include "common/date.h"
+#include "common/table.h"
+#include "proto/curve.h"
+#include "proto/msg.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define S_EXIT_OK 0
+#define S_EXIT_QUERY 1      /* the collector answered with an error */
+#define S_EXIT_USAGE 2
+#define S_EXIT_UNREACHABLE 3
+#define S_EXIT_LOCAL 4
+
+#define S_CERT_FILE "client.cert"
+#define S_DIR_ENV "WANQI_QUERY_DIR"
+#define S_COLLECTOR_ENV "WANQI_QUERY_COLLECTOR"
+#define S_COLLECTOR_KEY_ENV "WANQI_QUERY_COLLECTOR_KEY"
+#define S_MAX_PARAMS 16
+
+static void
+s_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: wanqi-query [OPTIONS] COMMAND [ARG]\n"
+            "       wanqi-query keygen [--dir DIR]\n"
+            "\n"
+            "Ask the wanqi collector for campaign figures.\n"
+            "\n"
+            "Commands:\n"
+            "  summary            campaign figures by area and month (--level, --area, --from, --to, --asof)\n"
+            "  overdue            rectifications past their deadline and not rectified as of --asof (--area)\n"
+            "  enterprise CODE    one enterprise's whole case file as a timeline (CODE: credit code)\n"
+            "  agents             each agent: last contact, mark, backlog it reported, quarantined (--area)\n"
+            "  quarantine         records the collector quarantined, with their reasons (--area, --agent)\n"
+            "  keygen             make this client's key pair in --dir and print the public key\n"
+            "                     (the collector's operator authorizes it with\n"
+            "                     `wanqi-collector authorize client --key KEY --name NAME`)\n"
+            "\n"
+            "Options:\n"
+            "  --dir DIR              client directory holding client.cert(_secret)\n"
+            "                         (default $%s, else ~/.wanqi-query)\n"
+            "  --key FILE             use this key pair instead: FILE is the public certificate,\n"
+            "                         FILE_secret its secret (0600)\n"
+            "  --collector ENDPOINT   collector's query endpoint, e.g. tcp://10.1.2.3:5571 (or $%s)\n"
+            "  --collector-key KEY    collector's public key, Z85 or its certificate file (or $%s)\n"
+            "  --level L              province | city | county\n"
+            "  --area CODE            GB/T 2260 code of the area (province, city or county)\n"
+            "  --from YYYY-MM         first month of activity\n"
+            "  --to YYYY-MM           last month of activity\n"
+            "  --asof YYYY-MM-DD      date for overdue figures (default: today, China time)\n"
+            "  --agent ID             quarantine: only this agent's records\n"
+            "  --param KEY=VALUE      any other query parameter (repeatable)\n"
+            "  --format F             table (default) | csv | json\n"
+            "  --timeout S            seconds to wait for the answer (default 10)\n"
+            "  --help                 this text\n"
+            "\n"
+            "Exit status: 0 answered, 1 the collector refused the query (text says why),\n"
+            "2 bad usage, 3 collector unreachable or our key refused, 4 local error.\n",
+            S_DIR_ENV, S_COLLECTOR_ENV, S_COLLECTOR_KEY_ENV);
+}
+
+static char *
+s_default_dir(const char *dir)
+{
+    if (dir && *dir)
+        return strdup(dir);
+    const char *env = getenv(S_DIR_ENV);
+    if (env && *env)
+        return strdup(env);
+    const char *home = getenv("HOME");
+    return zsys_sprintf("%s/.wanqi-query", home && *home ? home : ".");
+}
+
+static int
+s_keygen(const char *dir_arg)
+{
+    int ret = S_EXIT_LOCAL;
+    char *dir = s_default_dir(dir_arg);
+    char *cert_path = dir ? zsys_sprintf("%s/%s", dir, S_CERT_FILE) : NULL;
+    char *secret_path = cert_path ? zsys_sprintf("%s_secret", cert_path) : NULL;
+    zcert_t *cert = NULL;
+    wq_err_t err;
+    wq_err_clear(&err);
+    char text[400];
+    if (!secret_path) {
+        fprintf(stderr, "wanqi-query keygen: out of memory\n");
+        goto done;
+    }
+    if (zsys_file_exists(secret_path)) {
+        fprintf(stderr, "wanqi-query keygen: %s already exists; refusing to replace this client's key\n",
+                secret_path);
+        goto done;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "wanqi-query keygen: cannot create %s: %s\n", dir, strerror(errno));
+        goto done;
+    }
+    if (wq_curve_create(cert_path, "wanqi-query", &cert, &err) != WQ_OK) {
+        fprintf(stderr, "wanqi-query keygen: %s\n", wq_err_format(&err, text, sizeof text));
+        goto done;
+    }
+    fprintf(stderr,
+            "wanqi-query: key pair written to %s (secret: %s, mode 0600).\n"
+            "Have the collector's operator run:\n"
+            "  wanqi-collector authorize client --key %s --name YOUR_NAME\n"
+            "Public key:\n",
+            cert_path, secret_path, zcert_public_txt(cert));
+    printf("%s\n", zcert_public_txt(cert));
+    ret = S_EXIT_OK;
+done:
+    zcert_destroy(&cert);
+    zstr_free(&secret_path);
+    zstr_free(&cert_path);
+    free(dir);
+    return ret;
+}
+
+/*  Load the client's certificate (with its secret). */
+static zcert_t *
+s_load_cert(const char *key_file, const char *dir_arg)
+{
+    char *dir = NULL;
+    char *path = NULL;
+    if (key_file) {
+        /* Accept the secret file's name too: the pair is named by the
+           public file, the secret is beside it. */
+        size_t n = strlen(key_file);
+        if (n > 7 && strcmp(key_file + n - 7, "_secret") == 0)
+            path = strndup(key_file, n - 7);
+        else
+            path = strdup(key_file);
+    }
+    else {
+        dir = s_default_dir(dir_arg);
+        path = dir ? zsys_sprintf("%s/%s", dir, S_CERT_FILE) : NULL;
+    }
+    zcert_t *cert = NULL;
+    wq_err_t err;
+    wq_err_clear(&err);
+    char text[400];
+    if (!path)
+        fprintf(stderr, "wanqi-query: out of memory\n");
+    else if (wq_curve_load_pair(path, &cert, &err) != WQ_OK)
+        fprintf(stderr, "wanqi-query: cannot load this client's key pair %s: %s%s\n", path,
+                wq_err_format(&err, text, sizeof text),
+                err.code == WQ_E_NOTFOUND ? " (make one with `wanqi-query keygen --dir DIR`)" : "");
+    free(path);
+    free(dir);
+    return cert;
+}
+
+typedef struct {
+    const char *dir;
+    const char *key;
+    const char *collector;
+    const char *collector_key;
+    wq_format_t format;
+    int timeout_s;
+    wq_param_t params[S_MAX_PARAMS];
+    size_t nparams;
+} s_opts_t;
+
+static int
+s_add_param(s_opts_t *o, const char *key, const char *value)
+{
+    for (size_t i = 0; i < o->nparams; i++)
+        if (strcmp(o->params[i].key, key) == 0) {
+            fprintf(stderr, "wanqi-query: parameter %s given twice\n", key);
+            return -1;
+        }
+    if (o->nparams == S_MAX_PARAMS) {
+        fprintf(stderr, "wanqi-query: at most %d parameters\n", S_MAX_PARAMS);
+        return -1;
+    }
+    o->params[o->nparams].key = (char *) key;
+    o->params[o->nparams].value = (char *) value;
+    o->nparams++;
+    return 0;
+}
+
+static int
+s_param_cmp(const void *a, const void *b)
+{
+    return strcmp(((const wq_param_t *) a)->key, ((const wq_param_t *) b)->key);
+}
+
+/*  Read one monitor event: returns the event id or 0. */
+static int
+s_monitor_event(zsock_t *monitor, uint32_t *value)
+{
+    zmsg_t *m = zmsg_recv(monitor);
+    if (!m)
+        return 0;
+    int ev = 0;
+    zframe_t *f = zmsg_first(m);
+    if (f && zframe_size(f) >= 6) {
+        const uint8_t *d = zframe_data(f);
+        uint16_t e16;
+        memcpy(&e16, d, 2);
+        memcpy(value, d + 2, 4);
+        ev = e16;
+    }
+    zmsg_destroy(&m);
+    return ev;
+}
+
+/*  Send the query and print the answer; returns the exit status. */
+static int
+s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *name)
+{
+    int ret = S_EXIT_LOCAL;
+    zsock_t *dealer = NULL, *monitor = NULL;
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    wq_msg_t *reply = NULL;
+    wq_err_t err;
+    wq_err_clear(&err);
+    char text[600];
+    char mon_ep[64];
+
+    uint64_t request_id = ((wq_now_ms() << 20) ^ ((uint64_t) getpid() << 4) ^ (uint64_t) randof(1 << 16)) & INT64_MAX;
+    wq_msg_t msg;
+    memset(&msg, 0, sizeof msg);
+    msg.type = WQ_MSG_QUERY;
+    msg.query.request_id = request_id;
+    msg.query.name = (char *) name;
+    wq_param_t params[S_MAX_PARAMS];
+    memcpy(params, o->params, o->nparams * sizeof params[0]);
+    qsort(params, o->nparams, sizeof params[0], s_param_cmp);
+    msg.query.count = o->nparams;
+    msg.query.params = params;
+    if (wq_msg_encode(&msg, &buf, &size, &err) != WQ_OK) {
+        fprintf(stderr, "wanqi-query: bad query: %s\n", wq_err_format(&err, text, sizeof text));
+        ret = S_EXIT_USAGE;
+        goto done;
+    }
+    dealer = zsock_new(ZMQ_DEALER);
+    monitor = zsock_new(ZMQ_PAIR);
+    if (!dealer || !monitor) {
+        fprintf(stderr, "wanqi-query: cannot create sockets: %s\n", zmq_strerror(errno));
+        goto done;
+    }
+    zsock_set_linger(dealer, 0);
+    zsock_set_linger(monitor, 0);
+    zcert_apply(cert, dealer);
+    zsock_set_curve_serverkey(dealer, server_key);
+    zsock_set_maxmsgsize(dealer, (int64_t) WQ_MSG_MAX_BYTES + 4096);
+    snprintf(mon_ep, sizeof mon_ep, "inproc://wanqi-query-monitor-%d", (int) getpid());
+    if (zmq_socket_monitor(zsock_resolve(dealer), mon_ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0
+        || zsock_connect(monitor, "%s", mon_ep) != 0) {
+        fprintf(stderr, "wanqi-query: cannot monitor the socket: %s\n", zmq_strerror(errno));
+        goto done;
+    }
+    if (zsock_connect(dealer, "%s", o->collector) != 0) {
+        fprintf(stderr, "wanqi-query: bad collector endpoint \"%s\": %s (expected tcp://HOST:PORT)\n", o->collector,
+                zmq_strerror(errno));
+        ret = S_EXIT_USAGE;
+        goto done;
+    }
+    if (zmq_send(zsock_resolve(dealer), buf, size, 0) < 0) {
+        fprintf(stderr, "wanqi-query: cannot send the query: %s\n", zmq_strerror(errno));
+        goto done;
+    }
+    uint64_t deadline = wq_mono_ms() + (uint64_t) o->timeout_s * 1000;
+    for (;;) {
+        uint64_t now = wq_mono_ms();
+        if (now >= deadline) {
+            fprintf(stderr,
+                    "wanqi-query: no answer from %s within %d s. Check that the collector is running and "
+                    "reachable there, that --collector-key is its public key (`wanqi-collector key`), and "
+                    "that this client's key %s is authorized on it (`wanqi-collector authorize client`).\n",
+                    o->collector, o->timeout_s, zcert_public_txt(cert));
+            ret = S_EXIT_UNREACHABLE;
+            goto done;
+        }
+        zmq_pollitem_t items[2] = {
+            {zsock_resolve(dealer), 0, ZMQ_POLLIN, 0},
+            {zsock_resolve(monitor), 0, ZMQ_POLLIN, 0},
+        };
+        int n = zmq_poll(items, 2, (long) (deadline - now));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "wanqi-query: poll failed: %s\n", zmq_strerror(errno));
+            goto done;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            uint32_t value = 0;
+            int ev = s_monitor_event(monitor, &value);
+            if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+                fprintf(stderr,
+                        "wanqi-query: the collector at %s refused this client's key %s (status %" PRIu32 "): "
+                        "it is not authorized as a query client. Ask the collector's operator to run "
+                        "`wanqi-collector authorize client --key %s --name NAME` and reload the collector.\n",
+                        o->collector, zcert_public_txt(cert), value, zcert_public_txt(cert));
+                ret = S_EXIT_UNREACHABLE;
+                goto done;
+            }
+            if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+                fprintf(stderr, "wanqi-query: handshake with %s failed (protocol error %" PRIu32 "); retrying\n",
+                        o->collector, value);
+        }
+        if (!(items[0].revents & ZMQ_POLLIN))
+            continue;
+        zframe_t *frame = zframe_recv(dealer);
+        if (!frame)
+            continue;
+        int rc = wq_msg_decode(zframe_data(frame), zframe_size(frame), &reply, &err);
+        zframe_destroy(&frame);
+        if (rc != WQ_OK) {
+            fprintf(stderr, "wanqi-query: undecodable answer from the collector: %s\n",
+                    wq_err_format(&err, text, sizeof text));
+            goto done;
+        }
+        if (reply->type == WQ_MSG_ERROR) {
+            fprintf(stderr, "wanqi-query: the collector refused the query: %s: %s\n",
+                    wq_errname((int) reply->error.code), reply->error.text ? reply->error.text : "");
+            ret = S_EXIT_QUERY;
+            goto done;
+        }
+        if (reply->type != WQ_MSG_RESULT || reply->result.request_id != request_id) {
+            wq_msg_destroy(&reply);     /* not ours (a late answer): keep waiting */
+            continue;
+        }
+        if (reply->result.status != WQ_OK) {
+            const char *why = reply->result.text ? reply->result.text : "";
+            const char *code = wq_errname((int) reply->result.status);
+            /* The collector's text usually ends with "(E_CODE)" already. */
+            if (strstr(why, code))
+                fprintf(stderr, "wanqi-query %s: %s\n", name, why);
+            else
+                fprintf(stderr, "wanqi-query %s: %s (%s)\n", name, why, code);
+            ret = reply->result.status == WQ_E_AUTH ? S_EXIT_UNREACHABLE : S_EXIT_QUERY;
+            goto done;
+        }
+        if (!reply->result.table) {
+            fprintf(stderr, "wanqi-query: the collector's answer has no table\n");
+            goto done;
+        }
+        if (wq_table_write(reply->result.table, o->format, stdout) != WQ_OK || fflush(stdout) != 0) {
+            fprintf(stderr, "wanqi-query: cannot write the result: %s\n", strerror(errno));
+            goto done;
+        }
+        ret = S_EXIT_OK;
+        goto done;
+    }
+done:
+    wq_msg_destroy(&reply);
+    free(buf);
+    if (dealer)
+        zmq_socket_monitor(zsock_resolve(dealer), NULL, 0);
+    zsock_destroy(&monitor);
+    zsock_destroy(&dealer);
+    return ret;
+}
+
+enum { O_DIR = 1000, O_KEY, O_COLLECTOR, O_COLLECTOR_KEY, O_LEVEL, O_AREA, O_FROM, O_TO, O_ASOF, O_AGENT, O_PARAM,
+       O_FORMAT, O_TIMEOUT, O_HELP };
+
+static const struct option s_options[] = {
+    {"dir", required_argument, NULL, O_DIR},
+    {"key", required_argument, NULL, O_KEY},
+    {"collector", required_argument, NULL, O_COLLECTOR},
+    {"collector-key", required_argument, NULL, O_COLLECTOR_KEY},
+    {"level", required_argument, NULL, O_LEVEL},
+    {"area", required_argument, NULL, O_AREA},
+    {"from", required_argument, NULL, O_FROM},
+    {"to", required_argument, NULL, O_TO},
+    {"asof", required_argument, NULL, O_ASOF},
+    {"agent", required_argument, NULL, O_AGENT},
+    {"param", required_argument, NULL, O_PARAM},
+    {"format", required_argument, NULL, O_FORMAT},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+int
+main(int argc, char **argv)
+{
+    zsys_handler_set(NULL);     /* Ctrl-C ends the program */
+    zsys_set_logident("wanqi-query");
+    int ret = S_EXIT_USAGE;
+    s_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.format = WQ_FORMAT_TABLE;
+    o.timeout_s = 10;
+    zcert_t *cert = NULL;
+    char server_key[WQ_KEY_Z85_LEN + 1];
+    wq_err_t err;
+    wq_err_clear(&err);
+    char text[600];
+    bool help = false;
+
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", s_options, NULL)) != -1) {
+        int prc = 0;
+        switch (c) {
+        case O_DIR: o.dir = optarg; break;
+        case O_KEY: o.key = optarg; break;
+        case O_COLLECTOR: o.collector = optarg; break;
+        case O_COLLECTOR_KEY: o.collector_key = optarg; break;
+        case O_LEVEL: prc = s_add_param(&o, "level", optarg); break;
+        case O_AREA: prc = s_add_param(&o, "area", optarg); break;
+        case O_FROM: prc = s_add_param(&o, "from", optarg); break;
+        case O_TO: prc = s_add_param(&o, "to", optarg); break;
+        case O_ASOF: prc = s_add_param(&o, "asof", optarg); break;
+        case O_AGENT: prc = s_add_param(&o, "agent", optarg); break;
+        case O_PARAM: {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                fprintf(stderr, "wanqi-query: --param takes KEY=VALUE, not \"%s\"\n", optarg);
+                goto done;
+            }
+            *eq = 0;
+            prc = s_add_param(&o, optarg, eq + 1);
+            break;
+        }
+        case O_FORMAT:
+            o.format = wq_format_parse(optarg);
+            if (!o.format) {
+                fprintf(stderr, "wanqi-query: --format is table, csv or json, not \"%s\"\n", optarg);
+                goto done;
+            }
+            break;
+        case O_TIMEOUT: {
+            char *end = NULL;
+            long t = strtol(optarg, &end, 10);
+            if (!end || *end || t < 1 || t > 3600) {
+                fprintf(stderr, "wanqi-query: --timeout is a number of seconds, 1..3600, not \"%s\"\n", optarg);
+                goto done;
+            }
+            o.timeout_s = (int) t;
+            break;
+        }
+        case 'h':
+        case O_HELP: help = true; break;
+        default:
+            fprintf(stderr, "wanqi-query: unknown option or missing value: %s (see --help)\n", argv[optind - 1]);
+            goto done;
+        }
+        if (prc != 0)
+            goto done;
+    }
+    if (help) {
+        s_usage(stdout);
+        ret = S_EXIT_OK;
+        goto done;
+    }
+    int nargs = argc - optind;
+    char **args = argv + optind;
+    if (nargs < 1) {
+        s_usage(stderr);
+        goto done;
+    }
+    const char *cmd = args[0];
+    if (strcmp(cmd, "keygen") == 0) {
+        if (nargs != 1) {
+            fprintf(stderr, "wanqi-query keygen: unexpected argument \"%s\"\n", args[1]);
+            goto done;
+        }
+        ret = s_keygen(o.dir);
+        goto done;
+    }
+    if (strcmp(cmd, "summary") != 0 && strcmp(cmd, "overdue") != 0 && strcmp(cmd, "enterprise") != 0
+        && strcmp(cmd, "agents") != 0 && strcmp(cmd, "quarantine") != 0) {
+        fprintf(stderr, "wanqi-query: unknown command \"%s\" (see --help)\n", cmd);
+        goto done;
+    }
+    if (strcmp(cmd, "enterprise") == 0) {
+        if (nargs != 2) {
+            fprintf(stderr, "wanqi-query enterprise: give the enterprise's credit code\n");
+            goto done;
+        }
+        if (s_add_param(&o, "code", args[1]) != 0)
+            goto done;
+    } else if (nargs != 1) {
+        fprintf(stderr, "wanqi-query %s: unexpected argument \"%s\"\n", cmd, args[1]);
+        goto done;
+    }
+    if (!o.collector)
+        o.collector = getenv(S_COLLECTOR_ENV);
+    if (!o.collector_key)
+        o.collector_key = getenv(S_COLLECTOR_KEY_ENV);
+    if (!o.collector || !*o.collector || !o.collector_key || !*o.collector_key) {
+        fprintf(stderr, "wanqi-query: say where the collector is: --collector tcp://HOST:5571 and "
+                        "--collector-key KEY (or $%s and $%s)\n",
+                S_COLLECTOR_ENV, S_COLLECTOR_KEY_ENV);
+        goto done;
+    }
+    if (wq_curve_public_key(o.collector_key, server_key, &err) != WQ_OK) {
+        fprintf(stderr, "wanqi-query: --collector-key: %s\n", wq_err_format(&err, text, sizeof text));
+        goto done;
+    }
+    cert = s_load_cert(o.key, o.dir);
+    if (!cert) {
+        ret = S_EXIT_LOCAL;
+        goto done;
+    }
+    ret = s_query(&o, cert, server_key, cmd);
+done:
+    zcert_destroy(&cert);
+    zsys_shutdown();
+    return ret;
+}
