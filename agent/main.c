@@ -724,7 +724,7 @@ static const char s_generate_help[] =
     "                            [--from YYYY-MM-DD --to YYYY-MM-DD] [--stats FILE]\n"
     "\n"
     "Write a reproducible campaign for one county to stdout as JSON Lines, ready for\n"
-    "`wanqi-agent import FILE` (common/generate.h): about 20 records per enterprise,\n"
+    "`wanqi-agent import FILE` (common/generate.h): about 12 records per enterprise,\n"
     "references between lines as @N. The same arguments give the same bytes. --seed\n"
     "defaults to 1, the dates to the 2019 campaign (2019-02-01 .. 2019-12-31). --stats\n"
     "writes the exact counts the campaign holds (\"name value\" lines) to FILE.\n"

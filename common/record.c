@@ -301,7 +301,14 @@ s_show(const char *s, size_t len, char *out, size_t size)
 static const char *
 s_fname(wq_field_t f, bool patch, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s%s", patch ? "set." : "", s_fields[f].name);
+    /* On the hot path of every validation and decode: no snprintf. */
+    const char *name = s_fields[f].name;
+    size_t len = strlen(name);
+    if (!patch && len < size) {
+        memcpy(buf, name, len + 1);
+        return buf;
+    }
+    snprintf(buf, size, "%s%s", patch ? "set." : "", name);
     return buf;
 }
 
@@ -1405,8 +1412,17 @@ wq_record_encode(const wq_record_t *self, uint8_t **buf, size_t *size)
         rc = WQ_E_RANGE;
         goto fail;
     }
-    *size = sb.size;    /* release() zeroes sb.size */
-    *buf = (uint8_t *) msgpack_sbuffer_release(&sb);
+    /* The sbuffer starts at 8 KiB; a record is a few hundred bytes and
+       callers may hold thousands of them (a batch, an import): hand back
+       a buffer of the exact size. */
+    *buf = malloc(sb.size ? sb.size : 1);
+    if (!*buf) {
+        rc = WQ_E_NOMEM;
+        goto fail;
+    }
+    memcpy(*buf, sb.data, sb.size);
+    *size = sb.size;
+    msgpack_sbuffer_destroy(&sb);
     return rc;
 fail:
     msgpack_sbuffer_destroy(&sb);
