@@ -47,6 +47,15 @@ struct wq_sender_t {
     uint64_t last_recv, last_send, last_poll, next_attempt, pause_until;
     uint64_t backoff;
     uint64_t contact_stored;        /* when the contact time was last stored */
+    /* Rewinds (see s_rewind). rewound_to: where the last rewind went (0:
+       none in this session); an E_GAP naming it again while we resend past
+       it answers a batch sent before that rewind. rewinds counts them; a
+       PING remembers the count and the last seq sent before it, so that
+       its PONG can tell whether everything sent before it was stored. */
+    uint64_t rewound_to;
+    uint64_t rewinds;
+    uint64_t ping_upto, ping_rewinds;
+    uint32_t pings_out;
 };
 
 wq_sender_t *
@@ -139,6 +148,16 @@ s_refresh(wq_sender_t *self, wq_err_t *err)
     return rc;
 }
 
+/*  Forget what is in flight and send again from seq `to`. */
+static void
+s_rewind(wq_sender_t *self, uint64_t to)
+{
+    self->nflight = 0;
+    self->next_send = to;
+    self->rewound_to = to;
+    self->rewinds++;
+}
+
 static int
 s_send_hello(wq_sender_t *self)
 {
@@ -150,6 +169,8 @@ s_send_hello(wq_sender_t *self)
     m.hello.queued = self->last_seq > self->acked ? self->last_seq - self->acked : 0;
     self->phase = S_HELLO_SENT;
     self->nflight = 0;
+    self->rewound_to = 0;
+    self->pings_out = 0;
     return s_send_msg(self, &m);
 }
 
@@ -323,8 +344,7 @@ s_mark(wq_sender_t *self, uint64_t hwm, const wq_quarantined_t *q, size_t nq, ui
         wq_warn("the collector's mark %" PRIu64 " is below our acknowledged mark %" PRIu64
                 " (collector restored from a backup?): resending from %" PRIu64, hwm,
                 self->acked, hwm + 1);
-        self->nflight = 0;
-        self->next_send = hwm + 1;
+        s_rewind(self, hwm + 1);
     }
     self->contact_stored = now;
     if (wq_outbox_ack(self->box, self->inc, hwm, q, nq, &err) != WQ_OK) {
@@ -393,25 +413,52 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
     case WQ_MSG_PONG:
         /* The mark (and the contact time, at most every S_CONTACT_MS to
            spare the disk a sync per heartbeat) is stored like an ACK's. */
-        if (self->phase == S_READY && m->pong.inc == self->inc &&
-            (m->pong.hwm != self->acked || now - self->contact_stored >= S_CONTACT_MS))
-            s_mark(self, m->pong.hwm, NULL, 0, now);
+        if (self->phase != S_READY || m->pong.inc != self->inc)
+            return;
+        if (self->pings_out > 0)
+            self->pings_out--;
+        if ((m->pong.hwm != self->acked || now - self->contact_stored >= S_CONTACT_MS) &&
+            !s_mark(self, m->pong.hwm, NULL, 0, now))
+            return;
+        /* The collector answers in order: this PONG (of the last PING, with
+           no rewind since) comes after every batch sent before that PING
+           was handled. A mark below them means some were lost, or their
+           E_GAP was taken for the echo of an earlier one (see below):
+           resend from the mark, so that an ignored E_GAP never stalls. */
+        if (self->pings_out == 0 && self->ping_rewinds == self->rewinds &&
+            m->pong.hwm < self->ping_upto && m->pong.hwm + 1 < self->next_send) {
+            wq_warn("the collector holds up to seq %" PRIu64 " after the heartbeat, but %" PRIu64
+                    " was sent before it: resending from %" PRIu64, m->pong.hwm, self->ping_upto,
+                    m->pong.hwm + 1);
+            s_rewind(self, m->pong.hwm + 1);
+        }
         return;
     case WQ_MSG_ERROR:
         if (m->error.code == WQ_E_GAP && self->phase == S_READY) {
             uint64_t expected = m->error.expected_seq < 1 ? 1 : m->error.expected_seq;
+            /* Each batch in flight past a gap earns its own E_GAP. The
+               first one rewinds; the others name the seq we already went
+               back to and arrive while we resend past it: resending again
+               would only repeat the range. Ignoring one wrongly (our
+               resend was lost too) cannot stall: the next PONG shows the
+               mark below what was sent and rewinds (see WQ_MSG_PONG), and
+               a dead link or the next HELLO starts from the mark anyway. */
+            if (expected == self->rewound_to && self->next_send > expected) {
+                wq_debug("collector expects seq %" PRIu64 " (gap), already resending from there",
+                         expected);
+                return;
+            }
             wq_warn("collector expects seq %" PRIu64 " (gap): resending from there", expected);
             self->nflight = 0;
             if (expected - 1 != self->acked && !s_mark(self, expected - 1, NULL, 0, now))
                 return;
-            self->next_send = expected;
+            s_rewind(self, expected);
             return;
         }
         if (m->error.code == WQ_E_FULL) {
             s_note_error(self, "the collector's store is full (%s): waiting %" PRIu64
                          " ms before resending", m->error.text, self->backoff);
-            self->nflight = 0;
-            self->next_send = self->acked + 1;
+            s_rewind(self, self->acked + 1);
             self->pause_until = now + self->backoff;
             self->backoff = self->backoff * 2 > self->opts.backoff_max_ms
                                 ? self->opts.backoff_max_ms : self->backoff * 2;
@@ -504,7 +551,12 @@ wq_sender_run(wq_sender_t *self, const volatile sig_atomic_t *stop, wq_err_t *er
             m.ping.inc = self->inc;
             m.ping.last_seq = self->last_seq;
             m.ping.queued = self->last_seq > self->acked ? self->last_seq - self->acked : 0;
-            if (s_send_msg(self, &m) == WQ_E_IO)
+            int prc = s_send_msg(self, &m);
+            if (prc == WQ_OK) {
+                self->ping_upto = self->next_send - 1;
+                self->ping_rewinds = self->rewinds;
+                self->pings_out++;
+            } else if (prc == WQ_E_IO)
                 s_disconnect(self, now);
         }
         long timeout = (long) self->opts.poll_ms;

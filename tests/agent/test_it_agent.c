@@ -10,6 +10,8 @@
       - SIGKILL of the agent while sending loses and duplicates nothing;
       - the agent resumes after the peer restarts;
       - E_GAP makes it resend from the expected seq;
+      - several batches in flight past a gap, each answered E_GAP, make it
+        resend the range once, not once per E_GAP;
       - a lower mark from a "restored" peer makes it resend;
       - quarantine entries of an ACK show in `status --format json`;
       - a record that cannot be read is sent as a placeholder and noted;
@@ -54,6 +56,15 @@ typedef struct {
     size_t undecodable;
     size_t gaps_sent;
     size_t hellos;
+    size_t pings;
+    uint32_t received[MAXSEQ + 1];  /* how often each seq arrived in a BATCH */
+    bool drop_next;             /* drop the next batch that starts at hwm + 1, unanswered (lost) */
+    bool hold_gaps;             /* hold every E_GAP but the first until the range is resent */
+    zframe_t *held[64];
+    size_t nheld;
+    bool deferring;             /* once the held E_GAPs went out: answer batches only at the next PING */
+    zframe_t *deferred[64][2];  /* (routing id, body) of the batches not answered yet */
+    size_t ndeferred;
     /* Per connection (routing id): the highest mark told to it. A batch
        that starts at or below it re-sends what this session already had
        acknowledged: the agent must never do that (except after an E_GAP,
@@ -94,6 +105,15 @@ peer_bind(peer_t *p)
 static void
 peer_stop(peer_t *p)
 {
+    for (size_t i = 0; i < p->nheld; i++)
+        zframe_destroy(&p->held[i]);
+    p->nheld = 0;
+    for (size_t i = 0; i < p->ndeferred; i++) {
+        zframe_destroy(&p->deferred[i][0]);
+        zframe_destroy(&p->deferred[i][1]);
+    }
+    p->ndeferred = 0;
+    p->deferring = false;
     zsock_destroy(&p->router);
     p->nconn = 0;   /* its connections died with it */
 }
@@ -161,6 +181,27 @@ peer_handle(peer_t *p, zframe_t *id, const wq_msg_t *m)
             p->bad = true;
             return;
         }
+        if (p->drop_next && m->batch.first_seq == p->hwm + 1) {
+            p->drop_next = false;       /* lost on the way: no answer */
+            return;
+        }
+        if (p->nheld > 0 && m->batch.first_seq == p->hwm + 1) {
+            /* The resend has begun: only now answer the batches that were
+               in flight with the lost one, so that their E_GAPs reach the
+               agent while it resends past the gap. */
+            for (size_t i = 0; i < p->nheld; i++) {
+                wq_msg_t g;
+                memset(&g, 0, sizeof g);
+                g.type = WQ_MSG_ERROR;
+                g.error.code = WQ_E_GAP;
+                g.error.expected_seq = p->hwm + 1;
+                g.error.text = "gap";
+                peer_send(p, p->held[i], &g);
+                zframe_destroy(&p->held[i]);
+            }
+            p->nheld = 0;
+            p->deferring = true;
+        }
         if (m->batch.first_seq <= *peer_told(p, id)) {
             fprintf(stderr, "peer: batch from %llu re-sends what this session had acknowledged "
                     "up to %llu\n", (unsigned long long) m->batch.first_seq,
@@ -169,6 +210,11 @@ peer_handle(peer_t *p, zframe_t *id, const wq_msg_t *m)
         }
         if (m->batch.first_seq > p->hwm + 1) {
             p->gaps_sent++;
+            if (p->hold_gaps && p->gaps_sent > 1) {
+                assert_true(p->nheld < 64);
+                p->held[p->nheld++] = zframe_dup(id);
+                return;
+            }
             r.type = WQ_MSG_ERROR;
             r.error.code = WQ_E_GAP;
             r.error.expected_seq = p->hwm + 1;
@@ -225,6 +271,19 @@ peer_handle(peer_t *p, zframe_t *id, const wq_msg_t *m)
         return;
     }
     case WQ_MSG_PING:
+        p->pings++;
+        p->deferring = false;
+        for (size_t i = 0; i < p->ndeferred; i++) {
+            wq_msg_t *b = NULL;
+            wq_err_t err;
+            assert_int_equal(wq_msg_decode(zframe_data(p->deferred[i][1]), zframe_size(p->deferred[i][1]), &b,
+                                           &err), WQ_OK);
+            peer_handle(p, p->deferred[i][0], b);
+            wq_msg_destroy(&b);
+            zframe_destroy(&p->deferred[i][0]);
+            zframe_destroy(&p->deferred[i][1]);
+        }
+        p->ndeferred = 0;
         r.type = WQ_MSG_PONG;
         r.pong.inc = p->inc;
         r.pong.hwm = p->hwm;
@@ -257,6 +316,17 @@ peer_step(peer_t *p, int timeout_ms)
             wq_msg_decode(zframe_data(body), zframe_size(body), &m, &err) != WQ_OK) {
             fprintf(stderr, "peer: undecodable message\n");
             p->bad = true;
+        } else if (m->type == WQ_MSG_BATCH) {
+            for (size_t i = 0; i < m->batch.count; i++)
+                if (m->batch.first_seq + i <= MAXSEQ)
+                    p->received[m->batch.first_seq + i]++;
+            if (p->deferring) {
+                assert_true(p->ndeferred < 64);
+                p->deferred[p->ndeferred][0] = zframe_dup(id);
+                p->deferred[p->ndeferred][1] = zframe_dup(body);
+                p->ndeferred++;
+            } else
+                peer_handle(p, id, m);
         } else
             peer_handle(p, id, m);
         wq_msg_destroy(&m);
@@ -507,6 +577,51 @@ test_it_gap(void **state)
     free(st);
 }
 
+/*  Four batches in flight; the first is lost, the other three each get
+    an E_GAP. The peer answers the first E_GAP at once and holds the other
+    two until the agent has begun resending from seq 1, so they arrive
+    while it resends past the gap; it acknowledges that first resent batch
+    and answers the rest only at the next PING, so that nothing moves the
+    agent past the range before it has acted on the two E_GAPs (an agent
+    that rewinds on each sends 6..20 a third time before that PING). The
+    agent must resend the range once:
+    every seq arrives exactly twice (the lost send and the resend), never a
+    third time. The count is taken at the first PING after the peer holds
+    everything: the agent sends in order, so any extra resend would have
+    arrived before that PING. */
+static void
+test_it_gap_resend_once(void **state)
+{
+    ctx_t *c = *state;
+    agent_record(c, 20);
+    c->peer.credit = 4;
+    c->peer.max_batch = 5;
+    c->peer.drop_next = true;
+    c->peer.hold_gaps = true;
+    peer_bind(&c->peer);
+    agent_run(c);
+    assert_true(peer_until_hwm(&c->peer, 20));
+    size_t pings = c->peer.pings;
+    int64_t end = zclock_mono() + WAIT_MS;
+    while (c->peer.pings == pings && zclock_mono() < end)
+        peer_step(&c->peer, 50);
+    assert_true(c->peer.pings > pings);
+    assert_int_equal(c->peer.gaps_sent, 3);
+    assert_int_equal(c->peer.nheld, 0);
+    assert_int_equal(c->peer.ndeferred, 0);
+    for (uint64_t seq = 1; seq <= 20; seq++)
+        if (c->peer.received[seq] != 2)
+            fail_msg("seq %llu arrived %u times, expected 2 (sent, lost, resent once)",
+                     (unsigned long long) seq, c->peer.received[seq]);
+    assert_int_equal(c->peer.received[21], 0);
+    assert_int_equal(c->peer.dup_received, 0);
+    assert_stored_exactly(&c->peer, 20);
+    agent_stop(c);
+    char *st = agent_status_json(c);
+    assert_non_null(strstr(st, "\"acknowledged\":20,\"queued\":0"));
+    free(st);
+}
+
 static void
 test_it_restored_peer_lower_mark(void **state)
 {
@@ -649,6 +764,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_it_sigkill_loses_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_it_resumes_after_peer_restart, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_it_gap, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_it_gap_resend_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_it_restored_peer_lower_mark, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_it_quarantine_in_status, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_it_unreadable_record_skipped, s_setup, s_teardown),
