@@ -1801,20 +1801,31 @@ fail:
 
 /*  ---- JSON output ------------------------------------------------------- */
 
+/*  The members of r; a correction's patch (patch true) as "set.FIELD"
+    members, the names wq_record_from_json reads, so that JSON output
+    imports again as it is. */
 static void
-s_write_json_map(const wq_record_t *r, bool patch, FILE *f)
+s_write_json_members(const wq_record_t *r, bool patch, bool *first, FILE *f)
 {
-    bool first = true;
-    fputc('{', f);
     for (int i = 0; i < WQ_F_COUNT; i++) {
         wq_field_t fl = (wq_field_t) i;
         if (!s_encodable(r, fl, patch))
             continue;
         const s_field_t *d = &s_fields[fl];
-        if (!first)
+        if (d->kind == S_K_SET) {
+            if (r->set)
+                s_write_json_members(r->set, true, first, f);
+            continue;
+        }
+        if (!*first)
             fputc(',', f);
-        first = false;
-        wq_json_write_string(f, d->name);
+        *first = false;
+        if (patch) {
+            char key[64];
+            snprintf(key, sizeof key, "set.%s", d->name);
+            wq_json_write_string(f, key);
+        } else
+            wq_json_write_string(f, d->name);
         fputc(':', f);
         switch (d->kind) {
         case S_K_TYPE:
@@ -1844,9 +1855,6 @@ s_write_json_map(const wq_record_t *r, bool patch, FILE *f)
             }
             fputc(']', f);
             break;
-        case S_K_SET:
-            s_write_json_map(r->set, true, f);
-            break;
         case S_K_TEXT:
             wq_json_write_string(f, s_cheap(r, fl));
             break;
@@ -1860,14 +1868,16 @@ s_write_json_map(const wq_record_t *r, bool patch, FILE *f)
         }
         }
     }
-    fputc('}', f);
 }
 
 void
 wq_record_write_json(const wq_record_t *self, FILE *f)
 {
     assert(self && f);
-    s_write_json_map(self, false, f);
+    bool first = true;
+    fputc('{', f);
+    s_write_json_members(self, false, &first, f);
+    fputc('}', f);
 }
 
 void

@@ -320,7 +320,9 @@ int wq_agent_id_check(const char *agent, wq_err_t *err);
 void wq_record_entity(const wq_record_t *self, char out[WQ_EVENT_ID_MAX + 2]);
 
 /*  Write the record as one JSON object (one line, no newline) with the
-    same field names as the msgpack form; for --format json and export. */
+    same field names as the msgpack form, except that a correction's patch
+    is written as "set.FIELD" members (as wq_record_from_json reads them):
+    for --format json and export, whose output imports again as it is. */
 void wq_record_write_json(const wq_record_t *self, FILE *f);
 
 /*  Write the fields a record of `type` takes, one per line ("  name
