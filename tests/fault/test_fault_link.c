@@ -1,0 +1,192 @@
+/*  =========================================================================
+    test_fault_link - acks lost, connections reset mid-batch, link cut,
+    batches delivered late (duplicates)
+
+    Each scenario drains a county's backlog through wq-faultlink with one
+    kind of fault switched on, then heals the link and checks that the
+    collector holds exactly the outbox (per id) and `verify` passes. The
+    link's own counters show the faults really happened.
+    =========================================================================
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tests/fault/harness.h"
+#include "tests/support/testsupport.h"
+
+static long s_backlog(fx_t *fx, int a, const char *county, int ents, int seed)
+{
+    char *path = ts_strf("%s/campaign-%s-%d.jsonl", fx->tmp, county, seed);
+    long lines = fx_generate(fx, county, ents, seed, path, NULL);
+    assert_int_equal(fx_import(fx, a, path, NULL, NULL), 0);
+    free(path);
+    return lines;
+}
+
+/*  Acks lost on the way back: every chunk from the collector to the agent
+    resets the connection with probability P after the batch committed. */
+static void test_acks_lost(void **state)
+{
+    (void) state;
+    fx_t fx;
+    fx_init(&fx, NULL, "max_batch = 50\n");
+    fx_link_start(&fx, (char *[]){"--drop-down", "0.25", "--seed", "3", "--quiet", NULL});
+    int a = fx_agent_add(&fx, "130102-01", "130102", true, NULL);
+    long n = s_backlog(&fx, a, "130102", fx_light() ? 30 : 50, 41);
+    fx_collector_start(&fx, NULL);
+    fx_agent_start(&fx, a);
+    fx_wait_drained(&fx, fx_light() ? 300000 : 180000);
+    long long resets = fl_stat(fx.link, "resets");
+    fprintf(stderr, "[fault] acks lost: %lld connections reset on the way back while %ld records "
+                    "drained; duplicates absorbed %ld\n",
+            resets, n, fx_collector_duplicates(&fx));
+    assert_true(resets > 0);    /* the fault happened */
+    fl_ok(fx.link, "drop-down 0");
+    fx_totals_t t;
+    fx_check_exact(&fx, true, 0, &t);
+    assert_int_equal(t.records, n);
+    fx_teardown(&fx);
+}
+
+/*  Connections reset mid-batch: small chunks, random resets on the way up
+    (inside batches), and `reset` commands at random moments. */
+static void test_reset_mid_batch(void **state)
+{
+    (void) state;
+    fx_t fx;
+    fx_init(&fx, NULL, "max_batch = 200\n");
+    fx_link_start(&fx, (char *[]){"--chunk", "2048", "--drop-up", "0.01", "--seed", "5",
+                                  "--bandwidth-up", "1000000", "--quiet", NULL});
+    int a = fx_agent_add(&fx, "130102-01", "130102", true, NULL);
+    long n = s_backlog(&fx, a, "130102", fx_light() ? 30 : 60, 42);
+    fx_collector_start(&fx, NULL);
+    fx_agent_start(&fx, a);
+    int resets = fx_light() ? 4 : 8;
+    for (int r = 0; r < resets; r++) {
+        ts_sleep_ms(fx_rand_between(200, 900));
+        char *reply = fl_cmd(fx.link, "reset");
+        assert_memory_equal(reply, "ok", 2);
+        free(reply);
+    }
+    fx_wait_drained(&fx, fx_light() ? 300000 : 180000);
+    long long total = fl_stat(fx.link, "resets");
+    fprintf(stderr, "[fault] reset mid-batch: %lld resets (%d commanded) while %ld records "
+                    "drained; duplicates absorbed %ld\n",
+            total, resets, n, fx_collector_duplicates(&fx));
+    assert_true(total > 0);
+    fx_totals_t t;
+    fx_check_exact(&fx, true, 0, &t);
+    assert_int_equal(t.records, n);
+    fx_teardown(&fx);
+}
+
+/*  Link cut for a while during sending and recording, then restored. */
+static void test_cut_for_a_while(void **state)
+{
+    (void) state;
+    fx_t fx;
+    fx_init(&fx, NULL, "max_batch = 100\n");
+    fx_link_start(&fx, (char *[]){"--bandwidth-up", "600000", "--quiet", NULL});
+    int a = fx_agent_add(&fx, "130102-01", "130102", true, NULL);
+    long n = s_backlog(&fx, a, "130102", 30, 43);
+    fx_collector_start(&fx, NULL);
+    fx_agent_start(&fx, a);
+    ts_sleep_ms(700);
+    fl_ok(fx.link, "cut on");
+    n += s_backlog(&fx, a, "130102", 20, 44);    /* recorded during the outage */
+    ts_sleep_ms(3000);
+    fl_ok(fx.link, "cut off");
+    fx_wait_drained(&fx, fx_light() ? 300000 : 120000);
+    fx_totals_t t;
+    fx_check_exact(&fx, true, 0, &t);
+    assert_int_equal(t.records, n);
+    fx_teardown(&fx);
+}
+
+/*  Batches delivered late: the link holds what the agent sends (stall-up)
+    until the agent gives the connection up as dead (3 silent heartbeats)
+    and reconnects; then everything held is released. Whatever of the old
+    connection's data still reaches the collector must not be counted
+    twice against what the agent resends on the new one. */
+static void test_late_batches_duplicates(void **state)
+{
+    (void) state;
+    fx_t fx;
+    fx_init(&fx, NULL, "max_batch = 100\n");
+    fx_link_start(&fx, (char *[]){"--quiet", NULL});
+    int a = fx_agent_add(&fx, "130102-01", "130102", true, NULL);
+    long n = s_backlog(&fx, a, "130102", 20, 45);
+    fx_collector_start(&fx, NULL);
+    long extra = 0;
+    int rounds = fx_light() ? 2 : 4;
+    fx_agent_start(&fx, a);
+    fx_wait_drained(&fx, 60000);
+    for (int r = 0; r < rounds; r++) {
+        fl_ok(fx.link, "stall-up on");
+        extra += s_backlog(&fx, a, "130102", 10, 50 + r);
+        /* The agent sees 3 silent heartbeats (1 s each), reconnects. */
+        long before = fx_count_in_file(fx.agents[a].log, "connecting to");
+        int64_t deadline = fx_now_ms() + 60000;
+        while (fx_count_in_file(fx.agents[a].log, "connecting to") < before + 1) {
+            if (fx_now_ms() > deadline)
+                fail_msg("the agent never gave up the stalled connection");
+            ts_sleep_ms(100);
+        }
+        fl_ok(fx.link, "stall-up off");
+        fx_wait_drained(&fx, 120000);
+    }
+    long dups = fx_collector_duplicates(&fx);
+    fprintf(stderr, "[fault] stalled link: %d stalls, %ld duplicates absorbed by the collector\n",
+            rounds, dups);
+    fx_totals_t t;
+    fx_check_exact(&fx, true, 0, &t);
+    assert_int_equal(t.records, n + extra);
+    fx_teardown(&fx);
+}
+
+/*  Two `wanqi-agent run` on one outbox (an operator started a second one):
+    both send the same seqs, so the collector receives duplicates of what
+    it committed. They are dropped and acknowledged, never counted. */
+static void test_two_senders_duplicates(void **state)
+{
+    (void) state;
+    fx_t fx;
+    fx_init(&fx, NULL, "max_batch = 50\n");
+    fx_link_start(&fx, (char *[]){"--bandwidth-up", "1000000", "--quiet", NULL});
+    int a = fx_agent_add(&fx, "130102-01", "130102", true, NULL);
+    long n = s_backlog(&fx, a, "130102", fx_light() ? 20 : 40, 47);
+    fx_collector_start(&fx, NULL);
+    char *bin = strdup(ts_bin("wanqi-agent"));
+    char *log2 = ts_strf("%s/second-run.log", fx.tmp);
+    char *argv[] = {bin, "run", "--dir", fx.agents[a].dir, NULL};
+    fx_agent_start(&fx, a);
+    pid_t second = ts_spawn(argv, log2, NULL);
+    fx_wait_drained(&fx, fx_light() ? 300000 : 120000);
+    assert_int_equal(ts_stop(second), 0);
+    long dups = fx_collector_duplicates(&fx);
+    fprintf(stderr, "[fault] two senders: %ld duplicates absorbed by the collector\n", dups);
+    assert_true(dups > 0);      /* the fault happened: duplicates were delivered */
+    fx_totals_t t;
+    fx_check_exact(&fx, true, 0, &t);
+    assert_int_equal(t.records, n);
+    free(log2);
+    free(bin);
+    fx_teardown(&fx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_acks_lost),
+        cmocka_unit_test(test_reset_mid_batch),
+        cmocka_unit_test(test_cut_for_a_while),
+        cmocka_unit_test(test_late_batches_duplicates),
+        cmocka_unit_test(test_two_senders_duplicates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
