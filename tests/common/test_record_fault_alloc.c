@@ -3,11 +3,10 @@
     each run the call must have reported WQ_E_NOMEM (never crashed, never
     half-succeeded) and freed every block it allocated.
 
-    malloc/calloc/realloc/free are replaced in this program (glibc allows
-    it; its strdup/strndup and msgpack-c's zone and sbuffer call the
-    replacement), forwarding to glibc and keeping a table of the blocks
-    allocated while armed. Under AddressSanitizer, which owns malloc, the
-    tests skip. */
+    tests/support/failalloc.c replaces malloc/calloc/realloc/free in this
+    program (glibc's strdup/strndup and msgpack-c's zone and sbuffer call
+    the replacement) and keeps a table of the blocks allocated while armed.
+    Under AddressSanitizer, which owns malloc, the tests skip. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,129 +22,9 @@
 #include "common/json.h"
 #include "common/record.h"
 #include "tests/common/record_samples.h"
+#include "tests/support/failalloc.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define S_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define S_ASAN 1
-#endif
-#endif
-
-#ifndef S_ASAN
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void __libc_free(void *p);
-
-#define S_MAX_LIVE 65536
-static bool s_armed;
-static long s_fail_at;
-static long s_count;
-static void **s_live;       /* allocated with __libc_calloc before arming */
-static size_t s_nlive;
-static bool s_overflow;
-
-static bool
-s_fail_now(void)
-{
-    if (!s_armed)
-        return false;
-    return ++s_count == s_fail_at;
-}
-
-static void
-s_track(void *p)
-{
-    if (!s_armed || !p)
-        return;
-    if (s_nlive == S_MAX_LIVE) {
-        s_overflow = true;
-        return;
-    }
-    s_live[s_nlive++] = p;
-}
-
-static void
-s_untrack(void *p)
-{
-    if (!s_live)
-        return;
-    for (size_t i = s_nlive; i-- > 0;)
-        if (s_live[i] == p) {
-            s_live[i] = s_live[--s_nlive];
-            return;
-        }
-}
-
-void *
-malloc(size_t size)
-{
-    if (s_fail_now())
-        return NULL;
-    void *p = __libc_malloc(size);
-    s_track(p);
-    return p;
-}
-
-void *
-calloc(size_t n, size_t size)
-{
-    if (s_fail_now())
-        return NULL;
-    void *p = __libc_calloc(n, size);
-    s_track(p);
-    return p;
-}
-
-void *
-realloc(void *old, size_t size)
-{
-    if (s_fail_now())
-        return NULL;
-    void *p = __libc_realloc(old, size);
-    if (!p)
-        return NULL;
-    if (old) {
-        for (size_t i = 0; i < s_nlive; i++)
-            if (s_live[i] == old) {
-                s_live[i] = p;
-                return p;
-            }
-        return p;   /* allocated before arming: not ours to track */
-    }
-    s_track(p);
-    return p;
-}
-
-void
-free(void *p)
-{
-    if (p)
-        s_untrack(p);
-    __libc_free(p);
-}
-
-static void
-s_arm(long fail_at)
-{
-    if (!s_live)
-        s_live = __libc_calloc(S_MAX_LIVE, sizeof *s_live);
-    assert_non_null(s_live);
-    s_count = 0;
-    s_nlive = 0;
-    s_overflow = false;
-    s_fail_at = fail_at;
-    s_armed = true;
-}
-
-static size_t
-s_disarm(void)
-{
-    s_armed = false;
-    assert_false(s_overflow);
-    return s_nlive;
-}
+#if FA_ENABLED
 
 /*  Run op(arg) failing allocation 1, 2, ... until a run needs fewer
     allocations than the one failed. Every failed run must return
@@ -156,10 +35,10 @@ static long
 s_loop(const char *what, int (*op)(void *arg), void *arg, bool tolerant)
 {
     for (long n = 1;; n++) {
-        s_arm(n);
+        fa_arm(n);
         int rc = op(arg);
-        long used = s_count;
-        size_t leaked = s_disarm();     /* before any assert: cmocka allocates */
+        long used = fa_count();
+        size_t leaked = fa_disarm();     /* before any assert: cmocka allocates */
         if (leaked)
             fail_msg("%s: allocation %ld failed: %zu blocks leaked (rc %d)", what, n, leaked, rc);
         if (used < n) {
@@ -258,7 +137,7 @@ static void
 test_codec_alloc_failures(void **state)
 {
     (void) state;
-#ifdef S_ASAN
+#if !FA_ENABLED
     skip();
 #else
     (void) wq_division_check_county("130102", "2019-05-10", NULL);  /* load the table */
@@ -280,7 +159,7 @@ static void
 test_text_alloc_failures(void **state)
 {
     (void) state;
-#ifdef S_ASAN
+#if !FA_ENABLED
     skip();
 #else
     (void) wq_division_check_county("130102", "2019-05-10", NULL);
@@ -301,7 +180,7 @@ static void
 test_generate_alloc_failures(void **state)
 {
     (void) state;
-#ifdef S_ASAN
+#if !FA_ENABLED
     skip();
 #else
     (void) wq_division_check_county("130102", "2019-05-10", NULL);

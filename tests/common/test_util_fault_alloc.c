@@ -3,10 +3,10 @@
     completes, and after each run check that the call reported WQ_E_NOMEM
     (or NULL) and that every block it allocated was freed.
 
-    malloc/calloc/realloc/free are replaced in this program (glibc supports
-    that; its own strdup, vasprintf, ... call the replacement), forwarding
-    to glibc's allocator and keeping a table of the blocks allocated while
-    armed. Under AddressSanitizer, which owns malloc, the tests skip. */
+    tests/support/failalloc.c replaces malloc/calloc/realloc/free in this
+    program (glibc's own strdup, vasprintf, ... call the replacement) and
+    keeps a table of the blocks allocated while armed. Under
+    AddressSanitizer, which owns malloc, the tests skip. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,125 +19,8 @@
 
 #include "common/json.h"
 #include "common/table.h"
+#include "tests/support/failalloc.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define S_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define S_ASAN 1
-#endif
-#endif
-
-#ifndef S_ASAN
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void __libc_free(void *p);
-
-#define S_MAX_LIVE 4096
-static bool s_armed;
-static long s_fail_at;       /* fail the allocation with this number; 0: never */
-static long s_count;         /* allocations since armed */
-static void *s_live[S_MAX_LIVE];
-static size_t s_nlive;
-static bool s_overflow;
-
-static bool
-s_fail_now(void)
-{
-    if (!s_armed)
-        return false;
-    s_count++;
-    return s_count == s_fail_at;
-}
-
-static void
-s_track(void *p)
-{
-    if (!s_armed || !p)
-        return;
-    if (s_nlive == S_MAX_LIVE) {
-        s_overflow = true;
-        return;
-    }
-    s_live[s_nlive++] = p;
-}
-
-static void
-s_untrack(void *p)
-{
-    for (size_t i = 0; i < s_nlive; i++)
-        if (s_live[i] == p) {
-            s_live[i] = s_live[--s_nlive];
-            return;
-        }
-}
-
-void *
-malloc(size_t size)
-{
-    if (s_fail_now())
-        return NULL;
-    void *p = __libc_malloc(size);
-    s_track(p);
-    return p;
-}
-
-void *
-calloc(size_t n, size_t size)
-{
-    if (s_fail_now())
-        return NULL;
-    void *p = __libc_calloc(n, size);
-    s_track(p);
-    return p;
-}
-
-void *
-realloc(void *old, size_t size)
-{
-    if (s_fail_now())
-        return NULL;
-    void *p = __libc_realloc(old, size);
-    if (p && old) {
-        for (size_t i = 0; i < s_nlive; i++)
-            if (s_live[i] == old) {
-                s_live[i] = p;
-                return p;
-            }
-    }
-    else if (p)
-        s_track(p);
-    return p;
-}
-
-void
-free(void *p)
-{
-    if (p)
-        s_untrack(p);
-    __libc_free(p);
-}
-
-static void
-s_arm(long fail_at)
-{
-    s_count = 0;
-    s_nlive = 0;
-    s_overflow = false;
-    s_fail_at = fail_at;
-    s_armed = true;
-}
-
-/*  Disarm; returns the number of blocks allocated while armed and not freed. */
-static size_t
-s_disarm(void)
-{
-    s_armed = false;
-    assert_false(s_overflow);
-    return s_nlive;
-}
-#endif
 
 static const char s_doc[] __attribute__((unused)) =
     "{\"type\":\"visit\",\"county\":\"130102\",\"cadres\":[\"张三\",\"李四\",\"王五\",\"赵六\","
@@ -148,7 +31,7 @@ static void
 test_json_alloc_failures(void **state)
 {
     (void) state;
-#ifdef S_ASAN
+#if !FA_ENABLED
     skip();
 #else
     long runs = 0;
@@ -156,9 +39,9 @@ test_json_alloc_failures(void **state)
         wq_json_object_t *obj = NULL;
         wq_err_t err;
         wq_err_clear(&err);
-        s_arm(n);
+        fa_arm(n);
         int rc = wq_json_parse_object(s_doc, sizeof s_doc - 1, &obj, &err);
-        long used = s_count;
+        long used = fa_count();
         size_t count = 0, nitems = 0;
         bool got = obj != NULL;
         if (rc == WQ_OK && obj) {
@@ -166,7 +49,7 @@ test_json_alloc_failures(void **state)
             nitems = wq_json_get(obj, "cadres") ? wq_json_get(obj, "cadres")->nitems : 0;
         }
         wq_json_object_destroy(&obj);
-        size_t leaked = s_disarm();    /* before any assert: cmocka allocates on failure */
+        size_t leaked = fa_disarm();    /* before any assert: cmocka allocates on failure */
         if (getenv("FAULT_DEBUG"))
             fprintf(stderr, "n=%ld rc=%d used=%ld leaked=%zu\n", n, rc, used, leaked);
         if (leaked)
@@ -224,7 +107,7 @@ static void
 test_table_alloc_failures(void **state)
 {
     (void) state;
-#ifdef S_ASAN
+#if !FA_ENABLED
     skip();
 #else
     FILE *sink = fopen("/dev/null", "w");
@@ -232,10 +115,10 @@ test_table_alloc_failures(void **state)
     fputs("warm up the stdio buffer", sink);
     long runs = 0, absorbed = 0, total = 0;
     for (long n = 1;; n++) {
-        s_arm(n);
+        fa_arm(n);
         int rc = s_table_run(sink);
-        long used = s_count;
-        size_t leaked = s_disarm();
+        long used = fa_count();
+        size_t leaked = fa_disarm();
         if (getenv("FAULT_DEBUG"))
             fprintf(stderr, "n=%ld rc=%d used=%ld leaked=%zu\n", n, rc, used, leaked);
         if (leaked)

@@ -7,11 +7,11 @@
     WQ_E_NOMEM, give no message and leave no allocation behind; the run
     that completes must give the right bytes.
 
-    Allocation failure is injected by replacing malloc, calloc, realloc
-    and free in this program (glibc supports replacing them; the real ones
-    are reached through __libc_malloc & co). AddressSanitizer replaces them
-    too, so under WANQI_SANITIZE this test is skipped: the normal build
-    runs it, and the sanitizer build covers leaks on the ordinary paths.
+    Allocation failure is injected by tests/support/failalloc.c, which
+    replaces malloc, calloc, realloc and free in this program only.
+    AddressSanitizer replaces them too, so under WANQI_SANITIZE this test
+    is skipped: the normal build runs it, and the sanitizer build covers
+    leaks on the ordinary paths.
     =========================================================================
 */
 #include <setjmp.h>
@@ -26,80 +26,10 @@
 #include <cmocka.h>
 
 #include "proto/msg.h"
+#include "tests/support/failalloc.h"
 #include "tests/support/testsupport.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define S_INJECT 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define S_INJECT 0
-#endif
-#endif
-#ifndef S_INJECT
-#define S_INJECT 1
-#endif
-
-#if S_INJECT
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void __libc_free(void *p);
-
-static long s_fail_at = -1;     /* index of the allocation to fail, -1: none */
-static long s_calls = 0;        /* allocations since armed */
-static long s_live = 0;         /* blocks allocated and not freed (whole process) */
-
-static bool
-s_should_fail(void)
-{
-    if (s_fail_at < 0)
-        return false;
-    return s_calls++ == s_fail_at;
-}
-
-void *
-malloc(size_t size)
-{
-    if (s_should_fail())
-        return NULL;
-    void *p = __libc_malloc(size);
-    if (p)
-        s_live++;
-    return p;
-}
-
-void *
-calloc(size_t n, size_t size)
-{
-    if (s_should_fail())
-        return NULL;
-    void *p = __libc_calloc(n, size);
-    if (p)
-        s_live++;
-    return p;
-}
-
-void *
-realloc(void *old, size_t size)
-{
-    if (s_should_fail())
-        return NULL;
-    void *p = __libc_realloc(old, size);
-    if (p && !old)
-        s_live++;
-    else if (!p && old && size == 0)
-        s_live--;
-    return p;
-}
-
-void
-free(void *p)
-{
-    if (p)
-        s_live--;
-    __libc_free(p);
-}
-
+#if FA_ENABLED
 static uint8_t *
 s_vector(const char *name, size_t *size)
 {
@@ -139,14 +69,13 @@ test_decode_encode_out_of_memory(void **state)
 
         /* decode, failing allocation N = 0, 1, 2 ... */
         for (long n = 0;; n++) {
-            long live = s_live;
-            s_calls = 0;
-            s_fail_at = n;
+            long live = fa_balance();
+            fa_arm(n + 1);   /* fa_arm counts from 1 */
             int rc = wq_msg_decode(file, size, &msg, &err);
-            s_fail_at = -1;
+            fa_disarm();
             runs++;
             if (rc == WQ_OK) {
-                assert_true(s_calls <= n);   /* completed without hitting the failure */
+                assert_true(fa_count() <= n);   /* completed without hitting the failure */
                 break;
             }
             if (rc != WQ_E_NOMEM)
@@ -155,22 +84,21 @@ test_decode_encode_out_of_memory(void **state)
             assert_int_equal(err.code, WQ_E_NOMEM);
             assert_null(msg);
             dec_failed++;
-            if (s_live != live)
+            if (fa_balance() != live)
                 fail_msg("%s: decode with allocation %ld failing leaked %ld blocks", s_vectors[v],
-                         n, s_live - live);
+                         n, fa_balance() - live);
             assert_true(n < 100000);
         }
         assert_non_null(msg);
 
         /* encode the decoded message, failing allocation N = 0, 1, 2 ... */
         for (long n = 0;; n++) {
-            long live = s_live;
+            long live = fa_balance();
             uint8_t *buf = NULL;
             size_t out = 0;
-            s_calls = 0;
-            s_fail_at = n;
+            fa_arm(n + 1);   /* fa_arm counts from 1 */
             int rc = wq_msg_encode(msg, &buf, &out, &err);
-            s_fail_at = -1;
+            fa_disarm();
             runs++;
             if (rc == WQ_OK) {
                 assert_int_equal(out, size);
@@ -184,9 +112,9 @@ test_decode_encode_out_of_memory(void **state)
             assert_null(buf);
             assert_int_equal(out, 0);
             enc_failed++;
-            if (s_live != live)
+            if (fa_balance() != live)
                 fail_msg("%s: encode with allocation %ld failing leaked %ld blocks", s_vectors[v],
-                         n, s_live - live);
+                         n, fa_balance() - live);
             assert_true(n < 100000);
         }
         /* the injection really happened: the message and its arena are two
@@ -199,7 +127,7 @@ test_decode_encode_out_of_memory(void **state)
     print_message("nomem: %zu runs\n", runs);
 }
 
-#else /* !S_INJECT */
+#else /* !FA_ENABLED */
 
 static void
 test_decode_encode_out_of_memory(void **state)
