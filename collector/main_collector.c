@@ -227,28 +227,44 @@ s_mkdirs(const char *dir)
     return chmod(dir, 0700);
 }
 
+/*  Parse the command line of a command that takes the collector's
+    settings (--dir, --ingest, --query, --map-size) and no arguments: init,
+    run. Returns -1 to go on with *a filled in, else the exit status to
+    return: S_EXIT_OK after printing usage and the settings' help for
+    --help, S_EXIT_USAGE after reporting a bad command line. */
 static int
-s_cmd_init(int argc, char **argv)
+s_parse_settings(int argc, char **argv, const char *command, const char *usage, s_args_t *a)
 {
     static const int allowed[] = {O_DIR, O_INGEST, O_QUERY, O_MAP_SIZE, 0};
-    s_args_t a;
-    if (s_parse(argc, argv, "init", allowed, &a) != 0)
+    if (s_parse(argc, argv, command, allowed, a) != 0)
         return S_EXIT_USAGE;
-    if (a.help) {
-        printf("Usage: wanqi-collector init [--dir DIR] [--ingest ENDPOINT] [--query ENDPOINT] [--map-size SIZE]\n"
-               "\n"
-               "Create the collector's data directory (mode 0700) with its CURVE key pair\n"
-               "(collector.cert, collector.cert_secret 0600), a default collector.conf (the\n"
-               "options given are written into it) and an empty authorized-peers file. Prints\n"
-               "the public key: agents and query clients need it (--collector-key).\n"
-               "Refuses to touch a directory that already has a key pair.\n\n");
+    if (a->help) {
+        fputs(usage, stdout);
         wq_collector_config_help(stdout);
         return S_EXIT_OK;
     }
-    if (a.nargs) {
-        fprintf(stderr, "wanqi-collector init: unexpected argument \"%s\"\n", a.args[0]);
+    if (a->nargs) {
+        fprintf(stderr, "wanqi-collector %s: unexpected argument \"%s\"\n", command, a->args[0]);
         return S_EXIT_USAGE;
     }
+    return -1;
+}
+
+static int
+s_cmd_init(int argc, char **argv)
+{
+    static const char usage[] =
+        "Usage: wanqi-collector init [--dir DIR] [--ingest ENDPOINT] [--query ENDPOINT] [--map-size SIZE]\n"
+        "\n"
+        "Create the collector's data directory (mode 0700) with its CURVE key pair\n"
+        "(collector.cert, collector.cert_secret 0600), a default collector.conf (the\n"
+        "options given are written into it) and an empty authorized-peers file. Prints\n"
+        "the public key: agents and query clients need it (--collector-key).\n"
+        "Refuses to touch a directory that already has a key pair.\n\n";
+    s_args_t a;
+    int status = s_parse_settings(argc, argv, "init", usage, &a);
+    if (status >= 0)
+        return status;
     const char *dir = wq_collector_dir(a.c.dir);
     int ret = S_EXIT_FAIL;
     wq_err_t err;
@@ -315,24 +331,17 @@ done:
 static int
 s_cmd_run(int argc, char **argv)
 {
-    static const int allowed[] = {O_DIR, O_INGEST, O_QUERY, O_MAP_SIZE, 0};
+    static const char usage[] =
+        "Usage: wanqi-collector run [--dir DIR] [--ingest ENDPOINT] [--query ENDPOINT] [--map-size SIZE]\n"
+        "\n"
+        "Serve agents (ingest endpoint) and query clients (query endpoint) in the\n"
+        "foreground, logging to stderr (WANQI_LOG=debug|info|warn|error). Options override\n"
+        "collector.conf. SIGTERM/SIGINT: finish the current transaction and exit 0.\n"
+        "SIGHUP: re-read the peers file.\n\n";
     s_args_t a;
-    if (s_parse(argc, argv, "run", allowed, &a) != 0)
-        return S_EXIT_USAGE;
-    if (a.help) {
-        printf("Usage: wanqi-collector run [--dir DIR] [--ingest ENDPOINT] [--query ENDPOINT] [--map-size SIZE]\n"
-               "\n"
-               "Serve agents (ingest endpoint) and query clients (query endpoint) in the\n"
-               "foreground, logging to stderr (WANQI_LOG=debug|info|warn|error). Options override\n"
-               "collector.conf. SIGTERM/SIGINT: finish the current transaction and exit 0.\n"
-               "SIGHUP: re-read the peers file.\n\n");
-        wq_collector_config_help(stdout);
-        return S_EXIT_OK;
-    }
-    if (a.nargs) {
-        fprintf(stderr, "wanqi-collector run: unexpected argument \"%s\"\n", a.args[0]);
-        return S_EXIT_USAGE;
-    }
+    int status = s_parse_settings(argc, argv, "run", usage, &a);
+    if (status >= 0)
+        return status;
     /* Block the signals before any thread exists (libzmq's, zauth's) so
        that only this thread, which unblocks them once serving, takes them;
        until then they stay pending. */

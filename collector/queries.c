@@ -137,6 +137,20 @@ s_set_int(wq_table_t *t, size_t row, size_t col, int64_t v, int *rc)
 
 /*  ---- summary ------------------------------------------------------------ */
 
+/*  The end of a query that walked one cursor: close cur (if open), then
+    hand the table to *out when rc is WQ_OK, else destroy it. Returns rc. */
+static int
+s_finish(int rc, MDB_cursor *cur, wq_table_t **t, wq_table_t **out)
+{
+    if (cur)
+        mdb_cursor_close(cur);
+    if (rc == WQ_OK)
+        *out = *t;
+    else
+        wq_table_destroy(t);
+    return rc;
+}
+
 static bool
 s_level_match(const wq_division_t *d, wq_level_t level)
 {
@@ -434,13 +448,7 @@ s_overdue(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_cstore_err(mrc, "mdb_cursor_get(deadlines)", err);
 done:
-    if (cur)
-        mdb_cursor_close(cur);
-    if (rc == WQ_OK)
-        *out = t;
-    else
-        wq_table_destroy(&t);
-    return rc;
+    return s_finish(rc, cur, &t, out);
 }
 
 /*  ---- enterprise --------------------------------------------------------- */
@@ -784,13 +792,7 @@ s_agents(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_cstore_err(mrc, "mdb_cursor_get(streams)", err);
 done:
-    if (cur)
-        mdb_cursor_close(cur);
-    if (rc == WQ_OK)
-        *out = t;
-    else
-        wq_table_destroy(&t);
-    return rc;
+    return s_finish(rc, cur, &t, out);
 }
 
 /*  ---- quarantine --------------------------------------------------------- */
@@ -917,13 +919,7 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_cstore_err(mrc, "mdb_cursor_get(quarantine)", err);
 done:
-    if (cur)
-        mdb_cursor_close(cur);
-    if (rc == WQ_OK)
-        *out = t;
-    else
-        wq_table_destroy(&t);
-    return rc;
+    return s_finish(rc, cur, &t, out);
 }
 
 /*  ---- dispatch ----------------------------------------------------------- */
