@@ -89,12 +89,6 @@ wq_ek_to_text(const uint8_t *ek, size_t len, char out[WQ_EVENT_ID_MAX])
     return true;
 }
 
-int
-wq_cstore_err(int rc, const char *what, wq_err_t *err)
-{
-    return wq_store_err(rc, what, err);
-}
-
 void
 wq_buf_put(wq_buf_t *b, const void *p, size_t n)
 {
@@ -227,7 +221,7 @@ s_meta_get(MDB_txn *txn, wq_central_t *c, const char *name, uint64_t *v, wq_err_
     if (mrc == MDB_NOTFOUND)
         return WQ_OK;
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_get(meta)", err);
+        return wq_store_err(mrc, "mdb_get(meta)", err);
     if (d.mv_size != 8)
         return wq_err_set(err, WQ_E_CORRUPT, "meta", "meta value %s is malformed", name);
     *v = wq_be64_get(d.mv_data);
@@ -247,7 +241,7 @@ s_meta_add(MDB_txn *txn, wq_central_t *c, const char *name, int64_t delta, wq_er
     wq_be64_put(b, v + (uint64_t) delta);
     MDB_val k = {strlen(name), (void *) name}, d = {8, b};
     int mrc = mdb_put(txn, c->meta, &k, &d, 0);
-    return mrc ? wq_cstore_err(mrc, "mdb_put(meta)", err) : WQ_OK;
+    return mrc ? wq_store_err(mrc, "mdb_put(meta)", err) : WQ_OK;
 }
 
 int
@@ -267,7 +261,7 @@ wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t 
         goto fail;
     int mrc = mdb_txn_begin(c->env, NULL, 0, &txn);
     if (mrc != 0) {
-        rc = wq_cstore_err(mrc, "mdb_txn_begin", err);
+        rc = wq_store_err(mrc, "mdb_txn_begin", err);
         goto fail;
     }
     struct {
@@ -284,7 +278,7 @@ wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t 
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         mrc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi);
         if (mrc != 0) {
-            rc = wq_cstore_err(mrc, "mdb_dbi_open", err);
+            rc = wq_store_err(mrc, "mdb_dbi_open", err);
             goto fail;
         }
     }
@@ -305,7 +299,7 @@ wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t 
     mrc = mdb_txn_commit(txn);
     txn = NULL;
     if (mrc != 0) {
-        rc = wq_cstore_err(mrc, "mdb_txn_commit", err);
+        rc = wq_store_err(mrc, "mdb_txn_commit", err);
         goto fail;
     }
     *out = c;
@@ -370,7 +364,7 @@ s_stream_get(MDB_txn *txn, wq_central_t *c, const char *agent, uint32_t inc, wq_
     if (mrc == MDB_NOTFOUND)
         return WQ_OK;
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_get(streams)", err);
+        return wq_store_err(mrc, "mdb_get(streams)", err);
     if (wq_stream_decode(v.mv_data, v.mv_size, row) != WQ_OK)
         return wq_err_set(err, WQ_E_CORRUPT, "streams",
                           "the stored row of stream %s/%08x is malformed: run verify", agent, inc);
@@ -392,7 +386,7 @@ s_stream_put(MDB_txn *txn, wq_central_t *c, const char *agent, uint32_t inc,
     wq_be64_put(vb + 46, row->contact_ms);
     MDB_val k = {s_stream_key(agent, inc, kb), kb}, v = {sizeof vb, vb};
     int mrc = mdb_put(txn, c->streams, &k, &v, 0);
-    return mrc ? wq_cstore_err(mrc, "mdb_put(streams)", err) : WQ_OK;
+    return mrc ? wq_store_err(mrc, "mdb_put(streams)", err) : WQ_OK;
 }
 
 static int
@@ -424,7 +418,7 @@ wq_central_hwm(wq_central_t *self, const char *agent, uint32_t inc, uint64_t *hw
         return rc;
     int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_txn_begin(read)", err);
+        return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
     if (rc == WQ_OK)
         *hwm = row.hwm;
@@ -444,7 +438,7 @@ wq_central_touch(wq_central_t *self, const char *agent, const char *county, uint
         return rc;
     int mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_txn_begin", err);
+        return wq_store_err(mrc, "mdb_txn_begin", err);
     rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
     if (rc != WQ_OK)
         goto fail;
@@ -460,7 +454,7 @@ wq_central_touch(wq_central_t *self, const char *agent, const char *county, uint
     mrc = mdb_txn_commit(txn);
     txn = NULL;
     if (mrc != 0) {
-        rc = wq_cstore_err(mrc, "mdb_txn_commit", err);
+        rc = wq_store_err(mrc, "mdb_txn_commit", err);
         goto fail;
     }
     return WQ_OK;
@@ -513,7 +507,7 @@ s_resolve(MDB_txn *txn, wq_central_t *c, const wq_record_t *rec, s_place_t *plac
             goto done;
         }
         if (mrc != 0) {
-            rc = wq_cstore_err(mrc, "mdb_get(events)", err);
+            rc = wq_store_err(mrc, "mdb_get(events)", err);
             goto done;
         }
         wq_record_t *next = NULL;
@@ -587,7 +581,7 @@ s_put_dup(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *v
     int mrc = mdb_put(txn, dbi, &k, &v, MDB_NODUPDATA);
     if (mrc == MDB_KEYEXIST)
         return WQ_OK;
-    return mrc ? wq_cstore_err(mrc, what, err) : WQ_OK;
+    return mrc ? wq_store_err(mrc, what, err) : WQ_OK;
 }
 
 /*  Place one stored event (rec, key ek) in the entity index or the pending
@@ -629,7 +623,7 @@ s_release_waiters(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen
     int rc = WQ_OK;
     int mrc = mdb_cursor_open(txn, c->pending, &cur);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_cursor_open(pending)", err);
+        return wq_store_err(mrc, "mdb_cursor_open(pending)", err);
     MDB_val k = {eklen, (void *) ek}, v;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
@@ -657,7 +651,7 @@ s_release_waiters(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen
         lens[n++] = v.mv_size;
     }
     if (mrc != MDB_NOTFOUND) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_get(pending)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(pending)", err);
         goto done;
     }
     mdb_cursor_close(cur);
@@ -666,7 +660,7 @@ s_release_waiters(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen
         goto done;
     mrc = mdb_del(txn, c->pending, &k, NULL);
     if (mrc != 0) {
-        rc = wq_cstore_err(mrc, "mdb_del(pending)", err);
+        rc = wq_store_err(mrc, "mdb_del(pending)", err);
         goto done;
     }
     for (size_t i = 0; i < n && rc == WQ_OK; i++) {
@@ -676,7 +670,7 @@ s_release_waiters(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen
             rc = mrc == MDB_NOTFOUND
                      ? wq_err_set(err, WQ_E_CORRUPT, "pending",
                                   "a pending event is not stored: run verify")
-                     : wq_cstore_err(mrc, "mdb_get(events)", err);
+                     : wq_store_err(mrc, "mdb_get(events)", err);
             break;
         }
         wq_record_t *w = NULL;
@@ -710,7 +704,7 @@ s_refold(MDB_txn *txn, wq_central_t *c, const char *entity, wq_err_t *err)
         if (rc != WQ_OK)
             goto done;
     } else if (mrc != MDB_NOTFOUND) {
-        rc = wq_cstore_err(mrc, "mdb_get(states)", err);
+        rc = wq_store_err(mrc, "mdb_get(states)", err);
         goto done;
     }
     rc = wq_fold_entity(txn, c, entity, &nw, err);
@@ -730,7 +724,7 @@ s_refold(MDB_txn *txn, wq_central_t *c, const char *entity, wq_err_t *err)
         MDB_val dk = {ok.len, ok.data};
         mrc = mdb_del(txn, c->deadlines, &dk, NULL);
         if (mrc != 0 && mrc != MDB_NOTFOUND) {
-            rc = wq_cstore_err(mrc, "mdb_del(deadlines)", err);
+            rc = wq_store_err(mrc, "mdb_del(deadlines)", err);
             goto done;
         }
     }
@@ -738,7 +732,7 @@ s_refold(MDB_txn *txn, wq_central_t *c, const char *entity, wq_err_t *err)
         MDB_val dk = {nk.len, nk.data}, dv = {nv.len, nv.data};
         mrc = mdb_put(txn, c->deadlines, &dk, &dv, 0);
         if (mrc != 0) {
-            rc = wq_cstore_err(mrc, "mdb_put(deadlines)", err);
+            rc = wq_store_err(mrc, "mdb_put(deadlines)", err);
             goto done;
         }
     }
@@ -746,7 +740,7 @@ s_refold(MDB_txn *txn, wq_central_t *c, const char *entity, wq_err_t *err)
     v.mv_data = blob.data;
     mrc = mdb_put(txn, c->states, &k, &v, 0);
     if (mrc != 0)
-        rc = wq_cstore_err(mrc, "mdb_put(states)", err);
+        rc = wq_store_err(mrc, "mdb_put(states)", err);
 done:
     wq_fold_state_clear(&old);
     wq_fold_state_clear(&nw);
@@ -804,7 +798,7 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen, uin
     MDB_val k = {eklen, (void *) ek}, v = {b.len, b.data};
     int mrc = mdb_put(txn, c->quarantine, &k, &v, 0);
     if (mrc != 0)
-        rc = wq_cstore_err(mrc, "mdb_put(quarantine)", err);
+        rc = wq_store_err(mrc, "mdb_put(quarantine)", err);
 done:
     wq_buf_free(&b);
     return rc;
@@ -859,7 +853,7 @@ s_take(MDB_txn *txn, wq_central_t *c, const char *agent, const char *county, uin
     if (mrc == MDB_KEYEXIST)
         goto done;      /* already stored (cannot happen above the mark): count nothing */
     if (mrc != 0) {
-        rc = wq_cstore_err(mrc, "mdb_put(events)", err);
+        rc = wq_store_err(mrc, "mdb_put(events)", err);
         goto done;
     }
     *stored = true;
@@ -890,7 +884,7 @@ wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uin
         return wq_err_set(err, WQ_E_RANGE, "first_seq", "a batch starts at seq 1 or later");
     int mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_txn_begin", err);
+        return wq_store_err(mrc, "mdb_txn_begin", err);
     rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
     if (rc != WQ_OK)
         goto fail;
@@ -948,7 +942,7 @@ wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uin
     mrc = mdb_txn_commit(txn);
     txn = NULL;
     if (mrc != 0) {
-        rc = wq_cstore_err(mrc, "mdb_txn_commit", err);
+        rc = wq_store_err(mrc, "mdb_txn_commit", err);
         goto fail;
     }
     res->stored = (size_t) nstored;
@@ -973,7 +967,7 @@ wq_central_stats(wq_central_t *self, wq_central_stats_t *stats, wq_err_t *err)
     memset(stats, 0, sizeof *stats);
     int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_txn_begin(read)", err);
+        return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = s_meta_get(txn, self, "events", &stats->events, err);
     if (rc == WQ_OK)
         rc = s_meta_get(txn, self, "quarantined", &stats->quarantined, err);
@@ -1013,14 +1007,14 @@ s_has_dup(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *v
     *found = false;
     int mrc = mdb_cursor_open(txn, dbi, &cur);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_cursor_open", err);
+        return wq_store_err(mrc, "mdb_cursor_open", err);
     MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
     mrc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH);
     mdb_cursor_close(cur);
     if (mrc == 0)
         *found = true;
     else if (mrc != MDB_NOTFOUND)
-        return wq_cstore_err(mrc, "mdb_cursor_get(GET_BOTH)", err);
+        return wq_store_err(mrc, "mdb_cursor_get(GET_BOTH)", err);
     return WQ_OK;
 }
 
@@ -1041,7 +1035,7 @@ s_verify_index(MDB_txn *txn, wq_central_t *c, s_diffs_t *d, wq_err_t *err)
     int rc = WQ_OK;
     int mrc = mdb_cursor_open(txn, c->events, &cur);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_cursor_open(events)", err);
+        return wq_store_err(mrc, "mdb_cursor_open(events)", err);
     MDB_val k, v;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -1089,7 +1083,7 @@ s_verify_index(MDB_txn *txn, wq_central_t *c, s_diffs_t *d, wq_err_t *err)
             goto done;
     }
     if (mrc != MDB_NOTFOUND) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_get(events)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(events)", err);
         goto done;
     }
     uint64_t got = s_entries(txn, c->entities);
@@ -1228,7 +1222,7 @@ s_verify_states(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_e
     int rc = WQ_OK;
     int mrc = mdb_cursor_open(txn, c->entities, &cur);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_cursor_open(entities)", err);
+        return wq_store_err(mrc, "mdb_cursor_open(entities)", err);
     MDB_val k, v;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP)) {
@@ -1259,7 +1253,7 @@ s_verify_states(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_e
         if (grc == MDB_NOTFOUND)
             s_diff(d, "entity %s: no stored state", entity);
         else if (grc != 0)
-            rc = wq_cstore_err(grc, "mdb_get(states)", err);
+            rc = wq_store_err(grc, "mdb_get(states)", err);
         else if (sv.mv_size != blob.len || memcmp(sv.mv_data, blob.data, blob.len) != 0)
             s_diff(d, "entity %s: stored state differs from a fresh fold", entity);
         wq_buf_free(&blob);
@@ -1267,7 +1261,7 @@ s_verify_states(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_e
             goto done;
     }
     if (mrc != MDB_NOTFOUND) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_get(entities)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(entities)", err);
         goto done;
     }
     uint64_t got = s_entries(txn, c->states);
@@ -1288,7 +1282,7 @@ s_verify_views(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_er
     e->n = wq_contrib_normalize(e->c, e->n);
     int mrc = mdb_cursor_open(txn, c->views, &cur);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_cursor_open(views)", err);
+        return wq_store_err(mrc, "mdb_cursor_open(views)", err);
     size_t j = 0;
     char name[64];
     MDB_val k, v;
@@ -1315,7 +1309,7 @@ s_verify_views(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_er
         }
     }
     if (mrc != MDB_NOTFOUND) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_get(views)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(views)", err);
         goto done;
     }
     for (; j < e->n; j++) {
@@ -1336,7 +1330,7 @@ s_verify_views(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_er
     qsort_r(order, e->nd, sizeof *order, s_cmp_deadline_idx, e);
     mrc = mdb_cursor_open(txn, c->deadlines, &cur);
     if (mrc != 0) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_open(deadlines)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_open(deadlines)", err);
         goto done;
     }
     j = 0;
@@ -1362,7 +1356,7 @@ s_verify_views(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_er
         }
     }
     if (mrc != MDB_NOTFOUND) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_get(deadlines)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(deadlines)", err);
         goto done;
     }
     for (; j < e->nd; j++)
@@ -1384,7 +1378,7 @@ wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_er
     *differences = 0;
     int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_txn_begin(read)", err);
+        return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = s_verify_index(txn, self, &d, err);
     if (rc == WQ_OK)
         rc = s_verify_states(txn, self, &e, &d, err);
@@ -1409,7 +1403,7 @@ wq_central_query(wq_central_t *self, const char *name, const wq_param_t *params,
         return wq_err_set(err, WQ_E_UNKNOWN, "name", "no query name given");
     int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_txn_begin(read)", err);
+        return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = wq_queries_run(txn, self, name, params, nparams, out, err);
     mdb_txn_abort(txn);
     return rc;

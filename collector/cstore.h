@@ -13,6 +13,7 @@
 #define WQ_CSTORE_H_INCLUDED
 
 #include <lmdb.h>
+#include "common/store.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,9 +62,6 @@ typedef struct {
 } wq_stream_row_t;
 /*  Decode a stream row; WQ_OK or WQ_E_CORRUPT. */
 int wq_stream_decode(const void *data, size_t size, wq_stream_row_t *row);
-
-/*  Map an LMDB code to wq_rc_t and fill err (common/store.h). */
-int wq_cstore_err(int rc, const char *what, wq_err_t *err);
 
 /*  Growable byte buffer for blobs; writes never fail silently: a failed
     allocation sets oom and later writes are ignored. */

@@ -42,7 +42,7 @@ wq_fold_load(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_item_t *
     *n = 0;
     int mrc = mdb_cursor_open(txn, c->entities, &cur);
     if (mrc != 0) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_open(entities)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_open(entities)", err);
         goto fail;
     }
     MDB_val k = {strlen(entity), (void *) entity}, v;
@@ -60,7 +60,7 @@ wq_fold_load(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_item_t *
             rc = grc == MDB_NOTFOUND
                      ? wq_err_set(err, WQ_E_CORRUPT, "entities",
                                   "entity %s indexes an event that is not stored: run verify", entity)
-                     : wq_cstore_err(grc, "mdb_get(events)", err);
+                     : wq_store_err(grc, "mdb_get(events)", err);
             goto fail;
         }
         if (cnt == cap) {
@@ -87,7 +87,7 @@ wq_fold_load(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_item_t *
         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
     }
     if (mrc != MDB_NOTFOUND) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_get(entities)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(entities)", err);
         goto fail;
     }
     mdb_cursor_close(cur);

@@ -170,7 +170,7 @@ s_overdue_counts(MDB_txn *txn, wq_central_t *c, const char *prefix, wq_level_t l
     int rc = WQ_OK;
     int mrc = mdb_cursor_open(txn, c->deadlines, &cur);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_cursor_open(deadlines)", err);
+        return wq_store_err(mrc, "mdb_cursor_open(deadlines)", err);
     MDB_val k, v;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -198,7 +198,7 @@ s_overdue_counts(MDB_txn *txn, wq_central_t *c, const char *prefix, wq_level_t l
             }
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = wq_cstore_err(mrc, "mdb_cursor_get(deadlines)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(deadlines)", err);
     mdb_cursor_close(cur);
     return rc;
 }
@@ -361,7 +361,7 @@ s_get_state(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_state_t *
     if (mrc == MDB_NOTFOUND)
         return WQ_OK;
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_get(states)", err);
+        return wq_store_err(mrc, "mdb_get(states)", err);
     int rc = wq_fold_state_decode(v.mv_data, v.mv_size, st, err);
     *found = rc == WQ_OK;
     return rc;
@@ -391,7 +391,7 @@ s_overdue(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         return s_nomem(err, "overdue");
     int mrc = mdb_cursor_open(txn, c->deadlines, &cur);
     if (mrc != 0) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_open(deadlines)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_open(deadlines)", err);
         goto done;
     }
     MDB_val k, v;
@@ -446,7 +446,7 @@ s_overdue(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
             rc = s_nomem(err, "overdue");
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = wq_cstore_err(mrc, "mdb_cursor_get(deadlines)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(deadlines)", err);
 done:
     return s_finish(rc, cur, &t, out);
 }
@@ -604,7 +604,7 @@ s_enterprise(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
     snprintf(ents[nents++].entity, WQ_ENTITY_MAX, "%s", ekey);
     int mrc = mdb_cursor_open(txn, c->links, &cur);
     if (mrc != 0) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_open(links)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_open(links)", err);
         goto fail;
     }
     MDB_val k = {strlen(ekey), ekey}, v;
@@ -624,7 +624,7 @@ s_enterprise(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
         ents[nents++].entity[v.mv_size] = '\0';
     }
     if (mrc != MDB_NOTFOUND) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_get(links)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(links)", err);
         goto fail;
     }
     size_t total = 0;
@@ -745,7 +745,7 @@ s_agents(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
         return s_nomem(err, "agents");
     int mrc = mdb_cursor_open(txn, c->streams, &cur);
     if (mrc != 0) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_open(streams)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_open(streams)", err);
         goto done;
     }
     MDB_val k, v;
@@ -790,7 +790,7 @@ s_agents(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
             rc = s_nomem(err, "agents");
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = wq_cstore_err(mrc, "mdb_cursor_get(streams)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(streams)", err);
 done:
     return s_finish(rc, cur, &t, out);
 }
@@ -844,7 +844,7 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
         return s_nomem(err, "quarantine");
     int mrc = mdb_cursor_open(txn, c->quarantine, &cur);
     if (mrc != 0) {
-        rc = wq_cstore_err(mrc, "mdb_cursor_open(quarantine)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_open(quarantine)", err);
         goto done;
     }
     MDB_val k, v;
@@ -917,7 +917,7 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
             rc = s_nomem(err, "quarantine");
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = wq_cstore_err(mrc, "mdb_cursor_get(quarantine)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(quarantine)", err);
 done:
     return s_finish(rc, cur, &t, out);
 }

@@ -87,19 +87,19 @@ s_add(MDB_txn *txn, wq_central_t *c, const uint8_t key[WQ_VKEY_LEN], int64_t del
                               "a stored counter is %zu bytes, not 8: run verify", v.mv_size);
         memcpy(&cur, v.mv_data, 8);
     } else if (mrc != MDB_NOTFOUND) {
-        return wq_cstore_err(mrc, "mdb_get(views)", err);
+        return wq_store_err(mrc, "mdb_get(views)", err);
     }
     cur += delta;
     if (cur == 0) {
         mrc = mdb_del(txn, c->views, &k, NULL);
         if (mrc != 0 && mrc != MDB_NOTFOUND)
-            return wq_cstore_err(mrc, "mdb_del(views)", err);
+            return wq_store_err(mrc, "mdb_del(views)", err);
         return WQ_OK;
     }
     v.mv_size = 8;
     v.mv_data = &cur;
     mrc = mdb_put(txn, c->views, &k, &v, 0);
-    return mrc ? wq_cstore_err(mrc, "mdb_put(views)", err) : WQ_OK;
+    return mrc ? wq_store_err(mrc, "mdb_put(views)", err) : WQ_OK;
 }
 
 static int
@@ -175,7 +175,7 @@ wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, 
         memcpy(start + 6, from, 7);
     int mrc = mdb_cursor_open(txn, c->views, &cur);
     if (mrc != 0)
-        return wq_cstore_err(mrc, "mdb_cursor_open(views)", err);
+        return wq_store_err(mrc, "mdb_cursor_open(views)", err);
     MDB_val k = {sizeof start, start}, v;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -235,7 +235,7 @@ wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, 
         }
     }
     if (mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = wq_cstore_err(mrc, "mdb_cursor_get(views)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(views)", err);
 done:
     mdb_cursor_close(cur);
     return rc;
