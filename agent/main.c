@@ -22,6 +22,7 @@
 #include "agent/keys.h"
 #include "agent/outbox.h"
 #include "agent/sender.h"
+#include "agent/serve.h"
 #include "common/date.h"
 #include "common/generate.h"
 #include "common/json.h"
@@ -826,6 +827,7 @@ static const char s_help[] =
     "  status    what is queued, acknowledged, quarantined; last contact and error\n"
     "  show      an enterprise's case file from local data\n"
     "  list      list records by type, date or enterprise\n"
+    "  serve     the county workbench: a web page in Chinese on this outbox\n"
     "  config    print the configuration in effect\n"
     "  generate  write a reproducible test campaign for one county (JSON Lines)\n"
     "\n"
@@ -880,6 +882,8 @@ main(int argc, char **argv)
         rc = s_cmd_show(n, args, dir);
     else if (strcmp(cmd, "list") == 0)
         rc = s_cmd_list(n, args, dir);
+    else if (strcmp(cmd, "serve") == 0)
+        rc = wq_serve_cmd(n, args, dir);
     else if (strcmp(cmd, "config") == 0)
         rc = s_cmd_config(n, args, dir);
     else if (strcmp(cmd, "generate") == 0)

@@ -1903,3 +1903,124 @@ wq_record_write_help(FILE *f, wq_rec_type_t type)
             fprintf(f, "  %-14s %-9s %s\n", d->name, req ? "required" : "optional", d->help);
     }
 }
+
+/*  ---- field metadata and patches --------------------------------------- */
+
+void
+wq_field_meta(wq_field_t field, wq_field_meta_t *out)
+{
+    assert(out);
+    memset(out, 0, sizeof *out);
+    if ((int) field < 0 || field >= WQ_F_COUNT)
+        return;
+    const s_field_t *d = &s_fields[field];
+    out->name = d->name;
+    out->help = d->help;
+    out->min = d->min;
+    out->max = d->max;
+    out->multiline = d->multiline;
+    switch (d->kind) {
+    case S_K_TEXT: out->kind = WQ_FK_TEXT; break;
+    case S_K_ENUM:
+        out->kind = WQ_FK_ENUM;
+        out->nenums = d->nenums - 1;
+        break;
+    case S_K_BOOL: out->kind = WQ_FK_BOOL; break;
+    case S_K_DATE: out->kind = WQ_FK_DATE; break;
+    case S_K_LIST: out->kind = WQ_FK_LIST; break;
+    case S_K_EVENT: out->kind = WQ_FK_EVENT; break;
+    case S_K_ENT: out->kind = WQ_FK_ENT; break;
+    case S_K_COUNTY: out->kind = WQ_FK_COUNTY; break;
+    case S_K_INDUSTRY: out->kind = WQ_FK_INDUSTRY; break;
+    case S_K_OF: out->kind = WQ_FK_TYPE; break;
+    default: out->kind = WQ_FK_OTHER; break;
+    }
+}
+
+static int
+s_dupstr(char **dst, const char *src)
+{
+    char *copy = NULL;
+    if (src) {
+        copy = strdup(src);
+        if (!copy)
+            return WQ_E_NOMEM;
+    }
+    free(*dst);
+    *dst = copy;
+    return WQ_OK;
+}
+
+/*  Copy one field of a correction's patch into its target. Identity and
+    linking fields are never patched. */
+static int
+s_patch_field(wq_record_t *dst, const wq_record_t *src, wq_field_t f)
+{
+    switch (f) {
+    case WQ_F_DATE: memcpy(dst->date, src->date, sizeof dst->date); break;
+    case WQ_F_BY: return s_dupstr(&dst->by, src->by);
+    case WQ_F_NAME: return s_dupstr(&dst->name, src->name);
+    case WQ_F_INDUSTRY: memcpy(dst->industry, src->industry, sizeof dst->industry); break;
+    case WQ_F_ADDRESS: return s_dupstr(&dst->address, src->address);
+    case WQ_F_ABOVE_SIZE: dst->above_size = src->above_size; break;
+    case WQ_F_FOCUS: dst->focus = src->focus; break;
+    case WQ_F_CADRE: return s_dupstr(&dst->cadre, src->cadre);
+    case WQ_F_CADRES: {
+        char **arr = NULL;
+        if (src->ncadres) {
+            arr = calloc(src->ncadres, sizeof *arr);
+            if (!arr)
+                return WQ_E_NOMEM;
+            for (size_t i = 0; i < src->ncadres; i++) {
+                if (s_dupstr(&arr[i], src->cadres[i]) != WQ_OK) {
+                    for (size_t j = 0; j < i; j++)
+                        free(arr[j]);
+                    free(arr);
+                    return WQ_E_NOMEM;
+                }
+            }
+        }
+        for (size_t i = 0; i < dst->ncadres; i++)
+            free(dst->cadres[i]);
+        free(dst->cadres);
+        dst->cadres = arr;
+        dst->ncadres = src->ncadres;
+        break;
+    }
+    case WQ_F_METHOD: dst->method = src->method; break;
+    case WQ_F_FINDINGS: return s_dupstr(&dst->findings, src->findings);
+    case WQ_F_CATEGORY: dst->category = src->category; break;
+    case WQ_F_SEVERITY: dst->severity = src->severity; break;
+    case WQ_F_DESCRIPTION: return s_dupstr(&dst->description, src->description);
+    case WQ_F_VISIT: memcpy(dst->visit, src->visit, sizeof dst->visit); break;
+    case WQ_F_MEASURES: return s_dupstr(&dst->measures, src->measures);
+    case WQ_F_GOAL: return s_dupstr(&dst->goal, src->goal);
+    case WQ_F_DEADLINE: memcpy(dst->deadline, src->deadline, sizeof dst->deadline); break;
+    case WQ_F_STATUS: dst->status = src->status; break;
+    case WQ_F_NOTE: return s_dupstr(&dst->note, src->note);
+    case WQ_F_KIND: dst->kind = src->kind; break;
+    case WQ_F_CONTENT: return s_dupstr(&dst->content, src->content);
+    case WQ_F_CHANNEL: dst->channel = src->channel; break;
+    case WQ_F_QUESTION: return s_dupstr(&dst->question, src->question);
+    case WQ_F_ANSWER: return s_dupstr(&dst->answer, src->answer);
+    case WQ_F_CLASS: dst->klass = src->klass; break;
+    case WQ_F_REASON: return s_dupstr(&dst->reason, src->reason);
+    default: return WQ_OK;      /* protected: never patched */
+    }
+    return WQ_OK;
+}
+
+int
+wq_record_apply_patch(wq_record_t *dst, const wq_record_t *patch)
+{
+    assert(dst && patch);
+    for (int f = 0; f < WQ_F_COUNT; f++) {
+        if (!(patch->present & BIT(f)) || !wq_field_allowed(dst->type, (wq_field_t) f) ||
+            !s_fields[f].patchable)
+            continue;
+        if (s_patch_field(dst, patch, (wq_field_t) f) != WQ_OK)
+            return WQ_E_NOMEM;
+        dst->present |= BIT(f);
+    }
+    return WQ_OK;
+}

@@ -330,4 +330,40 @@ void wq_record_write_json(const wq_record_t *self, FILE *f);
     by the same table as validation. Nothing for a bad type. */
 void wq_record_write_help(FILE *f, wq_rec_type_t type);
 
+/*  ---- field metadata and patches (forms, the agent's case book) ---------- */
+
+/*  What kind of value a field takes, for building an input form. */
+typedef enum {
+    WQ_FK_OTHER = 0,    /* identity and structural fields: not typed by a person */
+    WQ_FK_TEXT,         /* free text (see multiline, min, max) */
+    WQ_FK_ENUM,         /* one of wq_enum_name(field, 1..nenums) */
+    WQ_FK_BOOL,
+    WQ_FK_DATE,         /* YYYY-MM-DD */
+    WQ_FK_LIST,         /* list of names (cadres) */
+    WQ_FK_EVENT,        /* an event id AGENT/INC/SEQ */
+    WQ_FK_ENT,          /* a credit code */
+    WQ_FK_COUNTY,       /* a GB/T 2260 county code */
+    WQ_FK_INDUSTRY,     /* GB/T 4754 section letter + 0-4 digits */
+    WQ_FK_TYPE          /* a record type name ("of") */
+} wq_field_kind_t;
+
+typedef struct {
+    const char *name;       /* wire name */
+    wq_field_kind_t kind;
+    size_t min, max;        /* length limits in bytes (UTF-8), 0/0 if none */
+    bool multiline;
+    int nenums;             /* WQ_FK_ENUM: values are 1..nenums */
+    const char *help;       /* English help line of the table */
+} wq_field_meta_t;
+
+/*  Describe field from the one field table (what `record --help` prints). */
+void wq_field_meta(wq_field_t field, wq_field_meta_t *out);
+
+/*  Copy into dst every field that the correction patch sets and that
+    dst's type takes (patch->present; fields no correction may change are
+    left alone, as wq_field_patchable says). What the collector's fold and
+    the agent's case book both do to show a corrected event. WQ_OK or
+    WQ_E_NOMEM (dst may then be partly patched). */
+int wq_record_apply_patch(wq_record_t *dst, const wq_record_t *patch);
+
 #endif
