@@ -22,6 +22,7 @@
 #include "agent/keys.h"
 #include "agent/outbox.h"
 #include "agent/sender.h"
+#include "common/i18n.h"
 #include "common/date.h"
 #include "common/generate.h"
 #include "common/json.h"
@@ -835,6 +836,7 @@ static const char s_help[] =
 int
 main(int argc, char **argv)
 {
+    wq_i18n_init();
     if (argc < 2) {
         fputs(s_help, stderr);
         return S_USAGE;
