@@ -23,6 +23,7 @@
 #include "agent/outbox.h"
 #include "agent/sender.h"
 #include "agent/serve.h"
+#include "common/i18n.h"
 #include "common/date.h"
 #include "common/generate.h"
 #include "common/json.h"
@@ -837,6 +838,7 @@ static const char s_help[] =
 int
 main(int argc, char **argv)
 {
+    wq_i18n_init();
     if (argc < 2) {
         fputs(s_help, stderr);
         return S_USAGE;

@@ -921,7 +921,8 @@ test_enums(void **state)
         s_expect_set(r, e[i].field, "", WQ_E_UNKNOWN);
         s_expect_set(r, e[i].field, "1", WQ_E_UNKNOWN);
         wq_err_t err;
-        assert_int_equal(wq_record_set_text(r, e[i].field, "AIR", &err), WQ_E_UNKNOWN);
+        /* People's input: any letter case of a code is taken (issue 11). */
+        assert_int_equal(wq_record_set_text(r, e[i].field, "AIRR", &err), WQ_E_UNKNOWN);
         assert_non_null(strstr(err.text, e[i].good));  /* lists the allowed values */
         /* On the wire. */
         uint8_t *v, *b;
@@ -974,8 +975,9 @@ test_bools(void **state)
         s_expect_set(r, "above_size", t[i], WQ_OK);
         assert_true(r->above_size);
     }
-    s_expect_set(r, "above_size", "TRUE", WQ_E_FORMAT);
-    s_expect_set(r, "above_size", "是", WQ_E_FORMAT);
+    s_expect_set(r, "above_size", "TRUE", WQ_OK);   /* any case, and 是/否 (issue 11) */
+    s_expect_set(r, "above_size", "是", WQ_OK);
+    s_expect_set(r, "above_size", "对", WQ_E_FORMAT);
     s_expect_set(r, "above_size", "", WQ_E_FORMAT);
     wq_record_destroy(&r);
 }
