@@ -45,70 +45,7 @@ struct wq_wb_t {
     bool oom;
 };
 
-/*  ---- labels ------------------------------------------------------------ */
-
-static const char *const s_type_zh[WQ_REC_TYPE_COUNT] = {
-    "?", "企业档案", "走访", "问题", "整改方案", "整改进展", "服务", "企业咨询", "咨询答复",
-    "分类监管", "更正", "撤销"};
-
-static const char *const s_field_zh[WQ_F_COUNT] = {
-    [WQ_F_TYPE] = "记录类型", [WQ_F_AGENT] = "工作站", [WQ_F_INC] = "批次", [WQ_F_SEQ] = "序号",
-    [WQ_F_DATE] = "日期", [WQ_F_RECORDED] = "记录时间", [WQ_F_COUNTY] = "县（区）代码",
-    [WQ_F_ENT] = "企业", [WQ_F_BY] = "记录人", [WQ_F_NAME] = "企业名称",
-    [WQ_F_INDUSTRY] = "行业代码", [WQ_F_ADDRESS] = "地址", [WQ_F_ABOVE_SIZE] = "规模以上",
-    [WQ_F_FOCUS] = "重点类别", [WQ_F_CADRE] = "包联干部", [WQ_F_CADRES] = "参加干部",
-    [WQ_F_METHOD] = "方式", [WQ_F_FINDINGS] = "发现情况", [WQ_F_CATEGORY] = "问题类别",
-    [WQ_F_SEVERITY] = "严重程度", [WQ_F_DESCRIPTION] = "问题描述", [WQ_F_VISIT] = "来源走访",
-    [WQ_F_PROBLEM] = "问题", [WQ_F_MEASURES] = "整改措施", [WQ_F_GOAL] = "服务目标",
-    [WQ_F_DEADLINE] = "整改期限", [WQ_F_STATUS] = "状态", [WQ_F_NOTE] = "说明",
-    [WQ_F_KIND] = "服务类别", [WQ_F_CONTENT] = "服务内容", [WQ_F_CHANNEL] = "渠道",
-    [WQ_F_QUESTION] = "咨询问题", [WQ_F_CONSULTATION] = "咨询", [WQ_F_ANSWER] = "答复内容",
-    [WQ_F_CLASS] = "监管类别", [WQ_F_REASON] = "理由", [WQ_F_TARGET] = "要更正或撤销的记录",
-    [WQ_F_OF] = "原记录类型", [WQ_F_SET] = "更正内容"};
-
-static const char *const s_focus_zh[] = {NULL, "排污企业", "战略性新兴产业", "先进制造业",
-                                         "科技型中小企业"};
-static const char *const s_method_zh[] = {NULL, "实地走访", "座谈", "专家会商", "执法检查"};
-static const char *const s_category_zh[] = {NULL, "大气", "水", "固废", "噪声", "土壤",
-                                            "手续", "监测", "超标排放", "其他"};
-static const char *const s_severity_zh[] = {NULL, "轻微", "一般", "严重"};
-static const char *const s_status_zh[] = {NULL, "未整改", "整改中", "已整改", "已验收", "重新打开"};
-static const char *const s_kind_zh[] = {NULL, "送法律", "送政策", "送科技", "送方案", "送服务"};
-static const char *const s_channel_zh[] = {NULL, "企业环保接待日", "政企联系信息交流平台", "其他"};
-static const char *const s_class_zh[] = {NULL, "扶持", "正常", "从严从紧", "取缔", "依法惩处"};
-
-const char *
-wq_wb_type_label(wq_rec_type_t type)
-{
-    return type > WQ_REC_NONE && type < WQ_REC_TYPE_COUNT ? s_type_zh[type] : "?";
-}
-
-const char *
-wq_wb_field_label(wq_field_t field)
-{
-    return (int) field >= 0 && field < WQ_F_COUNT && s_field_zh[field] ? s_field_zh[field] : "?";
-}
-
-const char *
-wq_wb_enum_label(wq_field_t field, int value)
-{
-    const char *const *t = NULL;
-    int n = 0;
-#define S_CASE(F, A) case F: t = A; n = (int) (sizeof A / sizeof A[0]); break
-    switch (field) {
-    S_CASE(WQ_F_FOCUS, s_focus_zh);
-    S_CASE(WQ_F_METHOD, s_method_zh);
-    S_CASE(WQ_F_CATEGORY, s_category_zh);
-    S_CASE(WQ_F_SEVERITY, s_severity_zh);
-    S_CASE(WQ_F_STATUS, s_status_zh);
-    S_CASE(WQ_F_KIND, s_kind_zh);
-    S_CASE(WQ_F_CHANNEL, s_channel_zh);
-    S_CASE(WQ_F_CLASS, s_class_zh);
-    default: break;
-    }
-#undef S_CASE
-    return t && value > 0 && value < n ? t[value] : "?";
-}
+/*  ---- messages ---------------------------------------------------------- */
 
 const char *
 wq_wb_err_zh(int code)
@@ -397,7 +334,7 @@ s_write_field(FILE *f, wq_rec_type_t type, wq_field_t fl, bool comma)
         fputc(',', f);
     fputc('{', f);
     s_kv(f, "name", m.name, false);
-    s_kv(f, "label", wq_wb_field_label(fl), true);
+    s_kv(f, "label", wq_field_label(fl), true);
     s_kv(f, "kind", s_kind_name(m.kind), true);
     fprintf(f, ",\"required\":%s,\"patchable\":%s,\"min\":%zu,\"max\":%zu,\"multiline\":%s",
             wq_field_required(type, fl) ? "true" : "false",
@@ -408,7 +345,7 @@ s_write_field(FILE *f, wq_rec_type_t type, wq_field_t fl, bool comma)
     for (int v = 1; v <= m.nenums; v++) {
         fputs(v > 1 ? ",{" : "{", f);
         s_kv(f, "value", wq_enum_name(fl, v), false);
-        s_kv(f, "label", wq_wb_enum_label(fl, v), true);
+        s_kv(f, "label", wq_enum_label(fl, v), true);
         fputc('}', f);
     }
     fputs("]}", f);
@@ -421,7 +358,7 @@ wq_wb_write_fields(FILE *f)
     for (int t = WQ_REC_ENTERPRISE; t < WQ_REC_TYPE_COUNT; t++) {
         fputs(t > WQ_REC_ENTERPRISE ? ",{" : "{", f);
         s_kv(f, "type", wq_rec_type_name((wq_rec_type_t) t), false);
-        s_kv(f, "label", wq_wb_type_label((wq_rec_type_t) t), true);
+        s_kv(f, "label", wq_rec_type_label((wq_rec_type_t) t), true);
         fputs(",\"fields\":[", f);
         bool comma = false;
         for (int i = WQ_F_DATE; i < WQ_F_COUNT; i++) {
@@ -442,7 +379,9 @@ static void
 s_ago(uint64_t now_ms, uint64_t then_ms, char *out, size_t size)
 {
     uint64_t s = now_ms > then_ms ? (now_ms - then_ms) / 1000 : 0;
-    if (s < 3600)
+    if (s < 60)
+        snprintf(out, size, "不到 1 分钟前");
+    else if (s < 3600)
         snprintf(out, size, "%" PRIu64 " 分钟前", s / 60);
     else if (s < 86400)
         snprintf(out, size, "%" PRIu64 " 小时前", s / 3600);

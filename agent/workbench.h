@@ -9,9 +9,10 @@
     page always shows what `record`, `import` and `run` have just written.
 
     The JSON is written to a FILE (an open_memstream in the server). Enum
-    values and field names are the wire codes; the labels come from the
-    field table's metadata (wq_wb_write_fields), so the pages and the CLI
-    can never disagree.
+    values and field names are the wire codes; the labels (wq_enum_label,
+    wq_field_label beside the field table in common/record.c) come with the
+    field table's metadata (wq_wb_write_fields), so the pages, the CSV
+    headers and the CLI can never disagree.
 
     Forms: wq_wb_build turns the (name, value) pairs of a submitted form
     into a record with the same setter and validator as `wanqi-agent
@@ -108,11 +109,5 @@ int wq_wb_build(const char *type, const char *const *keys, const char *const *va
 
 /*  A short Chinese sentence for an error code, as shown beside a field. */
 const char *wq_wb_err_zh(int code);
-
-/*  Chinese labels (the workbench's words; the same words name the CSV
-    columns on the pages). Never NULL. */
-const char *wq_wb_type_label(wq_rec_type_t type);
-const char *wq_wb_field_label(wq_field_t field);
-const char *wq_wb_enum_label(wq_field_t field, int value);
 
 #endif

@@ -16,7 +16,7 @@ function h(tag, attrs, ...kids) {
     else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v === true ? "" : v);
   }
-  for (const k of kids.flat()) {
+  for (const k of kids.flat(Infinity)) {
     if (k === null || k === undefined || k === false) continue;
     e.appendChild(typeof k === "string" || typeof k === "number" ? document.createTextNode(String(k)) : k);
   }
@@ -40,7 +40,7 @@ async function post(url, params) {
 }
 
 function main() { return document.getElementById("main"); }
-function show(...nodes) { const m = main(); m.replaceChildren(...nodes); }
+function show(...nodes) { const m = main(); m.replaceChildren(...nodes.flat(Infinity).filter(x => x)); }
 function typeMeta(t) { return W.byType[t]; }
 function fieldMeta(t, name) { return (typeMeta(t) || { fields: [] }).fields.find(f => f.name === name); }
 function typeLabel(t) { return typeMeta(t) ? typeMeta(t).label : t; }
@@ -103,7 +103,7 @@ async function refreshSync() {
   const el = document.getElementById("sync");
   try {
     const s = await getJSON("/api/sync");
-    el.textContent = (s.ok ? "✔ " : "⏳ ") + s.text;
+    el.textContent = "发送状态：" + s.text;
     el.className = "sync noprint " + (s.ok ? "ok" : "wait");
   } catch (e) {
     el.textContent = "无法连接本机工作台程序（wanqi-agent serve 是否在运行？）";
@@ -317,23 +317,27 @@ function setErr(name, text) {
 
 function entPicker(preset, onPick) {
   const sel = h("select", { id: "f-ent", name: "ent" }, h("option", { value: "" }, "请选择企业"));
+  const qin = h("input", { type: "text", id: "ent-q", autocomplete: "off", placeholder: "输入企业名称或信用代码的开头" });
   async function find() {
-    const q = document.getElementById("ent-q").value.trim();
+    const q = qin.value.trim();
     const list = await getJSON("/api/enterprises?q=" + encodeURIComponent(q));
     const keep = sel.value || preset;
     sel.replaceChildren(h("option", { value: "" }, list.length ? "请选择企业（" + list.length + " 家）" : "没有找到，请先登记企业"),
-      list.map(e => h("option", { value: e.ent }, (e.name || "（无档案）") + "  " + e.ent)));
+      ...list.map(e => h("option", { value: e.ent }, (e.name || "（无档案）") + "  " + e.ent)));
     if (keep && list.some(e => e.ent === keep)) sel.value = keep;
     onPick(sel.value);
   }
   sel.addEventListener("change", () => onPick(sel.value));
   const div = h("div", { class: "field", "data-field": "ent" },
     h("label", { class: "f", for: "ent-q" }, "企业", h("span", { class: "req" }, "*"), h("span", { class: "hint" }, "输入名称或信用代码查找")),
-    h("input", { type: "text", id: "ent-q", autocomplete: "off", oninput: find }), sel, h("div", { class: "err", id: "e-ent" }));
+    qin, sel, h("div", { class: "err", id: "e-ent" }));
+  qin.addEventListener("input", find);
   return { div, find };
 }
 
 async function fillPickers(form, type, ent, preset) {
+  const f = form.querySelector("#f-ent");
+  if (f && ent) { const e = form.querySelector("#e-ent"); if (e) e.textContent = ""; }
   for (const sel of form.querySelectorAll("select[data-pick]")) {
     const what = sel.getAttribute("data-pick");
     const rtype = PICK[what] || "";
@@ -341,7 +345,7 @@ async function fillPickers(form, type, ent, preset) {
     if (!ent) { sel.replaceChildren(h("option", { value: "" }, "（请先选择企业）")); continue; }
     const list = await getJSON("/api/records?ent=" + encodeURIComponent(ent) + "&type=" + rtype);
     sel.replaceChildren(h("option", { value: "" }, list.length ? "请选择" : "这家企业还没有可选的记录"),
-      list.map(r => h("option", { value: r.id, "data-type": r.type }, r.date + " " + typeLabel(r.type) + "：" + summary(r.rec))));
+      ...list.map(r => h("option", { value: r.id, "data-type": r.type }, r.date + " " + typeLabel(r.type) + "：" + summary(r.rec))));
     if (keep && list.some(r => r.id === keep)) sel.value = keep;
     sel.dispatchEvent(new Event("change"));
   }
@@ -370,7 +374,7 @@ async function pageNew(type, params) {
       cc.classList.toggle("valid", cc.value.length === 18 && !why);
       if (cc.value.length === 18 && !why) getJSON("/api/creditcode?code=" + encodeURIComponent(cc.value)).then(j => {
         if (!j.ok) setErr("ent", j.zh + "（" + j.text + "）");
-        else { const e = document.getElementById("e-ent"); e.textContent = "✔ 代码校验通过"; e.className = "okmsg"; }
+        else { const e = document.getElementById("e-ent"); e.textContent = "代码校验通过"; e.className = "okmsg"; }
       });
     });
   } else {
