@@ -829,6 +829,7 @@ static const char s_help[] =
     "  show      an enterprise's case file from local data\n"
     "  list      list records by type, date or enterprise\n"
     "  serve     the county workbench: a web page in Chinese on this outbox\n"
+    "  user      accounts of the workbench (add, passwd, remove, list)\n"
     "  config    print the configuration in effect\n"
     "  generate  write a reproducible test campaign for one county (JSON Lines)\n"
     "\n"
@@ -886,6 +887,8 @@ main(int argc, char **argv)
         rc = s_cmd_list(n, args, dir);
     else if (strcmp(cmd, "serve") == 0)
         rc = wq_serve_cmd(n, args, dir);
+    else if (strcmp(cmd, "user") == 0)
+        rc = wq_user_cmd(n, args, dir);
     else if (strcmp(cmd, "config") == 0)
         rc = s_cmd_config(n, args, dir);
     else if (strcmp(cmd, "generate") == 0)

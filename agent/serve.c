@@ -1,30 +1,34 @@
 /*  =========================================================================
-    serve - the county workbench's HTTP server (see serve.h, docs/WEB.md)
+    serve - the county workbench's HTTP side (see serve.h, docs/WEB.md)
 
-    One libmicrohttpd daemon with one internal polling thread: requests are
-    answered one at a time, which a county office's few cadres never
-    notice, and it keeps every LMDB call on one thread. A request body is
-    collected by MHD's post processor into (key, value) pairs, capped at
-    S_BODY_MAX bytes; then the route runs and answers at once.
+    Everything HTTP is the shared web layer's (web/server.h: libmicrohttpd,
+    routes, bounded forms, sessions with CSRF tokens, accounts, login rate
+    limits, security headers, HTTPS). This file only says what each route
+    answers, from agent/workbench.c, and runs the server with one thread:
+    a county office's few cadres never notice, and every LMDB call stays
+    on one thread.
 
-    CSRF: every POST must carry the header X-CSRF-Token with the token that
-    GET /api/session gives. A page of another site cannot read it (no CORS
-    headers are ever sent), so it cannot make the cadre's browser post a
-    record.
+    Pages are one HTML page with a small script (agent/www, compiled in as
+    /static/...), which asks the JSON routes below. State-changing requests
+    are POSTs and carry the session's CSRF token (X-CSRF-Token, given by
+    GET /api/session); the web layer refuses any other.
+
+    Accounts (DIR/web-accounts, Argon2id, `wanqi-agent user add NAME`) are
+    required when serving beyond loopback (which also needs HTTPS) or as
+    soon as one exists; on loopback without accounts the web layer gives
+    anonymous sessions, which still carry CSRF tokens.
     =========================================================================
 */
 #include "agent/serve.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 #include "agent/config.h"
 #include "agent/outbox.h"
 #include "agent/workbench.h"
@@ -32,37 +36,21 @@
 #include "common/date.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "web/accounts.h"
+#include "web/server.h"
 
-#define S_BODY_MAX (8u * 1024 * 1024)  /* bytes of one request body */
-#define S_PAIRS_MAX 256
+#define S_ACCOUNTS_FILE "web-accounts"
+#define S_BODY_MAX (8u * 1024 * 1024)  /* bytes of one request body (forms, uploads) */
 
-/*  The embedded pages (generated from agent/www by embed_www.cmake). */
-typedef struct {
-    const char *path;
-    const char *mime;
-    const unsigned char *data;
-    size_t len;
-} wq_www_file_t;
-extern const wq_www_file_t wq_www_files[];
-extern const size_t wq_www_count;
+/*  The pages (agent/www), compiled in by wq_web_embed_assets. */
+extern const wq_asset_t wq_wb_assets[];
+extern const size_t wq_wb_assets_count;
 
 typedef struct {
     wq_agent_config_t cfg;
     wq_outbox_t *box;
-    char csrf[65];
     char today_override[11];    /* WANQI_TODAY, for tests of deadlines; "" normally */
 } s_server_t;
-
-typedef struct {
-    struct MHD_PostProcessor *pp;
-    char *keys[S_PAIRS_MAX];
-    char *vals[S_PAIRS_MAX];
-    size_t lens[S_PAIRS_MAX];
-    size_t n;
-    size_t total;
-    bool too_big;
-    bool oom;
-} s_req_t;
 
 static void
 s_today(const s_server_t *srv, char out[11])
@@ -75,259 +63,157 @@ s_today(const s_server_t *srv, char out[11])
 
 /*  ---- responses ------------------------------------------------------------ */
 
-static enum MHD_Result
-s_send(struct MHD_Connection *c, unsigned status, const char *mime, void *data, size_t len,
-       enum MHD_ResponseMemoryMode mode)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, data, mode);
-    if (!r) {
-        if (mode == MHD_RESPMEM_MUST_FREE)
-            free(data);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", mime);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "X-Frame-Options", "DENY");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-static enum MHD_Result
-s_send_json(struct MHD_Connection *c, unsigned status, char *buf, size_t len)
-{
-    return s_send(c, status, "application/json; charset=utf-8", buf, len, MHD_RESPMEM_MUST_FREE);
-}
-
-static enum MHD_Result
-s_send_error(struct MHD_Connection *c, unsigned status, const char *text)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return MHD_NO;
-    fputs("{\"ok\":false,\"error\":", f);
-    wq_json_write_string(f, text);
-    fputc('}', f);
-    if (fclose(f) != 0) {
-        free(buf);
-        return MHD_NO;
-    }
-    return s_send_json(c, status, buf, len);
-}
-
-/*  ---- POST bodies ------------------------------------------------------------ */
-
-static enum MHD_Result
-s_post_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
-            const char *content_type, const char *transfer_encoding, const char *data,
-            uint64_t off, size_t size)
-{
-    s_req_t *rq = cls;
-    (void) kind;
-    (void) filename;
-    (void) content_type;
-    (void) transfer_encoding;
-    rq->total += size;
-    if (rq->total > S_BODY_MAX) {
-        rq->too_big = true;
-        return MHD_NO;
-    }
-    size_t i = rq->n;
-    if (off > 0 && rq->n > 0 && strcmp(rq->keys[rq->n - 1], key) == 0)
-        i = rq->n - 1;     /* the next chunk of the same value */
-    else {
-        if (rq->n >= S_PAIRS_MAX) {
-            rq->too_big = true;
-            return MHD_NO;
-        }
-        rq->keys[i] = strdup(key);
-        rq->vals[i] = calloc(1, 1);
-        rq->lens[i] = 0;
-        rq->n++;
-        if (!rq->keys[i] || !rq->vals[i]) {
-            rq->oom = true;
-            return MHD_NO;
-        }
-    }
-    char *p = realloc(rq->vals[i], rq->lens[i] + size + 1);
-    if (!p) {
-        rq->oom = true;
-        return MHD_NO;
-    }
-    memcpy(p + rq->lens[i], data, size);
-    rq->lens[i] += size;
-    p[rq->lens[i]] = '\0';
-    rq->vals[i] = p;
-    return MHD_YES;
-}
+/*  A JSON page: fn writes to a memstream, whose text becomes the body. */
+typedef unsigned (s_json_fn)(s_server_t *srv, const wq_wb_t *wb, wq_web_req_t *req, FILE *f);
 
 static void
-s_req_free(s_req_t *rq)
-{
-    if (!rq)
-        return;
-    if (rq->pp)
-        MHD_destroy_post_processor(rq->pp);
-    for (size_t i = 0; i < rq->n; i++) {
-        free(rq->keys[i]);
-        free(rq->vals[i]);
-    }
-    free(rq);
-}
-
-static const char *
-s_form_get(const s_req_t *rq, const char *key)
-{
-    for (size_t i = 0; i < rq->n; i++)
-        if (strcmp(rq->keys[i], key) == 0)
-            return rq->vals[i];
-    return NULL;
-}
-
-static void
-s_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
-{
-    (void) cls;
-    (void) c;
-    (void) t;
-    s_req_free(*con_cls);
-    *con_cls = NULL;
-}
-
-/*  ---- routes ------------------------------------------------------------------ */
-
-/*  Open a memstream, load a snapshot if wanted, and hand both to fn. */
-typedef int (s_page_fn)(s_server_t *srv, const wq_wb_t *wb, struct MHD_Connection *c, FILE *f);
-
-static enum MHD_Result
-s_page(s_server_t *srv, struct MHD_Connection *c, bool snapshot, s_page_fn *fn)
+s_json(s_server_t *srv, wq_web_req_t *req, wq_web_resp_t *resp, bool snapshot, s_json_fn *fn)
 {
     wq_wb_t *wb = NULL;
     wq_err_t e;
     char *buf = NULL;
     size_t len = 0;
+    char msg[512];
     if (snapshot && wq_wb_load(srv->box, &wb, &e) != WQ_OK) {
-        char msg[512];
         wq_log(WQ_LOG_ERROR, "serve: reading the outbox: %s", wq_err_format(&e, msg, sizeof msg));
-        return s_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "读取本机记录失败，请查看日志");
+        wq_web_error(resp, 500, "读取本机记录失败，请查看日志");
+        return;
     }
     FILE *f = open_memstream(&buf, &len);
     if (!f) {
         wq_wb_destroy(&wb);
-        return MHD_NO;
+        wq_web_error(resp, 500, "内存不足");
+        return;
     }
-    int status = fn(srv, wb, c, f);
+    unsigned status = fn(srv, wb, req, f);
     wq_wb_destroy(&wb);
     if (fclose(f) != 0) {
         free(buf);
-        return MHD_NO;
+        wq_web_error(resp, 500, "内存不足");
+        return;
     }
-    return s_send_json(c, (unsigned) status, buf, len);
+    wq_web_status(resp, status);
+    wq_web_type(resp, "application/json; charset=utf-8");
+    wq_wbuf_put(wq_web_out(resp), buf, len);
+    free(buf);
 }
 
-static int
-s_api_session(s_server_t *srv, const wq_wb_t *wb, struct MHD_Connection *c, FILE *f)
+static void
+s_asset(wq_web_resp_t *resp, const char *path)
+{
+    const wq_asset_t *a = wq_assets_find(wq_wb_assets, wq_wb_assets_count, path);
+    if (!a) {
+        wq_web_error(resp, 404, "没有这个页面");
+        return;
+    }
+    wq_web_type(resp, wq_assets_type(path));
+    wq_wbuf_put(wq_web_out(resp), a->data, a->len);
+}
+
+/*  ---- the JSON routes ----------------------------------------------------- */
+
+static unsigned
+s_api_session(s_server_t *srv, const wq_wb_t *wb, wq_web_req_t *req, FILE *f)
 {
     (void) wb;
-    (void) c;
     char today[11];
+    const wq_session_t *s = wq_web_session(req);
     s_today(srv, today);
-    fprintf(f, "{\"csrf\":\"%s\",\"agent\":", srv->csrf);
+    fprintf(f, "{\"csrf\":\"%s\",\"agent\":", wq_web_csrf(req));
     wq_json_write_string(f, srv->cfg.agent_id);
-    fprintf(f, ",\"county\":\"%s\",\"today\":\"%s\"}", srv->cfg.county, today);
-    return MHD_HTTP_OK;
+    fprintf(f, ",\"county\":\"%s\",\"today\":\"%s\",\"user\":", srv->cfg.county, today);
+    if (s && !s->anonymous)
+        wq_json_write_string(f, s->who.name);
+    else
+        fputs("null", f);
+    fputc('}', f);
+    return 200;
 }
 
-static int
-s_api_fields(s_server_t *srv, const wq_wb_t *wb, struct MHD_Connection *c, FILE *f)
+static unsigned
+s_api_fields(s_server_t *srv, const wq_wb_t *wb, wq_web_req_t *req, FILE *f)
 {
     (void) srv;
     (void) wb;
-    (void) c;
+    (void) req;
     wq_wb_write_fields(f);
-    return MHD_HTTP_OK;
+    return 200;
 }
 
-static int
-s_api_sync(s_server_t *srv, const wq_wb_t *wb, struct MHD_Connection *c, FILE *f)
+static unsigned
+s_api_sync(s_server_t *srv, const wq_wb_t *wb, wq_web_req_t *req, FILE *f)
 {
     (void) wb;
-    (void) c;
+    (void) req;
     wq_outbox_state_t st;
     wq_err_t e;
     if (wq_outbox_state(srv->box, &st, &e) != WQ_OK) {
         fputs("{\"ok\":false,\"text\":\"读取发送状态失败\"}", f);
-        return MHD_HTTP_INTERNAL_SERVER_ERROR;
+        return 500;
     }
     wq_wb_write_sync(&st, wq_now_ms(), f);
-    return MHD_HTTP_OK;
+    return 200;
 }
 
-static int
-s_api_ledger(s_server_t *srv, const wq_wb_t *wb, struct MHD_Connection *c, FILE *f)
+static unsigned
+s_api_ledger(s_server_t *srv, const wq_wb_t *wb, wq_web_req_t *req, FILE *f)
 {
-    (void) c;
+    (void) req;
     char today[11];
     s_today(srv, today);
     fprintf(f, "{\"today\":\"%s\",\"problems\":", today);
     wq_wb_write_ledger(wb, today, f);
     fputc('}', f);
-    return MHD_HTTP_OK;
+    return 200;
 }
 
-static int
-s_api_casebook(s_server_t *srv, const wq_wb_t *wb, struct MHD_Connection *c, FILE *f)
+static unsigned
+s_api_casebook(s_server_t *srv, const wq_wb_t *wb, wq_web_req_t *req, FILE *f)
 {
-    const char *ent = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ent");
+    const char *ent = wq_web_query(req, "ent");
     char today[11];
     s_today(srv, today);
     if (!ent || wq_wb_write_casebook(wb, ent, today, f) != WQ_OK) {
         fputs("{\"ok\":false,\"error\":\"本机没有这家企业的记录\"}", f);
-        return MHD_HTTP_NOT_FOUND;
+        return 404;
     }
-    return MHD_HTTP_OK;
+    return 200;
 }
 
-static int
-s_api_consultations(s_server_t *srv, const wq_wb_t *wb, struct MHD_Connection *c, FILE *f)
+static unsigned
+s_api_consultations(s_server_t *srv, const wq_wb_t *wb, wq_web_req_t *req, FILE *f)
 {
     (void) srv;
-    (void) c;
+    (void) req;
     wq_wb_write_open_consultations(wb, f);
-    return MHD_HTTP_OK;
+    return 200;
 }
 
-static int
-s_api_enterprises(s_server_t *srv, const wq_wb_t *wb, struct MHD_Connection *c, FILE *f)
+static unsigned
+s_api_enterprises(s_server_t *srv, const wq_wb_t *wb, wq_web_req_t *req, FILE *f)
 {
     (void) srv;
-    wq_wb_write_enterprises(wb, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q"), 200, f);
-    return MHD_HTTP_OK;
+    wq_wb_write_enterprises(wb, wq_web_query(req, "q"), 200, f);
+    return 200;
 }
 
-static int
-s_api_records(s_server_t *srv, const wq_wb_t *wb, struct MHD_Connection *c, FILE *f)
+static unsigned
+s_api_records(s_server_t *srv, const wq_wb_t *wb, wq_web_req_t *req, FILE *f)
 {
     (void) srv;
-    const char *ent = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ent");
-    const char *type = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "type");
+    const char *ent = wq_web_query(req, "ent");
+    const char *type = wq_web_query(req, "type");
     wq_wb_write_records(wb, ent && ent[0] ? ent : NULL,
                         type && type[0] ? wq_rec_type_parse(type) : WQ_REC_NONE, f);
-    return MHD_HTTP_OK;
+    return 200;
 }
 
-static int
-s_api_creditcode(s_server_t *srv, const wq_wb_t *wb, struct MHD_Connection *c, FILE *f)
+static unsigned
+s_api_creditcode(s_server_t *srv, const wq_wb_t *wb, wq_web_req_t *req, FILE *f)
 {
     (void) srv;
     (void) wb;
-    const char *code = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "code");
+    const char *code = wq_web_query(req, "code");
     wq_err_t e;
     int rc = wq_creditcode_check(code ? code : "", &e);
     fprintf(f, "{\"ok\":%s", rc == WQ_OK ? "true" : "false");
@@ -338,32 +224,52 @@ s_api_creditcode(s_server_t *srv, const wq_wb_t *wb, struct MHD_Connection *c, F
         wq_json_write_string(f, e.text);
     }
     fputc('}', f);
-    return MHD_HTTP_OK;
+    return 200;
 }
 
-/*  POST /api/record: build, check for a same record, store. */
-static enum MHD_Result
-s_api_record(s_server_t *srv, struct MHD_Connection *c, const s_req_t *rq)
+/*  POST /api/record: build with the CLI's setter and validator, look for
+    the same record already stored, store it in one short write txn. The
+    logged-in cadre is the record's "by" unless the form says otherwise. */
+static unsigned
+s_api_record(s_server_t *srv, const wq_wb_t *unused, wq_web_req_t *req, FILE *f)
 {
+    (void) unused;
     wq_wb_fielderr_t errs[WQ_WB_MAX_ERRORS];
-    size_t nerrs = 0;
+    size_t nerrs = 0, n = 0;
     wq_record_t *rec = NULL;
     wq_wb_t *wb = NULL;
     wq_err_t e;
     char today[11], id[WQ_EVENT_ID_MAX] = "", msg[512];
-    char *buf = NULL;
-    size_t len = 0;
-    unsigned status = MHD_HTTP_OK;
+    unsigned status = 200;
+    const wq_form_t *form = wq_web_form_all(req);
+    size_t count = form ? wq_form_count(form) : 0;
+    const char **keys = calloc(count + 2, sizeof *keys);
+    const char **vals = calloc(count + 2, sizeof *vals);
+    if (!keys || !vals) {
+        fputs("{\"ok\":false,\"error\":\"内存不足\"}", f);
+        status = 500;
+        goto done;
+    }
+    const wq_session_t *s = wq_web_session(req);
+    bool has_by = false;
+    for (size_t i = 0; i < count; i++) {
+        const wq_form_field_t *fl = wq_form_at(form, i);
+        if (fl->filename || strcmp(fl->name, "csrf") == 0)
+            continue;
+        has_by |= strcmp(fl->name, "by") == 0 && fl->value[0];
+        keys[n] = fl->name;
+        vals[n++] = fl->value;
+    }
+    if (!has_by && s && !s->anonymous) {
+        keys[n] = "by";
+        vals[n++] = s->who.name;
+    }
     s_today(srv, today);
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return MHD_NO;
-    int rc = wq_wb_build(s_form_get(rq, "type"), (const char *const *) rq->keys,
-                         (const char *const *) rq->vals, rq->n, srv->cfg.county, today, &rec, errs,
-                         &nerrs);
+    int rc = wq_wb_build(form ? wq_form_get(form, "type") : NULL, keys, vals, n, srv->cfg.county, today,
+                         &rec, errs, &nerrs);
     if (rc == WQ_E_UNKNOWN || rc == WQ_E_NOMEM) {
         fprintf(f, "{\"ok\":false,\"error\":\"%s\"}", rc == WQ_E_NOMEM ? "内存不足" : "未知的记录类型");
-        status = rc == WQ_E_NOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_BAD_REQUEST;
+        status = rc == WQ_E_NOMEM ? 500 : 400;
         goto done;
     }
     if (rc != WQ_OK) {
@@ -379,10 +285,10 @@ s_api_record(s_server_t *srv, struct MHD_Connection *c, const s_req_t *rq)
             fputc('}', f);
         }
         fputs("]}", f);
-        status = MHD_HTTP_UNPROCESSABLE_CONTENT;
+        status = 422;
         goto done;
     }
-    const char *repeat = s_form_get(rq, "_repeat");
+    const char *repeat = wq_form_get(form, "_repeat");
     if (!(repeat && strcmp(repeat, "1") == 0)) {
         if (wq_wb_load(srv->box, &wb, &e) != WQ_OK)
             goto fail;
@@ -394,14 +300,14 @@ s_api_record(s_server_t *srv, struct MHD_Connection *c, const s_req_t *rq)
             fputs("{\"ok\":false,\"duplicate\":", f);
             wq_json_write_string(f, same);
             fprintf(f, ",\"recorded\":\"%s\"}", when);
-            status = MHD_HTTP_CONFLICT;
+            status = 409;
             goto done;
         }
-        wq_wb_destroy(&wb);
     }
     if (wq_outbox_append(srv->box, rec, id, &e) != WQ_OK)
         goto fail;
-    wq_log(WQ_LOG_INFO, "serve: stored %s %s", wq_rec_type_name(rec->type), id);
+    wq_log(WQ_LOG_INFO, "serve: %s stored %s %s", s && !s->anonymous ? s->who.name : "(loopback)",
+           wq_rec_type_name(rec->type), id);
     fputs("{\"ok\":true,\"id\":", f);
     wq_json_write_string(f, id);
     fputs(",\"type\":", f);
@@ -414,156 +320,180 @@ fail:
     snprintf(msg, sizeof msg, "没有保存：%s（%s）", wq_wb_err_zh(e.code), e.text);
     wq_json_write_string(f, msg);
     fputc('}', f);
-    status = e.code == WQ_E_FULL ? MHD_HTTP_INSUFFICIENT_STORAGE : MHD_HTTP_INTERNAL_SERVER_ERROR;
+    status = e.code == WQ_E_FULL ? 507 : 500;
 done:
+    free(keys);
+    free(vals);
     wq_wb_destroy(&wb);
     wq_record_destroy(&rec);
-    if (fclose(f) != 0) {
-        free(buf);
-        return MHD_NO;
-    }
-    return s_send_json(c, status, buf, len);
+    return status;
 }
 
-static enum MHD_Result
-s_static(struct MHD_Connection *c, const char *url)
+/*  ---- handlers (the web layer's signature) ------------------------------------ */
+
+#define S_JSON_ROUTE(name, snapshot, fn)                                              \
+    static void name(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)               \
+    {                                                                                   \
+        s_json(arg, req, resp, snapshot, fn);                                           \
+    }
+S_JSON_ROUTE(h_session, false, s_api_session)
+S_JSON_ROUTE(h_fields, false, s_api_fields)
+S_JSON_ROUTE(h_sync, false, s_api_sync)
+S_JSON_ROUTE(h_ledger, true, s_api_ledger)
+S_JSON_ROUTE(h_casebook, true, s_api_casebook)
+S_JSON_ROUTE(h_consultations, true, s_api_consultations)
+S_JSON_ROUTE(h_enterprises, true, s_api_enterprises)
+S_JSON_ROUTE(h_records, true, s_api_records)
+S_JSON_ROUTE(h_creditcode, false, s_api_creditcode)
+S_JSON_ROUTE(h_record, false, s_api_record)
+#undef S_JSON_ROUTE
+
+static void
+h_index(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
 {
-    if (strcmp(url, "/") == 0)
-        url = "/index.html";
-    for (size_t i = 0; i < wq_www_count; i++)
-        if (strcmp(wq_www_files[i].path, url) == 0)
-            return s_send(c, MHD_HTTP_OK, wq_www_files[i].mime, (void *) wq_www_files[i].data,
-                          wq_www_files[i].len, MHD_RESPMEM_PERSISTENT);
-    return s_send_error(c, MHD_HTTP_NOT_FOUND, "没有这个页面");
+    (void) req;
+    (void) arg;
+    s_asset(resp, "index.html");
 }
 
-static const struct {
-    const char *url;
-    bool snapshot;
-    s_page_fn *fn;
-} s_gets[] = {
-    {"/api/session", false, s_api_session},
-    {"/api/fields", false, s_api_fields},
-    {"/api/sync", false, s_api_sync},
-    {"/api/ledger", true, s_api_ledger},
-    {"/api/casebook", true, s_api_casebook},
-    {"/api/consultations", true, s_api_consultations},
-    {"/api/enterprises", true, s_api_enterprises},
-    {"/api/records", true, s_api_records},
-    {"/api/creditcode", false, s_api_creditcode},
-};
-
-static enum MHD_Result
-s_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-          const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+static void
+s_login_form(wq_web_resp_t *resp, const char *message)
 {
-    s_server_t *srv = cls;
-    (void) version;
-    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
-        for (size_t i = 0; i < sizeof s_gets / sizeof s_gets[0]; i++)
-            if (strcmp(url, s_gets[i].url) == 0)
-                return s_page(srv, c, s_gets[i].snapshot, s_gets[i].fn);
-        return s_static(c, url);
+    wq_wbuf_t *o = wq_web_out(resp);
+    wq_web_type(resp, "text/html; charset=utf-8");
+    wq_wbuf_puts(o, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                    "<title>登录 · 万企县级工作台</title>"
+                    "<link rel=\"stylesheet\" href=\"/static/app.css\"></head>"
+                    "<body class=\"login\"><main><h1>万企 · 县级工作台</h1>"
+                    "<form method=\"post\" action=\"/login\" id=\"login-form\">");
+    if (message) {
+        wq_wbuf_puts(o, "<p class=\"box bad\" id=\"login-error\">");
+        wq_wbuf_html(o, message);
+        wq_wbuf_puts(o, "</p>");
     }
-    if (strcmp(method, "POST") != 0)
-        return s_send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "不支持的请求");
-    s_req_t *rq = *con_cls;
-    if (!rq) {
-        const char *tok = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token");
-        if (!tok || strlen(tok) != 64 || sodium_memcmp(tok, srv->csrf, 64) != 0)
-            return s_send_error(c, MHD_HTTP_FORBIDDEN, "页面已过期，请刷新页面后再提交");
-        rq = calloc(1, sizeof *rq);
-        if (!rq)
-            return MHD_NO;
-        rq->pp = MHD_create_post_processor(c, 64 * 1024, s_post_iter, rq);
-        if (!rq->pp) {
-            free(rq);
-            return s_send_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "请以表单提交");
-        }
-        *con_cls = rq;
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        if (!rq->too_big && !rq->oom)
-            MHD_post_process(rq->pp, upload_data, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    if (rq->too_big)
-        return s_send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "提交的内容太大");
-    if (rq->oom)
-        return s_send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "内存不足");
-    if (strcmp(url, "/api/record") == 0)
-        return s_api_record(srv, c, rq);
-    return s_send_error(c, MHD_HTTP_NOT_FOUND, "没有这个接口");
+    wq_wbuf_puts(o, "<label class=\"f\" for=\"name\">账号</label>"
+                    "<input type=\"text\" name=\"name\" id=\"name\" autocomplete=\"username\" required>"
+                    "<label class=\"f\" for=\"password\">密码</label>"
+                    "<input type=\"password\" name=\"password\" id=\"password\" "
+                    "autocomplete=\"current-password\" required>"
+                    "<div><button type=\"submit\" id=\"login\">登录</button></div></form></main>"
+                    "</body></html>\n");
 }
 
-/*  ---- the command ---------------------------------------------------------------- */
+static void
+h_login_page(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
+{
+    (void) req;
+    (void) arg;
+    s_login_form(resp, NULL);
+}
+
+static void
+h_login(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
+{
+    (void) arg;
+    wq_err_t e;
+    int rc = wq_web_login(req, resp, wq_web_form(req, "name"), wq_web_form(req, "password"), &e);
+    if (rc == WQ_OK) {
+        wq_web_redirect(resp, "/");
+        return;
+    }
+    wq_web_status(resp, rc == WQ_E_BUSY ? 429 : 401);
+    s_login_form(resp, rc == WQ_E_BUSY ? "登录失败次数过多，请稍后再试。"
+                       : rc == WQ_E_STATE ? "本工作台没有设置账号，不需要登录。"
+                                          : "账号或密码错误。");
+}
+
+static void
+h_logout(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
+{
+    (void) arg;
+    wq_web_logout(req, resp);
+    wq_web_redirect(resp, "/login");
+}
 
 static int
-s_parse_listen(const char *s, struct sockaddr_in *sa)
+s_routes(wq_web_t *web, s_server_t *srv, wq_err_t *err)
 {
-    char host[64];
-    const char *colon = strrchr(s, ':');
-    if (!colon || (size_t) (colon - s) >= sizeof host || !colon[1])
-        return -1;
-    memcpy(host, s, (size_t) (colon - s));
-    host[colon - s] = '\0';
-    char *end = NULL;
-    errno = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (errno || *end || port > 65535)
-        return -1;
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t) port);
-    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return -1;
-    return 0;
+    static const struct {
+        const char *method, *path;
+        wq_web_handler_fn fn;
+        unsigned flags;
+    } routes[] = {
+        {"GET", "/login", h_login_page, WQ_WEB_PUBLIC},
+        {"POST", "/login", h_login, WQ_WEB_PUBLIC | WQ_WEB_NO_CSRF},
+        {"POST", "/logout", h_logout, 0},
+        {"GET", "/", h_index, 0},
+        {"GET", "/api/session", h_session, 0},
+        {"GET", "/api/fields", h_fields, 0},
+        {"GET", "/api/sync", h_sync, 0},
+        {"GET", "/api/ledger", h_ledger, 0},
+        {"GET", "/api/casebook", h_casebook, 0},
+        {"GET", "/api/consultations", h_consultations, 0},
+        {"GET", "/api/enterprises", h_enterprises, 0},
+        {"GET", "/api/records", h_records, 0},
+        {"GET", "/api/creditcode", h_creditcode, 0},
+        {"POST", "/api/record", h_record, 0},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        int rc = wq_web_route(web, routes[i].method, routes[i].path, routes[i].fn, srv,
+                              routes[i].flags, err);
+        if (rc != WQ_OK)
+            return rc;
+    }
+    return WQ_OK;
+}
+
+/*  ---- the commands ---------------------------------------------------------------- */
+
+static char *
+s_path(const char *dir, const char *name)
+{
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s", dir, name) < 0)
+        return NULL;
+    return p;
 }
 
 static const char s_help[] =
-    "usage: wanqi-agent serve [--listen HOST:PORT] [--dir D]\n"
+    "usage: wanqi-agent serve [--listen HOST:PORT] [--tls-cert PEM --tls-key PEM] [--dir D]\n"
     "\n"
     "Serve the county workbench (县级工作台): forms in Chinese for every record type,\n"
     "the problem ledger, each enterprise's case book, consultations awaiting an answer\n"
     "and the sync state, on this agent's outbox. Runs beside `wanqi-agent run`.\n"
     "--listen defaults to " WQ_SERVE_DEFAULT_LISTEN " (this machine only); port 0 picks a free\n"
     "port. Prints \"listening on http://HOST:PORT/\" when ready. Stops on SIGINT/SIGTERM.\n"
-    "Listening beyond loopback needs accounts (docs/WEB.md).\n";
+    "Once an account exists (`wanqi-agent user add NAME`) everyone logs in. Listening beyond\n"
+    "loopback (e.g. 0.0.0.0:8470 for the county LAN) needs accounts and HTTPS (--tls-cert,\n"
+    "--tls-key). See docs/WEB.md.\n";
 
 int
 wq_serve_cmd(int argc, char **argv, const char *dir_opt)
 {
-    const char *listen = WQ_SERVE_DEFAULT_LISTEN;
+    const char *listen = WQ_SERVE_DEFAULT_LISTEN, *cert = NULL, *key = NULL;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        const char *a = argv[i];
+        const char **dst = NULL;
+        size_t n = 0;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(s_help, stdout);
             return 0;
         }
-        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
-            listen = argv[++i];
-        else if (strncmp(argv[i], "--listen=", 9) == 0)
-            listen = argv[i] + 9;
+        if (strncmp(a, "--listen", (n = 8)) == 0)
+            dst = &listen;
+        else if (strncmp(a, "--tls-cert", (n = 10)) == 0)
+            dst = &cert;
+        else if (strncmp(a, "--tls-key", (n = 9)) == 0)
+            dst = &key;
+        if (dst && a[n] == '=')
+            *dst = a + n + 1;
+        else if (dst && a[n] == '\0' && i + 1 < argc)
+            *dst = argv[++i];
         else {
-            fprintf(stderr, "wanqi-agent: serve: unknown option %s (see --help)\n", argv[i]);
+            fprintf(stderr, "wanqi-agent: serve: unknown option or missing value: %s (see --help)\n", a);
             return 2;
         }
-    }
-    struct sockaddr_in sa;
-    if (s_parse_listen(listen, &sa) != 0) {
-        fprintf(stderr, "wanqi-agent: serve: --listen %s: give an IPv4 address and a port, "
-                "e.g. 127.0.0.1:8470\n", listen);
-        return 2;
-    }
-    if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127) {
-        fprintf(stderr, "wanqi-agent: serve: --listen %s is reachable from other machines, which "
-                "needs accounts; this build serves loopback (127.x.x.x) only\n", listen);
-        return 2;
-    }
-    if (sodium_init() < 0) {
-        fprintf(stderr, "wanqi-agent: serve: libsodium failed to initialise\n");
-        return 1;
     }
     s_server_t srv;
     memset(&srv, 0, sizeof srv);
@@ -571,62 +501,170 @@ wq_serve_cmd(int argc, char **argv, const char *dir_opt)
     wq_err_t e;
     char msg[512];
     int rc = 1;
-    struct MHD_Daemon *d = NULL;
+    wq_web_t *web = NULL;
+    wq_accounts_t *acc = NULL;
+    char *accounts = s_path(dir, S_ACCOUNTS_FILE);
+    char *path = s_path(dir, WQ_AGENT_OUTBOX_DIR);
+    if (!accounts || !path) {
+        fprintf(stderr, "wanqi-agent: serve: out of memory\n");
+        goto done;
+    }
     if (wq_config_load(dir, &srv.cfg, &e) != WQ_OK) {
         fprintf(stderr, "wanqi-agent: serve: configuration: %s\n", wq_err_format(&e, msg, sizeof msg));
-        return 1;
+        goto done;
     }
     const char *today = getenv("WANQI_TODAY");
     if (today && today[0]) {
         if (wq_date_check(today, &e) != WQ_OK) {
             fprintf(stderr, "wanqi-agent: serve: WANQI_TODAY=%s is not a date YYYY-MM-DD\n", today);
-            return 2;
+            rc = 2;
+            goto done;
         }
         memcpy(srv.today_override, today, 11);
     }
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, WQ_AGENT_OUTBOX_DIR);
+    /* Logins are required as soon as one account exists. */
+    if (wq_accounts_open(accounts, &acc, &e) != WQ_OK) {
+        fprintf(stderr, "wanqi-agent: serve: accounts: %s\n", wq_err_format(&e, msg, sizeof msg));
+        goto done;
+    }
+    bool login = wq_accounts_count(acc) > 0;
+    wq_accounts_destroy(&acc);
     wq_outbox_limits_t lim = {srv.cfg.outbox_max_queued, srv.cfg.outbox_max_bytes,
                               srv.cfg.outbox_map_mb * 1024 * 1024};
     if (wq_outbox_open(path, &lim, &srv.box, &e) != WQ_OK) {
         fprintf(stderr, "wanqi-agent: serve: outbox: %s\n", wq_err_format(&e, msg, sizeof msg));
-        return 1;
+        goto done;
     }
-    unsigned char raw[32];
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2hex(srv.csrf, sizeof srv.csrf, raw, sizeof raw);
-    /* SIGINT/SIGTERM are taken by sigwait below; block them before MHD makes
-       its thread so that only this thread sees them. */
+    wq_web_config_t wc = {.listen = listen, .threads = 1, .max_body = S_BODY_MAX,
+                          .tls_cert = cert, .tls_key = key, .accounts_path = accounts,
+                          .require_login = login, .cookie_name = "wq_workbench",
+                          .assets = wq_wb_assets, .nassets = wq_wb_assets_count};
+    if (wq_web_new(&wc, &web, &e) != WQ_OK || s_routes(web, &srv, &e) != WQ_OK) {
+        fprintf(stderr, "wanqi-agent: serve: %s\n", wq_err_format(&e, msg, sizeof msg));
+        rc = e.code == WQ_E_CONFIG ? 2 : 1;
+        goto done;
+    }
+    /* SIGINT/SIGTERM are taken by sigwait below; block them before the
+       server makes its thread so that only this thread sees them. */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                         s_handler, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
-                         MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 60,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 256 * 1024,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned) 64, MHD_OPTION_END);
-    if (!d) {
-        fprintf(stderr, "wanqi-agent: serve: cannot listen on %s (in use, or not an address of "
-                "this machine?)\n", listen);
+    if (wq_web_start(web, &e) != WQ_OK) {
+        fprintf(stderr, "wanqi-agent: serve: %s\n", wq_err_format(&e, msg, sizeof msg));
         goto done;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    char host[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
-    printf("listening on http://%s:%u/\n", host, info ? (unsigned) info->port : 0u);
+    char host[64];
+    snprintf(host, sizeof host, "%.*s", (int) (strrchr(listen, ':') ? strrchr(listen, ':') - listen : 0),
+             listen);
+    printf("listening on %s://%s:%u/\n", cert ? "https" : "http", host, (unsigned) wq_web_port(web));
     fflush(stdout);
-    wq_log(WQ_LOG_INFO, "serve: workbench on http://%s:%u/ for agent %s", host,
-           info ? (unsigned) info->port : 0u, srv.cfg.agent_id);
+    wq_log(WQ_LOG_INFO, "serve: workbench on port %u for agent %s (%s)", (unsigned) wq_web_port(web),
+           srv.cfg.agent_id, login ? "accounts: everyone logs in" : "no accounts: loopback only");
     int sig = 0;
     sigwait(&sigs, &sig);
     wq_log(WQ_LOG_INFO, "serve: stopping (signal %d)", sig);
     rc = 0;
 done:
-    if (d)
-        MHD_stop_daemon(d);
+    wq_web_destroy(&web);
     wq_outbox_destroy(&srv.box);
+    free(accounts);
+    free(path);
+    return rc;
+}
+
+/*  The password: from the terminal without echo, or the first line of
+    standard input (scripts, tests). 0 on success. */
+static int
+s_read_password(char *buf, size_t size)
+{
+    struct termios old, quiet;
+    bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        fputs("密码 / password: ", stderr);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t) ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char *got = fgets(buf, (int) size, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (!got)
+        return -1;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return 0;
+}
+
+static const char s_user_help[] =
+    "usage: wanqi-agent user add NAME [--dir D]\n"
+    "       wanqi-agent user passwd NAME [--dir D]\n"
+    "       wanqi-agent user remove NAME [--dir D]\n"
+    "       wanqi-agent user list [--dir D]\n"
+    "\n"
+    "Accounts of the county workbench (`wanqi-agent serve`), kept in DIR/web-accounts (0600)\n"
+    "with Argon2id password hashes (libsodium). The password is read from the terminal\n"
+    "without echo, or as the first line of standard input; at least 8 bytes. Once an\n"
+    "account exists, everyone logs in. A running serve reads accounts at start: restart it.\n";
+
+int
+wq_user_cmd(int argc, char **argv, const char *dir_opt)
+{
+    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        fputs(s_user_help, argc < 1 ? stderr : stdout);
+        return argc < 1 ? 2 : 0;
+    }
+    const char *verb = argv[0], *name = argc > 1 ? argv[1] : NULL;
+    bool list = strcmp(verb, "list") == 0;
+    if ((!list && (!name || argc != 2)) || (list && argc != 1) ||
+        (!list && strcmp(verb, "add") && strcmp(verb, "passwd") && strcmp(verb, "remove"))) {
+        fprintf(stderr, "wanqi-agent: user: expected add|passwd|remove NAME or list (see --help)\n");
+        return 2;
+    }
+    const char *dir = wq_config_find_dir(dir_opt);
+    wq_agent_config_t cfg;
+    wq_accounts_t *a = NULL;
+    wq_err_t e;
+    char msg[512], pw[WQ_PASSWORD_MAX + 2];
+    int rc = 1;
+    char *path = s_path(dir, S_ACCOUNTS_FILE);
+    if (!path)
+        return 1;
+    if (wq_config_load(dir, &cfg, &e) != WQ_OK || wq_accounts_open(path, &a, &e) != WQ_OK) {
+        fprintf(stderr, "wanqi-agent: user: %s\n", wq_err_format(&e, msg, sizeof msg));
+        goto done;
+    }
+    if (list) {
+        for (size_t i = 0; i < wq_accounts_count(a); i++)
+            printf("%s\t%s\t%s\n", wq_accounts_at(a, i)->name, wq_accounts_at(a, i)->role,
+                   wq_accounts_at(a, i)->area);
+        rc = 0;
+        goto done;
+    }
+    int r;
+    if (strcmp(verb, "remove") == 0)
+        r = wq_accounts_remove(a, name, &e);
+    else {
+        if (s_read_password(pw, sizeof pw) != 0) {
+            fprintf(stderr, "wanqi-agent: user: no password given\n");
+            goto done;
+        }
+        r = strcmp(verb, "add") == 0 ? wq_accounts_add(a, name, pw, "cadre", cfg.county, &e)
+                                     : wq_accounts_set_password(a, name, pw, &e);
+        memset(pw, 0, sizeof pw);
+    }
+    if (r != WQ_OK || wq_accounts_save(a, &e) != WQ_OK) {
+        fprintf(stderr, "wanqi-agent: user %s %s: %s\n", verb, name, wq_err_format(&e, msg, sizeof msg));
+        rc = e.code == WQ_E_FORMAT || e.code == WQ_E_STATE || e.code == WQ_E_NOTFOUND ? 2 : 1;
+        goto done;
+    }
+    printf("account %s %s (%s); a running `wanqi-agent serve` reads accounts at start: restart it\n",
+           name, strcmp(verb, "remove") == 0 ? "removed" : "saved", path);
+    rc = 0;
+done:
+    wq_accounts_destroy(&a);
+    free(path);
     return rc;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collector/fold.h"
+#include "collector/ledger.h"
 #include "collector/views.h"
 #include "common/creditcode.h"
 #include "common/date.h"
@@ -939,6 +940,14 @@ wq_queries_run(MDB_txn *txn, wq_central_t *c, const char *name, const wq_param_t
         return s_agents(txn, c, params, nparams, out, err);
     if (!strcmp(name, "quarantine"))
         return s_quarantine(txn, c, params, nparams, out, err);
+    /* The dashboard's list queries (ledger.h). */
+    if (!strcmp(name, "problems"))
+        return wq_ledger_problems(txn, c, params, nparams, out, err);
+    if (!strcmp(name, "enterprises"))
+        return wq_ledger_enterprises(txn, c, params, nparams, out, err);
+    if (!strcmp(name, "pending"))
+        return wq_ledger_pending(txn, c, params, nparams, out, err);
     return wq_err_set(err, WQ_E_UNKNOWN, "name",
-                      "unknown query \"%s\": summary, overdue, enterprise, agents, quarantine", name);
+                      "unknown query \"%s\": summary, overdue, enterprise, agents, quarantine, "
+                      "problems, enterprises, pending", name);
 }

@@ -25,6 +25,7 @@ function h(tag, attrs, ...kids) {
 
 async function getJSON(url) {
   const r = await fetch(url, { credentials: "same-origin" });
+  if (r.status === 401) { location.href = "/login"; throw new Error("请先登录"); }
   const j = await r.json();
   if (!r.ok && !j) throw new Error(url + ": " + r.status);
   return j;
@@ -479,7 +480,15 @@ async function start() {
   W.session = await getJSON("/api/session");
   W.fields = await getJSON("/api/fields");
   for (const t of W.fields) W.byType[t.type] = t;
-  document.getElementById("who").textContent = W.session.agent + " · " + W.session.county;
+  document.getElementById("who").textContent = W.session.agent + " · " + W.session.county +
+    (W.session.user ? " · " + W.session.user : "");
+  if (W.session.user) {
+    document.querySelector("header.top nav").append(h("a", { href: "#", id: "logout", onclick: async ev => {
+      ev.preventDefault();
+      await fetch("/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": W.session.csrf } });
+      location.href = "/login";
+    } }, "退出登录"));
+  }
   window.addEventListener("hashchange", route);
   setInterval(refreshSync, 10000);
   await route();

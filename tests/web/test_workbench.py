@@ -202,6 +202,12 @@ def main():
         run([BIN + "/wanqi-collector", "authorize", "agent", "--dir", col, "--key", akey,
              "--agent-id", "130102-01", "--county", "130102"])
 
+        # An account: from then on everyone logs in (Argon2id hash in DIR/web-accounts).
+        r = subprocess.run([BIN + "/wanqi-agent", "user", "add", "王芳", "--dir", agent], input="wangfang-2019\n",
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert oct(os.stat(os.path.join(agent, "web-accounts")).st_mode & 0o777) == "0o600"
+
         env = dict(os.environ, WANQI_TODAY=TODAY)
         serve = procs.start("serve", [BIN + "/wanqi-agent", "serve", "--dir", agent, "--listen", "127.0.0.1:0"],
                             os.path.join(tmp, "serve.log"), env=env)
@@ -212,6 +218,20 @@ def main():
         bench = Bench(url, os.path.join(tmp, "chromium"))
         b = bench
         ids = {}
+
+        # -- log in: the pages need it once an account exists; a wrong password is refused
+        b.d.get(url)
+        b.wait("the login page", lambda: b.els("#login-form"))
+        b.type("name", "王芳")
+        b.type("password", "wrong-password")
+        b.el("#login").click()
+        b.wait("the refusal", lambda: b.els("#login-error"))
+        assert "账号或密码错误" in b.el("#login-error").text
+        b.type("name", "王芳")
+        b.type("password", "wangfang-2019")
+        b.el("#login").click()
+        b.wait("the ledger after login", lambda: b.d.find_element(By.TAG_NAME, "body").get_attribute("data-page") == "ledger")
+        assert "王芳" in b.el("#who").text
 
         # -- the enterprise: a wrong credit code is caught as typed, then the right one
         form(b, "enterprise")
@@ -358,6 +378,8 @@ def main():
         lst = run([BIN + "/wanqi-agent", "list", "--dir", agent, "--format", "json"]).stdout
         rows = json.loads(lst)
         got = sorted(r["id"] for r in rows)
+        shown = json.loads(run([BIN + "/wanqi-agent", "list", "--dir", agent, "--format", "json", "--type", "visit"]).stdout)
+        assert len(shown) == 1, shown
         assert got == sorted(ids.values()), (got, ids)
 
         # -- sync to the real collector; the page says so; the province's figures agree

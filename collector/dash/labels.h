@@ -1,0 +1,22 @@
+/*  =========================================================================
+    labels - Chinese names for the dashboard's columns and enum values
+
+    Query tables carry English column names and enum value names (the wire
+    and the CSV of wanqi-query stay stable); people see Chinese. This is
+    the one place the dashboard turns one into the other. When
+    common/record.h gains its label API (the Chinese-language issue), the
+    enum half of dash_value_label becomes a call to it: nothing else in
+    the dashboard knows the labels.
+    =========================================================================
+*/
+#ifndef WQ_DASH_LABELS_H_INCLUDED
+#define WQ_DASH_LABELS_H_INCLUDED
+
+/*  Chinese header for column col; col itself if none is known. */
+const char *dash_col_label(const char *col);
+
+/*  Chinese label of value in column col (category, severity, status,
+    class, effect, type, level, overdue, code ...); value itself if none. */
+const char *dash_value_label(const char *col, const char *value);
+
+#endif
