@@ -266,6 +266,46 @@ s_record_help(const char *type_name)
     printf("Event-id fields take AGENT/INC/SEQ as printed by record/import.\n");
 }
 
+/*  The record type an event-id field names ("last" looks for that type). */
+static wq_rec_type_t
+s_ref_type(const char *field)
+{
+    if (strncmp(field, "set.", 4) == 0)
+        field += 4;
+    if (strcmp(field, "visit") == 0)
+        return WQ_REC_VISIT;
+    if (strcmp(field, "problem") == 0)
+        return WQ_REC_PROBLEM;
+    if (strcmp(field, "consultation") == 0)
+        return WQ_REC_CONSULTATION;
+    return WQ_REC_NONE;     /* target: any record */
+}
+
+static bool
+s_is_event_field(const char *field)
+{
+    if (strncmp(field, "set.", 4) == 0)
+        field += 4;
+    return strcmp(field, "visit") == 0 || strcmp(field, "problem") == 0
+           || strcmp(field, "consultation") == 0 || strcmp(field, "target") == 0;
+}
+
+/*  "--name=value" or "--name value": *name points into a, *value into a
+    or the next argument (*i advanced). NULL value if missing. */
+static void
+s_opt_split(int argc, char **argv, int *i, char *name, size_t size, const char **value)
+{
+    const char *a = argv[*i] + 2;
+    const char *eq = strchr(a, '=');
+    if (eq) {
+        snprintf(name, size, "%.*s", (int) (eq - a), a);
+        *value = eq + 1;
+        return;
+    }
+    snprintf(name, size, "%s", a);
+    *value = (*i + 1 < argc) ? argv[++*i] : NULL;
+}
+
 static int
 s_cmd_record(int argc, char **argv, const char *dir_opt)
 {
@@ -274,52 +314,81 @@ s_cmd_record(int argc, char **argv, const char *dir_opt)
     wq_record_t *rec = NULL;
     wq_err_t e;
     int rc = 1;
+    bool repeat = false;
+    /* event-id fields given as short ids: resolved once the outbox is open */
+    const char *deferred_field[8], *deferred_value[8];
+    int ndeferred = 0;
     if (argc < 1 || s_is_help(argv[0])) {
         s_record_help(NULL);
         return argc < 1 ? S_USAGE : 0;
     }
-    wq_rec_type_t type = wq_rec_type_parse(argv[0]);
+    wq_rec_type_t type = wq_rec_type_parse_text(argv[0]);
     for (int i = 1; i < argc; i++)
         if (s_is_help(argv[i])) {
             if (type == WQ_REC_NONE)
-                return s_usage("record: unknown record type %s", argv[0]);
+                return s_usage(_("record: unknown record type '%s'"), argv[0]);
             s_record_help(argv[0]);
             return 0;
         }
     if (type == WQ_REC_NONE)
-        return s_usage("record: unknown record type '%s'", argv[0]);
+        return s_usage(_("record: unknown record type '%s'"), argv[0]);
     rec = wq_record_new(type);
     if (!rec) {
-        fprintf(stderr, "wanqi-agent: out of memory\n");
+        fprintf(stderr, "wanqi-agent: %s\n", _("out of memory"));
         return 1;
     }
     /* "of" first: a correction's patch fields need it. */
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--of") == 0 && wq_record_set_text(rec, "of", argv[i + 1], &e)) {
-            s_fail("record", &e);
+    for (int i = 1; i < argc; i++) {
+        char name[64];
+        const char *v;
+        if (strncmp(argv[i], "--", 2) != 0)
+            continue;
+        s_opt_split(argc, argv, &i, name, sizeof name, &v);
+        if (strcmp(name, "of") == 0 && v && wq_record_set_text(rec, "of", v, &e)) {
+            s_fail(_("record"), &e);
             rc = S_USAGE;
             goto done;
         }
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-            rc = s_usage("record: expected --FIELD VALUE, got '%s'", a);
+            rc = s_usage(_("record: expected --FIELD VALUE, got '%s'"), a);
             goto done;
         }
-        if (i + 1 >= argc) {
-            rc = s_usage("record: %s needs a value", a);
+        if (strcmp(a, "--repeat") == 0) {
+            repeat = true;
+            continue;
+        }
+        char field[64];
+        const char *v;
+        s_opt_split(argc, argv, &i, field, sizeof field, &v);
+        if (!v) {
+            rc = s_usage(_("record: %s needs a value"), a);
             goto done;
         }
-        const char *field = a + 2, *v = argv[++i];
         int r;
         if (strcmp(field, "of") == 0)
             continue;
+        if (s_is_event_field(field) && ndeferred < 8
+            && (strcmp(v, "last") == 0 || strcmp(v, "最后") == 0 || strcmp(v, "上一条") == 0
+                || (v[0] >= '1' && v[0] <= '9' && strspn(v, "0123456789") == strlen(v)))) {
+            deferred_value[ndeferred] = v;
+            /* keep the name: field is a local buffer */
+            deferred_field[ndeferred] = strdup(field);
+            if (!deferred_field[ndeferred]) {
+                fprintf(stderr, "wanqi-agent: %s\n", _("out of memory"));
+                goto done;
+            }
+            ndeferred++;
+            continue;
+        }
         if (strncmp(field, "set.", 4) == 0)
             r = wq_record_set_patch_text(rec, field + 4, v, &e);
         else
             r = wq_record_set_text(rec, field, v, &e);
         if (r != WQ_OK) {
-            s_fail("record", &e);
+            s_fail(_("record"), &e);
             rc = S_USAGE;
             goto done;
         }
@@ -328,26 +397,65 @@ s_cmd_record(int argc, char **argv, const char *dir_opt)
         char today[11];
         wq_date_today(today);
         if (wq_record_set_text(rec, "date", today, &e) != WQ_OK) {
-            s_fail("record", &e);
+            s_fail(_("record"), &e);
             goto done;
         }
     }
     const char *dir = wq_config_find_dir(dir_opt);
     if (s_open(dir, &cfg, &box) != 0)
         goto done;
+    for (int k = 0; k < ndeferred; k++) {
+        char id[WQ_EVENT_ID_MAX];
+        bool is_short;
+        const char *field = deferred_field[k];
+        if (wq_outbox_short_id(box, s_ref_type(field), deferred_value[k], id, &is_short, &e)
+            != WQ_OK) {
+            e.field[0] = '\0';
+            snprintf(e.field, sizeof e.field, "%s", field);
+            s_fail(_("record"), &e);
+            rc = S_USAGE;
+            goto done;
+        }
+        int r = strncmp(field, "set.", 4) == 0 ? wq_record_set_patch_text(rec, field + 4, id, &e)
+                                                : wq_record_set_text(rec, field, id, &e);
+        if (r != WQ_OK) {
+            s_fail(_("record"), &e);
+            rc = S_USAGE;
+            goto done;
+        }
+    }
     if (wq_import_prepare(rec, cfg.county, &e) != WQ_OK) {
-        s_fail("record", &e);
+        s_fail(_("record"), &e);
         rc = S_USAGE;
         goto done;
     }
+    if (!repeat) {
+        wq_outbox_match_t m;
+        if (wq_outbox_find_same(box, rec, NULL, &m, &e) != WQ_OK) {
+            s_fail(_("record not stored"), &e);
+            goto done;
+        }
+        if (m.found) {
+            char when[20];
+            wq_time_format(m.recorded_ms, when);
+            fprintf(stderr, _("wanqi-agent: the same record was already stored as %s (%s); "
+                              "nothing stored (give --repeat to record it again)\n"),
+                    m.id, when);
+            printf("%s\n", m.id);
+            rc = 3;
+            goto done;
+        }
+    }
     char id[WQ_EVENT_ID_MAX];
     if (wq_outbox_append(box, rec, id, &e) != WQ_OK) {
-        s_fail("record not stored", &e);
+        s_fail(_("record not stored"), &e);
         goto done;
     }
     printf("%s\n", id);
     rc = 0;
 done:
+    for (int k = 0; k < ndeferred; k++)
+        free((char *) deferred_field[k]);
     wq_record_destroy(&rec);
     wq_outbox_destroy(&box);
     return rc;

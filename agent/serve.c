@@ -237,7 +237,6 @@ s_api_record(s_server_t *srv, const wq_wb_t *unused, wq_web_req_t *req, FILE *f)
     wq_wb_fielderr_t errs[WQ_WB_MAX_ERRORS];
     size_t nerrs = 0, n = 0;
     wq_record_t *rec = NULL;
-    wq_wb_t *wb = NULL;
     wq_err_t e;
     char today[11], id[WQ_EVENT_ID_MAX] = "", msg[512];
     unsigned status = 200;
@@ -290,15 +289,15 @@ s_api_record(s_server_t *srv, const wq_wb_t *unused, wq_web_req_t *req, FILE *f)
     }
     const char *repeat = wq_form_get(form, "_repeat");
     if (!(repeat && strcmp(repeat, "1") == 0)) {
-        if (wq_wb_load(srv->box, &wb, &e) != WQ_OK)
+        /* The outbox's fingerprint index (agent/outbox.h), as `record` uses. */
+        wq_outbox_match_t m;
+        if (wq_outbox_find_same(srv->box, rec, NULL, &m, &e) != WQ_OK)
             goto fail;
-        uint64_t at = 0;
-        const char *same = wq_wb_find_same(wb, rec, &at);
-        if (same) {
+        if (m.found) {
             char when[20];
-            wq_time_format(at, when);
+            wq_time_format(m.recorded_ms, when);
             fputs("{\"ok\":false,\"duplicate\":", f);
-            wq_json_write_string(f, same);
+            wq_json_write_string(f, m.id);
             fprintf(f, ",\"recorded\":\"%s\"}", when);
             status = 409;
             goto done;
@@ -324,7 +323,6 @@ fail:
 done:
     free(keys);
     free(vals);
-    wq_wb_destroy(&wb);
     wq_record_destroy(&rec);
     return status;
 }

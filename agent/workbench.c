@@ -21,14 +21,12 @@
 #include "common/json.h"
 
 #define BIT(f) (1ull << (f))
-#define S_IDENTITY (BIT(WQ_F_AGENT) | BIT(WQ_F_INC) | BIT(WQ_F_SEQ) | BIT(WQ_F_RECORDED))
 
 typedef struct {
     wq_record_t *rec;           /* corrections applied */
     char id[WQ_EVENT_ID_MAX];
     const char *state;          /* "acked", "queued", "archive" */
     bool retracted;
-    char *fp;                   /* content fingerprint: JSON of the content as recorded */
     long target;                /* correction/retraction: index of its target, -1 if not here */
     long last_plan, last_prog;  /* problem: index of its current plan / progress, -1 none */
     long nplans;
@@ -68,24 +66,6 @@ wq_wb_err_zh(int code)
 
 /*  ---- loading ----------------------------------------------------------- */
 
-static char *
-s_fingerprint(const wq_record_t *rec)
-{
-    wq_record_t tmp = *rec;     /* shallow: only read */
-    tmp.present &= ~S_IDENTITY;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return NULL;
-    wq_record_write_json(&tmp, f);
-    if (fclose(f) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
 static int
 s_load_cb(uint32_t inc, uint64_t seq, const uint8_t *data, size_t size, void *arg)
 {
@@ -106,9 +86,6 @@ s_load_cb(uint32_t inc, uint64_t seq, const uint8_t *data, size_t size, void *ar
     }
     s_item_t *it = &wb->items[wb->n];
     memset(it, 0, sizeof *it);
-    it->fp = s_fingerprint(rec);
-    if (!it->fp)
-        goto oom;
     it->rec = rec;
     wq_record_id(rec, it->id);
     it->state = inc != wb->inc ? "archive" : seq <= wb->acked ? "acked" : "queued";
@@ -263,7 +240,6 @@ wq_wb_destroy(wq_wb_t **self)
     wq_wb_t *wb = *self;
     for (size_t i = 0; i < wb->n; i++) {
         wq_record_destroy(&wb->items[i].rec);
-        free(wb->items[i].fp);
     }
     free(wb->items);
     free(wb->by_id);
@@ -606,23 +582,6 @@ wq_wb_write_records(const wq_wb_t *self, const char *ent, wq_rec_type_t type, FI
 }
 
 /*  ---- entering records ----------------------------------------------------- */
-
-const char *
-wq_wb_find_same(const wq_wb_t *self, const wq_record_t *rec, uint64_t *recorded_ms)
-{
-    char *fp = s_fingerprint(rec);
-    const char *found = NULL;
-    if (!fp)
-        return NULL;
-    for (size_t i = 0; i < self->n && !found; i++)
-        if (strcmp(self->items[i].fp, fp) == 0) {
-            found = self->items[i].id;
-            if (recorded_ms)
-                *recorded_ms = self->items[i].rec->recorded_ms;
-        }
-    free(fp);
-    return found;
-}
 
 static void
 s_push_err(wq_wb_fielderr_t *errs, size_t *nerrs, const char *field, const wq_err_t *e)

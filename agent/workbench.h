@@ -83,11 +83,6 @@ void wq_wb_write_records(const wq_wb_t *self, const char *ent, wq_rec_type_t typ
 
 /*  ---- entering records ----------------------------------------------------- */
 
-/*  The id (text) of a stored record with the same content as rec
-    (every field but the identity ones agent/inc/seq/recorded), or NULL.
-    Points into self. *recorded_ms (may be NULL) = when it was stored. */
-const char *wq_wb_find_same(const wq_wb_t *self, const wq_record_t *rec, uint64_t *recorded_ms);
-
 typedef struct {
     char field[48];     /* the form's field name ("set.name" for a patch) */
     int code;           /* wq_rc_t */
