@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,6 +521,12 @@ wq_serve_cmd(int argc, char **argv, const char *dir_opt)
         }
         memcpy(srv.today_override, today, 11);
     }
+    /* The workbench is for Chinese-speaking cadres: the validator's
+       messages (gettext, common/i18n.h) are given in Chinese whatever the
+       service's own locale. Without the zh_CN locale they stay English. */
+    if (!setlocale(LC_MESSAGES, "zh_CN.UTF-8"))
+        wq_log(WQ_LOG_WARN, "serve: locale zh_CN.UTF-8 missing (scripts/bootstrap makes it): "
+               "field errors will carry English details");
     /* Logins are required as soon as one account exists. */
     if (wq_accounts_open(accounts, &acc, &e) != WQ_OK) {
         fprintf(stderr, "wanqi-agent: serve: accounts: %s\n", wq_err_format(&e, msg, sizeof msg));

@@ -371,7 +371,9 @@ wq_wb_write_sync(const wq_outbox_state_t *st, uint64_t now_ms, FILE *f)
     char text[600], when[24] = "", ago[40];
     if (st->contact_ms)
         wq_time_format(st->contact_ms, when);
-    if (st->queued == 0) {
+    if (st->count == 0)
+        snprintf(text, sizeof text, "本机还没有记录");
+    else if (st->queued == 0) {
         if (st->contact_ms)
             snprintf(text, sizeof text, "全部已送达省平台（最后确认 %.16s）", when);
         else

@@ -439,7 +439,9 @@ async function submitForm(form, type, result, repeat) {
   }
   const lost = [];
   for (const e of body.errors || []) {
-    const text = e.zh + (e.text ? "（" + e.text + "）" : "");
+    // The validator's own sentence when it is in Chinese (the zh_CN catalog), else
+    // the short Chinese sentence for its code with the detail after it.
+    const text = /[\u4e00-\u9fff]/.test(e.text || "") ? e.text : e.zh + (e.text ? "（" + e.text + "）" : "");
     if (!setErr(e.field, text)) lost.push(e.field + "：" + text);
   }
   result.replaceChildren(h("div", { class: "box bad", id: "rejected" },
