@@ -962,6 +962,83 @@ s_cmd_generate(int argc, char **argv)
 
 /*  ---- main ----------------------------------------------------------------- */
 
+/*  ---- export -------------------------------------------------------------- */
+
+typedef struct {
+    FILE *out;
+    size_t n, unreadable;
+} s_export_t;
+
+static int
+s_export_cb(uint32_t inc, uint64_t seq, const uint8_t *data, size_t size, void *arg)
+{
+    (void) inc;
+    (void) seq;
+    s_export_t *x = arg;
+    wq_record_t *rec = NULL;
+    wq_err_t e;
+    if (!data || wq_record_decode(data, size, &rec, &e) != WQ_OK) {
+        x->unreadable++;
+        return 0;
+    }
+    /* Content only: the identity is the agent's to assign, so the lines
+       import again (and into this agent they are all "already recorded"). */
+    rec->present &= ~((1ull << WQ_F_AGENT) | (1ull << WQ_F_INC) | (1ull << WQ_F_SEQ)
+                      | (1ull << WQ_F_RECORDED));
+    wq_record_write_json(rec, x->out);
+    fputc('\n', x->out);
+    x->n++;
+    wq_record_destroy(&rec);
+    return 0;
+}
+
+static int
+s_cmd_export(int argc, char **argv, const char *dir_opt)
+{
+    const char *file = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (s_is_help(argv[i])) {
+            fputs(_("usage: wanqi-agent export [FILE.jsonl] [--dir D]\n"
+                    "\n"
+                    "Write every record of the outbox (archive included), oldest first, as JSON\n"
+                    "Lines with the wire field names, to FILE or stdout. The agent's own ids are\n"
+                    "left out, so the file imports again with `wanqi-agent import` (into this\n"
+                    "agent every line is then already recorded; into another agent, it is new).\n"),
+                  stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-' && argv[i][1])
+            return s_usage(_("export: unknown option %s"), argv[i]);
+        if (file)
+            return s_usage(_("export: one FILE only"));
+        file = argv[i];
+    }
+    wq_agent_config_t cfg;
+    wq_outbox_t *box = NULL;
+    if (s_open(wq_config_find_dir(dir_opt), &cfg, &box) != 0)
+        return 1;
+    s_export_t x = {.out = stdout};
+    if (file && strcmp(file, "-") != 0 && !(x.out = fopen(file, "w"))) {
+        fprintf(stderr, _("wanqi-agent: cannot create %s: %s\n"), file, strerror(errno));
+        wq_outbox_destroy(&box);
+        return 1;
+    }
+    wq_err_t e;
+    int rc = wq_outbox_scan(box, s_export_cb, &x, &e);
+    if (x.out != stdout && fclose(x.out) != 0 && rc == WQ_OK)
+        rc = wq_err_set(&e, WQ_E_IO, "file", _("cannot write %s: %s"), file, strerror(errno));
+    wq_outbox_destroy(&box);
+    if (rc != WQ_OK) {
+        s_fail(_("export"), &e);
+        return 1;
+    }
+    fprintf(stderr, _("wanqi-agent: exported %zu records\n"), x.n);
+    if (x.unreadable)
+        fprintf(stderr, _("wanqi-agent: %zu records could not be read and were left out\n"),
+                x.unreadable);
+    return x.unreadable ? 1 : 0;
+}
+
 /*  ---- template ------------------------------------------------------------ */
 
 static int
@@ -1047,6 +1124,7 @@ static const char s_help[] =
     "  record    validate and store one record\n"
     "  import    validate and store records from an .xlsx, CSV or JSON Lines file\n"
     "  template  write a ready-to-fill import template (.xlsx or .csv)\n"
+    "  export    write every record as JSON Lines that import again\n"
     "  run       send the outbox to the collector (foreground, logs to stderr)\n"
     "  status    what is queued, acknowledged, quarantined; last contact and error\n"
     "  show      an enterprise's case file from local data\n"
@@ -1108,6 +1186,8 @@ main(int argc, char **argv)
         rc = s_cmd_list(n, args, dir);
     else if (strcmp(cmd, "config") == 0)
         rc = s_cmd_config(n, args, dir);
+    else if (strcmp(cmd, "export") == 0)
+        rc = s_cmd_export(n, args, dir);
     else if (strcmp(cmd, "template") == 0)
         rc = dir ? s_usage("template takes no --dir") : s_cmd_template(n, args);
     else if (strcmp(cmd, "generate") == 0)
