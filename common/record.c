@@ -36,6 +36,7 @@
 
 #include "common/creditcode.h"
 #include "common/date.h"
+#include "common/i18n.h"
 #include "common/division.h"
 #include "common/utf8.h"
 
@@ -1245,7 +1246,20 @@ s_set_text(wq_record_t *r, wq_field_t f, bool patch, const char *value, wq_err_t
         }
         snprintf(s_inline(r, f), d->cap, "%s", value);
         break;
-    default: {  /* inline strings: agent, date, county, ent, industry */
+    case S_K_DATE: {  /* as people write dates: 2019/5/6, 2019年5月6日, Excel serials */
+        char iso[11];
+        wq_err_t e;
+        size_t bad = 0;
+        if (!wq_utf8_valid(value, n, &bad) || !wq_utf8_text_ok(value, n, false, &bad))
+            return wq_err_set(err, WQ_E_UTF8, fname, "\"%s\" has a control character or "
+                              "invalid UTF-8 at byte %zu", s_show(value, n, show, sizeof show),
+                              bad);
+        if (wq_date_normalize(value, iso, &e) != WQ_OK)
+            return wq_err_set(err, WQ_E_FORMAT, fname, "%s", e.text);
+        memcpy(s_inline(r, f), iso, sizeof iso);
+        break;
+    }
+    default: {  /* inline strings: agent, county, ent, industry */
         const char *date = NULL;
         if (f == WQ_F_COUNTY && (r->present & BIT(WQ_F_DATE)) && wq_date_days(r->date) >= 0)
             date = r->date;
