@@ -31,6 +31,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include "agent/config.h"
+#include "agent/importer.h"
 #include "agent/outbox.h"
 #include "agent/workbench.h"
 #include "common/creditcode.h"
@@ -328,6 +329,93 @@ done:
     return status;
 }
 
+
+/*  ---- import by upload ------------------------------------------------------ */
+
+static const char *
+s_outcome(wq_row_outcome_t o)
+{
+    switch (o) {
+    case WQ_ROW_STORED: return "stored";
+    case WQ_ROW_WOULD_STORE: return "good";
+    case WQ_ROW_DUPLICATE: return "duplicate";
+    case WQ_ROW_BAD: return "bad";
+    default: return "note";
+    }
+}
+
+typedef struct {
+    FILE *f;
+    size_t n;
+} s_rows_t;
+
+static void
+s_import_row(const wq_import_row_report_t *r, void *arg)
+{
+    s_rows_t *rows = arg;
+    FILE *f = rows->f;
+    fputs(rows->n++ ? ",{" : "{", f);
+    fputs("\"sheet\":", f);
+    if (r->sheet)
+        wq_json_write_string(f, r->sheet);
+    else
+        fputs("null", f);
+    fprintf(f, ",\"line\":%lu,\"outcome\":\"%s\",\"type\":", r->line, s_outcome(r->outcome));
+    wq_json_write_string(f, r->type ? wq_rec_type_name(r->type) : "");
+    fputs(",\"id\":", f);
+    if (r->id)
+        wq_json_write_string(f, r->id);
+    else
+        fputs("null", f);
+    fprintf(f, ",\"same_as\":%lu,\"field\":", r->same_as);
+    wq_json_write_string(f, r->err ? r->err->field : "");
+    fputs(",\"message\":", f);
+    wq_json_write_string(f, r->message ? r->message : "");
+    fputc('}', f);
+}
+
+/*  POST /api/import (multipart: file, mode=preview|store): every row's
+    outcome, with the importer `wanqi-agent import` uses. A preview stores
+    nothing; "store" stores the good rows (duplicates are skipped with the
+    id they already have). */
+static unsigned
+s_api_import(s_server_t *srv, const wq_wb_t *unused, wq_web_req_t *req, FILE *f)
+{
+    (void) unused;
+    const wq_form_t *form = wq_web_form_all(req);
+    const wq_form_field_t *file = form ? wq_form_field(form, "file") : NULL;
+    const char *mode = form ? wq_form_get(form, "mode") : NULL;
+    bool store = mode && strcmp(mode, "store") == 0;
+    if (!file || !file->filename || !file->len) {
+        fputs("{\"ok\":false,\"error\":\"请选择要导入的 CSV 或 .xlsx 文件\"}", f);
+        return 400;
+    }
+    s_rows_t rows = {f, 0};
+    wq_import_opts_t o = {.preview = !store, .county = srv->cfg.county, .report = s_import_row,
+                          .report_arg = &rows};
+    wq_import_result_t res;
+    wq_err_t e;
+    char msg[512];
+    memset(&res, 0, sizeof res);
+    fputs("{\"rows\":[", f);
+    int rc = wq_import_buffer(srv->box, file->filename, file->value, file->len, &o, &res, &e);
+    fprintf(f, "],\"stored\":%s,\"lines\":%zu,\"good\":%zu,\"duplicates\":%zu,\"bad\":%zu",
+            store ? "true" : "false", res.lines, res.stored, res.duplicates, res.bad);
+    bool whole = rc == WQ_E_IO || rc == WQ_E_FULL || rc == WQ_E_NOMEM ||
+                 (rc != WQ_OK && res.lines == 0 && res.bad == 0);
+    fputs(",\"error\":", f);
+    if (whole) {
+        snprintf(msg, sizeof msg, "%s", e.text[0] ? e.text : wq_wb_err_zh(rc));
+        wq_json_write_string(f, msg);
+    } else
+        fputs("null", f);
+    fputc('}', f);
+    wq_log(WQ_LOG_INFO, "serve: import%s of %s: %zu rows, %zu %s, %zu already recorded, %zu bad",
+           store ? "" : " preview", file->filename, res.lines, res.stored, store ? "stored" : "good",
+           res.duplicates, res.bad);
+    return whole ? 422 : 200;
+}
+
 /*  ---- handlers (the web layer's signature) ------------------------------------ */
 
 #define S_JSON_ROUTE(name, snapshot, fn)                                              \
@@ -345,6 +433,7 @@ S_JSON_ROUTE(h_enterprises, true, s_api_enterprises)
 S_JSON_ROUTE(h_records, true, s_api_records)
 S_JSON_ROUTE(h_creditcode, false, s_api_creditcode)
 S_JSON_ROUTE(h_record, false, s_api_record)
+S_JSON_ROUTE(h_import, false, s_api_import)
 #undef S_JSON_ROUTE
 
 static void
@@ -434,6 +523,7 @@ s_routes(wq_web_t *web, s_server_t *srv, wq_err_t *err)
         {"GET", "/api/records", h_records, 0},
         {"GET", "/api/creditcode", h_creditcode, 0},
         {"POST", "/api/record", h_record, 0},
+        {"POST", "/api/import", h_import, 0},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         int rc = wq_web_route(web, routes[i].method, routes[i].path, routes[i].fn, srv,

@@ -452,8 +452,56 @@ async function submitForm(form, type, result, repeat) {
 
 /* ---- 导入 ---------------------------------------------------------------------------- */
 
+const OUTCOME = { good: "可导入", stored: "已导入", duplicate: "已记录过，跳过", bad: "有误", note: "提示" };
+
+function importReport(j) {
+  const head = ["工作表", "行", "结果", "记录类型", "编号", "字段", "说明"];
+  const q = v => '"' + String(v === null || v === undefined ? "" : v).replace(/"/g, '""') + '"';
+  const lines = [head.map(q).join(",")].concat(j.rows.map(r => [r.sheet || "", r.line, OUTCOME[r.outcome] || r.outcome,
+    r.type ? typeLabel(r.type) : "", r.id || "", r.field ? ((fieldMeta(r.type, r.field) || {}).label || r.field) : "",
+    r.message || (r.same_as ? "与第 " + r.same_as + " 行相同" : "")].map(q).join(",")));
+  // A BOM so that Excel and WPS open the UTF-8 report in Chinese.
+  return new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
+}
+
+function drawImport(j, file, box) {
+  const sum = j.stored
+    ? "已导入 " + j.good + " 行；" + j.duplicates + " 行已记录过，跳过；" + j.bad + " 行有误，未导入。已安全写入本机磁盘。"
+    : "共 " + j.lines + " 行：" + j.good + " 行可导入，" + j.duplicates + " 行已记录过（不会重复导入），" + j.bad + " 行有误。";
+  const rows = j.rows.map(r => h("tr", { class: r.outcome === "bad" ? "bad" : r.outcome === "duplicate" ? "dup" : "", "data-outcome": r.outcome },
+    h("td", {}, (r.sheet ? r.sheet + " " : "") + "第 " + r.line + " 行"), h("td", {}, OUTCOME[r.outcome] || r.outcome),
+    h("td", {}, r.type ? typeLabel(r.type) : ""), h("td", {}, r.id ? h("span", { class: "id" }, r.id) : ""),
+    h("td", {}, r.message || (r.same_as ? "与第 " + r.same_as + " 行相同" : ""))));
+  const url = URL.createObjectURL(importReport(j));
+  box.replaceChildren(
+    h("div", { class: "box " + (j.bad ? "bad" : "ok"), id: j.stored ? "import-done" : "import-preview" }, sum),
+    j.error ? h("div", { class: "box bad" }, j.error) : null,
+    h("table", { class: "preview", id: "import-rows" }, h("tr", {}, ["位置", "结果", "记录类型", "编号", "说明"].map(t => h("th", {}, t))), rows),
+    !j.stored && j.good > 0 ? h("button", { type: "button", id: "import-good", onclick: () => sendImport(file, "store", box) }, "导入无误的行（" + j.good + " 行）") : null,
+    h("a", { href: url, download: "导入报告-" + file.name.replace(/\.[^.]*$/, "") + ".csv", id: "import-report" }, "下载报告（CSV）"));
+}
+
+async function sendImport(file, mode, box) {
+  const fd = new FormData();
+  fd.append("mode", mode);
+  fd.append("file", file, file.name);
+  box.replaceChildren(h("p", { class: "muted" }, mode === "store" ? "正在导入…" : "正在检查…"));
+  const r = await fetch("/api/import", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": W.session.csrf }, body: fd });
+  const j = await r.json();
+  if (!j.rows) { box.replaceChildren(h("div", { class: "box bad", id: "import-error" }, j.error || "导入失败")); return; }
+  drawImport(j, file, box);
+  refreshSync();
+}
+
 function pageImport() {
-  show(h("h1", {}, "导入"), h("p", {}, "用命令行导入：wanqi-agent import 文件.csv（见 docs/AGENT.md）。网页上传导入尚未提供。"));
+  const box = h("div", { id: "import-result" });
+  const input = h("input", { type: "file", id: "import-file", accept: ".csv,.xlsx,.txt,.jsonl" });
+  show(h("h1", {}, "导入"),
+    h("p", {}, "选择用模板填好的 Excel（.xlsx）或 CSV 文件（WPS、Excel 另存的 GBK 或 UTF-8 都可以）。先检查每一行，再导入无误的行；已经记录过的行不会重复导入。",
+      "模板：wanqi-agent template。"),
+    h("div", { class: "filters" }, input, h("button", { type: "button", id: "import-check", onclick: () => {
+      if (input.files.length) sendImport(input.files[0], "preview", box);
+    } }, "检查")), box);
 }
 
 /* ---- routing ---------------------------------------------------------------------------- */

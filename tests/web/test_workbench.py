@@ -27,7 +27,8 @@ import tempfile
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
+                                        TimeoutException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -120,7 +121,11 @@ class Bench:
 
     def wait(self, what, fn, timeout=WAIT):
         try:
-            return WebDriverWait(self.d, timeout, poll_frequency=0.2).until(lambda d: fn())
+            # Pickers are refilled when the enterprise is chosen: an element read
+            # during a refill may be gone, which only means "not yet".
+            return WebDriverWait(self.d, timeout, poll_frequency=0.2,
+                                 ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+                                 ).until(lambda d: fn())
         except TimeoutException:
             self.shot("timeout")
             raise AssertionError("timed out after %ds waiting for %s (screenshot kept)" % (timeout, what))
@@ -143,9 +148,12 @@ class Bench:
 
     def pick(self, fid, value):
         """Choose value in select #fid once the picker has it."""
-        self.wait("option %s in #%s" % (value, fid),
-                  lambda: any(o.get_attribute("value") == value for o in self.els("#%s option" % fid)))
-        Select(self.el("#" + fid)).select_by_value(value)
+        def chosen():
+            if not any(o.get_attribute("value") == value for o in self.els("#%s option" % fid)):
+                return False
+            Select(self.el("#" + fid)).select_by_value(value)
+            return Select(self.el("#" + fid)).first_selected_option.get_attribute("value") == value
+        self.wait("option %s chosen in #%s" % (value, fid), chosen)
 
     def save(self):
         self.el("#save").click()
@@ -173,6 +181,32 @@ class Bench:
 
     def close(self):
         self.d.quit()
+
+
+def upload(b, path, good, dup, bad, dup_of, name):
+    """Upload path on the import page: the preview shows every row (good, already
+    recorded with its id, bad with the reason in Chinese); then 导入无误的行 stores the
+    good ones; the report is downloadable. Returns the id of the stored row."""
+    b.go("#/import", "import")
+    b.el("#import-file").send_keys(path)
+    b.el("#import-check").click()
+    b.wait("the preview of %s" % path, lambda: b.els("#import-preview, #import-error"))
+    assert b.els("#import-preview"), b.el("#main").text
+    rows = b.els("#import-rows tr[data-outcome]")
+    got = [r.get_attribute("data-outcome") for r in rows]
+    assert sorted(got) == sorted(["good"] * good + ["duplicate"] * dup + ["bad"] * bad), (got, b.el("#main").text)
+    d = [r for r in rows if r.get_attribute("data-outcome") == "duplicate"][0]
+    assert dup_of in d.text, d.text
+    badrow = [r for r in rows if r.get_attribute("data-outcome") == "bad"][0]
+    assert any("\u4e00" <= c <= "\u9fff" for c in badrow.find_elements(By.TAG_NAME, "td")[4].text), badrow.text
+    assert b.el("#import-report").get_attribute("download").endswith(".csv")
+    b.shot("import-preview-" + name)
+    b.el("#import-good").click()
+    b.wait("the import of the good rows", lambda: b.els("#import-done"))
+    stored = b.els("#import-rows tr[data-outcome=stored]")
+    assert len(stored) == good, b.el("#main").text
+    b.shot("import-done-" + name)
+    return stored[0].find_element(By.CSS_SELECTOR, ".id").text
 
 
 def form(b, type_, query=""):
@@ -349,6 +383,28 @@ def main():
         b.type("f-reason", "误录")
         ids["retraction"] = b.saved("retraction")
 
+        # -- import by upload: a GBK CSV as Chinese Excel saves it, then an .xlsx; each
+        #    with a bad row and a duplicate (of a record entered above / of the CSV's row)
+        csv_path = os.path.join(tmp, "服务记录.csv")
+        with open(csv_path, "wb") as f:
+            f.write(("记录类型,日期,统一社会信用代码,录入人,服务类型,服务内容\r\n"
+                     "服务,2019/5/6,%s,王芳,送法律,宣讲《环境保护法》\r\n"
+                     "服务,2019-04-02,%s,王芳,送政策,讲解《河北省大气污染防治条例》。\r\n"
+                     "服务,2019-02-30,%s,王芳,送科技,日期不对的一行\r\n"
+                     ",,,,,\r\n" % (ENT, ENT, ENT)).encode("gbk"))
+        ids["csv"] = upload(b, csv_path, good=1, dup=1, bad=1, dup_of=ids["service"], name="csv")
+        import openpyxl
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "走访"
+        ws.append(["日期", "统一社会信用代码", "录入人", "走访干部", "走访方式", "发现情况"])
+        ws.append(["2019-05-08", ENT, "王芳", "王芳,赵敏", "座谈", "与企业负责人座谈整改进度。"])
+        ws.append(["2019-05-09", ENT, "王芳", "王芳", "上门喝茶", "方式写错的一行"])
+        ws.append(["2019-03-05", ENT, "王芳", "王芳,李强", "实地走访", "锅炉房无组织排放，台账不全。"])
+        xlsx_path = os.path.join(tmp, "走访记录.xlsx")
+        wb.save(xlsx_path)
+        ids["xlsx"] = upload(b, xlsx_path, good=1, dup=1, bad=1, dup_of=ids["visit"], name="xlsx")
+
         # -- the ledger: the problem is overdue (deadline 2019-06-30, today 2019-12-31)
         b.go("#/ledger", "ledger")
         row = b.wait("the problem in the ledger", lambda: b.els("#ledger tr[data-id='%s']" % ids["problem"]))[0]
@@ -379,7 +435,7 @@ def main():
         rows = json.loads(lst)
         got = sorted(r["id"] for r in rows)
         shown = json.loads(run([BIN + "/wanqi-agent", "list", "--dir", agent, "--format", "json", "--type", "visit"]).stdout)
-        assert len(shown) == 1, shown
+        assert len(shown) == 2, shown
         assert got == sorted(ids.values()), (got, ids)
 
         # -- sync to the real collector; the page says so; the province's figures agree
@@ -418,14 +474,16 @@ def main():
 
 def check_figures(summ, over, ids):
     """The province's figures for the county equal what was entered in the browser:
-    the retracted service is not counted, the answered consultation is, the problem is
-    in progress (its last progress) and overdue by 184 days."""
+    the retracted service and the bad rows are not counted, the duplicates once, the
+    imported service and visit are, the answered consultation is, the problem is in
+    progress (its last progress) and overdue by 184 days."""
     assert isinstance(summ, list) and len(summ) == 1, summ
     row = summ[0]
-    want = {"enterprises_registered": 1, "enterprises_visited": 1, "visits": 1, "visits_field_visit": 1,
-            "problems": 1, "problems_air": 1, "problems_in_progress": 1, "problems_open": 0, "plans": 1,
-            "overdue": 1, "services": 1, "services_policy": 1, "services_law": 0, "consultations": 1,
-            "consultations_answered": 1, "class_strict": 1}
+    want = {"enterprises_registered": 1, "enterprises_visited": 1, "visits": 2, "visits_field_visit": 1,
+            "visits_symposium": 1, "problems": 1, "problems_air": 1, "problems_in_progress": 1,
+            "problems_open": 0, "plans": 1, "overdue": 1, "services": 2, "services_policy": 1,
+            "services_law": 1, "services_technology": 0, "consultations": 1, "consultations_answered": 1,
+            "class_strict": 1}
     bad = {k: (row.get(k), v) for k, v in want.items() if row.get(k) != v}
     assert not bad, "collector figures differ from what was entered (got, want): %r" % bad
     assert len(over) == 1 and over[0]["problem"] == ids["problem"] and over[0]["days_overdue"] == 184, over
