@@ -473,12 +473,13 @@ function drawImport(j, file, box) {
     h("td", {}, r.type ? typeLabel(r.type) : ""), h("td", {}, r.id ? h("span", { class: "id" }, r.id) : ""),
     h("td", {}, r.message || (r.same_as ? "与第 " + r.same_as + " 行相同" : ""))));
   const url = URL.createObjectURL(importReport(j));
-  box.replaceChildren(
+  box.replaceChildren(...[
     h("div", { class: "box " + (j.bad ? "bad" : "ok"), id: j.stored ? "import-done" : "import-preview" }, sum),
     j.error ? h("div", { class: "box bad" }, j.error) : null,
     h("table", { class: "preview", id: "import-rows" }, h("tr", {}, ["位置", "结果", "记录类型", "编号", "说明"].map(t => h("th", {}, t))), rows),
     !j.stored && j.good > 0 ? h("button", { type: "button", id: "import-good", onclick: () => sendImport(file, "store", box) }, "导入无误的行（" + j.good + " 行）") : null,
-    h("a", { href: url, download: "导入报告-" + file.name.replace(/\.[^.]*$/, "") + ".csv", id: "import-report" }, "下载报告（CSV）"));
+    h("a", { href: url, download: "导入报告-" + file.name.replace(/\.[^.]*$/, "") + ".csv", id: "import-report" }, "下载报告（CSV）"),
+  ].filter(x => x));
 }
 
 async function sendImport(file, mode, box) {

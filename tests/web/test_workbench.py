@@ -196,7 +196,7 @@ def upload(b, path, good, dup, bad, dup_of, name):
     got = [r.get_attribute("data-outcome") for r in rows]
     assert sorted(got) == sorted(["good"] * good + ["duplicate"] * dup + ["bad"] * bad), (got, b.el("#main").text)
     d = [r for r in rows if r.get_attribute("data-outcome") == "duplicate"][0]
-    assert dup_of in d.text, d.text
+    assert dup_of in d.text and "已记录" in d.text, d.text     # the message in Chinese (zh_CN catalog)
     badrow = [r for r in rows if r.get_attribute("data-outcome") == "bad"][0]
     assert any("\u4e00" <= c <= "\u9fff" for c in badrow.find_elements(By.TAG_NAME, "td")[4].text), badrow.text
     assert b.el("#import-report").get_attribute("download").endswith(".csv")
