@@ -37,6 +37,8 @@ struct wq_wb_t {
     s_item_t *items;
     size_t n, cap;
     size_t *by_id;              /* indices sorted by id, for lookups */
+    size_t *by_ent;             /* indices of base events sorted by (ent, fold order) */
+    size_t nent;
     size_t bad;
     uint32_t inc;
     uint64_t acked;
@@ -113,13 +115,35 @@ s_fold_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static const wq_wb_t *s_sort_wb;    /* qsort has no context argument */
+static int
+s_id_cmp(const void *a, const void *b, void *arg)
+{
+    const wq_wb_t *wb = arg;
+    return strcmp(wb->items[*(const size_t *) a].id, wb->items[*(const size_t *) b].id);
+}
 
 static int
-s_id_cmp(const void *a, const void *b)
+s_ent_cmp(const void *a, const void *b, void *arg)
 {
-    return strcmp(s_sort_wb->items[*(const size_t *) a].id,
-                  s_sort_wb->items[*(const size_t *) b].id);
+    const wq_wb_t *wb = arg;
+    size_t x = *(const size_t *) a, y = *(const size_t *) b;
+    int c = strcmp(wb->items[x].rec->ent, wb->items[y].rec->ent);
+    return c ? c : (x > y) - (x < y);
+}
+
+/*  First position in by_ent of ent, or nent. */
+static size_t
+s_ent_first(const wq_wb_t *wb, const char *ent)
+{
+    size_t lo = 0, hi = wb->nent;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(wb->items[wb->by_ent[mid]].rec->ent, ent) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 static long
@@ -218,9 +242,14 @@ wq_wb_load(wq_outbox_t *box, wq_wb_t **out, wq_err_t *err)
         goto oom;
     for (size_t i = 0; i < wb->n; i++)
         wb->by_id[i] = i;
-    s_sort_wb = wb;
-    qsort(wb->by_id, wb->n, sizeof *wb->by_id, s_id_cmp);
-    s_sort_wb = NULL;
+    qsort_r(wb->by_id, wb->n, sizeof *wb->by_id, s_id_cmp, wb);
+    wb->by_ent = malloc((wb->n ? wb->n : 1) * sizeof *wb->by_ent);
+    if (!wb->by_ent)
+        goto oom;
+    for (size_t i = 0; i < wb->n; i++)
+        if (!s_is_modifier(wb->items[i].rec) && wb->items[i].rec->ent[0])
+            wb->by_ent[wb->nent++] = i;
+    qsort_r(wb->by_ent, wb->nent, sizeof *wb->by_ent, s_ent_cmp, wb);
     if (s_fold(wb) != WQ_OK)
         goto oom;
     *out = wb;
@@ -243,6 +272,7 @@ wq_wb_destroy(wq_wb_t **self)
     }
     free(wb->items);
     free(wb->by_id);
+    free(wb->by_ent);
     free(wb);
     *self = NULL;
 }
@@ -273,10 +303,11 @@ static const wq_record_t *
 s_profile(const wq_wb_t *wb, const char *ent)
 {
     const wq_record_t *p = NULL;
-    for (size_t i = 0; i < wb->n; i++) {
-        const s_item_t *it = &wb->items[i];
-        if (it->rec->type == WQ_REC_ENTERPRISE && !it->retracted && strcmp(it->rec->ent, ent) == 0)
-            p = it->rec;
+    for (size_t k = s_ent_first(wb, ent);
+         k < wb->nent && strcmp(wb->items[wb->by_ent[k]].rec->ent, ent) == 0; k++) {
+        const s_item_t *it = &wb->items[wb->by_ent[k]];
+        if (it->rec->type == WQ_REC_ENTERPRISE && !it->retracted)
+            p = it->rec;     /* by_ent keeps fold order within an enterprise: the last wins */
     }
     return p;
 }
@@ -535,16 +566,10 @@ wq_wb_write_enterprises(const wq_wb_t *self, const char *q, size_t limit, FILE *
     size_t qn = q ? strlen(q) : 0, count = 0;
     bool comma = false;
     fputc('[', f);
-    for (size_t i = 0; i < self->n && count < limit; i++) {
-        const wq_record_t *r = self->items[i].rec;
-        if (s_is_modifier(r) || !r->ent[0])
-            continue;
-        /* Only the first record of each enterprise lists it. */
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = !s_is_modifier(self->items[k].rec) && strcmp(self->items[k].rec->ent, r->ent) == 0;
-        if (seen)
-            continue;
+    for (size_t k = 0; k < self->nent && count < limit; k++) {
+        const wq_record_t *r = self->items[self->by_ent[k]].rec;
+        if (k > 0 && strcmp(self->items[self->by_ent[k - 1]].rec->ent, r->ent) == 0)
+            continue;       /* one line per enterprise */
         const wq_record_t *prof = s_profile(self, r->ent);
         if (qn && strncmp(r->ent, q, qn) != 0 && !(prof && prof->name && strstr(prof->name, q)))
             continue;

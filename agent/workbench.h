@@ -73,12 +73,13 @@ int wq_wb_write_casebook(const wq_wb_t *self, const char *ent, const char *today
 void wq_wb_write_open_consultations(const wq_wb_t *self, FILE *f);
 
 /*  Enterprises whose name contains q or whose code starts with q (q "" or
-    NULL: all), at most limit: [{"ent","name","industry"}]. */
+    NULL: all), at most limit, in credit-code order: [{"ent","name","industry"}]
+    (name and industry from the latest profile; null without one). */
 void wq_wb_write_enterprises(const wq_wb_t *self, const char *q, size_t limit, FILE *f);
 
 /*  Records of ent (NULL: any) of type (WQ_REC_NONE: any but corrections
     and retractions), not retracted, newest first: [{"id","type","date",
-    "summary","rec"}]. For the pickers. */
+    "rec"}] (rec with corrections applied). For the pickers. */
 void wq_wb_write_records(const wq_wb_t *self, const char *ent, wq_rec_type_t type, FILE *f);
 
 /*  ---- entering records ----------------------------------------------------- */
