@@ -25,6 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
@@ -266,6 +269,18 @@ def main():
         b.el("#login").click()
         b.wait("the ledger after login", lambda: b.d.find_element(By.TAG_NAME, "body").get_attribute("data-page") == "ledger")
         assert "王芳" in b.el("#who").text
+        # The cookie is HttpOnly and SameSite=Strict; a POST without the session's CSRF
+        # token is refused, and without a session there is nothing to post to.
+        cookie = b.d.get_cookie("wq_workbench")
+        assert cookie and cookie["httpOnly"] and cookie.get("sameSite") == "Strict", cookie
+        body = urllib.parse.urlencode({"type": "service", "ent": ENT, "kind": "law", "content": "伪造"}).encode()
+        for headers, want in (({}, 401), ({"Cookie": "wq_workbench=" + cookie["value"]}, 403)):
+            req = urllib.request.Request(url + "api/record", data=body, headers=headers, method="POST")
+            try:
+                urllib.request.urlopen(req, timeout=10)
+                raise AssertionError("a POST without %s was accepted" % ("a session" if not headers else "the CSRF token"))
+            except urllib.error.HTTPError as e:
+                assert e.code == want, (headers, e.code)
 
         # -- the enterprise: a wrong credit code is caught as typed, then the right one
         form(b, "enterprise")
