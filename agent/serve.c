@@ -36,6 +36,7 @@
 #include "agent/workbench.h"
 #include "common/creditcode.h"
 #include "common/date.h"
+#include "common/i18n.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "web/accounts.h"
@@ -545,17 +546,20 @@ s_path(const char *dir, const char *name)
     return p;
 }
 
-static const char s_help[] =
-    "usage: wanqi-agent serve [--listen HOST:PORT] [--tls-cert PEM --tls-key PEM] [--dir D]\n"
-    "\n"
-    "Serve the county workbench (县级工作台): forms in Chinese for every record type,\n"
-    "the problem ledger, each enterprise's case book, consultations awaiting an answer\n"
-    "and the sync state, on this agent's outbox. Runs beside `wanqi-agent run`.\n"
-    "--listen defaults to " WQ_SERVE_DEFAULT_LISTEN " (this machine only); port 0 picks a free\n"
-    "port. Prints \"listening on http://HOST:PORT/\" when ready. Stops on SIGINT/SIGTERM.\n"
-    "Once an account exists (`wanqi-agent user add NAME`) everyone logs in. Listening beyond\n"
-    "loopback (e.g. 0.0.0.0:8470 for the county LAN) needs accounts and HTTPS (--tls-cert,\n"
-    "--tls-key). See docs/WEB.md.\n";
+static void
+s_serve_help(FILE *f)
+{
+    fputs(_("usage: wanqi-agent serve [--listen HOST:PORT] [--tls-cert PEM --tls-key PEM] [--dir D]\n"
+            "\n"
+            "Serve the county workbench (县级工作台): forms in Chinese for every record type,\n"
+            "the problem ledger, each enterprise's case book, consultations awaiting an answer\n"
+            "and the sync state, on this agent's outbox. Runs beside `wanqi-agent run`.\n"
+            "--listen defaults to 127.0.0.1:8470 (this machine only); port 0 picks a free\n"
+            "port. Prints \"listening on http://HOST:PORT/\" when ready. Stops on SIGINT/SIGTERM.\n"
+            "Once an account exists (`wanqi-agent user add NAME`) everyone logs in. Listening beyond\n"
+            "loopback (e.g. 0.0.0.0:8470 for the county LAN) needs accounts and HTTPS (--tls-cert,\n"
+            "--tls-key). See docs/WEB.md.\n"), f);
+}
 
 int
 wq_serve_cmd(int argc, char **argv, const char *dir_opt)
@@ -566,7 +570,7 @@ wq_serve_cmd(int argc, char **argv, const char *dir_opt)
         const char **dst = NULL;
         size_t n = 0;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(s_help, stdout);
+            s_serve_help(stdout);
             return 0;
         }
         if (strncmp(a, "--listen", (n = 8)) == 0)
@@ -580,7 +584,7 @@ wq_serve_cmd(int argc, char **argv, const char *dir_opt)
         else if (dst && a[n] == '\0' && i + 1 < argc)
             *dst = argv[++i];
         else {
-            fprintf(stderr, "wanqi-agent: serve: unknown option or missing value: %s (see --help)\n", a);
+            fprintf(stderr, _("wanqi-agent: serve: unknown option or missing value: %s (see --help)\n"), a);
             return 2;
         }
     }
@@ -595,17 +599,17 @@ wq_serve_cmd(int argc, char **argv, const char *dir_opt)
     char *accounts = s_path(dir, S_ACCOUNTS_FILE);
     char *path = s_path(dir, WQ_AGENT_OUTBOX_DIR);
     if (!accounts || !path) {
-        fprintf(stderr, "wanqi-agent: serve: out of memory\n");
+        fprintf(stderr, _("wanqi-agent: serve: out of memory\n"));
         goto done;
     }
     if (wq_config_load(dir, &srv.cfg, &e) != WQ_OK) {
-        fprintf(stderr, "wanqi-agent: serve: configuration: %s\n", wq_err_format(&e, msg, sizeof msg));
+        fprintf(stderr, _("wanqi-agent: serve: configuration: %s\n"), wq_err_format(&e, msg, sizeof msg));
         goto done;
     }
     const char *today = getenv("WANQI_TODAY");
     if (today && today[0]) {
         if (wq_date_check(today, &e) != WQ_OK) {
-            fprintf(stderr, "wanqi-agent: serve: WANQI_TODAY=%s is not a date YYYY-MM-DD\n", today);
+            fprintf(stderr, _("wanqi-agent: serve: WANQI_TODAY=%s is not a date YYYY-MM-DD\n"), today);
             rc = 2;
             goto done;
         }
@@ -619,7 +623,7 @@ wq_serve_cmd(int argc, char **argv, const char *dir_opt)
                "field errors will carry English details");
     /* Logins are required as soon as one account exists. */
     if (wq_accounts_open(accounts, &acc, &e) != WQ_OK) {
-        fprintf(stderr, "wanqi-agent: serve: accounts: %s\n", wq_err_format(&e, msg, sizeof msg));
+        fprintf(stderr, _("wanqi-agent: serve: accounts: %s\n"), wq_err_format(&e, msg, sizeof msg));
         goto done;
     }
     bool login = wq_accounts_count(acc) > 0;
@@ -627,7 +631,7 @@ wq_serve_cmd(int argc, char **argv, const char *dir_opt)
     wq_outbox_limits_t lim = {srv.cfg.outbox_max_queued, srv.cfg.outbox_max_bytes,
                               srv.cfg.outbox_map_mb * 1024 * 1024};
     if (wq_outbox_open(path, &lim, &srv.box, &e) != WQ_OK) {
-        fprintf(stderr, "wanqi-agent: serve: outbox: %s\n", wq_err_format(&e, msg, sizeof msg));
+        fprintf(stderr, _("wanqi-agent: serve: outbox: %s\n"), wq_err_format(&e, msg, sizeof msg));
         goto done;
     }
     wq_web_config_t wc = {.listen = listen, .threads = 1, .max_body = S_BODY_MAX,
@@ -693,29 +697,32 @@ s_read_password(char *buf, size_t size)
     return 0;
 }
 
-static const char s_user_help[] =
-    "usage: wanqi-agent user add NAME [--dir D]\n"
-    "       wanqi-agent user passwd NAME [--dir D]\n"
-    "       wanqi-agent user remove NAME [--dir D]\n"
-    "       wanqi-agent user list [--dir D]\n"
-    "\n"
-    "Accounts of the county workbench (`wanqi-agent serve`), kept in DIR/web-accounts (0600)\n"
-    "with Argon2id password hashes (libsodium). The password is read from the terminal\n"
-    "without echo, or as the first line of standard input; at least 8 bytes. Once an\n"
-    "account exists, everyone logs in. A running serve reads accounts at start: restart it.\n";
+static void
+s_user_help(FILE *f)
+{
+    fputs(_("usage: wanqi-agent user add NAME [--dir D]\n"
+            "       wanqi-agent user passwd NAME [--dir D]\n"
+            "       wanqi-agent user remove NAME [--dir D]\n"
+            "       wanqi-agent user list [--dir D]\n"
+            "\n"
+            "Accounts of the county workbench (`wanqi-agent serve`), kept in DIR/web-accounts (0600)\n"
+            "with Argon2id password hashes (libsodium). The password is read from the terminal\n"
+            "without echo, or as the first line of standard input; at least 8 bytes. Once an\n"
+            "account exists, everyone logs in. A running serve reads accounts at start: restart it.\n"), f);
+}
 
 int
 wq_user_cmd(int argc, char **argv, const char *dir_opt)
 {
     if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-        fputs(s_user_help, argc < 1 ? stderr : stdout);
+        s_user_help(argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
     const char *verb = argv[0], *name = argc > 1 ? argv[1] : NULL;
     bool list = strcmp(verb, "list") == 0;
     if ((!list && (!name || argc != 2)) || (list && argc != 1) ||
         (!list && strcmp(verb, "add") && strcmp(verb, "passwd") && strcmp(verb, "remove"))) {
-        fprintf(stderr, "wanqi-agent: user: expected add|passwd|remove NAME or list (see --help)\n");
+        fprintf(stderr, _("wanqi-agent: user: expected add|passwd|remove NAME or list (see --help)\n"));
         return 2;
     }
     const char *dir = wq_config_find_dir(dir_opt);
@@ -743,7 +750,7 @@ wq_user_cmd(int argc, char **argv, const char *dir_opt)
         r = wq_accounts_remove(a, name, &e);
     else {
         if (s_read_password(pw, sizeof pw) != 0) {
-            fprintf(stderr, "wanqi-agent: user: no password given\n");
+            fprintf(stderr, _("wanqi-agent: user: no password given\n"));
             goto done;
         }
         r = strcmp(verb, "add") == 0 ? wq_accounts_add(a, name, pw, "cadre", cfg.county, &e)
@@ -755,8 +762,12 @@ wq_user_cmd(int argc, char **argv, const char *dir_opt)
         rc = e.code == WQ_E_FORMAT || e.code == WQ_E_STATE || e.code == WQ_E_NOTFOUND ? 2 : 1;
         goto done;
     }
-    printf("account %s %s (%s); a running `wanqi-agent serve` reads accounts at start: restart it\n",
-           name, strcmp(verb, "remove") == 0 ? "removed" : "saved", path);
+    if (strcmp(verb, "remove") == 0)
+        printf(_("account %s removed (%s); a running `wanqi-agent serve` reads accounts at start: "
+                 "restart it\n"), name, path);
+    else
+        printf(_("account %s saved (%s); a running `wanqi-agent serve` reads accounts at start: "
+                 "restart it\n"), name, path);
     rc = 0;
 done:
     wq_accounts_destroy(&a);
