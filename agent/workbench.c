@@ -236,20 +236,23 @@ wq_wb_load(wq_outbox_t *box, wq_wb_t **out, wq_err_t *err)
         goto fail;
     if (wb->oom)
         goto oom;
-    qsort(wb->items, wb->n, sizeof *wb->items, s_fold_cmp);
+    if (wb->n > 1)      /* items is NULL when the outbox is empty */
+        qsort(wb->items, wb->n, sizeof *wb->items, s_fold_cmp);
     wb->by_id = malloc((wb->n ? wb->n : 1) * sizeof *wb->by_id);
     if (!wb->by_id)
         goto oom;
     for (size_t i = 0; i < wb->n; i++)
         wb->by_id[i] = i;
-    qsort_r(wb->by_id, wb->n, sizeof *wb->by_id, s_id_cmp, wb);
+    if (wb->n > 1)
+        qsort_r(wb->by_id, wb->n, sizeof *wb->by_id, s_id_cmp, wb);
     wb->by_ent = malloc((wb->n ? wb->n : 1) * sizeof *wb->by_ent);
     if (!wb->by_ent)
         goto oom;
     for (size_t i = 0; i < wb->n; i++)
         if (!s_is_modifier(wb->items[i].rec) && wb->items[i].rec->ent[0])
             wb->by_ent[wb->nent++] = i;
-    qsort_r(wb->by_ent, wb->nent, sizeof *wb->by_ent, s_ent_cmp, wb);
+    if (wb->nent > 1)
+        qsort_r(wb->by_ent, wb->nent, sizeof *wb->by_ent, s_ent_cmp, wb);
     if (s_fold(wb) != WQ_OK)
         goto oom;
     *out = wb;

@@ -244,6 +244,29 @@ test_pages(void **state)
     free(ent), free(p1), free(p2), free(plan), free(prog), free(fix), free(del), free(q);
 }
 
+/*  A fresh outbox: every page answers, empty. */
+static void
+test_empty(void **state)
+{
+    s_fix_t *f = *state;
+    wq_wb_t *wb = NULL;
+    wq_err_t err;
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wq_wb_load(f->box, &wb, &err), WQ_OK);
+    FILE *out = open_memstream(&buf, &len);
+    wq_wb_write_ledger(wb, "2019-12-31", out);
+    wq_wb_write_enterprises(wb, "", 10, out);
+    wq_wb_write_open_consultations(wb, out);
+    wq_wb_write_records(wb, AS_ENT, WQ_REC_NONE, out);
+    assert_int_equal(wq_wb_write_casebook(wb, AS_ENT, "2019-12-31", out), WQ_E_NOTFOUND);
+    fclose(out);
+    assert_string_equal(buf, "[][][][]");
+    free(buf);
+    wq_wb_destroy(&wb);
+    wq_wb_destroy(&wb);     /* safe twice */
+}
+
 static void
 test_fields(void **state)
 {
@@ -268,6 +291,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_errors),
         cmocka_unit_test_setup_teardown(test_pages, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_empty, s_setup, s_teardown),
         cmocka_unit_test(test_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

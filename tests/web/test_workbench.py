@@ -62,6 +62,8 @@ class Procs:
         return p
 
     def stop_all(self):
+        """Stop every child (SIGTERM, then SIGKILL); returns {name: exit status}."""
+        codes = {}
         for name, p, f in reversed(self.procs):
             if p.poll() is None:
                 try:
@@ -73,9 +75,12 @@ class Procs:
                     except ProcessLookupError:
                         pass
                     p.wait(timeout=10)
+            codes[name] = p.returncode
             if p.stdout:
                 p.stdout.close()
             f.close()
+        self.procs = []
+        return codes
 
 
 def free_ports(n):
@@ -472,6 +477,15 @@ def main():
         over = json.loads(run(q + ["overdue", "--asof", TODAY]).stdout)
         print("collector overdue:", json.dumps(over, ensure_ascii=False))
         check_figures(summ, over, ids)
+        # Every program stops cleanly on SIGTERM, and (in the sanitizer build) reports nothing.
+        bench.close()
+        bench = None
+        codes = procs.stop_all()
+        assert all(c == 0 for c in codes.values()), "a program did not exit cleanly: %r" % codes
+        for name in ("serve", "run", "collector"):
+            with open(os.path.join(tmp, name + ".log"), errors="replace") as f:
+                text = f.read()
+            assert "runtime error" not in text and "Sanitizer" not in text, "%s.log:\n%s" % (name, text[-3000:])
         print("ok: %d records entered in the browser, listed, synced and counted; screenshots in %s" % (len(ids), ART))
         return 0
     except BaseException:
