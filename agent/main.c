@@ -662,6 +662,77 @@ s_time_or_never(uint64_t ms, char out[24])
         wq_time_format(ms, out);
 }
 
+/*  1234567 -> "1,234,567". */
+static const char *
+s_thousands(uint64_t v, char out[32])
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%" PRIu64, v), o = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/*  A time for people: "12月2日 10:32" in Chinese, "2026-12-02 10:32" else
+    (China Standard Time). */
+static const char *
+s_when(uint64_t ms, char out[32])
+{
+    char t[20];
+    wq_time_format(ms, t);      /* "YYYY-MM-DD HH:MM:SS" */
+    if (wq_i18n_chinese())
+        snprintf(out, 32, "%d月%d日 %.5s", atoi(t + 5), atoi(t + 8), t + 11);
+    else
+        snprintf(out, 32, "%.16s", t);
+    return out;
+}
+
+/*  What a cadre wants to know first, in one or two sentences: has
+    everything reached the province, and if not, how much waits since when
+    and why. An error older than the last successful contact is fixed. */
+static void
+s_status_words(const wq_outbox_state_t *st, char *out, size_t size)
+{
+    char n[32], when[32], since[32];
+    if (st->last_seq == 0 && st->count == 0) {
+        snprintf(out, size, "%s", _("No records yet."));
+        return;
+    }
+    if (st->queued == 0) {
+        if (st->contact_ms)
+            snprintf(out, size, _("All %s records have reached the province (last confirmed %s)."),
+                     s_thousands(st->acked, n), s_when(st->contact_ms, when));
+        else
+            snprintf(out, size, _("All %s records have reached the province."),
+                     s_thousands(st->acked, n));
+        return;
+    }
+    size_t o;
+    if (st->oldest_unsent_ms)
+        o = (size_t) snprintf(out, size, _("%s records wait to be sent to the province, the oldest "
+                                           "since %s."), s_thousands(st->queued, n),
+                              s_when(st->oldest_unsent_ms, since));
+    else
+        o = (size_t) snprintf(out, size, _("%s records wait to be sent to the province."),
+                              s_thousands(st->queued, n));
+    if (o >= size)
+        return;
+    if (st->error_ms && st->error_ms > st->contact_ms)
+        snprintf(out + o, size - o, _(" Why: %s (%s)."), st->last_error,
+                 s_when(st->error_ms, when));
+    else if (st->contact_ms)
+        snprintf(out + o, size - o, _(" Last contact with the province: %s; the rest follows "
+                                      "while `wanqi-agent run` works."),
+                 s_when(st->contact_ms, when));
+    else
+        snprintf(out + o, size - o, "%s", _(" The agent has not reached the province yet: is "
+                                            "`wanqi-agent run` running?"));
+}
+
 static int
 s_cmd_status(int argc, char **argv, const char *dir_opt)
 {
@@ -730,27 +801,37 @@ s_cmd_status(int argc, char **argv, const char *dir_opt)
         n.n = 0;
         if (wq_outbox_notes(box, 1, s_note_cb, &n, &e) != WQ_OK)
             goto fail;
-        printf("]}\n");
+        char words[600];
+        s_status_words(&st, words, sizeof words);
+        printf("],\"delivered_all\":%s,\"summary\":", st.queued == 0 ? "true" : "false");
+        wq_json_write_string(stdout, words);
+        printf("}\n");
     } else {
-        printf("agent:              %s (county %s)\n", st.agent, cfg.county);
-        printf("incarnation:        %08" PRIx32 "\n", st.inc);
-        printf("queued:             %" PRIu64 "\n", st.queued);
-        printf("acknowledged:       %" PRIu64 " (last seq %" PRIu64 ")\n", st.acked, st.last_seq);
+        char headline[600];
+        s_status_words(&st, headline, sizeof headline);
+        printf("%s\n\n", headline);
+        printf(_("agent:              %s (county %s)\n"), st.agent, cfg.county);
+        printf(_("incarnation:        %08" PRIx32 "\n"), st.inc);
+        printf(_("queued:             %" PRIu64 "\n"), st.queued);
+        printf(_("acknowledged:       %" PRIu64 " (last seq %" PRIu64 ")\n"), st.acked, st.last_seq);
         if (age >= 0)
-            printf("oldest unsent:      %" PRId64 " s old\n", age);
+            printf(_("oldest unsent:      %" PRId64 " s old\n"), age);
         else
-            printf("oldest unsent:      -\n");
-        printf("last contact:       %s\n", contact);
-        if (st.error_ms)
-            printf("last error:         %s: %s\n", errat, st.last_error);
+            printf(_("oldest unsent:      -\n"));
+        printf(_("last contact:       %s\n"), st.contact_ms ? contact : _("never"));
+        if (st.error_ms && st.error_ms > st.contact_ms)
+            printf(_("last error:         %s: %s\n"), errat, st.last_error);
+        else if (st.error_ms)
+            printf(_("last error:         - (the error of %s was cleared by a later contact)\n"),
+                   errat);
         else
-            printf("last error:         -\n");
-        printf("records stored:     %" PRIu64 " (%" PRIu64 " bytes, archive included)\n", st.count,
-               st.bytes);
-        printf("quarantined:        %" PRIu64 "\n", st.quarantined);
+            printf(_("last error:         -\n"));
+        printf(_("records stored:     %" PRIu64 " (%" PRIu64 " bytes, archive included)\n"),
+               st.count, st.bytes);
+        printf(_("quarantined:        %" PRIu64 "\n"), st.quarantined);
         if (wq_outbox_notes(box, 0, s_note_cb, &n, &e) != WQ_OK)
             goto fail;
-        printf("skipped unreadable: %" PRIu64 "\n", st.skipped);
+        printf(_("skipped unreadable: %" PRIu64 "\n"), st.skipped);
         if (wq_outbox_notes(box, 1, s_note_cb, &n, &e) != WQ_OK)
             goto fail;
     }
