@@ -7,6 +7,7 @@
     =========================================================================
 */
 #include "agent/casefile.h"
+#include "common/i18n.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -145,7 +146,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
     if (rc != WQ_OK)
         goto done;
     if (s.oom) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory reading the case file");
+        rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory reading the case file"));
         goto done;
     }
     /* Keep only the corrections/retractions aimed at this enterprise's
@@ -153,7 +154,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
        drop the others. */
     bool *drop = calloc(s.n ? s.n : 1, sizeof *drop);
     if (!drop) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory reading the case file");
+        rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory reading the case file"));
         goto done;
     }
     for (size_t i = 0; i < s.n; i++) {
@@ -174,7 +175,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
     for (size_t i = 0; i < s.n; i++)
         own += strcmp(s.recs[i]->ent, ent) == 0;
     if (own == 0) {
-        rc = wq_err_set(err, WQ_E_NOTFOUND, "ent", "no record of enterprise %s in this outbox",
+        rc = wq_err_set(err, WQ_E_NOTFOUND, "ent", _("no record of enterprise %s in this outbox"),
                         ent);
         goto done;
     }
@@ -377,10 +378,10 @@ wq_casefile_list(wq_outbox_t *box, const wq_list_filter_t *filter, wq_format_t f
     l.acked = st.acked;
     l.t = wq_table_new(6, cols);
     if (!l.t)
-        return wq_err_set(err, WQ_E_NOMEM, "", "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, "", _("out of memory"));
     rc = wq_outbox_scan(box, s_list_cb, &l, err);
     if (rc == WQ_OK && l.rc != WQ_OK)
-        rc = wq_err_set(err, l.rc, "", "cannot build the list: %s", wq_strerror(l.rc));
+        rc = wq_err_set(err, l.rc, "", _("cannot build the list: %s"), wq_strerror(l.rc));
     if (rc == WQ_OK)
         rc = wq_table_write(l.t, format, out);
     wq_table_destroy(&l.t);

@@ -37,7 +37,7 @@ static void
 s_fail(const char *what, const wq_err_t *e)
 {
     char buf[512];
-    fprintf(stderr, "wanqi-agent: %s: %s\n", what, wq_err_format(e, buf, sizeof buf));
+    fprintf(stderr, _("wanqi-agent: %s: %s\n"), what, wq_err_format(e, buf, sizeof buf));
 }
 
 static int
@@ -50,7 +50,7 @@ s_usage(const char *fmt, ...)
     va_start(ap, fmt);
     fprintf(stderr, "wanqi-agent: ");
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see --help)\n");
+    fprintf(stderr, "%s", _(" (see --help)\n"));
     va_end(ap);
     return S_USAGE;
 }
