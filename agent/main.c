@@ -429,6 +429,14 @@ s_cmd_record(int argc, char **argv, const char *dir_opt)
         rc = S_USAGE;
         goto done;
     }
+    char warn[300];
+    if (wq_import_check_refs(box, NULL, rec, warn, sizeof warn, &e) != WQ_OK) {
+        s_fail(_("record"), &e);
+        rc = S_USAGE;
+        goto done;
+    }
+    if (warn[0])
+        fprintf(stderr, _("wanqi-agent: warning: %s\n"), warn);
     if (!repeat) {
         wq_outbox_match_t m;
         if (wq_outbox_find_same(box, rec, NULL, &m, &e) != WQ_OK) {

@@ -1080,3 +1080,54 @@ wq_outbox_short_id(wq_outbox_t *self, wq_rec_type_t type, const char *text,
     return WQ_OK;
 }
 
+/*  Look id up in txn: *out the decoded record, or NULL if this outbox has
+    no record with that (inc, seq) or id is another agent's (*own false). */
+static int
+s_get(wq_outbox_t *self, MDB_txn *txn, const char *id, wq_record_t **out, bool *own,
+      wq_err_t *err)
+{
+    char agent[WQ_AGENT_ID_MAX + 1], mine[WQ_AGENT_ID_MAX + 1];
+    uint32_t inc;
+    uint64_t seq;
+    *out = NULL;
+    *own = false;
+    int rc = wq_event_id_parse(id, agent, &inc, &seq, err);
+    if (rc != WQ_OK)
+        return rc;
+    rc = s_meta_get_str(txn, self->meta, "agent", mine, sizeof mine, err);
+    if (rc != WQ_OK)
+        return rc;
+    if (strcmp(agent, mine) != 0)
+        return WQ_OK;
+    *own = true;
+    uint8_t key[12];
+    s_rec_key(key, inc, seq);
+    MDB_val k = {12, key}, d;
+    int mrc = mdb_get(txn, self->records, &k, &d);
+    if (mrc == MDB_NOTFOUND)
+        return WQ_OK;
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_get(records)", err);
+    return wq_record_decode(d.mv_data, d.mv_size, out, err);
+}
+
+int
+wq_outbox_get(wq_outbox_t *self, const char *id, wq_record_t **out, bool *own, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_txn_begin(read)", err);
+    int rc = s_get(self, txn, id, out, own, err);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int
+wq_outbox_txn_get(wq_outbox_txn_t *t, const char *id, wq_record_t **out, bool *own, wq_err_t *err)
+{
+    if (t->dead)
+        return wq_err_set(err, WQ_E_STATE, "", _("the outbox transaction failed before: abort it"));
+    return s_get(t->box, t->txn, id, out, own, err);
+}
+
