@@ -236,7 +236,9 @@ s_cmd_init(int argc, char **argv, const char *dir_opt)
     /* Scripts read these two lines: they stay as they are in every language. */
     printf("incarnation: %08" PRIx32 "\n", inc);
     printf("public key: %s\n", pub);
-    printf(_("authorize this key for agent %s on the collector\n"), cfg.agent_id);
+    /* Ready to paste: Z85 keys hold shell characters, hence the quotes. */
+    printf(_("authorize this key on the collector:\n  wanqi-collector authorize agent --key '%s' "
+             "--agent-id %s --county %s\n"), pub, cfg.agent_id, cfg.county);
     rc = 0;
 done:
     wq_outbox_destroy(&box);
@@ -1248,24 +1250,52 @@ main(int argc, char **argv)
         printf("wanqi-agent %s\n", WANQI_VERSION);
         return 0;
     }
+    /* Every option may be written --opt=value as well as --opt value:
+       split the first form here, once, for every command. */
+    char **split = calloc((size_t) argc * 2, sizeof *split);
+    char **names = calloc((size_t) argc, sizeof *names);
+    int nsplit = 0, nnames = 0;
+    if (!split || !names) {
+        free(split);
+        free(names);
+        return 1;
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *eq = strncmp(argv[i], "--", 2) == 0 ? strchr(argv[i], '=') : NULL;
+        if (!eq) {
+            split[nsplit++] = argv[i];
+            continue;
+        }
+        char *name = strndup(argv[i], (size_t) (eq - argv[i]));
+        if (!name) {
+            for (int k = 0; k < nnames; k++)
+                free(names[k]);
+            free(names);
+            free(split);
+            return 1;
+        }
+        names[nnames++] = name;
+        split[nsplit++] = name;
+        split[nsplit++] = (char *) eq + 1;
+    }
     /* Pull --dir D out of the command's arguments, wherever it is. */
     const char *dir = NULL;
-    char **args = calloc((size_t) argc, sizeof *args);
+    int rc = 1;
+    char **args = calloc((size_t) nsplit + 1, sizeof *args);
     if (!args)
-        return 1;
+        goto out;
     int n = 0;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--dir") == 0) {
-            if (i + 1 >= argc) {
-                free(args);
-                return s_usage(_("--dir needs a directory"));
+    for (int i = 0; i < nsplit; i++) {
+        if (strcmp(split[i], "--dir") == 0) {
+            if (i + 1 >= nsplit) {
+                rc = s_usage(_("--dir needs a directory"));
+                goto out;
             }
-            dir = argv[++i];
+            dir = split[++i];
         } else
-            args[n++] = argv[i];
+            args[n++] = split[i];
     }
     wq_log_init("wanqi-agent", WQ_LOG_INFO);
-    int rc;
     if (strcmp(cmd, "init") == 0)
         rc = s_cmd_init(n, args, dir);
     else if (strcmp(cmd, "record") == 0)
@@ -1290,6 +1320,11 @@ main(int argc, char **argv)
         rc = dir ? s_usage(_("generate takes no --dir")) : s_cmd_generate(n, args);
     else
         rc = s_usage(_("unknown command '%s'"), cmd);
+out:
     free(args);
+    for (int k = 0; k < nnames; k++)
+        free(names[k]);
+    free(names);
+    free(split);
     return rc;
 }
