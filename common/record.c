@@ -442,6 +442,61 @@ wq_record_destroy(wq_record_t **self_p)
     *self_p = NULL;
 }
 
+int
+wq_record_apply_patch(wq_record_t *self, const wq_record_t *patch, wq_err_t *err)
+{
+    if (!patch || patch->type != self->type)
+        return wq_err_set(err, WQ_E_TYPE, "set", _("the set holds fields of a %s but the "
+                                                  "correction is of a %s"),
+                          patch ? wq_rec_type_name(patch->type) : "?",
+                          wq_rec_type_name(self->type));
+    for (int f = 0; f < WQ_F_COUNT; f++) {
+        if (!(patch->present & BIT(f)) || !s_fields[f].patchable)
+            continue;
+        const s_field_t *d = &s_fields[f];
+        switch (d->kind) {
+        case S_K_TEXT: {
+            const char *v = s_cheap(patch, (wq_field_t) f);
+            char *copy = v ? strdup(v) : NULL;
+            if (v && !copy)
+                return wq_err_set(err, WQ_E_NOMEM, d->name, _("out of memory"));
+            char **slot = s_heap(self, (wq_field_t) f);
+            free(*slot);
+            *slot = copy;
+            break;
+        }
+        case S_K_ENUM:
+            s_set_int(self, (wq_field_t) f, s_get_int(patch, (wq_field_t) f));
+            break;
+        case S_K_BOOL:
+            self->above_size = patch->above_size;
+            break;
+        case S_K_LIST: {
+            char **items = calloc(patch->ncadres ? patch->ncadres : 1, sizeof *items);
+            if (!items)
+                return wq_err_set(err, WQ_E_NOMEM, d->name, _("out of memory"));
+            for (size_t i = 0; i < patch->ncadres; i++)
+                if (!(items[i] = strdup(patch->cadres[i]))) {
+                    while (i > 0)
+                        free(items[--i]);
+                    free(items);
+                    return wq_err_set(err, WQ_E_NOMEM, d->name, _("out of memory"));
+                }
+            s_free_cadres(self);
+            self->cadres = items;
+            self->ncadres = patch->ncadres;
+            break;
+        }
+        default:    /* inline strings: date, industry, deadline, visit ... */
+            if (d->cap)
+                memcpy(s_inline(self, (wq_field_t) f), s_cinline(patch, (wq_field_t) f), d->cap);
+            break;
+        }
+        self->present |= BIT(f);
+    }
+    return WQ_OK;
+}
+
 void
 wq_record_set_identity(wq_record_t *self, const char *agent, uint32_t inc, uint64_t seq,
                        uint64_t recorded_ms)
