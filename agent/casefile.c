@@ -7,6 +7,7 @@
     =========================================================================
 */
 #include "agent/casefile.h"
+#include "common/i18n.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -111,6 +112,15 @@ s_or(const char *s)
     return s ? s : "";
 }
 
+/*  A retracted event is void: the sections leave it out. */
+static bool
+s_void(s_show_t *s, const wq_record_t *r)
+{
+    char id[WQ_EVENT_ID_MAX];
+    wq_record_id(r, id);
+    return s_retracted(s, id);
+}
+
 static void
 s_head(s_show_t *s, const wq_record_t *r, FILE *out, const char *indent)
 {
@@ -145,7 +155,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
     if (rc != WQ_OK)
         goto done;
     if (s.oom) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory reading the case file");
+        rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory reading the case file"));
         goto done;
     }
     /* Keep only the corrections/retractions aimed at this enterprise's
@@ -153,7 +163,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
        drop the others. */
     bool *drop = calloc(s.n ? s.n : 1, sizeof *drop);
     if (!drop) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory reading the case file");
+        rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory reading the case file"));
         goto done;
     }
     for (size_t i = 0; i < s.n; i++) {
@@ -174,14 +184,35 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
     for (size_t i = 0; i < s.n; i++)
         own += strcmp(s.recs[i]->ent, ent) == 0;
     if (own == 0) {
-        rc = wq_err_set(err, WQ_E_NOTFOUND, "ent", "no record of enterprise %s in this outbox",
+        rc = wq_err_set(err, WQ_E_NOTFOUND, "ent", _("no record of enterprise %s in this outbox"),
                         ent);
         goto done;
     }
     qsort(s.recs, s.n, sizeof *s.recs, s_by_date);
+    /* As the province's case file does: corrections are applied to their
+       targets in activity order (the values shown are the corrected ones,
+       the corrections are listed under the event), and retracted events are
+       left out of the sections (listed at the end). */
+    for (size_t i = 0; i < s.n; i++) {
+        const wq_record_t *c = s.recs[i];
+        if (c->type != WQ_REC_CORRECTION || !c->set || s_retracted(&s, c->target))
+            continue;
+        for (size_t j = 0; j < s.n; j++) {
+            char tid[WQ_EVENT_ID_MAX];
+            wq_record_id(s.recs[j], tid);
+            if (strcmp(tid, c->target) != 0)
+                continue;
+            wq_err_t pe;
+            if (s.recs[j]->type == c->set->type
+                && wq_record_apply_patch(s.recs[j], c->set, &pe) != WQ_OK) {
+                rc = wq_err_set(err, pe.code, pe.field, "%s", pe.text);
+                goto done;
+            }
+        }
+    }
     const wq_record_t *profile = NULL;
     for (size_t i = 0; i < s.n; i++)
-        if (s.recs[i]->type == WQ_REC_ENTERPRISE)
+        if (s.recs[i]->type == WQ_REC_ENTERPRISE && !s_void(&s, s.recs[i]))
             profile = s.recs[i];
     fprintf(out, "Case file of %s (local data, %zu records)\n\n", ent, s.n);
     fprintf(out, "Profile\n");
@@ -205,7 +236,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
     fprintf(out, "\nClassification\n");
     for (size_t i = 0; i < s.n; i++) {
         const wq_record_t *r = s.recs[i];
-        if (r->type != WQ_REC_CLASSIFICATION)
+        if (r->type != WQ_REC_CLASSIFICATION || s_void(&s, r))
             continue;
         s_head(&s, r, out, "  ");
         fprintf(out, "%s: %s\n", wq_enum_name(WQ_F_CLASS, r->klass), s_or(r->reason));
@@ -214,7 +245,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
     fprintf(out, "\nVisits\n");
     for (size_t i = 0; i < s.n; i++) {
         const wq_record_t *r = s.recs[i];
-        if (r->type != WQ_REC_VISIT)
+        if (r->type != WQ_REC_VISIT || s_void(&s, r))
             continue;
         s_head(&s, r, out, "  ");
         fprintf(out, "%s by", wq_enum_name(WQ_F_METHOD, r->method));
@@ -228,7 +259,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
     fprintf(out, "\nProblems\n");
     for (size_t i = 0; i < s.n; i++) {
         const wq_record_t *r = s.recs[i];
-        if (r->type != WQ_REC_PROBLEM)
+        if (r->type != WQ_REC_PROBLEM || s_void(&s, r))
             continue;
         char pid[WQ_EVENT_ID_MAX];
         wq_record_id(r, pid);
@@ -238,7 +269,8 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
         s_fixes(&s, r, out, "      ");
         for (size_t j = 0; j < s.n; j++) {
             const wq_record_t *p = s.recs[j];
-            if ((p->type != WQ_REC_PLAN && p->type != WQ_REC_PROGRESS) || strcmp(p->problem, pid))
+            if ((p->type != WQ_REC_PLAN && p->type != WQ_REC_PROGRESS) || strcmp(p->problem, pid)
+                || s_void(&s, p))
                 continue;
             s_head(&s, p, out, "      ");
             if (p->type == WQ_REC_PLAN)
@@ -253,7 +285,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
     fprintf(out, "\nServices\n");
     for (size_t i = 0; i < s.n; i++) {
         const wq_record_t *r = s.recs[i];
-        if (r->type != WQ_REC_SERVICE)
+        if (r->type != WQ_REC_SERVICE || s_void(&s, r))
             continue;
         s_head(&s, r, out, "  ");
         fprintf(out, "%s: %s\n", wq_enum_name(WQ_F_KIND, r->kind), s_or(r->content));
@@ -262,7 +294,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
     fprintf(out, "\nConsultations\n");
     for (size_t i = 0; i < s.n; i++) {
         const wq_record_t *r = s.recs[i];
-        if (r->type != WQ_REC_CONSULTATION)
+        if (r->type != WQ_REC_CONSULTATION || s_void(&s, r))
             continue;
         char cid[WQ_EVENT_ID_MAX];
         wq_record_id(r, cid);
@@ -271,7 +303,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
         s_fixes(&s, r, out, "      ");
         for (size_t j = 0; j < s.n; j++) {
             const wq_record_t *a = s.recs[j];
-            if (a->type != WQ_REC_ANSWER || strcmp(a->consultation, cid))
+            if (a->type != WQ_REC_ANSWER || strcmp(a->consultation, cid) || s_void(&s, a))
                 continue;
             s_head(&s, a, out, "      ");
             fprintf(out, "answer: %s\n", s_or(a->answer));
@@ -377,10 +409,10 @@ wq_casefile_list(wq_outbox_t *box, const wq_list_filter_t *filter, wq_format_t f
     l.acked = st.acked;
     l.t = wq_table_new(6, cols);
     if (!l.t)
-        return wq_err_set(err, WQ_E_NOMEM, "", "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, "", _("out of memory"));
     rc = wq_outbox_scan(box, s_list_cb, &l, err);
     if (rc == WQ_OK && l.rc != WQ_OK)
-        rc = wq_err_set(err, l.rc, "", "cannot build the list: %s", wq_strerror(l.rc));
+        rc = wq_err_set(err, l.rc, "", _("cannot build the list: %s"), wq_strerror(l.rc));
     if (rc == WQ_OK)
         rc = wq_table_write(l.t, format, out);
     wq_table_destroy(&l.t);

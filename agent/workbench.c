@@ -192,8 +192,8 @@ s_fold(wq_wb_t *wb)
         s_item_t *t = &wb->items[it->target];
         if (s_is_modifier(t->rec) || t->rec->type != it->rec->of)
             continue;
-        if (wq_record_apply_patch(t->rec, it->rec->set) != WQ_OK)
-            return WQ_E_NOMEM;
+        if (wq_record_apply_patch(t->rec, it->rec->set, NULL) != WQ_OK)
+            return WQ_E_NOMEM;      /* types match (checked above): only memory can fail */
     }
     for (size_t i = 0; i < wb->n; i++) {
         s_item_t *it = &wb->items[i];

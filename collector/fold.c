@@ -167,8 +167,8 @@ s_apply_modifiers(wq_fold_item_t *items, size_t n)
         items[i].effect = WQ_EFFECT_EFFECTIVE;
         if (t->effect == WQ_EFFECT_EFFECTIVE)
             t->effect = WQ_EFFECT_CORRECTED;
-        if (wq_record_apply_patch(t->rec, r->set) != WQ_OK)
-            return WQ_E_NOMEM;
+        if (wq_record_apply_patch(t->rec, r->set, NULL) != WQ_OK)
+            return WQ_E_NOMEM;      /* types match (checked above): only memory can fail */
     }
     return WQ_OK;
 }

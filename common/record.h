@@ -252,6 +252,13 @@ bool wq_field_required(wq_rec_type_t type, wq_field_t field);
     the event and record it again. False for correction/retraction types. */
 bool wq_field_patchable(wq_rec_type_t type, wq_field_t field);
 
+/*  Apply a correction's patch (a record of the same type holding only the
+    corrected fields, wq_record_t.set) to self: each patchable field present
+    in patch replaces self's. What a case file shows after a correction.
+    Errors: WQ_E_TYPE (patch of another type), WQ_E_NOMEM (self may then
+    hold some of the new values). */
+int wq_record_apply_patch(wq_record_t *self, const wq_record_t *patch, wq_err_t *err);
+
 /*  Set the identity fields (agent, inc, seq, recorded_ms) and their
     present bits; what the agent does when it stores a record. agent is
     copied (truncated to WQ_AGENT_ID_MAX; wq_record_validate checks it). */
@@ -365,7 +372,7 @@ void wq_record_write_json(const wq_record_t *self, FILE *f);
     by the same table as validation. Nothing for a bad type. */
 void wq_record_write_help(FILE *f, wq_rec_type_t type);
 
-/*  ---- field metadata and patches (forms, the agent's case book) ---------- */
+/*  ---- field metadata (forms) -------------------------------------------- */
 
 /*  What kind of value a field takes, for building an input form. */
 typedef enum {
@@ -394,11 +401,5 @@ typedef struct {
 /*  Describe field from the one field table (what `record --help` prints). */
 void wq_field_meta(wq_field_t field, wq_field_meta_t *out);
 
-/*  Copy into dst every field that the correction patch sets and that
-    dst's type takes (patch->present; fields no correction may change are
-    left alone, as wq_field_patchable says). What the collector's fold and
-    the agent's case book both do to show a corrected event. WQ_OK or
-    WQ_E_NOMEM (dst may then be partly patched). */
-int wq_record_apply_patch(wq_record_t *dst, const wq_record_t *patch);
 
 #endif
