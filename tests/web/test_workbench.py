@@ -297,8 +297,9 @@ def main():
         b.type("f-date", "2019-03-01")
         box = b.save()
         assert box.get_attribute("id") == "rejected", box.text
-        b.wait("the server's error beside the code", lambda: "E_CHECKCHAR" not in b.el("#e-ent").text
-               and "校验位" in b.el("#e-ent").text)
+        # The validator's own sentence, from the zh_CN catalog, beside the field.
+        b.wait("the server's error beside the code", lambda: "校验" in b.el("#e-ent").text
+               and "应为 'L'" in b.el("#e-ent").text)
         assert "invalid" in b.el("#f-ent").get_attribute("class")
         b.shot("enterprise-wrong-code")
         b.type("f-ent", ENT)
