@@ -251,6 +251,7 @@ def scenario(env, d):
     ready(d)
     head = check_overview(d, env, "130000", "province", "city")
     assert head["problems"] > 0
+    head_problems = head["problems"]
     time.sleep(0.3)  # charts are drawn without animation; let the canvas paint
     shot(d, "overview-province")
     d.find_element(By.CSS_SELECTOR, "#areas tr[data-area='130100'] a.drill").click()
@@ -331,6 +332,24 @@ def scenario(env, d):
     assert st == 200 and ("wanqi_records_ingested_total %d" % total) in text, text[:400]
     assert 'wanqi_agent_backlog{agent="130102-01"' in text
     assert "wanqi_web_query_seconds_bucket" in text
+
+    # -- wanqi-query summary: column groups, totals row, area alone, from after to
+    base = [b("wanqi-query"), "--dir", env.qdir, "--collector", "tcp://127.0.0.1:%d" % env.query,
+            "--collector-key", env.key, "--timeout", "30"]
+    out = run(base + ["summary", "--level", "city", "--columns", "problems", "--asof", ASOF,
+                      "--format", "csv"])
+    table = list(csv.reader(io.StringIO(out.lstrip("\ufeff"))))
+    assert table[0][:3] == ["area", "area_name", "level"], table[0]
+    assert all(c.startswith(("problems", "plans", "overdue")) for c in table[0][3:]), table[0]
+    assert "visits" not in table[0] and "services" not in table[0]
+    assert table[-1][0] == "total" and table[-1][1] == "合计"
+    pi = table[0].index("problems")
+    assert int(table[-1][pi]) == sum(int(r[pi]) for r in table[1:-1]) == head_problems
+    one = env.wq("summary", "--area", "130100", "--asof", ASOF)
+    assert len(one) == 1 and one[0]["level"] == "city" and one[0]["area"] == "130100"
+    bad = subprocess.run(base + ["summary", "--from", "2019-06", "--to", "2019-05"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "after" in bad.stderr, (bad.returncode, bad.stderr)
 
     # -- city account: its counties only, whatever the URL says
     login(d, env, "sjz")
