@@ -97,8 +97,12 @@ class Env:
             with open(jsonl, "w") as f:
                 subprocess.run([b("wanqi-agent"), "generate", "--county", county, "--enterprises",
                                 ENTERPRISES, "--seed", county[-2:]], stdout=f, check=True, timeout=120)
-            self.records[county] = sum(1 for _ in open(jsonl))
             run([b("wanqi-agent"), "import", jsonl, "--dir", self.agents[county]])
+            # What the agent holds (an import may skip lines it already has).
+            st = json.loads(run([b("wanqi-agent"), "status", "--format", "json", "--dir",
+                                 self.agents[county]]))
+            self.records[county] = st["last_seq"]
+            assert st["last_seq"] > 0, st
         procs = [g.start([b("wanqi-agent"), "run", "--dir", self.agents[c]],
                          log=os.path.join(self.tmp, "agent-%s.log" % c)) for c in RUNNING]
 
