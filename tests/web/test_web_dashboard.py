@@ -309,6 +309,14 @@ def scenario(env, d):
     assert "130102-01" in text and "130104-01" in text and "130203-01" not in text
     shot(d, "sync")
 
+    # -- quarantine and pending: both tables, the same rows as wanqi-query
+    d.get(env.base + "/quarantine?area=130000")
+    ready(d)
+    quar = env.wq("quarantine")
+    assert len(d.find_elements(By.CSS_SELECTOR, "#quarantine tbody tr")) == len(quar)
+    assert d.find_elements(By.ID, "pending")
+    shot(d, "quarantine")
+
     # -- exports open with the same figures (csv and openpyxl)
     rows = env.wq("summary", "--level", "city", "--area", "130000", "--asof", ASOF)
     st, body, hdr = fetch(env, d, "/?area=130000&asof=%s&format=csv&table=areas" % ASOF)
