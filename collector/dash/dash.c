@@ -86,11 +86,15 @@ static int s_query(dash_app_t *app, const char *name, const char *const *kv, wq_
     for (size_t i = 0; kv && kv[i] && n < 16; i += 2)
         if (kv[i + 1] && kv[i + 1][0])
             p[n++] = (wq_param_t){(char *)kv[i], (char *)kv[i + 1]};
+    if (app->cache && (*out = dash_qcache_get(app->cache, name, p, n)) != NULL)
+        return WQ_OK;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = wq_central_query(app->central, name, p, n, out, err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     dash_metrics_observe(app->metrics, name, s_secs(&t0, &t1));
+    if (rc == WQ_OK && app->cache)
+        dash_qcache_put(app->cache, name, p, n, *out);
     return rc;
 }
 
