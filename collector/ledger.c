@@ -202,6 +202,44 @@ s_problem_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
     return WQ_OK;
 }
 
+/*  overdue=yes: only problems with a deadline before asof can be overdue,
+    so walk the deadline index up to asof (as the overdue query does)
+    instead of every problem; the rows come in deadline order. */
+static int
+s_walk_overdue(MDB_txn *txn, wq_central_t *c, s_problems_t *q, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    int rc = WQ_OK;
+    int mrc = mdb_cursor_open(txn, c->deadlines, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(deadlines)", err);
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == WQ_OK;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 12 || k.mv_size > 10 + WQ_ENTITY_MAX || v.mv_size < 13) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "deadlines", "a deadline entry is malformed: run verify");
+            break;
+        }
+        if (memcmp(k.mv_data, q->asof, 10) >= 0)
+            break;
+        if (strncmp(v.mv_data, q->prefix, strlen(q->prefix)) != 0)
+            continue;
+        char entity[WQ_ENTITY_MAX + 1];
+        memcpy(entity, (const char *) k.mv_data + 10, k.mv_size - 10);
+        entity[k.mv_size - 10] = '\0';
+        wq_fold_state_t st;
+        bool found = false;
+        rc = s_state(txn, c, entity, &st, &found, err);
+        if (rc == WQ_OK && found && st.exists)
+            rc = s_problem_row(txn, c, entity, &st, q, err);
+        wq_fold_state_clear(&st);
+    }
+    if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(deadlines)", err);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 int
 wq_ledger_problems(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
                    wq_table_t **out, wq_err_t *err)
@@ -240,7 +278,10 @@ wq_ledger_problems(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size
     q.t = wq_table_new(sizeof cols / sizeof cols[0], cols);
     if (!q.t)
         return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the problems table");
-    rc = s_walk(txn, c, "P:", s_problem_row, &q, err);
+    if (q.overdue == 1)
+        rc = s_walk_overdue(txn, c, &q, err);
+    else
+        rc = s_walk(txn, c, "P:", s_problem_row, &q, err);
     if (rc == WQ_OK)
         *out = q.t;
     else

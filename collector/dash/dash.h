@@ -16,6 +16,7 @@
 
 #include "collector/central.h"
 #include "collector/dash/metrics.h"
+#include "collector/dash/qcache.h"
 #include "web/server.h"
 
 typedef struct {
@@ -24,6 +25,7 @@ typedef struct {
     const char *tmpdir;         /* for .xlsx files being written */
     unsigned silent_days;       /* agents silent longer are shown in red */
     dash_metrics_t *metrics;
+    dash_qcache_t *cache;       /* recent results (qcache.h) */
 } dash_app_t;
 
 /*  Add every route of the dashboard to web. Errors as wq_web_route. */

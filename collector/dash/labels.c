@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include "common/record.h"
 
 typedef struct {
     const char *key, *label;
@@ -41,34 +42,15 @@ static const s_pair_t s_cols[] = {
     {"month", "月份"}, {"silent_days", "未联系天数"}, {"sync_state", "同步状态"},
 };
 
+/*  Values that are not record enums (the enums' labels come from
+    common/record.h: wq_enum_label, wq_rec_type_label). */
 static const struct {
     const char *col;
     s_pair_t v;
 } s_values[] = {
-    {"category", {"air", "大气"}}, {"category", {"water", "水"}},
-    {"category", {"solid_waste", "固体废物"}}, {"category", {"noise", "噪声"}},
-    {"category", {"soil", "土壤"}}, {"category", {"permits", "排污许可"}},
-    {"category", {"monitoring", "监测"}}, {"category", {"over_standard", "超标排放"}},
-    {"category", {"other", "其他"}},
-    {"severity", {"minor", "轻微"}}, {"severity", {"general", "一般"}},
-    {"severity", {"serious", "严重"}},
-    {"status", {"open", "待整改"}}, {"status", {"in_progress", "整改中"}},
-    {"status", {"rectified", "已整改"}}, {"status", {"verified", "已核验"}},
-    {"status", {"reopened", "重新打开"}}, {"status", {"answered", "已答复"}},
-    {"status", {"unanswered", "未答复"}}, {"status", {"support", "支持类"}},
-    {"status", {"normal", "一般类"}}, {"status", {"strict", "严管类"}},
-    {"status", {"shutdown", "关停类"}}, {"status", {"punish", "处罚类"}},
-    {"class", {"support", "支持类"}}, {"class", {"normal", "一般类"}},
-    {"class", {"strict", "严管类"}}, {"class", {"shutdown", "关停类"}},
-    {"class", {"punish", "处罚类"}},
+    {"status", {"answered", "已答复"}}, {"status", {"unanswered", "未答复"}},
     {"effect", {"effective", "有效"}}, {"effect", {"corrected", "已更正"}},
     {"effect", {"retracted", "已撤回"}}, {"effect", {"ignored", "无效"}},
-    {"type", {"enterprise", "企业信息"}}, {"type", {"visit", "走访"}},
-    {"type", {"problem", "问题"}}, {"type", {"plan", "整改计划"}},
-    {"type", {"progress", "整改进展"}}, {"type", {"service", "服务"}},
-    {"type", {"consultation", "咨询"}}, {"type", {"answer", "答复"}},
-    {"type", {"classification", "分类"}}, {"type", {"correction", "更正"}},
-    {"type", {"retraction", "撤回"}},
     {"level", {"province", "省"}}, {"level", {"city", "市"}}, {"level", {"county", "区县"}},
     {"overdue", {"yes", "是"}}, {"overdue", {"no", "否"}},
     {"synced_recently", {"yes", "是"}}, {"synced_recently", {"no", "否"}},
@@ -86,6 +68,27 @@ const char *dash_value_label(const char *col, const char *value)
 {
     if (!value)
         return NULL;
+    /* Enum columns: the record table's own Chinese labels. A case file's
+       status column holds a problem status or an enterprise class. */
+    static const struct {
+        const char *col;
+        wq_field_t field;
+    } enums[] = {{"category", WQ_F_CATEGORY}, {"severity", WQ_F_SEVERITY},
+                 {"status", WQ_F_STATUS},     {"status", WQ_F_CLASS},
+                 {"class", WQ_F_CLASS},       {"method", WQ_F_METHOD},
+                 {"kind", WQ_F_KIND},         {"channel", WQ_F_CHANNEL}};
+    for (size_t i = 0; i < sizeof enums / sizeof enums[0]; i++) {
+        if (strcmp(enums[i].col, col) != 0)
+            continue;
+        int v = wq_enum_parse(enums[i].field, value);
+        if (v)
+            return wq_enum_label(enums[i].field, v);
+    }
+    if (strcmp(col, "type") == 0) {
+        wq_rec_type_t t = wq_rec_type_parse(value);
+        if (t != WQ_REC_NONE)
+            return wq_rec_type_label(t);
+    }
     for (size_t i = 0; i < sizeof s_values / sizeof s_values[0]; i++)
         if (strcmp(s_values[i].col, col) == 0 && strcmp(s_values[i].v.key, value) == 0)
             return s_values[i].v.label;

@@ -3,10 +3,9 @@
 
     Query tables carry English column names and enum value names (the wire
     and the CSV of wanqi-query stay stable); people see Chinese. This is
-    the one place the dashboard turns one into the other. When
-    common/record.h gains its label API (the Chinese-language issue), the
-    enum half of dash_value_label becomes a call to it: nothing else in
-    the dashboard knows the labels.
+    the one place the dashboard turns one into the other: record enums and
+    types by common/record.h's labels (wq_enum_label, wq_rec_type_label),
+    column headers and the few non-enum values from its own table.
     =========================================================================
 */
 #ifndef WQ_DASH_LABELS_H_INCLUDED

@@ -48,7 +48,9 @@ static int s_usage(FILE *out)
             "  --listen H:P       default 127.0.0.1:8480; beyond loopback HTTPS is required\n"
             "  --tls-cert/--tls-key  PEM certificate and key for HTTPS (docs/DEPLOY.md)\n"
             "  --silent-days N    agents silent this long are shown in red (default 3)\n"
-            "  --threads N        request threads (default 4)\n\n"
+            "  --threads N        request threads (default 4)\n"
+            "  --nice N           CPU priority below the collector's (default 10; 0..19)\n"
+            "  --cache-seconds N  keep query results this long for all users (default 15; 0: off)\n\n"
             "Passwords are read from standard input (one line; not echoed on a terminal).\n"
             "Exit: 0 ok, 1 failure, 2 bad usage.\n",
             WQ_COLLECTOR_DIR_ENV, WQ_COLLECTOR_DEFAULT_DIR, S_ACCOUNTS_FILE);
@@ -174,11 +176,14 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
 {
     const char *listen = "127.0.0.1:8480", *cert = NULL, *key = NULL;
     unsigned silent = 3, threads = 4;
+    int niceness = 10, cache_s = 15;
     static const struct option opts[] = {{"listen", required_argument, 0, 'l'},
                                          {"tls-cert", required_argument, 0, 'c'},
                                          {"tls-key", required_argument, 0, 'k'},
                                          {"silent-days", required_argument, 0, 's'},
                                          {"threads", required_argument, 0, 't'},
+                                         {"nice", required_argument, 0, 'n'},
+                                         {"cache-seconds", required_argument, 0, 'C'},
                                          {0, 0, 0, 0}};
     int ch;
     optind = 1;
@@ -189,13 +194,20 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
         case 'k': key = optarg; break;
         case 's': silent = (unsigned)strtoul(optarg, NULL, 10); break;
         case 't': threads = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'n': niceness = atoi(optarg); break;
+        case 'C': cache_s = atoi(optarg); break;
         default: return s_usage(stderr);
         }
     }
-    if (silent < 1 || silent > 3650 || threads < 1 || threads > 64) {
-        fprintf(stderr, "wanqi-web: --silent-days is 1..3650 and --threads 1..64\n");
+    if (silent < 1 || silent > 3650 || threads < 1 || threads > 64 || niceness < 0 || niceness > 19 || cache_s < 0 || cache_s > 3600) {
+        fprintf(stderr, "wanqi-web: --silent-days is 1..3650, --threads 1..64, --nice 0..19, "
+                        "--cache-seconds 0..3600\n");
         return 2;
     }
+    /* Pages yield the CPU to the collector on the same host: ingest first. */
+    errno = 0;
+    if (nice(niceness) == -1 && errno != 0)
+        wq_warn("cannot lower the CPU priority (nice %d): %s", niceness, strerror(errno));
     int ret = 1;
     wq_err_t err;
     char text[512];
@@ -206,7 +218,8 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
     wq_web_t *web = NULL;
     extern const wq_asset_t wq_dash_assets[];
     extern const size_t wq_dash_assets_count;
-    if (!store || !peers || !accounts || !(app.metrics = dash_metrics_new())) {
+    if (!store || !peers || !accounts || !(app.metrics = dash_metrics_new()) ||
+        !(app.cache = dash_qcache_new(512, (unsigned)cache_s))) {
         wq_error("out of memory");
         goto done;
     }
@@ -247,6 +260,7 @@ done:
     wq_web_destroy(&web);
     wq_central_destroy(&app.central);
     dash_metrics_destroy(&app.metrics);
+    dash_qcache_destroy(&app.cache);
     free(store);
     free(peers);
     free(accounts);

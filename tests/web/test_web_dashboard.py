@@ -97,8 +97,12 @@ class Env:
             with open(jsonl, "w") as f:
                 subprocess.run([b("wanqi-agent"), "generate", "--county", county, "--enterprises",
                                 ENTERPRISES, "--seed", county[-2:]], stdout=f, check=True, timeout=120)
-            self.records[county] = sum(1 for _ in open(jsonl))
             run([b("wanqi-agent"), "import", jsonl, "--dir", self.agents[county]])
+            # What the agent holds (an import may skip lines it already has).
+            st = json.loads(run([b("wanqi-agent"), "status", "--format", "json", "--dir",
+                                 self.agents[county]]))
+            self.records[county] = st["last_seq"]
+            assert st["last_seq"] > 0, st
         procs = [g.start([b("wanqi-agent"), "run", "--dir", self.agents[c]],
                          log=os.path.join(self.tmp, "agent-%s.log" % c)) for c in RUNNING]
 
@@ -251,6 +255,7 @@ def scenario(env, d):
     ready(d)
     head = check_overview(d, env, "130000", "province", "city")
     assert head["problems"] > 0
+    head_problems = head["problems"]
     time.sleep(0.3)  # charts are drawn without animation; let the canvas paint
     shot(d, "overview-province")
     d.find_element(By.CSS_SELECTOR, "#areas tr[data-area='130100'] a.drill").click()
@@ -304,6 +309,14 @@ def scenario(env, d):
     assert "130102-01" in text and "130104-01" in text and "130203-01" not in text
     shot(d, "sync")
 
+    # -- quarantine and pending: both tables, the same rows as wanqi-query
+    d.get(env.base + "/quarantine?area=130000")
+    ready(d)
+    quar = env.wq("quarantine")
+    assert len(d.find_elements(By.CSS_SELECTOR, "#quarantine tbody tr")) == len(quar)
+    assert d.find_elements(By.ID, "pending")
+    shot(d, "quarantine")
+
     # -- exports open with the same figures (csv and openpyxl)
     rows = env.wq("summary", "--level", "city", "--area", "130000", "--asof", ASOF)
     st, body, hdr = fetch(env, d, "/?area=130000&asof=%s&format=csv&table=areas" % ASOF)
@@ -331,6 +344,24 @@ def scenario(env, d):
     assert st == 200 and ("wanqi_records_ingested_total %d" % total) in text, text[:400]
     assert 'wanqi_agent_backlog{agent="130102-01"' in text
     assert "wanqi_web_query_seconds_bucket" in text
+
+    # -- wanqi-query summary: column groups, totals row, area alone, from after to
+    base = [b("wanqi-query"), "--dir", env.qdir, "--collector", "tcp://127.0.0.1:%d" % env.query,
+            "--collector-key", env.key, "--timeout", "30"]
+    out = run(base + ["summary", "--level", "city", "--columns", "problems", "--asof", ASOF,
+                      "--format", "csv"])
+    table = list(csv.reader(io.StringIO(out.lstrip("\ufeff"))))
+    assert table[0][:3] == ["area", "area_name", "level"], table[0]
+    assert all(c.startswith(("problems", "plans", "overdue")) for c in table[0][3:]), table[0]
+    assert "visits" not in table[0] and "services" not in table[0]
+    assert table[-1][0] == "total" and table[-1][1] == "合计"
+    pi = table[0].index("problems")
+    assert int(table[-1][pi]) == sum(int(r[pi]) for r in table[1:-1]) == head_problems
+    one = env.wq("summary", "--area", "130100", "--asof", ASOF)
+    assert len(one) == 1 and one[0]["level"] == "city" and one[0]["area"] == "130100"
+    bad = subprocess.run(base + ["summary", "--from", "2019-06", "--to", "2019-05"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "after" in bad.stderr, (bad.returncode, bad.stderr)
 
     # -- city account: its counties only, whatever the URL says
     login(d, env, "sjz")
