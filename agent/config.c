@@ -59,6 +59,8 @@ static const s_key_t s_keys[] = {
      "reconnect delay cap"},
     {"poll_ms", S_UINT, S_FIELD(poll_ms), "200", 10, 60000,
      "how often `run` checks the outbox for newly recorded records"},
+    {"progress_ms", S_UINT, S_FIELD(progress_ms), "10000", 100, 3600000,
+     "while a backlog drains, `run` logs its progress this often"},
     {"log_level", S_STR, S_FIELD(log_level), "info", 0, 0,
      "debug | info | warn | error (WANQI_LOG overrides)"},
 };

@@ -24,6 +24,7 @@
 #define WQ_AGENT_CONF_FILE "agent.conf"
 #define WQ_AGENT_CERT_FILE "agent.cert"          /* zcert public; secret in agent.cert_secret */
 #define WQ_AGENT_OUTBOX_DIR "outbox"
+#define WQ_AGENT_RUN_LOCK "run.lock"            /* flock held by `run`; holds its pid */
 #define WQ_ENDPOINT_MAX 256
 
 typedef struct {
@@ -38,6 +39,7 @@ typedef struct {
     uint64_t backoff_min_ms;
     uint64_t backoff_max_ms;
     uint64_t poll_ms;                  /* how often `run` looks for new records */
+    uint64_t progress_ms;              /* backlog drain progress line interval */
     char log_level[8];                 /* debug | info | warn | error */
 } wq_agent_config_t;
 

@@ -9,13 +9,16 @@
 */
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "agent/casefile.h"
 #include "agent/config.h"
 #include "agent/importer.h"
@@ -579,6 +582,54 @@ s_on_signal(int sig)
     s_stop = 1;
 }
 
+/*  One `run` per outbox: two senders on one outbox would send the same
+    records twice over and race on the acknowledgements. flock(2) is tied to
+    the open file, so the kernel releases it however the process ends (no
+    stale lock after a crash); the file holds the holder's pid so that the
+    refusal can name it. On success *fd is the locked file, kept open for the
+    life of run. */
+static int
+s_run_lock(const char *dir, int *fd)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, WQ_AGENT_RUN_LOCK);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0) {
+        fprintf(stderr, _("wanqi-agent: run: cannot open the lock file %s: %s\n"), path,
+                strerror(errno));
+        return 1;
+    }
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        if (err == EWOULDBLOCK) {
+            char pid[24] = "?";
+            ssize_t n = pread(*fd, pid, sizeof pid - 1, 0);
+            if (n > 0) {
+                pid[n] = '\0';
+                pid[strcspn(pid, "\n")] = '\0';
+            }
+            fprintf(stderr, _("wanqi-agent: run: another wanqi-agent run (pid %s) is already "
+                              "sending the outbox of %s; stop it first (systemctl stop "
+                              "wanqi-agent, or kill %s), or give another --dir\n"),
+                    pid, dir, pid);
+        } else
+            fprintf(stderr, _("wanqi-agent: run: cannot lock %s: %s\n"), path, strerror(err));
+        close(*fd);
+        *fd = -1;
+        return 1;
+    }
+    char me[24];
+    int len = snprintf(me, sizeof me, "%ld\n", (long) getpid());
+    if (ftruncate(*fd, 0) != 0 || pwrite(*fd, me, (size_t) len, 0) != len) {
+        fprintf(stderr, _("wanqi-agent: run: cannot write the lock file %s: %s\n"), path,
+                strerror(errno));
+        close(*fd);
+        *fd = -1;
+        return 1;
+    }
+    return 0;
+}
+
 static int
 s_cmd_run(int argc, char **argv, const char *dir_opt)
 {
@@ -587,7 +638,9 @@ s_cmd_run(int argc, char **argv, const char *dir_opt)
             printf(_("usage: wanqi-agent run [--dir D]\n\n"
                    "Send the outbox to the collector, in the foreground, logging to stderr\n"
                    "(systemd runs it). Keeps one CURVE-encrypted connection, reconnects with\n"
-                   "backoff, picks up new records within poll_ms. SIGTERM/SIGINT: clean exit.\n"));
+                   "backoff, picks up new records within poll_ms. SIGTERM/SIGINT: clean exit.\n"
+                   "Only one run at a time per data directory (lock file run.lock): a second\n"
+                   "one exits with status 1 and names the pid of the first.\n"));
             return 0;
         }
         return s_usage(_("run: unknown option %s"), argv[i]);
@@ -598,9 +651,11 @@ s_cmd_run(int argc, char **argv, const char *dir_opt)
     zcert_t *cert = NULL;
     wq_sender_t *sender = NULL;
     wq_err_t e;
-    int rc = 1;
+    int rc = 1, lock = -1;
     if (s_open(dir, &cfg, &box) != 0)
         return 1;
+    if (s_run_lock(dir, &lock) != 0)
+        goto done;
     wq_log_level_t lv = WQ_LOG_INFO;
     if (!strcmp(cfg.log_level, "debug"))
         lv = WQ_LOG_DEBUG;
@@ -621,7 +676,8 @@ s_cmd_run(int argc, char **argv, const char *dir_opt)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     wq_sender_opts_t so = {cfg.collector, cfg.collector_key, cert, cfg.heartbeat_ms,
-                           cfg.backoff_min_ms, cfg.backoff_max_ms, cfg.poll_ms};
+                           cfg.backoff_min_ms, cfg.backoff_max_ms, cfg.poll_ms,
+                           cfg.progress_ms};
     sender = wq_sender_new(box, &so);
     if (!sender) {
         fprintf(stderr, _("wanqi-agent: out of memory\n"));
@@ -638,6 +694,8 @@ done:
     wq_sender_destroy(&sender);
     zcert_destroy(&cert);
     wq_outbox_destroy(&box);
+    if (lock >= 0)
+        close(lock);    /* releases the flock; the file stays, with a stale pid */
     return rc;
 }
 
@@ -745,6 +803,66 @@ s_status_words(const wq_outbox_state_t *st, char *out, size_t size)
                                             "`wanqi-agent run` running?"));
 }
 
+/*  References to other agents' events cannot be checked here (that agent's
+    records are at the province): a record naming one is accepted and, until
+    the collector acknowledges it, listed by status as waiting for the
+    collector to confirm it. The first S_REFS_SHOWN are shown, all counted. */
+#define S_REFS_SHOWN 50
+
+typedef struct {
+    const char *agent;      /* this agent's id */
+    bool json;
+    size_t n;
+} s_refs_t;
+
+static int
+s_ref_cb(uint32_t inc, uint64_t seq, const uint8_t *data, size_t size, void *arg)
+{
+    s_refs_t *r = arg;
+    wq_record_t *rec = NULL;
+    wq_err_t e;
+    if (!data || wq_record_decode(data, size, &rec, &e) != WQ_OK)
+        return 0;   /* a hole or an unreadable record: status lists those as skipped */
+    const char *refs[] = {rec->visit, rec->problem, rec->consultation, rec->target};
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+        char other[WQ_AGENT_ID_MAX + 1];
+        if (!refs[i][0] || wq_event_id_parse(refs[i], other, NULL, NULL, &e) != WQ_OK ||
+            strcmp(other, r->agent) == 0)
+            continue;
+        if (r->n < S_REFS_SHOWN) {
+            char id[WQ_EVENT_ID_MAX];
+            wq_event_id_format(r->agent, inc, seq, id);
+            if (r->json) {
+                printf("%s{\"id\":", r->n ? "," : "");
+                wq_json_write_string(stdout, id);
+                printf(",\"type\":\"%s\",\"ref\":", wq_rec_type_name(rec->type));
+                wq_json_write_string(stdout, refs[i]);
+                printf("}");
+            } else
+                printf(_("  %s (%s) refers to %s\n"), id,
+                       wq_i18n_chinese() ? wq_rec_type_label(rec->type)
+                                         : wq_rec_type_name(rec->type), refs[i]);
+        }
+        r->n++;
+    }
+    wq_record_destroy(&rec);
+    return 0;
+}
+
+/*  List the queued records' references to other agents' events; *n = how
+    many. */
+static int
+s_waiting_refs(wq_outbox_t *box, const wq_outbox_state_t *st, bool json, size_t *n, wq_err_t *e)
+{
+    s_refs_t r = {st->agent, json, 0};
+    int rc = WQ_OK;
+    if (st->inc && st->last_seq > st->acked)
+        rc = wq_outbox_read(box, st->inc, st->acked + 1, st->last_seq, SIZE_MAX, SIZE_MAX,
+                            s_ref_cb, &r, NULL, e);
+    *n = r.n;
+    return rc;
+}
+
 static int
 s_cmd_status(int argc, char **argv, const char *dir_opt)
 {
@@ -754,7 +872,8 @@ s_cmd_status(int argc, char **argv, const char *dir_opt)
             printf(_("usage: wanqi-agent status [--format table|json] [--dir D]\n\n"
                    "Records queued and acknowledged, oldest unsent record's age, last successful\n"
                    "contact, last error, quarantined records (with reasons), records skipped as\n"
-                   "unreadable, incarnation.\n"));
+                   "unreadable, incarnation, and records not yet acknowledged that refer to\n"
+                   "another agent's event (they wait for the collector to confirm them).\n"));
             return 0;
         }
         if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
@@ -813,9 +932,14 @@ s_cmd_status(int argc, char **argv, const char *dir_opt)
         n.n = 0;
         if (wq_outbox_notes(box, 1, s_note_cb, &n, &e) != WQ_OK)
             goto fail;
+        printf("],\"waiting_refs\":[");
+        size_t nrefs = 0;
+        if (s_waiting_refs(box, &st, true, &nrefs, &e) != WQ_OK)
+            goto fail;
+        printf("],\"waiting_refs_count\":%zu", nrefs);
         char words[600];
         s_status_words(&st, words, sizeof words);
-        printf("],\"delivered_all\":%s,\"summary\":", st.queued == 0 ? "true" : "false");
+        printf(",\"delivered_all\":%s,\"summary\":", st.queued == 0 ? "true" : "false");
         wq_json_write_string(stdout, words);
         printf("}\n");
     } else {
@@ -846,6 +970,14 @@ s_cmd_status(int argc, char **argv, const char *dir_opt)
         printf(_("skipped unreadable: %" PRIu64 "\n"), st.skipped);
         if (wq_outbox_notes(box, 1, s_note_cb, &n, &e) != WQ_OK)
             goto fail;
+        printf("%s", _("waiting for the collector to confirm references to other agents' events:\n"));
+        size_t nrefs = 0;
+        if (s_waiting_refs(box, &st, false, &nrefs, &e) != WQ_OK)
+            goto fail;
+        if (nrefs > S_REFS_SHOWN)
+            printf(_("  ... and %zu more\n"), nrefs - S_REFS_SHOWN);
+        else if (nrefs == 0)
+            printf("%s", _("  none\n"));
     }
     rc = 0;
     goto done;

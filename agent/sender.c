@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/date.h"
+#include "common/i18n.h"
 #include "common/log.h"
 #include "proto/msg.h"
 
@@ -56,7 +57,13 @@ struct wq_sender_t {
     uint64_t rewinds;
     uint64_t ping_upto, ping_rewinds;
     uint32_t pings_out;
+    /* Backlog drain progress (s_progress): when the current drain began
+       (0: none) and the acked mark then; the last progress line. */
+    uint64_t drain_at, drain_from, prog_at, prog_acked;
+    bool prog_said;
 };
+
+
 
 wq_sender_t *
 wq_sender_new(wq_outbox_t *box, const wq_sender_opts_t *opts)
@@ -480,6 +487,53 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
     }
 }
 
+/*  While a backlog drains, say every opts.progress_ms how far it got, how fast
+    and when it should be done, so that whoever watches a long catch-up
+    after an outage sees it move; then say once that it is drained. Silent
+    for the few records of everyday use (they are acked within seconds),
+    and while the link is down (the reconnect messages say why). */
+static void
+s_progress(wq_sender_t *self, uint64_t now)
+{
+    uint64_t left = self->last_seq > self->acked ? self->last_seq - self->acked : 0;
+    if (self->drain_at == 0) {
+        if (left == 0)
+            return;
+        self->drain_at = self->prog_at = now;
+        self->drain_from = self->prog_acked = self->acked;
+        self->prog_said = false;
+        return;
+    }
+    if (left == 0) {
+        if (self->prog_said)
+            wq_info(_("backlog drained: %" PRIu64 " records acknowledged in %" PRIu64 " s"),
+                    self->acked - self->drain_from, (now - self->drain_at) / 1000);
+        self->drain_at = 0;
+        return;
+    }
+    if (self->phase != S_READY || self->acked < self->prog_acked) {
+        self->prog_at = now;    /* measure the rate over time connected only */
+        self->prog_acked = self->acked;
+        return;
+    }
+    if (now - self->prog_at < (self->opts.progress_ms ? self->opts.progress_ms : 10000))
+        return;
+    uint64_t total = self->last_seq - self->drain_from, done = self->acked - self->drain_from;
+    double rate = (double) (self->acked - self->prog_acked) * 1000.0 / (double) (now - self->prog_at);
+    if (rate > 0) {
+        uint64_t eta = (uint64_t) ((double) left / rate + 0.5);
+        wq_info(_("backlog: %" PRIu64 " of %" PRIu64 " records acknowledged, %" PRIu64
+                  " to go, %.1f records/s, done in about %02" PRIu64 ":%02" PRIu64 ":%02" PRIu64),
+                done, total, left, rate, eta / 3600, eta / 60 % 60, eta % 60);
+    } else
+        wq_info(_("backlog: %" PRIu64 " of %" PRIu64 " records acknowledged, %" PRIu64
+                  " to go, none acknowledged in the last %.1f s"),
+                done, total, left, (double) (now - self->prog_at) / 1000.0);
+    self->prog_said = true;
+    self->prog_at = now;
+    self->prog_acked = self->acked;
+}
+
 static void
 s_receive(wq_sender_t *self)
 {
@@ -559,6 +613,7 @@ wq_sender_run(wq_sender_t *self, const volatile sig_atomic_t *stop, wq_err_t *er
             } else if (prc == WQ_E_IO)
                 s_disconnect(self, now);
         }
+        s_progress(self, now);
         long timeout = (long) self->opts.poll_ms;
         if (self->sock) {
             zmq_pollitem_t item = {zsock_resolve(self->sock), 0, ZMQ_POLLIN, 0};

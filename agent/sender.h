@@ -36,6 +36,7 @@ typedef struct {
     uint64_t backoff_min_ms;
     uint64_t backoff_max_ms;
     uint64_t poll_ms;
+    uint64_t progress_ms;       /* a progress line this often while a backlog drains */
 } wq_sender_opts_t;
 
 typedef struct wq_sender_t wq_sender_t;

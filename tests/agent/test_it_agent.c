@@ -7,6 +7,7 @@
     order, whatever the agent goes through:
       - a backlog recorded offline drains completely once the peer appears;
       - records made while `run` runs are picked up;
+      - a slow drain logs its progress, then that it is drained;
       - SIGKILL of the agent while sending loses and duplicates nothing;
       - the agent resumes after the peer restarts;
       - E_GAP makes it resend from the expected seq;
@@ -18,6 +19,7 @@
       - a peer that claims more than the outbox holds is refused. */
 #include <czmq.h>
 #include <setjmp.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -385,7 +387,7 @@ s_setup(void **state)
                     "--collector-key", (char *) zcert_public_txt(c->peer.cert), "--config",
                     "heartbeat_ms=300", "--config", "backoff_min_ms=100", "--config",
                     "backoff_max_ms=400", "--config", "poll_ms=50", "--config",
-                    "log_level=debug", NULL};
+                    "log_level=debug", "--config", "progress_ms=100", NULL};
     char *out = NULL, *err = NULL;
     int rc = ts_run(argv, NULL, &out, &err, 20000, NULL);
     if (rc != 0)
@@ -514,6 +516,36 @@ test_it_backlog_drains(void **state)
     assert_non_null(strstr(st, "\"acknowledged\":33,\"queued\":0"));
     assert_non_null(strstr(st, "\"last_contact\":\""));
     free(st);
+}
+
+/*  A backlog drained slowly (the peer answers one message, then pauses)
+    logs its progress, then that it is drained. */
+static void
+test_it_backlog_progress_logged(void **state)
+{
+    ctx_t *c = *state;
+    agent_record(c, 30);
+    agent_run(c);
+    peer_bind(&c->peer);
+    int64_t end = zclock_mono() + WAIT_MS;
+    while (c->peer.hwm < 30 && zclock_mono() < end) {
+        peer_step(&c->peer, 50);
+        ts_sleep_ms(150);       /* < heartbeat_ms: the link stays alive */
+    }
+    if (c->peer.hwm < 30)
+        fail_msg("waited %d ms for the peer to store 30 records; it holds %" PRIu64, WAIT_MS,
+                 c->peer.hwm);
+    peer_serve(&c->peer, 500);      /* the agent stores the last ack and notices */
+    agent_stop(c);
+    assert_stored_exactly(&c->peer, 30);
+    char *log = ts_read_file(c->log);
+    assert_non_null(log);
+    const char *line = strstr(log, "backlog: ");
+    if (!line || !strstr(line, " of 30 records acknowledged, ") || !strstr(line, " to go, "))
+        fail_msg("no backlog progress line in the agent's log:\n%s", log);
+    if (!strstr(log, "backlog drained: 30 records acknowledged in "))
+        fail_msg("no 'backlog drained' line in the agent's log:\n%s", log);
+    free(log);
 }
 
 static void
@@ -764,6 +796,7 @@ main(void)
     zsys_set_linger(0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_it_backlog_drains, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_it_backlog_progress_logged, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_it_sigkill_loses_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_it_resumes_after_peer_restart, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_it_gap, s_setup, s_teardown),

@@ -5,6 +5,7 @@
     directory from $WANQI_AGENT_DIR. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -269,6 +270,99 @@ test_it_help_and_env_dir(void **state)
     free(env);
 }
 
+/*  A record naming another agent's event is accepted and listed by status
+    as waiting for the collector; one naming this agent's own is not. */
+static void
+test_it_status_waiting_refs(void **state)
+{
+    ctx_t *c = *state;
+    s_init(c, NULL);
+    assert_int_equal(s_agent(c, "status", NULL), 0);
+    assert_non_null(strstr(c->out, "other agents' events:\n  none\n"));
+    assert_int_equal(s_agent(c, "record", "enterprise", "--ent", AS_ENT, "--name", "恒泰",
+                             "--industry", "C", NULL), 0);
+    char own[80];
+    snprintf(own, sizeof own, "%.*s", (int) strcspn(c->out, "\n"), c->out);
+    assert_int_equal(s_agent(c, "record", "retraction", "--target", own, "--reason", "重复", NULL),
+                     0);
+    if (s_agent(c, "record", "retraction", "--target", "130102-99/0000abcd/5", "--reason", "重复",
+                NULL) != 0)
+        fail_msg("a retraction of another agent's event was refused: %s", c->err);
+    char mine[80];
+    snprintf(mine, sizeof mine, "%.*s", (int) strcspn(c->out, "\n"), c->out);
+    assert_int_equal(s_agent(c, "status", NULL), 0);
+    char *line = ts_strf("  %s (retraction) refers to 130102-99/0000abcd/5\n", mine);
+    if (!strstr(c->out, line))
+        fail_msg("status does not list %s as waiting:\n%s", mine, c->out);
+    assert_null(strstr(c->out, "refers to " AS_AGENT "/"));   /* its own event: checked locally */
+    assert_int_equal(s_agent(c, "status", "--format", "json", NULL), 0);
+    char *js = ts_strf("\"waiting_refs\":[{\"id\":\"%s\",\"type\":\"retraction\",\"ref\":"
+                       "\"130102-99/0000abcd/5\"}],\"waiting_refs_count\":1", mine);
+    if (!strstr(c->out, js))
+        fail_msg("status --format json lacks %s:\n%s", js, c->out);
+    free(js);
+    free(line);
+}
+
+typedef struct {
+    const char *path;
+    const char *not_pid;    /* a pid text the lock file must differ from, or NULL */
+} s_lockfile_t;
+
+/*  The lock file names a running run (a pid, other than not_pid). */
+static bool
+s_lock_has_pid(void *arg)
+{
+    s_lockfile_t *l = arg;
+    char *t = ts_read_file(l->path);
+    bool ok = t && atol(t) > 0 && (!l->not_pid || strcmp(t, l->not_pid) != 0);
+    free(t);
+    return ok;
+}
+
+/*  `run` twice on one outbox: the second refuses, naming the first's pid;
+    once the first stops, run starts again (the lock died with it). The
+    collector address has nothing listening: run keeps retrying meanwhile. */
+static void
+test_it_run_lock(void **state)
+{
+    ctx_t *c = *state;
+    s_init(c, NULL);
+    char *bin = (char *) ts_bin("wanqi-agent");
+    char *log = ts_strf("%s/run1.log", c->tmp);
+    char *lockpath = ts_strf("%s/run.lock", c->dir);
+    char *argv[] = {bin, "run", "--dir", c->dir, NULL};
+    pid_t first = ts_spawn(argv, log, NULL);
+    s_lockfile_t l = {lockpath, NULL};
+    if (!ts_wait_until(s_lock_has_pid, &l, 20000)) {
+        ts_stop(first);
+        fail_msg("waited 20 s for the first run to write its pid into %s", lockpath);
+    }
+    char *pid = ts_strf("%ld\n", (long) first);
+    char *held = ts_read_file(lockpath);
+    assert_string_equal(held, pid);
+    int rc = s_agent(c, "run", NULL);
+    char *want = ts_strf("pid %ld)", (long) first);
+    bool named = c->err && strstr(c->err, want) && strstr(c->err, "already");
+    assert_int_equal(ts_wait(first, 0), -1);    /* the first still runs */
+    assert_int_equal(ts_stop(first), 0);
+    assert_int_equal(rc, 1);
+    if (!named)
+        fail_msg("the second run did not name pid %ld: %s", (long) first, c->err);
+    /* The first is gone: run starts again and takes the lock. */
+    pid_t again = ts_spawn(argv, log, NULL);
+    l.not_pid = held;
+    bool took = ts_wait_until(s_lock_has_pid, &l, 20000);
+    assert_int_equal(ts_stop(again), 0);
+    if (!took)
+        fail_msg("waited 20 s for a new run to take the lock after the first stopped");
+    free(want);
+    free(held);
+    free(pid);
+    free(lockpath);
+    free(log);
+}
+
 int
 main(void)
 {
@@ -279,6 +373,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_it_outbox_full, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_it_import, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_it_help_and_env_dir, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_it_run_lock, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_it_status_waiting_refs, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
