@@ -45,7 +45,7 @@ _Static_assert(sizeof(wq_focus_t) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(wq_rec_type_t) == sizeof(int), "enums are stored as int");
 
 #define S_LIST_MAX 16       /* cadres per visit */
-#define S_LIST_ITEM_MAX 64  /* bytes per cadre name */
+#define S_LIST_ITEM_MAX 64  /* characters per cadre name */
 #define S_SCAN_DEPTH 8      /* msgpack nesting accepted by the pre-scan */
 #define S_LINE_REF_MAX 999999999UL
 
@@ -81,7 +81,7 @@ typedef struct {
     s_kind_t kind;
     size_t offset;              /* of the member in wq_record_t */
     size_t cap;                 /* inline strings: sizeof the member */
-    size_t min, max;            /* string length limits in bytes */
+    size_t min, max;            /* length limits: characters for texts, bytes for codes */
     bool multiline;             /* '\n' and '\t' allowed */
     const char *const *enums;   /* S_K_ENUM: names, [0] unused */
     int nenums;                 /* S_K_ENUM: number of entries incl. [0] */
@@ -178,28 +178,28 @@ static const s_field_t s_fields[WQ_F_COUNT] = {
     [WQ_F_ENT] = {"ent", S_K_ENT, OFF(ent), CAP(ent), 18, 18, false, NULL, 0, NULL, T_ALL, T_BASE, false,
                   "enterprise's 18-character Unified Social Credit Code"},
     [WQ_F_BY] = {"by", S_K_TEXT, OFF(by), 0, 0, 64, false, NULL, 0, NULL, T_ALL, 0, true,
-                 "cadre who recorded it (<= 64 bytes)"},
+                 "cadre who recorded it (<= 64 characters)"},
     [WQ_F_NAME] = {"name", S_K_TEXT, OFF(name), 0, 1, 200, false, NULL, 0, NULL, T(WQ_REC_ENTERPRISE),
-                   T(WQ_REC_ENTERPRISE), true, "enterprise name (<= 200 bytes)"},
+                   T(WQ_REC_ENTERPRISE), true, "enterprise name (<= 200 characters)"},
     [WQ_F_INDUSTRY] = {"industry", S_K_INDUSTRY, OFF(industry), CAP(industry), 1, 5, false, NULL,
                        0, NULL, T(WQ_REC_ENTERPRISE), T(WQ_REC_ENTERPRISE), true,
                        "GB/T 4754 section A-T, optionally + 2-4 digits (C, C3110)"},
     [WQ_F_ADDRESS] = {"address", S_K_TEXT, OFF(address), 0, 0, 300, false, NULL, 0, NULL,
-                      T(WQ_REC_ENTERPRISE), 0, true, "address (<= 300 bytes)"},
+                      T(WQ_REC_ENTERPRISE), 0, true, "address (<= 300 characters)"},
     [WQ_F_ABOVE_SIZE] = {"above_size", S_K_BOOL, OFF(above_size), 0, 0, 0, false, NULL, 0, NULL,
                          T(WQ_REC_ENTERPRISE), 0, true,
                          "true if an industrial enterprise above designated size"},
     [WQ_F_FOCUS] = {"focus", S_K_ENUM, OFF(focus), 0, 0, 0, false, ENUMS(s_focus_names, s_focus_labels),
                     T(WQ_REC_ENTERPRISE), 0, true, "focus group"},
     [WQ_F_CADRE] = {"cadre", S_K_TEXT, OFF(cadre), 0, 0, 64, false, NULL, 0, NULL,
-                    T(WQ_REC_ENTERPRISE), 0, true, "assigned cadre (<= 64 bytes)"},
+                    T(WQ_REC_ENTERPRISE), 0, true, "assigned cadre (<= 64 characters)"},
     [WQ_F_CADRES] = {"cadres", S_K_LIST, OFF(cadres), 0, 1, S_LIST_ITEM_MAX, false, NULL, 0, NULL,
                      T(WQ_REC_VISIT), T(WQ_REC_VISIT), true,
-                     "1-16 cadre names, comma-separated (each <= 64 bytes)"},
+                     "1-16 cadre names, comma-separated (each <= 64 characters)"},
     [WQ_F_METHOD] = {"method", S_K_ENUM, OFF(method), 0, 0, 0, false, ENUMS(s_method_names, s_method_labels),
                      T(WQ_REC_VISIT), T(WQ_REC_VISIT), true, "how the enterprise was examined"},
     [WQ_F_FINDINGS] = {"findings", S_K_TEXT, OFF(findings), 0, 0, 8000, true, NULL, 0, NULL,
-                       T(WQ_REC_VISIT), 0, true, "what was found (<= 8000 bytes, multi-line)"},
+                       T(WQ_REC_VISIT), 0, true, "what was found (<= 8000 characters, multi-line)"},
     [WQ_F_CATEGORY] = {"category", S_K_ENUM, OFF(category), 0, 0, 0, false,
                        ENUMS(s_category_names, s_category_labels), T(WQ_REC_PROBLEM), T(WQ_REC_PROBLEM), true,
                        "problem category"},
@@ -208,7 +208,7 @@ static const s_field_t s_fields[WQ_F_COUNT] = {
                        "problem severity"},
     [WQ_F_DESCRIPTION] = {"description", S_K_TEXT, OFF(description), 0, 1, 8000, true, NULL, 0, NULL,
                           T(WQ_REC_PROBLEM), T(WQ_REC_PROBLEM), true,
-                          "the problem (1-8000 bytes, multi-line)"},
+                          "the problem (1-8000 characters, multi-line)"},
     [WQ_F_VISIT] = {"visit", S_K_EVENT, OFF(visit), CAP(visit), 0, 0, false, NULL, 0, NULL,
                     T(WQ_REC_PROBLEM), 0, true, "event id of the visit that found it"},
     [WQ_F_PROBLEM] = {"problem", S_K_EVENT, OFF(problem), CAP(problem), 0, 0, false, NULL, 0, NULL,
@@ -216,38 +216,38 @@ static const s_field_t s_fields[WQ_F_COUNT] = {
                       false, "event id of the problem"},
     [WQ_F_MEASURES] = {"measures", S_K_TEXT, OFF(measures), 0, 1, 8000, true, NULL, 0, NULL,
                        T(WQ_REC_PLAN), T(WQ_REC_PLAN), true,
-                       "rectification measures (1-8000 bytes, multi-line)"},
+                       "rectification measures (1-8000 characters, multi-line)"},
     [WQ_F_GOAL] = {"goal", S_K_TEXT, OFF(goal), 0, 0, 2000, false, NULL, 0, NULL, T(WQ_REC_PLAN), 0,
-                   true, "service goal (<= 2000 bytes)"},
+                   true, "service goal (<= 2000 characters)"},
     [WQ_F_DEADLINE] = {"deadline", S_K_DATE, OFF(deadline), CAP(deadline), 10, 10, false, NULL, 0, NULL,
                        T(WQ_REC_PLAN), T(WQ_REC_PLAN), true, "YYYY-MM-DD, rectification deadline"},
     [WQ_F_STATUS] = {"status", S_K_ENUM, OFF(status), 0, 0, 0, false, ENUMS(s_status_names, s_status_labels),
                      T(WQ_REC_PROGRESS), T(WQ_REC_PROGRESS), true, "the problem's new status"},
     [WQ_F_NOTE] = {"note", S_K_TEXT, OFF(note), 0, 0, 8000, true, NULL, 0, NULL, T(WQ_REC_PROGRESS), 0,
-                   true, "note (<= 8000 bytes, multi-line)"},
+                   true, "note (<= 8000 characters, multi-line)"},
     [WQ_F_KIND] = {"kind", S_K_ENUM, OFF(kind), 0, 0, 0, false, ENUMS(s_kind_names, s_kind_labels),
                    T(WQ_REC_SERVICE), T(WQ_REC_SERVICE), true, "kind of service"},
     [WQ_F_CONTENT] = {"content", S_K_TEXT, OFF(content), 0, 1, 8000, true, NULL, 0, NULL,
                       T(WQ_REC_SERVICE), T(WQ_REC_SERVICE), true,
-                      "what was delivered (1-8000 bytes, multi-line)"},
+                      "what was delivered (1-8000 characters, multi-line)"},
     [WQ_F_CHANNEL] = {"channel", S_K_ENUM, OFF(channel), 0, 0, 0, false, ENUMS(s_channel_names, s_channel_labels),
                       T(WQ_REC_CONSULTATION), T(WQ_REC_CONSULTATION), true,
                       "how the question came in"},
     [WQ_F_QUESTION] = {"question", S_K_TEXT, OFF(question), 0, 1, 8000, true, NULL, 0, NULL,
                        T(WQ_REC_CONSULTATION), T(WQ_REC_CONSULTATION), true,
-                       "the question (1-8000 bytes, multi-line)"},
+                       "the question (1-8000 characters, multi-line)"},
     [WQ_F_CONSULTATION] = {"consultation", S_K_EVENT, OFF(consultation), CAP(consultation), 0, 0,
                            false, NULL, 0, NULL, T(WQ_REC_ANSWER), T(WQ_REC_ANSWER), false,
                            "event id of the consultation answered"},
     [WQ_F_ANSWER] = {"answer", S_K_TEXT, OFF(answer), 0, 1, 8000, true, NULL, 0, NULL,
                      T(WQ_REC_ANSWER), T(WQ_REC_ANSWER), true,
-                     "the answer (1-8000 bytes, multi-line)"},
+                     "the answer (1-8000 characters, multi-line)"},
     [WQ_F_CLASS] = {"class", S_K_ENUM, OFF(klass), 0, 0, 0, false, ENUMS(s_class_names, s_class_labels),
                     T(WQ_REC_CLASSIFICATION), T(WQ_REC_CLASSIFICATION), true,
                     "supervision class"},
     [WQ_F_REASON] = {"reason", S_K_TEXT, OFF(reason), 0, 1, 2000, false, NULL, 0, NULL,
                      T(WQ_REC_CLASSIFICATION) | T_FIX, T(WQ_REC_CLASSIFICATION) | T_FIX, true,
-                     "reason (1-2000 bytes)"},
+                     "reason (1-2000 characters)"},
     [WQ_F_TARGET] = {"target", S_K_EVENT, OFF(target), CAP(target), 0, 0, false, NULL, 0, NULL, T_FIX,
                      T_FIX, false, "event id of the event corrected or retracted"},
     [WQ_F_OF] = {"of", S_K_OF, OFF(of), 0, 0, 0, false, NULL, 0, NULL, T(WQ_REC_CORRECTION),
@@ -944,16 +944,18 @@ s_check_str(wq_field_t f, bool patch, const char *s, size_t n, const char *date,
             return wq_err_set(err, rc, fname, _("%s"), e.text);
         return WQ_OK;
     case S_K_TEXT:
+        /* Lengths are counted in characters (code points), as a person
+           counts them: 200 Han characters are 200, not 600 bytes. */
         if (n < d->min)
-            return wq_err_set(err, WQ_E_RANGE, fname, _("the %s is empty: give 1 to %zu bytes"),
-                              s_word(f), d->max);
-        if (n > d->max)
-            return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu bytes, at most %zu"),
-                              s_show(s, n, show, sizeof show), n, d->max);
+            return wq_err_set(err, WQ_E_RANGE, fname,
+                              _("the %s is empty: give 1 to %zu characters"), s_word(f), d->max);
         if (!wq_utf8_valid(s, n, &bad))
             return wq_err_set(err, WQ_E_UTF8, fname,
                               _("\"%s\" is not valid UTF-8 at byte %zu: save the text as UTF-8"),
                               s_show(s, n, show, sizeof show), bad);
+        if (wq_utf8_chars(s, n) > d->max)
+            return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu characters, at most %zu"),
+                              s_show(s, n, show, sizeof show), wq_utf8_chars(s, n), d->max);
         if (!wq_utf8_text_ok(s, n, d->multiline, &bad))
             return wq_err_set(err, WQ_E_UTF8, fname,
                               _("\"%s\" has a control character at byte %zu%s"),
@@ -976,12 +978,13 @@ s_check_cadre_item(bool patch, size_t i, const char *s, wq_err_t *err)
     s_fname(WQ_F_CADRES, patch, fname, sizeof fname);
     if (n == 0)
         return wq_err_set(err, WQ_E_RANGE, fname, _("cadre %zu is an empty name"), i + 1);
-    if (n > S_LIST_ITEM_MAX)
-        return wq_err_set(err, WQ_E_RANGE, fname, _("cadre %zu \"%s\" has %zu bytes, at most %d"),
-                          i + 1, s_show(s, n, show, sizeof show), n, S_LIST_ITEM_MAX);
     if (!wq_utf8_valid(s, n, &bad))
         return wq_err_set(err, WQ_E_UTF8, fname, _("cadre %zu \"%s\" is not valid UTF-8 at byte %zu"),
                           i + 1, s_show(s, n, show, sizeof show), bad);
+    if (wq_utf8_chars(s, n) > S_LIST_ITEM_MAX)
+        return wq_err_set(err, WQ_E_RANGE, fname,
+                          _("cadre %zu \"%s\" has %zu characters, at most %d"), i + 1,
+                          s_show(s, n, show, sizeof show), wq_utf8_chars(s, n), S_LIST_ITEM_MAX);
     if (!wq_utf8_text_ok(s, n, false, &bad))
         return wq_err_set(err, WQ_E_UTF8, fname, _("cadre %zu \"%s\" has a control character at "
                           "byte %zu"), i + 1, s_show(s, n, show, sizeof show), bad);
@@ -1798,9 +1801,10 @@ s_want(const msgpack_object *o, msgpack_object_type t, const char *fname, const 
                       s_mp_type_name(o->type));
 }
 
-/*  Check a decoded msgpack string: no NUL, valid UTF-8, at most max bytes. */
+/*  Check a decoded msgpack string: no NUL, valid UTF-8, at most max bytes,
+    or with chars (texts) at most max characters (so at most 4 * max bytes). */
 static int
-s_want_str(const msgpack_object *o, const char *fname, size_t max, wq_err_t *err)
+s_want_str(const msgpack_object *o, const char *fname, size_t max, bool chars, wq_err_t *err)
 {
     char show[64];
     size_t bad = 0;
@@ -1809,14 +1813,20 @@ s_want_str(const msgpack_object *o, const char *fname, size_t max, wq_err_t *err
         return rc;
     const char *s = o->via.str.ptr;
     size_t n = o->via.str.size;
-    if (n > max)
+    if (!chars && n > max)
         return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu bytes, at most %zu"),
                           s_show(s, n, show, sizeof show), n, max);
+    if (chars && n > 4 * max)
+        return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu bytes, more than %zu "
+                          "characters can take"), s_show(s, n, show, sizeof show), n, max);
     if (n && memchr(s, '\0', n))
         return wq_err_set(err, WQ_E_UTF8, fname, _("the value contains a NUL byte"));
     if (!wq_utf8_valid(s, n, &bad))
         return wq_err_set(err, WQ_E_UTF8, fname, _("\"%s\" is not valid UTF-8 at byte %zu"),
                           s_show(s, n, show, sizeof show), bad);
+    if (chars && wq_utf8_chars(s, n) > max)
+        return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu characters, at most %zu"),
+                          s_show(s, n, show, sizeof show), wq_utf8_chars(s, n), max);
     return WQ_OK;
 }
 
@@ -1833,7 +1843,7 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
     switch (d->kind) {
     case S_K_TYPE:
     case S_K_OF: {
-        rc = s_want_str(o, fname, 32, err);
+        rc = s_want_str(o, fname, 32, false, err);
         if (rc != WQ_OK)
             return rc;
         char name[33];
@@ -1875,7 +1885,7 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
         r->above_size = o->via.boolean;
         break;
     case S_K_ENUM: {
-        rc = s_want_str(o, fname, 64, err);
+        rc = s_want_str(o, fname, 64, false, err);
         if (rc != WQ_OK)
             return rc;
         char name[65];
@@ -1904,7 +1914,7 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
         }
         for (uint32_t i = 0; i < o->via.array.size; i++) {
             const msgpack_object *it = &o->via.array.ptr[i];
-            rc = s_want_str(it, fname, S_LIST_ITEM_MAX, err);
+            rc = s_want_str(it, fname, S_LIST_ITEM_MAX, true, err);
             if (rc != WQ_OK)
                 return rc;
             r->cadres[i] = strndup(it->via.str.ptr, it->via.str.size);
@@ -1930,7 +1940,7 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
         break;
     }
     case S_K_TEXT: {
-        rc = s_want_str(o, fname, d->max, err);
+        rc = s_want_str(o, fname, d->max, true, err);
         if (rc != WQ_OK)
             return rc;
         char *copy = strndup(o->via.str.ptr, o->via.str.size);
@@ -1942,7 +1952,7 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
         break;
     }
     default:    /* inline strings */
-        rc = s_want_str(o, fname, d->cap - 1, err);
+        rc = s_want_str(o, fname, d->cap - 1, false, err);
         if (rc != WQ_OK)
             return rc;
         memcpy(s_inline(r, f), o->via.str.ptr, o->via.str.size);

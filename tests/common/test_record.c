@@ -590,7 +590,13 @@ test_string_limits(void **state)
         s_expect_valid(r, WQ_OK, NULL);
         char *over = s_repeat("a", max + 1);
         s_expect_set(r, f, over, WQ_E_RANGE);
-        char *han = s_repeat("环", max / 3 + 1);   /* > max bytes */
+        /* Lengths are in characters: max Han characters (3 bytes each)
+           fit, one more does not. */
+        char *han_ok = s_repeat("环", max);
+        s_expect_set(r, f, han_ok, WQ_OK);
+        s_expect_valid(r, WQ_OK, NULL);
+        free(han_ok);
+        char *han = s_repeat("环", max + 1);
         s_expect_set(r, f, han, WQ_E_RANGE);
         /* Empty. */
         s_expect_set(r, f, "", limits[i].min ? WQ_E_RANGE : WQ_OK);
@@ -732,7 +738,13 @@ test_cadres(void **state)
     char *long_name = s_repeat("a", 65);
     s_expect_set(r, "cadres", long_name, WQ_E_RANGE);
     free(long_name);
-    s_expect_set(r, "cadres", "a,b,c,d,e,f,g,h,i,j,k", WQ_OK);  /* 16 */
+    long_name = s_repeat("环", 65);     /* 65 characters: too long */
+    s_expect_set(r, "cadres", long_name, WQ_E_RANGE);
+    free(long_name);
+    long_name = s_repeat("环", 64);     /* 64 characters (192 bytes): fits */
+    s_expect_set(r, "cadres", long_name, WQ_OK);
+    free(long_name);
+    s_expect_set(r, "cadres", "a,b,c,d,e,f,g,h,i,j", WQ_OK);  /* 16 */
     assert_int_equal(r->ncadres, 16);
     s_expect_set(r, "cadres", "x", WQ_E_RANGE);
     assert_int_equal(r->ncadres, 16);
