@@ -61,7 +61,6 @@ function valueText(type, f, v) {
   return String(v);
 }
 
-function utf8len(s) { return new TextEncoder().encode(s).length; }
 
 function cut(s, n) { s = s || ""; return s.length > n ? s.slice(0, n) + "…" : s; }
 
@@ -298,10 +297,10 @@ function inputFor(type, f, prefix) {
   if (f.kind === "date") hint = "格式 2019-05-06";
   else if (f.kind === "list") hint = "多人用逗号分隔";
   else if (f.kind === "industry") hint = "国民经济行业分类，如 C 或 C3110";
-  else if (f.kind === "text" && f.max) hint = "最多 " + f.max + " 字节（约 " + Math.floor(f.max / 3) + " 个汉字）";
+  else if (f.kind === "text" && f.max) hint = "最多 " + f.max + " 个字";
   if (f.kind === "text" && f.max) input.addEventListener("input", () => {
-    const n = utf8len(input.value);
-    setErr(name, n > f.max ? "太长了：" + n + " 字节，最多 " + f.max + " 字节" : "");
+    const n = [...input.value].length;   /* characters (code points), as the validator counts */
+    setErr(name, n > f.max ? "太长了：" + n + " 个字，最多 " + f.max + " 个字" : "");
   });
   return h("div", { class: "field", "data-field": name },
     h("label", { class: "f", for: id }, f.label, f.required ? h("span", { class: "req" }, "*") : null, h("span", { class: "hint" }, hint)),
