@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/date.h"
+#include "collector/marks.h"
 
 /*  ---- loading ----------------------------------------------------------- */
 
@@ -171,6 +172,7 @@ s_patch_field(wq_record_t *dst, const wq_record_t *src, wq_field_t f)
     case WQ_F_ANSWER: return s_dupstr(&dst->answer, src->answer);
     case WQ_F_CLASS: dst->klass = src->klass; break;
     case WQ_F_REASON: return s_dupstr(&dst->reason, src->reason);
+    case WQ_F_GRADE: dst->grade = src->grade; break;
     default: return WQ_OK;      /* protected: never patched */
     }
     return WQ_OK;
@@ -259,7 +261,8 @@ typedef struct {
 } s_contribs_t;
 
 static void
-s_add(s_contribs_t *cs, const char *area, const char *date_or_month, int metric, unsigned sub)
+s_addn(s_contribs_t *cs, const char *area, const char *date_or_month, int metric, unsigned sub,
+       int64_t n)
 {
     if (cs->oom)
         return;
@@ -277,8 +280,14 @@ s_add(s_contribs_t *cs, const char *area, const char *date_or_month, int metric,
     memcpy(month, date_or_month, 7);
     month[7] = '\0';
     wq_vkey_make(cs->c[cs->n].key, area, month, metric, sub);
-    cs->c[cs->n].n = 1;
+    cs->c[cs->n].n = n;
     cs->n++;
+}
+
+static void
+s_add(s_contribs_t *cs, const char *area, const char *date_or_month, int metric, unsigned sub)
+{
+    s_addn(cs, area, date_or_month, metric, sub, 1);
 }
 
 static bool
@@ -287,11 +296,55 @@ s_effective(const wq_fold_item_t *it)
     return it->effect == WQ_EFFECT_EFFECTIVE || it->effect == WQ_EFFECT_CORRECTED;
 }
 
+/*  Marks of the enterprise's visits: visits per cadre (each name once per
+    visit, in the visit's county and month), and possible double entries:
+    visits of one date and method from two or more workstations. */
 static void
-s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contribs_t *cs)
+s_visit_marks(wq_fold_item_t *items, size_t n, const char *ent, wq_marks_t *ms)
 {
-    bool registered = false, visited = false, any = false;
+    for (size_t i = 0; i < n; i++) {
+        const wq_record_t *r = items[i].rec;
+        if (!s_effective(&items[i]) || r->type != WQ_REC_VISIT)
+            continue;
+        char month[8];
+        memcpy(month, r->date, 7);
+        month[7] = '\0';
+        for (size_t j = 0; j < r->ncadres; j++) {
+            bool seen = false;
+            for (size_t k = 0; k < j && !seen; k++)
+                seen = strcmp(r->cadres[k], r->cadres[j]) == 0;
+            if (!seen && r->cadres[j][0])
+                wq_marks_add(ms, 1, "K", r->county, month, r->cadres[j], NULL);
+        }
+        /* The first visit of its (date, method) group reports the group. */
+        bool first = true, other_agent = false;
+        int64_t nvisits = 0;
+        for (size_t k = 0; k < n; k++) {
+            const wq_record_t *o = items[k].rec;
+            if (!s_effective(&items[k]) || o->type != WQ_REC_VISIT || o->method != r->method ||
+                strcmp(o->date, r->date) != 0)
+                continue;
+            if (k < i)
+                first = false;
+            if (strcmp(o->agent, r->agent) != 0)
+                other_agent = true;
+            nvisits++;
+        }
+        if (first && other_agent) {
+            char method[2] = {(char) ('0' + (int) r->method), '\0'};
+            wq_marks_add(ms, nvisits, "D", r->county, r->date, method, ent, NULL);
+        }
+    }
+}
+
+static void
+s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contribs_t *cs,
+                  wq_marks_t *ms)
+{
+    bool registered = false, visited = false, any = false, above = false;
+    int focus = 0;
     char reg_month[8] = "", visit_month[8] = "", class_month[8] = "", first_county[7] = "";
+    char grade_month[8] = "";
     for (size_t i = 0; i < n; i++) {
         const wq_record_t *r = items[i].rec;
         if (!s_effective(&items[i]) || s_is_modifier(r))
@@ -310,6 +363,8 @@ s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contri
             }
             memcpy(st->county, r->county, sizeof st->county);
             snprintf(st->name, sizeof st->name, "%s", r->name ? r->name : "");
+            focus = (int) r->focus;
+            above = r->above_size;
             break;
         case WQ_REC_VISIT:
             if (!visited) {
@@ -327,6 +382,11 @@ s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contri
             memcpy(class_month, r->date, 7);
             class_month[7] = '\0';
             break;
+        case WQ_REC_GRADING:
+            st->grade = (int) r->grade;
+            memcpy(grade_month, r->date, 7);
+            grade_month[7] = '\0';
+            break;
         default:
             break;
         }
@@ -334,6 +394,20 @@ s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contri
     st->exists = any;
     if (!any)
         return;
+    s_visit_marks(items, n, st->ent, ms);
+    if (st->grade)
+        s_add(cs, registered ? st->county : first_county, grade_month, WQ_M_GRADE,
+              (unsigned) st->grade);
+    if (registered && focus > 0 && focus < WQ_FOCUS_COUNT) {
+        s_add(cs, st->county, reg_month, WQ_M_GROUP_REG, (unsigned) focus);
+        if (visited)
+            s_add(cs, st->county, visit_month, WQ_M_GROUP_VISITED, (unsigned) focus);
+    }
+    if (registered && above) {
+        s_add(cs, st->county, reg_month, WQ_M_GROUP_REG, WQ_GROUP_ABOVE_SIZE);
+        if (visited)
+            s_add(cs, st->county, visit_month, WQ_M_GROUP_VISITED, WQ_GROUP_ABOVE_SIZE);
+    }
     if (registered)
         memcpy(st->month, reg_month, sizeof st->month);
     else
@@ -352,12 +426,125 @@ s_resolved_status(int s)
     return s == WQ_STATUS_RECTIFIED || s == WQ_STATUS_VERIFIED;
 }
 
-static void
-s_fold_problem(const char *pid, wq_fold_item_t *items, size_t n, wq_fold_state_t *st,
-               s_contribs_t *cs)
+/*  Day numbers of a problem's history, for its timelines. */
+typedef struct {
+    int32_t opened;
+    int32_t *pd, *dl;       /* plans in fold order: plan date, deadline */
+    size_t np;
+    int32_t *tog;           /* resolution toggles, ascending */
+    size_t nt;
+} s_hist_t;
+
+static bool
+s_h_inforce(const s_hist_t *h, int32_t d, int32_t *deadline)
 {
+    bool any = false;
+    for (size_t i = 0; i < h->np; i++)
+        if (h->pd[i] <= d) {
+            *deadline = h->dl[i];
+            any = true;
+        }
+    return any;
+}
+
+/*  Resolved at the end of day d; *last = the toggle that made it so. */
+static bool
+s_h_resolved(const s_hist_t *h, int32_t d, int32_t *last)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < h->nt; i++)
+        if (h->tog[i] <= d) {
+            k++;
+            *last = h->tog[i];
+        }
+    return k % 2 == 1;
+}
+
+/*  The three states of the issue's definitions at the end of day d:
+    overdue = opened, a deadline in force that is before d, not resolved;
+    on time / late = opened, resolved, and the day it was resolved was on
+    or before / after the deadline in force that day (none in force: on
+    time). */
+static void
+s_h_states(const s_hist_t *h, int32_t d, bool out[3])
+{
+    int32_t dl = 0, last = 0;
+    out[0] = out[1] = out[2] = false;
+    if (d < h->opened)
+        return;
+    bool res = s_h_resolved(h, d, &last);
+    if (!res) {
+        out[0] = s_h_inforce(h, d, &dl) && dl < d;
+        return;
+    }
+    bool late = s_h_inforce(h, last, &dl) && last > dl;
+    out[late ? 2 : 1] = true;
+}
+
+static int
+s_cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *) a, y = *(const int32_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/*  Timeline contributions (+1 on the day a state starts, -1 on the day it
+    ends, by month and by day) and the overdue intervals as 'O' marks. */
+static void
+s_timelines(const s_hist_t *h, const char *entity, const wq_fold_state_t *st, s_contribs_t *cs,
+            wq_marks_t *ms)
+{
+    static const int mons[3] = {WQ_M_OD_MON, WQ_M_OT_MON, WQ_M_LT_MON};
+    size_t nc = 1 + 2 * h->np + h->nt, m = 0;
+    int32_t *cand = malloc(nc * sizeof *cand);
+    if (!cand) {
+        cs->oom = true;
+        return;
+    }
+    cand[m++] = h->opened;
+    for (size_t i = 0; i < h->np; i++) {
+        cand[m++] = h->pd[i];
+        cand[m++] = h->dl[i] + 1;
+    }
+    for (size_t i = 0; i < h->nt; i++)
+        cand[m++] = h->tog[i];
+    qsort(cand, m, sizeof *cand, s_cmp_i32);
+    bool prev[3] = {false, false, false};
+    char od_start[11] = "";
+    for (size_t i = 0; i < m; i++) {
+        if ((i > 0 && cand[i] == cand[i - 1]) || cand[i] < h->opened)
+            continue;
+        bool now[3];
+        char day[11];
+        s_h_states(h, cand[i], now);
+        wq_date_from_days(cand[i], day);
+        for (int k = 0; k < 3; k++) {
+            if (now[k] == prev[k])
+                continue;
+            int64_t delta = now[k] ? 1 : -1;
+            s_addn(cs, st->county, st->month, mons[k], wq_monidx(day), delta);
+            s_addn(cs, st->county, st->month, mons[k] + 1, wq_dayidx(day), delta);
+            if (k == 0 && now[k]) {
+                memcpy(od_start, day, sizeof od_start);
+            } else if (k == 0) {
+                wq_marks_add(ms, 1, "O", od_start, day, st->county, st->month, entity, NULL);
+            }
+            prev[k] = now[k];
+        }
+    }
+    if (prev[0])
+        wq_marks_add(ms, 1, "O", od_start, WQ_MARK_OPEN_END, st->county, st->month, entity, NULL);
+    free(cand);
+}
+
+static void
+s_fold_problem(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_state_t *st,
+               s_contribs_t *cs, wq_marks_t *ms)
+{
+    const char *pid = entity + 2;
     const wq_record_t *p = NULL;
-    wq_buf_t tog = {0};
+    wq_buf_t tog = {0}, plans = {0};
+    s_hist_t h = {0};
     for (size_t i = 0; i < n; i++)
         if (s_effective(&items[i]) && items[i].rec->type == WQ_REC_PROBLEM &&
             strcmp(items[i].id, pid) == 0)
@@ -374,6 +561,14 @@ s_fold_problem(const char *pid, wq_fold_item_t *items, size_t n, wq_fold_state_t
     st->severity = (int) p->severity;
     st->status = WQ_STATUS_OPEN;
     s_add(cs, st->county, st->month, WQ_M_PROBLEMS, (unsigned) p->category);
+    h.pd = malloc((n + 1) * sizeof *h.pd);
+    h.dl = malloc((n + 1) * sizeof *h.dl);
+    h.tog = malloc((n + 1) * sizeof *h.tog);
+    if (!h.pd || !h.dl || !h.tog) {
+        cs->oom = true;
+        goto done;
+    }
+    h.opened = wq_date_days(p->date);
     for (size_t i = 0; i < n; i++) {
         const wq_record_t *r = items[i].rec;
         if (!s_effective(&items[i]))
@@ -381,6 +576,10 @@ s_fold_problem(const char *pid, wq_fold_item_t *items, size_t n, wq_fold_state_t
         if (r->type == WQ_REC_PLAN) {
             s_add(cs, st->county, r->date, WQ_M_PLANS, 0);
             memcpy(st->deadline, r->deadline, sizeof st->deadline);
+            wq_buf_put(&plans, r->date, 10);
+            wq_buf_put(&plans, r->deadline, 10);
+            h.pd[h.np] = wq_date_days(r->date);
+            h.dl[h.np++] = wq_date_days(r->deadline);
         } else if (r->type == WQ_REC_PROGRESS) {
             int s = r->status == WQ_STATUS_REOPENED ? WQ_STATUS_OPEN : (int) r->status;
             if (s < WQ_STATUS_OPEN || s > WQ_STATUS_VERIFIED)
@@ -397,14 +596,59 @@ s_fold_problem(const char *pid, wq_fold_item_t *items, size_t n, wq_fold_state_t
         }
     }
     s_add(cs, st->county, st->month, WQ_M_PROB_STATUS, (unsigned) st->status);
+    for (size_t off = 0; off + 10 <= tog.len && !tog.oom; off += 10) {
+        char d[11];
+        memcpy(d, tog.data + off, 10);
+        d[10] = '\0';
+        h.tog[h.nt++] = wq_date_days(d);
+    }
+    if (h.nt % 2 == 1) {
+        /* Resolved now: the current rectification and its days. */
+        int32_t days = h.tog[h.nt - 1] - h.opened;
+        wq_date_from_days(h.tog[h.nt - 1], st->rect_date);
+        s_add(cs, st->county, st->month, WQ_M_RECT_DAYS,
+              (unsigned) (days < 0 ? 0 : days > 65535 ? 65535 : days));
+    }
+    s_timelines(&h, entity, st, cs, ms);
     if (tog.len > 0) {
         wq_buf_u8(&tog, 0);
         st->toggles = (char *) tog.data;
         tog.data = NULL;
     }
-    if (tog.oom)
+    if (plans.len > 0) {
+        wq_buf_u8(&plans, 0);
+        st->plans = (char *) plans.data;
+        plans.data = NULL;
+    }
+    if (tog.oom || plans.oom)
         cs->oom = true;
+done:
+    free(h.pd);
+    free(h.dl);
+    free(h.tog);
     wq_buf_free(&tog);
+    wq_buf_free(&plans);
+}
+
+void
+wq_fold_deadline_at(const char *plans, const char *date, char inforce[11], char first[11],
+                    int *changes)
+{
+    inforce[0] = first[0] = '\0';
+    *changes = 0;
+    for (size_t off = 0; plans && strlen(plans + off) >= 20; off += 20) {
+        if (memcmp(plans + off, date, 10) > 0)
+            continue;   /* a plan made after date: not in force yet */
+        const char *dl = plans + off + 10;
+        if (!first[0]) {
+            memcpy(first, dl, 10);
+            first[10] = '\0';
+        } else if (memcmp(inforce, dl, 10) != 0) {
+            (*changes)++;
+        }
+        memcpy(inforce, dl, 10);
+        inforce[10] = '\0';
+    }
 }
 
 bool
@@ -457,6 +701,7 @@ wq_fold_compute(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_sta
                 wq_err_t *err)
 {
     s_contribs_t cs = {0};
+    wq_marks_t ms = {0};
     memset(st, 0, sizeof *st);
     st->kind = entity[0];
     if (n > 1)
@@ -468,18 +713,26 @@ wq_fold_compute(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_sta
         qsort(items, n, sizeof *items, s_cmp_items);
     const char *own = entity + 2;
     if (entity[0] == 'E')
-        s_fold_enterprise(items, n, st, &cs);
+        s_fold_enterprise(items, n, st, &cs, &ms);
     else if (entity[0] == 'P')
-        s_fold_problem(own, items, n, st, &cs);
+        s_fold_problem(entity, items, n, st, &cs, &ms);
     else if (entity[0] == 'C')
         s_fold_consultation(own, items, n, st, &cs);
-    if (cs.oom)
+    if ((entity[0] == 'P' || entity[0] == 'C') && n > 0 && !s_find(items, n, own)) {
+        /* Plans, progress or answers waiting for their problem or
+           consultation: listed by the pending query. */
+        wq_marks_add(&ms, (int64_t) n, "W", items[0].rec->county, entity, NULL);
+    }
+    if (cs.oom || ms.oom)
         goto oom;
     st->ncontribs = wq_contrib_normalize(cs.c, cs.n);
     st->contribs = cs.c;
+    st->nmarks = wq_marks_normalize(ms.m, ms.n);
+    st->marks = ms.m;
     return WQ_OK;
 oom:
     free(cs.c);
+    wq_marks_free(&ms);
     return wq_err_set(err, WQ_E_NOMEM, "fold", "out of memory folding %s", entity);
 }
 
@@ -503,12 +756,14 @@ wq_fold_state_clear(wq_fold_state_t *st)
         return;
     free(st->contribs);
     free(st->toggles);
+    free(st->plans);
+    free(st->marks);
     memset(st, 0, sizeof *st);
 }
 
 /*  ---- blobs ------------------------------------------------------------- */
 
-#define S_STATE_VERSION 1
+#define S_STATE_VERSION 2
 
 void
 wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out)
@@ -528,10 +783,19 @@ wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out)
     wq_buf_u8(out, (uint8_t) st->answered);
     wq_buf_str(out, st->deadline);
     wq_buf_str(out, st->toggles ? st->toggles : "");
+    wq_buf_str(out, st->plans ? st->plans : "");
+    wq_buf_str(out, st->rect_date);
+    wq_buf_u8(out, (uint8_t) st->grade);
     wq_buf_u64(out, st->ncontribs);
     for (size_t i = 0; i < st->ncontribs; i++) {
         wq_buf_put(out, st->contribs[i].key, WQ_VKEY_LEN);
         wq_buf_u64(out, (uint64_t) st->contribs[i].n);
+    }
+    wq_buf_u64(out, st->nmarks);
+    for (size_t i = 0; i < st->nmarks; i++) {
+        wq_buf_u8(out, st->marks[i].len);
+        wq_buf_put(out, st->marks[i].key, st->marks[i].len);
+        wq_buf_u64(out, (uint64_t) st->marks[i].n);
     }
 }
 
@@ -562,6 +826,15 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
         free(st->toggles);
         st->toggles = NULL;
     }
+    st->plans = wq_rd_strdup(&r);
+    if (!st->plans && !r.bad)
+        goto nomem;
+    if (st->plans && !st->plans[0]) {
+        free(st->plans);
+        st->plans = NULL;
+    }
+    wq_rd_str(&r, st->rect_date, sizeof st->rect_date);
+    st->grade = wq_rd_u8(&r);
     uint64_t nc = wq_rd_u64(&r);
     if (r.bad || nc > (size - r.off) / (WQ_VKEY_LEN + 8))
         goto bad;
@@ -577,6 +850,24 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
         st->contribs[i].n = (int64_t) wq_rd_u64(&r);
     }
     st->ncontribs = (size_t) nc;
+    uint64_t nm = wq_rd_u64(&r);
+    if (r.bad || nm > (size - r.off) / 9)
+        goto bad;
+    if (nm) {
+        st->marks = calloc((size_t) nm, sizeof *st->marks);
+        if (!st->marks)
+            goto nomem;
+    }
+    for (uint64_t i = 0; i < nm; i++) {
+        uint8_t len = wq_rd_u8(&r);
+        const uint8_t *k = len <= WQ_MARK_MAX ? wq_rd_bytes(&r, len) : NULL;
+        if (!k)
+            goto bad;
+        memcpy(st->marks[i].key, k, len);
+        st->marks[i].len = len;
+        st->marks[i].n = (int64_t) wq_rd_u64(&r);
+    }
+    st->nmarks = (size_t) nm;
     if (r.bad || r.off != size)
         goto bad;
     return WQ_OK;
@@ -587,18 +878,4 @@ bad:
     wq_fold_state_clear(st);
     return wq_err_set(err, WQ_E_CORRUPT, "states",
                       "a stored entity state is malformed: run verify, rebuild from the agents");
-}
-
-bool
-wq_fold_deadline_entry(const wq_fold_state_t *st, const char *entity, wq_buf_t *key, wq_buf_t *val)
-{
-    if (!st->exists || st->kind != 'P' || st->deadline[0] == '\0')
-        return false;
-    wq_buf_put(key, st->deadline, 10);
-    wq_buf_put(key, entity, strlen(entity));
-    wq_buf_put(val, st->county, 6);
-    wq_buf_put(val, st->month, 7);
-    if (st->toggles)
-        wq_buf_put(val, st->toggles, strlen(st->toggles));
-    return true;
 }

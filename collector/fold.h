@@ -28,6 +28,7 @@
 #include <lmdb.h>
 #include <stdbool.h>
 #include "collector/cstore.h"
+#include "collector/marks.h"
 #include "collector/views.h"
 
 typedef enum {
@@ -52,12 +53,18 @@ typedef struct {
     char ent[19];                   /* credit code */
     char name[208];                 /* E: enterprise name (latest profile) */
     int category, severity, status, klass, answered;
+    int grade;                      /* E: current performance grade (wq_grade_t, 0 none) */
     char deadline[11];              /* P: current deadline ("" none) */
+    char *plans;                    /* P: owned, NULL if none: plan date + deadline (20 bytes)
+                                       per effective plan, in fold order: the deadline history */
+    char rect_date[11];             /* P: day of the current rectification ("" if not resolved) */
     char *toggles;                  /* P: owned, NULL if none: YYYY-MM-DD dates, concatenated,
                                        on which the problem became resolved (rectified or
                                        verified), unresolved, resolved ... alternately */
     wq_contrib_t *contribs;         /* owned, normalized */
     size_t ncontribs;
+    wq_mark_t *marks;               /* owned, normalized (marks.h) */
+    size_t nmarks;
 } wq_fold_state_t;
 
 /*  Load an entity's events (index + events) into a new array *items of *n
@@ -84,10 +91,13 @@ void wq_fold_state_clear(wq_fold_state_t *st);
 void wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out);
 int wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_t *err);
 
-/*  Deadline index entry of a state: key deadline + entity, value county,
-    month, toggles. Returns false if the state has no current deadline. */
-bool wq_fold_deadline_entry(const wq_fold_state_t *st, const char *entity, wq_buf_t *key,
-                            wq_buf_t *val);
+/*  A problem's deadline history (st->plans) read as of the end of date:
+    the deadline in force (that of the latest plan made on or before date,
+    in fold order; "" if none), the first deadline in force, and how many
+    times the deadline in force changed (extensions or reductions) up to
+    date. */
+void wq_fold_deadline_at(const char *plans, const char *date, char inforce[11], char first[11],
+                         int *changes);
 
 /*  Whether a problem with these toggles (len bytes, a multiple of 10) was
     rectified or verified at the end of day date: an odd number of toggles
