@@ -39,7 +39,7 @@ wq_vkey_rollup(const uint8_t in[WQ_VKEY_LEN], wq_level_t level, uint8_t out[WQ_V
 
 static const char *const s_metric_names[WQ_M_COUNT] = {
     "?", "registered", "visited", "visits", "problems", "status", "plans",
-    "services", "consultations", "answered", "answer_days", "class"};
+    "services", "consultations", "answered", "answer_days", "class", "foreign"};
 
 void
 wq_vkey_format(const uint8_t key[WQ_VKEY_LEN], char *out, size_t size)
@@ -230,6 +230,7 @@ wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, 
             if (sub < WQ_CLASS_COUNT)
                 s->by_class[sub] += n;
             break;
+        case WQ_M_FOREIGN: s->foreign += n; break;
         default:
             break;
         }

@@ -39,7 +39,9 @@ typedef enum {
     WQ_M_ANSWERED = 9,         /* consultations answered, by month received */
     WQ_M_ANSWER_DAYS = 10,     /* histogram: sub = days to first answer */
     WQ_M_CLASS = 11,           /* enterprises by current class, by month of that class */
-    WQ_M_COUNT = 12
+    WQ_M_FOREIGN = 12,         /* events refused as foreign (fold.h), in the sending county,
+                                  by month of the event, sub = record type */
+    WQ_M_COUNT = 13
 } wq_metric_t;
 
 typedef struct {
@@ -68,6 +70,7 @@ int wq_views_apply(MDB_txn *txn, wq_central_t *c, const wq_contrib_t *old, size_
 /*  Sums of one area's counters over the months from..to (inclusive). */
 typedef struct {
     int64_t registered, visited, visits, plans, services, consultations, answered, problems;
+    int64_t foreign;        /* events this area sent that were refused as foreign */
     int64_t by_method[WQ_METHOD_COUNT];
     int64_t by_category[WQ_CAT_COUNT];
     int64_t by_status[WQ_STATUS_COUNT];
