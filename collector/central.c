@@ -30,6 +30,9 @@
 #include "collector/cstore.h"
 #include "collector/fold.h"
 #include "collector/marks.h"
+#include "common/creditcode.h"
+#include "common/date.h"
+#include "common/division.h"
 #include "collector/queries.h"
 #include "collector/views.h"
 #include "common/store.h"
@@ -275,6 +278,7 @@ wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t 
         {"states", 0, &c->states},         {"views", 0, &c->views},
         {"marks", 0, &c->marks},           {"streams", 0, &c->streams},
         {"quarantine", 0, &c->quarantine}, {"meta", 0, &c->meta},
+        {"transfers", 0, &c->transfers},
     };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         mrc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi);
@@ -937,6 +941,53 @@ fail:
     s_dirty_free(&dirty);
     wq_ingest_result_clear(res);
     res->hwm = old_mark;
+    return rc;
+}
+
+/*  ---- transfers ----------------------------------------------------------- */
+
+int
+wq_central_transfer(wq_central_t *self, const char *code, const char *county, const char *date,
+                    wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    wq_err_t v;
+    int rc;
+    if (!code || wq_creditcode_check(code, &v) != WQ_OK)
+        return wq_err_set(err, WQ_E_FORMAT, "code", "%s is not a valid credit code: %s",
+                          code ? code : "", code ? v.text : "missing");
+    if (!date || wq_date_check(date, &v) != WQ_OK)
+        return wq_err_set(err, WQ_E_FORMAT, "date", "transfer date: %s", date ? v.text : "missing");
+    if (!county || strlen(county) != 6 || !wq_division_find(county))
+        return wq_err_set(err, WQ_E_COUNTY, "county", "%s is not a known GB/T 2260 county code",
+                          county ? county : "");
+    char entity[WQ_ENTITY_MAX];
+    snprintf(entity, sizeof entity, "E:%s", code);
+    uint8_t key[28];
+    memcpy(key, code, 18);
+    memcpy(key + 18, date, 10);
+    int mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_txn_begin", err);
+    MDB_val k = {sizeof key, key}, d = {6, (void *) county};
+    mrc = mdb_put(txn, self->transfers, &k, &d, 0);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_put(transfers)", err);
+        goto fail;
+    }
+    rc = s_refold(txn, self, entity, err);
+    if (rc != WQ_OK)
+        goto fail;
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_txn_commit", err);
+        goto fail;
+    }
+    return WQ_OK;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
     return rc;
 }
 

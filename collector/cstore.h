@@ -42,6 +42,7 @@ struct wq_central_t {
     MDB_dbi streams;     /* agent NUL be32 inc -> stream row (central.c) */
     MDB_dbi quarantine;  /* event key -> be32 code, be64 time, be16 reason len, reason, raw */
     MDB_dbi meta;        /* "events", "quarantined", "streams" -> be64; "version" */
+    MDB_dbi transfers;   /* credit code (18) + date (10) -> county (6): operator transfers */
 };
 
 /*  Build an event key; returns its length. */

@@ -203,12 +203,50 @@ s_cmp_items(const void *a, const void *b)
     return 0;
 }
 
-static wq_fold_item_t *
-s_find(wq_fold_item_t *items, size_t n, const char *id)
+/*  Targets are found through an index of the items sorted by id, so that
+    a fold costs O(n log n) whatever mix of corrections it holds (a linear
+    scan per modifier made folds quadratic: issue 10). */
+typedef struct {
+    wq_fold_item_t **by_id;
+    size_t n;
+} s_index_t;
+
+static int
+s_cmp_by_id(const void *a, const void *b)
 {
+    return strcmp((*(wq_fold_item_t *const *) a)->id, (*(wq_fold_item_t *const *) b)->id);
+}
+
+static int
+s_index_build(s_index_t *ix, wq_fold_item_t *items, size_t n)
+{
+    ix->n = n;
+    ix->by_id = NULL;
+    if (n == 0)
+        return WQ_OK;
+    ix->by_id = malloc(n * sizeof *ix->by_id);
+    if (!ix->by_id)
+        return WQ_E_NOMEM;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(items[i].id, id) == 0)
-            return &items[i];
+        ix->by_id[i] = &items[i];
+    qsort(ix->by_id, n, sizeof *ix->by_id, s_cmp_by_id);
+    return WQ_OK;
+}
+
+static wq_fold_item_t *
+s_find(const s_index_t *ix, const char *id)
+{
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int d = strcmp(ix->by_id[mid]->id, id);
+        if (d == 0)
+            return ix->by_id[mid];
+        if (d < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 
@@ -216,6 +254,10 @@ s_find(wq_fold_item_t *items, size_t n, const char *id)
 static int
 s_apply_modifiers(wq_fold_item_t *items, size_t n)
 {
+    s_index_t ix;
+    int rc = WQ_OK;
+    if (s_index_build(&ix, items, n) != WQ_OK)
+        return WQ_E_NOMEM;
     /* Every modifier starts ignored, every base event effective. */
     for (size_t i = 0; i < n; i++)
         items[i].effect = s_is_modifier(items[i].rec) ? WQ_EFFECT_IGNORED : WQ_EFFECT_EFFECTIVE;
@@ -224,7 +266,7 @@ s_apply_modifiers(wq_fold_item_t *items, size_t n)
         const wq_record_t *r = items[i].rec;
         if (r->type != WQ_REC_RETRACTION)
             continue;
-        wq_fold_item_t *t = s_find(items, n, r->target);
+        wq_fold_item_t *t = s_find(&ix, r->target);
         if (!t || t->rec->type == WQ_REC_RETRACTION || strcmp(t->rec->county, r->county) != 0)
             continue;
         items[i].effect = WQ_EFFECT_EFFECTIVE;
@@ -235,7 +277,7 @@ s_apply_modifiers(wq_fold_item_t *items, size_t n)
         const wq_record_t *r = items[i].rec;
         if (r->type != WQ_REC_CORRECTION || items[i].effect == WQ_EFFECT_RETRACTED || !r->set)
             continue;
-        wq_fold_item_t *t = s_find(items, n, r->target);
+        wq_fold_item_t *t = s_find(&ix, r->target);
         if (!t || s_is_modifier(t->rec) || t->rec->type != r->of ||
             strcmp(t->rec->county, r->county) != 0)
             continue;
@@ -245,10 +287,157 @@ s_apply_modifiers(wq_fold_item_t *items, size_t n)
         for (int f = 0; f < WQ_F_COUNT; f++) {
             if (!(r->set->present & (1ull << f)) || !wq_field_allowed(t->rec->type, (wq_field_t) f))
                 continue;
-            if (s_patch_field(t->rec, r->set, (wq_field_t) f) != WQ_OK)
-                return WQ_E_NOMEM;
+            if (s_patch_field(t->rec, r->set, (wq_field_t) f) != WQ_OK) {
+                rc = WQ_E_NOMEM;
+                goto done;
+            }
         }
     }
+done:
+    free(ix.by_id);
+    return rc;
+}
+
+/*  ---- ownership (fold.h step 3, docs/SECURITY.md) ------------------------- */
+
+static bool s_effective(const wq_fold_item_t *it);
+
+/*  The enterprise's owner before any transfer: the county of its first
+    effective registration in fold order, else of its first effective base
+    event. items sorted. NULL if it has no effective base event. */
+static const char *
+s_base_owner(const wq_fold_item_t *items, size_t n)
+{
+    const char *first = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const wq_record_t *r = items[i].rec;
+        if (!s_effective(&items[i]) || s_is_modifier(r))
+            continue;
+        if (r->type == WQ_REC_ENTERPRISE)
+            return r->county;
+        if (!first)
+            first = r->county;
+    }
+    return first;
+}
+
+/*  Owner on date: base, then each transfer dated on or before date. */
+static const char *
+s_owner_at(const char *base, const wq_fold_transfer_t *tr, size_t ntr, const char *date)
+{
+    const char *owner = base;
+    for (size_t i = 0; i < ntr; i++)
+        if (strcmp(tr[i].date, date) <= 0)
+            owner = tr[i].county;
+    return owner;
+}
+
+/*  Mark item i FOREIGN (owned by owner) and list it in the state. */
+static int
+s_mark_foreign(wq_fold_item_t *it, const char *owner, wq_fold_state_t *st)
+{
+    it->effect = WQ_EFFECT_FOREIGN;
+    st->nforeign++;
+    if (st->nforeign_listed >= WQ_FOLD_FOREIGN_MAX)
+        return WQ_OK;
+    if (!st->foreign) {
+        st->foreign = calloc(WQ_FOLD_FOREIGN_MAX, sizeof *st->foreign);
+        if (!st->foreign)
+            return WQ_E_NOMEM;
+    }
+    wq_fold_foreign_t *f = &st->foreign[st->nforeign_listed++];
+    memcpy(f->id, it->id, sizeof f->id);
+    memcpy(f->county, it->rec->county, sizeof f->county);
+    snprintf(f->owner, sizeof f->owner, "%s", owner);
+    memcpy(f->date, it->rec->date, sizeof f->date);
+    f->type = (uint8_t) it->rec->type;
+    return WQ_OK;
+}
+
+/*  Mark the effective base events that come from another county than the
+    entity's owner on their date. items sorted; modifiers already applied
+    (a correction or retraction only ever acts on its own county's events).
+    *owner_out gets the owner now ("" if none). */
+static int
+s_apply_ownership(const char *entity, wq_fold_item_t *items, size_t n,
+                  const wq_fold_transfer_t *tr, size_t ntr, wq_fold_state_t *st,
+                  char owner_out[7])
+{
+    const char *base = NULL;
+    owner_out[0] = '\0';
+    if (entity[0] == 'E') {
+        base = s_base_owner(items, n);
+    } else {
+        /* A problem or consultation: the county of its opening event. */
+        wq_rec_type_t opening = entity[0] == 'P' ? WQ_REC_PROBLEM : WQ_REC_CONSULTATION;
+        for (size_t i = 0; i < n && !base; i++)
+            if (s_effective(&items[i]) && items[i].rec->type == opening &&
+                strcmp(items[i].id, entity + 2) == 0)
+                base = items[i].rec->county;
+        ntr = 0;            /* only enterprises are transferred */
+    }
+    if (!base)
+        return WQ_OK;       /* nothing counts yet: nothing to refuse */
+    for (size_t i = 0; i < n; i++) {
+        const wq_record_t *r = items[i].rec;
+        if (!s_effective(&items[i]) || s_is_modifier(r))
+            continue;
+        const char *owner = s_owner_at(base, tr, ntr, r->date);
+        if (strcmp(r->county, owner) != 0 && s_mark_foreign(&items[i], owner, st) != WQ_OK)
+            return WQ_E_NOMEM;
+    }
+    snprintf(owner_out, 7, "%s", s_owner_at(base, tr, ntr, "9999-99-99"));
+    return WQ_OK;
+}
+
+int
+wq_fold_transfers_load(MDB_txn *txn, wq_central_t *c, const char *entity,
+                       wq_fold_transfer_t **out, size_t *n, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    wq_fold_transfer_t *arr = NULL;
+    size_t cnt = 0;
+    int rc = WQ_OK;
+    *out = NULL;
+    *n = 0;
+    if (entity[0] != 'E' || strlen(entity) != 20)
+        return WQ_OK;
+    int mrc = mdb_cursor_open(txn, c->transfers, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(transfers)", err);
+    MDB_val k = {18, (void *) (entity + 2)}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         mrc == 0 && k.mv_size == 28 && memcmp(k.mv_data, entity + 2, 18) == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (v.mv_size != 6) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "transfers",
+                            "a transfer of %s is malformed: run verify", entity + 2);
+            goto done;
+        }
+        wq_fold_transfer_t *na = realloc(arr, (cnt + 1) * sizeof *na);
+        if (!na) {
+            rc = wq_err_set(err, WQ_E_NOMEM, "transfers", "out of memory reading transfers");
+            goto done;
+        }
+        arr = na;
+        memcpy(arr[cnt].date, (const char *) k.mv_data + 18, 10);
+        arr[cnt].date[10] = '\0';
+        memcpy(arr[cnt].county, v.mv_data, 6);
+        arr[cnt].county[6] = '\0';
+        cnt++;
+    }
+    if (mrc != 0 && mrc != MDB_NOTFOUND) {
+        rc = wq_store_err(mrc, "mdb_cursor_get(transfers)", err);
+        goto done;
+    }
+done:
+    mdb_cursor_close(cur);
+    if (rc != WQ_OK) {
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
     return WQ_OK;
 }
 
@@ -339,11 +528,11 @@ s_visit_marks(wq_fold_item_t *items, size_t n, const char *ent, wq_marks_t *ms)
 
 static void
 s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contribs_t *cs,
-                  wq_marks_t *ms)
+                  wq_marks_t *ms, const char *owner)
 {
     bool registered = false, visited = false, any = false, above = false;
     int focus = 0;
-    char reg_month[8] = "", visit_month[8] = "", class_month[8] = "", first_county[7] = "";
+    char reg_month[8] = "", visit_month[8] = "", class_month[8] = "";
     char grade_month[8] = "";
     for (size_t i = 0; i < n; i++) {
         const wq_record_t *r = items[i].rec;
@@ -351,7 +540,6 @@ s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contri
             continue;
         if (!any) {
             any = true;
-            memcpy(first_county, r->county, sizeof first_county);
             memcpy(st->ent, r->ent, sizeof st->ent);
         }
         switch (r->type) {
@@ -395,23 +583,24 @@ s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contri
     if (!any)
         return;
     s_visit_marks(items, n, st->ent, ms);
+    /* Grades and groups count where the enterprise counts: its owner. */
     if (st->grade)
-        s_add(cs, registered ? st->county : first_county, grade_month, WQ_M_GRADE,
-              (unsigned) st->grade);
+        s_add(cs, owner, grade_month, WQ_M_GRADE, (unsigned) st->grade);
     if (registered && focus > 0 && focus < WQ_FOCUS_COUNT) {
-        s_add(cs, st->county, reg_month, WQ_M_GROUP_REG, (unsigned) focus);
+        s_add(cs, owner, reg_month, WQ_M_GROUP_REG, (unsigned) focus);
         if (visited)
-            s_add(cs, st->county, visit_month, WQ_M_GROUP_VISITED, (unsigned) focus);
+            s_add(cs, owner, visit_month, WQ_M_GROUP_VISITED, (unsigned) focus);
     }
     if (registered && above) {
-        s_add(cs, st->county, reg_month, WQ_M_GROUP_REG, WQ_GROUP_ABOVE_SIZE);
+        s_add(cs, owner, reg_month, WQ_M_GROUP_REG, WQ_GROUP_ABOVE_SIZE);
         if (visited)
-            s_add(cs, st->county, visit_month, WQ_M_GROUP_VISITED, WQ_GROUP_ABOVE_SIZE);
+            s_add(cs, owner, visit_month, WQ_M_GROUP_VISITED, WQ_GROUP_ABOVE_SIZE);
     }
     if (registered)
         memcpy(st->month, reg_month, sizeof st->month);
-    else
-        memcpy(st->county, first_county, sizeof st->county);
+    /* The enterprise counts in its owner's county now (an operator transfer
+       moves it), which is its registering county when it has not moved. */
+    memcpy(st->county, owner, sizeof st->county);
     if (registered)
         s_add(cs, st->county, reg_month, WQ_M_ENT_REGISTERED, 0);
     if (visited)
@@ -700,8 +889,17 @@ int
 wq_fold_compute(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_state_t *st,
                 wq_err_t *err)
 {
+    return wq_fold_compute_owned(entity, items, n, NULL, 0, st, err);
+}
+
+int
+wq_fold_compute_owned(const char *entity, wq_fold_item_t *items, size_t n,
+                      const wq_fold_transfer_t *transfers, size_t ntransfers,
+                      wq_fold_state_t *st, wq_err_t *err)
+{
     s_contribs_t cs = {0};
     wq_marks_t ms = {0};
+    char owner[7];
     memset(st, 0, sizeof *st);
     st->kind = entity[0];
     if (n > 1)
@@ -711,18 +909,34 @@ wq_fold_compute(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_sta
     /* Corrections may have changed dates: order again. */
     if (n > 1)
         qsort(items, n, sizeof *items, s_cmp_items);
+    if (s_apply_ownership(entity, items, n, transfers, ntransfers, st, owner) != WQ_OK)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].effect == WQ_EFFECT_FOREIGN)
+            s_add(&cs, items[i].rec->county, items[i].rec->date, WQ_M_FOREIGN,
+                  (unsigned) items[i].rec->type);
     const char *own = entity + 2;
     if (entity[0] == 'E')
-        s_fold_enterprise(items, n, st, &cs, &ms);
+        s_fold_enterprise(items, n, st, &cs, &ms, owner);
     else if (entity[0] == 'P')
         s_fold_problem(entity, items, n, st, &cs, &ms);
     else if (entity[0] == 'C')
         s_fold_consultation(own, items, n, st, &cs);
-    if ((entity[0] == 'P' || entity[0] == 'C') && n > 0 && !s_find(items, n, own)) {
-        /* Plans, progress or answers waiting for their problem or
-           consultation: listed by the pending query. */
-        wq_marks_add(&ms, (int64_t) n, "W", items[0].rec->county, entity, NULL);
+    /* Plans, progress or answers waiting for their problem or consultation
+       (foreign ones count nowhere): listed by the pending query. */
+    bool opener = false;
+    const wq_record_t *first = NULL;
+    int64_t waiting = 0;
+    for (size_t i = 0; i < n; i++) {
+        opener = opener || strcmp(items[i].id, own) == 0;
+        if (items[i].effect != WQ_EFFECT_FOREIGN) {
+            waiting++;
+            if (!first)
+                first = items[i].rec;
+        }
     }
+    if ((entity[0] == 'P' || entity[0] == 'C') && !opener && first)
+        wq_marks_add(&ms, waiting, "W", first->county, entity, NULL);
     if (cs.oom || ms.oom)
         goto oom;
     st->ncontribs = wq_contrib_normalize(cs.c, cs.n);
@@ -733,6 +947,7 @@ wq_fold_compute(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_sta
 oom:
     free(cs.c);
     wq_marks_free(&ms);
+    wq_fold_state_clear(st);
     return wq_err_set(err, WQ_E_NOMEM, "fold", "out of memory folding %s", entity);
 }
 
@@ -740,12 +955,16 @@ int
 wq_fold_entity(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_state_t *st, wq_err_t *err)
 {
     wq_fold_item_t *items = NULL;
-    size_t n = 0;
+    wq_fold_transfer_t *tr = NULL;
+    size_t n = 0, ntr = 0;
     memset(st, 0, sizeof *st);
     int rc = wq_fold_load(txn, c, entity, &items, &n, err);
     if (rc == WQ_OK)
-        rc = wq_fold_compute(entity, items, n, st, err);
+        rc = wq_fold_transfers_load(txn, c, entity, &tr, &ntr, err);
+    if (rc == WQ_OK)
+        rc = wq_fold_compute_owned(entity, items, n, tr, ntr, st, err);
     wq_fold_items_free(&items, n);
+    free(tr);
     return rc;
 }
 
@@ -758,12 +977,16 @@ wq_fold_state_clear(wq_fold_state_t *st)
     free(st->toggles);
     free(st->plans);
     free(st->marks);
+    free(st->foreign);
     memset(st, 0, sizeof *st);
 }
 
 /*  ---- blobs ------------------------------------------------------------- */
 
-#define S_STATE_VERSION 2
+/*  Version 3: foreign events (issue 10), deadline history, rectification
+    day, grade and marks (issue 14). The store format version (central.c)
+    keeps older stores out, so only version 3 is read. */
+#define S_STATE_VERSION 3
 
 void
 wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out)
@@ -797,6 +1020,16 @@ wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out)
         wq_buf_put(out, st->marks[i].key, st->marks[i].len);
         wq_buf_u64(out, (uint64_t) st->marks[i].n);
     }
+    wq_buf_u64(out, st->nforeign);
+    wq_buf_u8(out, (uint8_t) st->nforeign_listed);
+    for (size_t i = 0; i < st->nforeign_listed; i++) {
+        const wq_fold_foreign_t *f = &st->foreign[i];
+        wq_buf_str(out, f->id);
+        wq_buf_str(out, f->county);
+        wq_buf_str(out, f->owner);
+        wq_buf_str(out, f->date);
+        wq_buf_u8(out, f->type);
+    }
 }
 
 int
@@ -804,7 +1037,8 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
 {
     wq_rd_t r = {data, size, 0, false};
     memset(st, 0, sizeof *st);
-    if (wq_rd_u8(&r) != S_STATE_VERSION)
+    uint8_t version = wq_rd_u8(&r);
+    if (version != S_STATE_VERSION)
         goto bad;
     st->kind = (char) wq_rd_u8(&r);
     st->exists = wq_rd_u8(&r) != 0;
@@ -868,6 +1102,26 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
         st->marks[i].n = (int64_t) wq_rd_u64(&r);
     }
     st->nmarks = (size_t) nm;
+    if (version >= 2) {
+        st->nforeign = wq_rd_u64(&r);
+        size_t nl = wq_rd_u8(&r);
+        if (r.bad || nl > WQ_FOLD_FOREIGN_MAX || nl > st->nforeign)
+            goto bad;
+        if (nl) {
+            st->foreign = calloc(WQ_FOLD_FOREIGN_MAX, sizeof *st->foreign);
+            if (!st->foreign)
+                goto nomem;
+        }
+        for (size_t i = 0; i < nl; i++) {
+            wq_fold_foreign_t *f = &st->foreign[i];
+            wq_rd_str(&r, f->id, sizeof f->id);
+            wq_rd_str(&r, f->county, sizeof f->county);
+            wq_rd_str(&r, f->owner, sizeof f->owner);
+            wq_rd_str(&r, f->date, sizeof f->date);
+            f->type = wq_rd_u8(&r);
+        }
+        st->nforeign_listed = nl;
+    }
     if (r.bad || r.off != size)
         goto bad;
     return WQ_OK;

@@ -56,6 +56,8 @@ s_usage(FILE *out)
             "  enterprise CODE    one enterprise's whole case file as a timeline (CODE: credit code)\n"
             "  agents             each agent: last contact, mark, backlog it reported, quarantined (--area)\n"
             "  quarantine         records the collector quarantined, with their reasons (--area, --agent)\n"
+            "  foreign            records refused because their county does not own the enterprise,\n"
+            "                     problem or consultation (--area: sender's or owner's county)\n"
             "  keygen             make this client's key pair in --dir and print the public key\n"
             "                     (the collector's operator authorizes it with\n"
             "                     `wanqi-collector authorize client --key KEY --name NAME`)\n"
@@ -366,6 +368,8 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
             fprintf(stderr, "wanqi-query: cannot write the result: %s\n", strerror(errno));
             goto done;
         }
+        if (reply->result.text && reply->result.text[0])   /* a bounded reply's note */
+            fprintf(stderr, "wanqi-query %s: %s\n", name, reply->result.text);
         ret = S_EXIT_OK;
         goto done;
     }
@@ -489,7 +493,7 @@ main(int argc, char **argv)
         goto done;
     }
     if (strcmp(cmd, "summary") != 0 && strcmp(cmd, "overdue") != 0 && strcmp(cmd, "enterprise") != 0
-        && strcmp(cmd, "agents") != 0 && strcmp(cmd, "quarantine") != 0) {
+        && strcmp(cmd, "agents") != 0 && strcmp(cmd, "quarantine") != 0 && strcmp(cmd, "foreign") != 0) {
         fprintf(stderr, "wanqi-query: unknown command \"%s\" (see --help)\n", cmd);
         goto done;
     }

@@ -119,13 +119,33 @@ s_nomem(wq_err_t *err, const char *query)
     return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the %s table", query);
 }
 
-/*  Add a row and set its cells from a list (int64 or string); any failure
-    is NOMEM. */
+/*  Set a text cell; any failure is NOMEM. A text over WQ_QUERY_CELL_MAX
+    bytes is cut on a character boundary and ends with WQ_QUERY_CUT_MARK,
+    so that no single record (a quarantined blob of control characters, a
+    long finding) can make a reply unsendable and hide the others. */
 static int
 s_set_str(wq_table_t *t, size_t row, size_t col, const char *s, int *rc)
 {
-    if (*rc == WQ_OK)
+    if (*rc != WQ_OK)
+        return *rc;
+    size_t n = s ? strlen(s) : 0;
+    if (n <= WQ_QUERY_CELL_MAX) {
         *rc = wq_table_set_str(t, row, col, s);
+        return *rc;
+    }
+    static const char mark[] = WQ_QUERY_CUT_MARK;
+    char *cut = malloc(WQ_QUERY_CELL_MAX + 1);
+    if (!cut) {
+        *rc = WQ_E_NOMEM;
+        return *rc;
+    }
+    size_t keep = WQ_QUERY_CELL_MAX - (sizeof mark - 1);
+    while (keep > 0 && ((unsigned char) s[keep] & 0xC0) == 0x80)
+        keep--;     /* do not split a UTF-8 sequence */
+    memcpy(cut, s, keep);
+    memcpy(cut + keep, mark, sizeof mark);
+    *rc = wq_table_set_str(t, row, col, cut);
+    free(cut);
     return *rc;
 }
 
@@ -599,7 +619,8 @@ s_cmp_lines(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static const char *const s_effect_names[] = {"effective", "corrected", "retracted", "ignored"};
+static const char *const s_effect_names[] = {"effective", "corrected", "retracted", "ignored",
+                                             "foreign"};
 
 static int
 s_enterprise(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
@@ -658,9 +679,15 @@ s_enterprise(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
     }
     size_t total = 0;
     for (size_t i = 0; i < nents; i++) {
+        wq_fold_transfer_t *tr = NULL;
+        size_t ntr = 0;
         rc = wq_fold_load(txn, c, ents[i].entity, &ents[i].items, &ents[i].n, err);
         if (rc == WQ_OK)
-            rc = wq_fold_compute(ents[i].entity, ents[i].items, ents[i].n, &ents[i].st, err);
+            rc = wq_fold_transfers_load(txn, c, ents[i].entity, &tr, &ntr, err);
+        if (rc == WQ_OK)
+            rc = wq_fold_compute_owned(ents[i].entity, ents[i].items, ents[i].n, tr, ntr,
+                                       &ents[i].st, err);
+        free(tr);
         if (rc != WQ_OK)
             goto fail;
         total += ents[i].n;
@@ -887,7 +914,8 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
         mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     }
     char last_stream[WQ_AGENT_ID_MAX + 5] = "";
-    size_t last_len = 0;
+    size_t last_len = 0, bytes = 0;
+    uint64_t left_out = 0;
     wq_stream_row_t row = {0};
     for (; mrc == 0 && rc == WQ_OK; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         char agent[WQ_AGENT_ID_MAX + 1];
@@ -912,6 +940,10 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
         }
         if (strncmp(row.county, prefix, strlen(prefix)) != 0)
             continue;
+        if (bytes >= WQ_QUERY_REPLY_BUDGET || wq_table_nrows(t) >= WQ_QUERY_ROWS_MAX) {
+            left_out++;     /* counted, not shown: the note says how to see them */
+            continue;
+        }
         wq_rd_t rd = {v.mv_data, v.mv_size, 0, false};
         const uint8_t *codeb = wq_rd_bytes(&rd, 4);
         uint64_t when_ms = wq_rd_u64(&rd);
@@ -941,6 +973,9 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
             s_set_str(t, r, 6, when, &rc);
             s_set_int(t, r, 7, (int64_t) rawlen, &rc);
             s_set_str(t, r, 8, text, &rc);
+            bytes += 64 + strlen(agent) + (strlen(reason) < WQ_QUERY_CELL_MAX ? strlen(reason)
+                                                                             : WQ_QUERY_CELL_MAX) +
+                     (strlen(text) < WQ_QUERY_CELL_MAX ? strlen(text) : WQ_QUERY_CELL_MAX);
         }
         free(text);
         free(reason);
@@ -949,6 +984,92 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_store_err(mrc, "mdb_cursor_get(quarantine)", err);
+    if (rc == WQ_OK && left_out > 0)
+        snprintf(err->text, sizeof err->text,
+                 "%" PRIu64 " more quarantined records not shown (a reply holds at most %d rows or "
+                 "%d KiB): narrow with --area COUNTY or --agent ID", left_out, WQ_QUERY_ROWS_MAX,
+                 WQ_QUERY_REPLY_BUDGET / 1024);
+done:
+    return s_finish(rc, cur, &t, out);
+}
+
+/*  ---- foreign ------------------------------------------------------------ */
+
+/*  Events refused as foreign (fold.h step 3), from the entity states: each
+    listed one with the county that sent it and the entity's owner. area
+    matches either county. */
+static int
+s_foreign(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
+          wq_table_t **out, wq_err_t *err)
+{
+    static const char *const cols[] = {"date", "type", "id", "county", "owner", "entity",
+                                       "foreign_of_entity"};
+    s_params_t p;
+    char prefix[7];
+    MDB_cursor *cur = NULL;
+    wq_table_t *t = NULL;
+    uint64_t left_out = 0;
+    int rc = s_params("foreign", params, nparams, "area", &p, err);
+    if (rc != WQ_OK)
+        return rc;
+    if ((rc = s_area_prefix(p.area ? p.area : "130000", prefix, err)) != WQ_OK)
+        return rc;
+    size_t plen = strlen(prefix);
+    t = wq_table_new(sizeof cols / sizeof cols[0], cols);
+    if (!t)
+        return s_nomem(err, "foreign");
+    int mrc = mdb_cursor_open(txn, c->states, &cur);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_cursor_open(states)", err);
+        goto done;
+    }
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == WQ_OK;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        wq_fold_state_t st;
+        char entity[WQ_ENTITY_MAX];
+        if (k.mv_size >= WQ_ENTITY_MAX) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "states", "a state key is malformed: run verify");
+            break;
+        }
+        memcpy(entity, k.mv_data, k.mv_size);
+        entity[k.mv_size] = '\0';
+        if ((rc = wq_fold_state_decode(v.mv_data, v.mv_size, &st, err)) != WQ_OK)
+            break;
+        for (size_t i = 0; i < st.nforeign_listed && rc == WQ_OK; i++) {
+            const wq_fold_foreign_t *f = &st.foreign[i];
+            if (strncmp(f->county, prefix, plen) != 0 && strncmp(f->owner, prefix, plen) != 0)
+                continue;
+            if (wq_table_nrows(t) >= WQ_QUERY_ROWS_MAX) {
+                left_out++;
+                continue;
+            }
+            size_t r;
+            if (wq_table_add_row(t, &r) != WQ_OK) {
+                rc = WQ_E_NOMEM;
+                break;
+            }
+            s_set_str(t, r, 0, f->date, &rc);
+            s_set_str(t, r, 1, wq_rec_type_name((wq_rec_type_t) f->type), &rc);
+            s_set_str(t, r, 2, f->id, &rc);
+            s_set_str(t, r, 3, f->county, &rc);
+            s_set_str(t, r, 4, f->owner, &rc);
+            s_set_str(t, r, 5, entity, &rc);
+            s_set_int(t, r, 6, (int64_t) st.nforeign, &rc);
+        }
+        if (st.nforeign > st.nforeign_listed)
+            left_out += st.nforeign - st.nforeign_listed;
+        wq_fold_state_clear(&st);
+        if (rc == WQ_E_NOMEM)
+            rc = s_nomem(err, "foreign");
+    }
+    if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(states)", err);
+    if (rc == WQ_OK && left_out > 0)
+        snprintf(err->text, sizeof err->text,
+                 "%" PRIu64 " more foreign events counted but not listed (at most %d per entity "
+                 "and %d rows per reply): the enterprise query shows each entity's own",
+                 left_out, WQ_FOLD_FOREIGN_MAX, WQ_QUERY_ROWS_MAX);
 done:
     return s_finish(rc, cur, &t, out);
 }
@@ -1319,6 +1440,7 @@ wq_queries_run(MDB_txn *txn, wq_central_t *c, const char *name, const wq_param_t
                size_t nparams, wq_table_t **out, wq_err_t *err)
 {
     *out = NULL;
+    wq_err_clear(err);      /* on WQ_OK, err->text is a note ("" if none) */
     if (!strcmp(name, "summary"))
         return s_summary(txn, c, params, nparams, out, err);
     if (!strcmp(name, "overdue"))
@@ -1329,6 +1451,8 @@ wq_queries_run(MDB_txn *txn, wq_central_t *c, const char *name, const wq_param_t
         return s_agents(txn, c, params, nparams, out, err);
     if (!strcmp(name, "quarantine"))
         return s_quarantine(txn, c, params, nparams, out, err);
+    if (!strcmp(name, "foreign"))
+        return s_foreign(txn, c, params, nparams, out, err);
     if (!strcmp(name, "cadres"))
         return s_cadres(txn, c, params, nparams, out, err);
     if (!strcmp(name, "pending"))
@@ -1337,5 +1461,5 @@ wq_queries_run(MDB_txn *txn, wq_central_t *c, const char *name, const wq_param_t
         return s_doubles(txn, c, params, nparams, out, err);
     return wq_err_set(err, WQ_E_UNKNOWN, "name",
                       "unknown query \"%s\": summary, overdue, enterprise, agents, quarantine, "
-                      "cadres, pending, doubles", name);
+                      "foreign, cadres, pending, doubles", name);
 }

@@ -56,8 +56,8 @@ wq_vkey_rollup(const uint8_t in[WQ_VKEY_LEN], wq_level_t level, uint8_t out[WQ_V
 
 static const char *const s_metric_names[WQ_M_COUNT] = {
     "?", "registered", "visited", "visits", "problems", "status", "plans",
-    "services", "consultations", "answered", "answer_days", "class", "rectify_days", "grade",
-    "group_registered", "group_visited", "overdue_by_month", "overdue_by_day",
+    "services", "consultations", "answered", "answer_days", "class", "foreign", "rectify_days",
+    "grade", "group_registered", "group_visited", "overdue_by_month", "overdue_by_day",
     "on_time_by_month", "on_time_by_day", "late_by_month", "late_by_day"};
 
 void
@@ -324,6 +324,7 @@ wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *f
             if (sub < WQ_CLASS_COUNT)
                 s->by_class[sub] += n;
             break;
+        case WQ_M_FOREIGN: s->foreign += n; break;
         case WQ_M_RECT_DAYS:
             if (s_hist_add(&s->rdays, &s->nrdays, sub, n) != WQ_OK) {
                 rc = wq_err_set(err, WQ_E_NOMEM, "views", "out of memory summing rectify days");

@@ -39,11 +39,13 @@ typedef enum {
     WQ_M_ANSWERED = 9,         /* consultations answered, by month received */
     WQ_M_ANSWER_DAYS = 10,     /* histogram: sub = days to first answer */
     WQ_M_CLASS = 11,           /* enterprises by current class, by month of that class */
-    WQ_M_RECT_DAYS = 12,       /* histogram: sub = days from opening to the current
+    WQ_M_FOREIGN = 12,         /* events refused as foreign (fold.h), in the sending county,
+                                  by month of the event, sub = record type */
+    WQ_M_RECT_DAYS = 13,       /* histogram: sub = days from opening to the current
                                   rectification, by month opened */
-    WQ_M_GRADE = 13,           /* enterprises by current performance grade, by month of it */
-    WQ_M_GROUP_REG = 14,       /* registered, sub = group (WQ_GROUP_*), by month registered */
-    WQ_M_GROUP_VISITED = 15,   /* visited, sub = group, by month of first visit */
+    WQ_M_GRADE = 14,           /* enterprises by current performance grade, by month of it */
+    WQ_M_GROUP_REG = 15,       /* registered, sub = group (WQ_GROUP_*), by month registered */
+    WQ_M_GROUP_VISITED = 16,   /* visited, sub = group, by month of first visit */
     /* Timelines (problems by month opened): a +1 on the day a problem starts
        to count, a -1 on the day it stops; the count as of D is the sum of
        the changes up to D. Each change is kept twice: by month (sub = month
@@ -51,13 +53,13 @@ typedef enum {
        sum as of D is two short cursor ranges per month opened: the monthly
        rows before D's month and the daily rows of D's month up to D. The
        timeline metrics come last, so a plain sum skips them with one seek. */
-    WQ_M_OD_MON = 16,          /* overdue */
-    WQ_M_OD_DAY = 17,
-    WQ_M_OT_MON = 18,          /* rectified on time */
-    WQ_M_OT_DAY = 19,
-    WQ_M_LT_MON = 20,          /* rectified late */
-    WQ_M_LT_DAY = 21,
-    WQ_M_COUNT = 22
+    WQ_M_OD_MON = 17,          /* overdue */
+    WQ_M_OD_DAY = 18,
+    WQ_M_OT_MON = 19,          /* rectified on time */
+    WQ_M_OT_DAY = 20,
+    WQ_M_LT_MON = 21,          /* rectified late */
+    WQ_M_LT_DAY = 22,
+    WQ_M_COUNT = 23
 } wq_metric_t;
 
 #define WQ_M_TIMELINE_FIRST WQ_M_OD_MON
@@ -97,6 +99,7 @@ int wq_views_apply(MDB_txn *txn, wq_central_t *c, const wq_contrib_t *old, size_
 /*  Sums of one area's counters over the months from..to (inclusive). */
 typedef struct {
     int64_t registered, visited, visits, plans, services, consultations, answered, problems;
+    int64_t foreign;        /* events this area sent that were refused as foreign */
     int64_t by_method[WQ_METHOD_COUNT];
     int64_t by_category[WQ_CAT_COUNT];
     int64_t by_status[WQ_STATUS_COUNT];
