@@ -14,6 +14,7 @@
     =========================================================================
 */
 #include "collector/peers.h"
+#include "common/i18n.h"
 #include "common/date.h"
 #include "common/table.h"
 #include "proto/curve.h"
@@ -407,6 +408,7 @@ static const struct option s_options[] = {
 int
 main(int argc, char **argv)
 {
+    wq_i18n_init();
     zsys_handler_set(NULL);     /* Ctrl-C ends the program */
     zsys_set_logident("wanqi-query");
     int ret = S_EXIT_USAGE;
