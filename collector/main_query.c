@@ -52,13 +52,20 @@ s_usage(FILE *out)
             "Ask the wanqi collector for campaign figures.\n"
             "\n"
             "Commands:\n"
-            "  summary            campaign figures by area and month (--level, --area, --from, --to, --asof)\n"
-            "  overdue            rectifications past their deadline and not rectified as of --asof (--area)\n"
+            "  summary            campaign figures by area and month (--level, --area, --from, --to, --asof,\n"
+            "                     --by group: also by focus group and above designated size)\n"
+            "  overdue            problems past the deadline in force and not rectified as of --asof, with\n"
+            "                     their deadline history (--area, --from, --to: months opened)\n"
             "  enterprise CODE    one enterprise's whole case file as a timeline (CODE: credit code)\n"
             "  agents             each agent: last contact, mark, backlog it reported, quarantined (--area)\n"
             "  quarantine         records the collector quarantined, with their reasons (--area, --agent)\n"
             "  foreign            records refused because their county does not own the enterprise,\n"
             "                     problem or consultation (--area: sender's or owner's county)\n"
+            "  cadres             visits per cadre (names as recorded) by area and month\n"
+            "                     (--level, --area, --from, --to)\n"
+            "  pending            records waiting for the record they refer to, with their age (--area)\n"
+            "  doubles            possible double entries: one enterprise, date and method, visited from\n"
+            "                     several workstations (--area, --from, --to)\n"
             "  keygen             make this client's key pair in --dir and print the public key\n"
             "                     (the collector's operator authorizes it with\n"
             "                     `wanqi-collector authorize client --key KEY --name NAME`)\n"
@@ -74,7 +81,8 @@ s_usage(FILE *out)
             "  --area CODE            GB/T 2260 code of the area (province, city or county)\n"
             "  --from YYYY-MM         first month of activity\n"
             "  --to YYYY-MM           last month of activity\n"
-            "  --asof YYYY-MM-DD      date for overdue figures (default: today, China time)\n"
+            "  --asof YYYY-MM-DD      date for overdue and on-time figures (default: today, China time)\n"
+            "  --by group             summary: add columns by focus group and above_size\n"
             "  --agent ID             quarantine: only this agent's records\n"
             "  --param KEY=VALUE      any other query parameter (repeatable)\n"
             "  --format F             table (default) | csv | json\n"
@@ -384,7 +392,7 @@ done:
     return ret;
 }
 
-enum { O_DIR = 1000, O_KEY, O_COLLECTOR, O_COLLECTOR_KEY, O_LEVEL, O_AREA, O_FROM, O_TO, O_ASOF, O_AGENT, O_PARAM,
+enum { O_DIR = 1000, O_KEY, O_COLLECTOR, O_COLLECTOR_KEY, O_LEVEL, O_AREA, O_FROM, O_TO, O_ASOF, O_AGENT, O_BY, O_PARAM,
        O_FORMAT, O_TIMEOUT, O_HELP };
 
 static const struct option s_options[] = {
@@ -398,6 +406,7 @@ static const struct option s_options[] = {
     {"to", required_argument, NULL, O_TO},
     {"asof", required_argument, NULL, O_ASOF},
     {"agent", required_argument, NULL, O_AGENT},
+    {"by", required_argument, NULL, O_BY},
     {"param", required_argument, NULL, O_PARAM},
     {"format", required_argument, NULL, O_FORMAT},
     {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -438,6 +447,7 @@ main(int argc, char **argv)
         case O_TO: prc = s_add_param(&o, "to", optarg); break;
         case O_ASOF: prc = s_add_param(&o, "asof", optarg); break;
         case O_AGENT: prc = s_add_param(&o, "agent", optarg); break;
+        case O_BY: prc = s_add_param(&o, "by", optarg); break;
         case O_PARAM: {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg) {
@@ -495,7 +505,8 @@ main(int argc, char **argv)
         goto done;
     }
     if (strcmp(cmd, "summary") != 0 && strcmp(cmd, "overdue") != 0 && strcmp(cmd, "enterprise") != 0
-        && strcmp(cmd, "agents") != 0 && strcmp(cmd, "quarantine") != 0 && strcmp(cmd, "foreign") != 0) {
+        && strcmp(cmd, "agents") != 0 && strcmp(cmd, "quarantine") != 0 && strcmp(cmd, "foreign") != 0
+        && strcmp(cmd, "cadres") != 0 && strcmp(cmd, "pending") != 0 && strcmp(cmd, "doubles") != 0) {
         fprintf(stderr, "wanqi-query: unknown command \"%s\" (see --help)\n", cmd);
         goto done;
     }
