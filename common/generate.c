@@ -607,6 +607,11 @@ s_problem_chain(s_gen_t *g, const s_ent_t *e, size_t pgen, wq_category_t cat, in
     for (int i = 0; i < 5 && steps[out][i]; i++) {
         wq_status_t s = steps[out][i];
         t = s_clamp(g, t + (s == WQ_STATUS_IN_PROGRESS ? s_between(r, 3, 20) : s_between(r, 10, 70)));
+        /* the first forced "rectified" outcome is rectified late, so that every
+           campaign has one (no extra draw: the stream stays as it was) */
+        if (forced && out == S_OUT_RECTIFIED && s == WQ_STATUS_RECTIFIED && pr->has_plan &&
+            t <= pr->deadline)
+            t = s_clamp(g, pr->deadline + 7);
         s_buf_t b = {0};
         s_member(&b, "ent", e->code);
         s_member(&b, "by", e->cadre);
@@ -893,6 +898,8 @@ s_enterprise(s_gen_t *g, size_t i, s_problem_t **problems, size_t *nproblems, si
     r = &g->grng;
     if (i < WQ_GRADE_COUNT - 1)
         grade = (wq_grade_t) (i + 1);
+    else if (i == WQ_GRADE_COUNT - 1)
+        grade = WQ_GRADE_C;     /* re-graded B below */
     else if (e.ind->code[0] == 'C' && s_chance(r, 25))
         grade = (wq_grade_t) (1 + s_below(r, WQ_GRADE_COUNT - 1));
     if (grade) {
@@ -904,7 +911,7 @@ s_enterprise(s_gen_t *g, size_t i, s_problem_t **problems, size_t *nproblems, si
         s_member(&b, "grade", wq_enum_name(WQ_F_GRADE, grade));
         s_add(g, WQ_REC_GRADING, day, e.index, NULL, 0, &b);
         g->st.gradings++;
-        if (i == 3 || (i >= WQ_GRADE_COUNT && s_chance(r, 15))) {
+        if (i == WQ_GRADE_COUNT - 1 || (i >= WQ_GRADE_COUNT && s_chance(r, 15))) {
             /* Re-graded after upgrading its treatment: one grade up (C -> B, B- -> B). */
             wq_grade_t up = grade == WQ_GRADE_C || grade == WQ_GRADE_B_MINUS ? WQ_GRADE_B
                             : grade == WQ_GRADE_D                         ? WQ_GRADE_C
