@@ -49,7 +49,7 @@ typedef enum {
     /* Timelines (problems by month opened): a +1 on the day a problem starts
        to count, a -1 on the day it stops; the count as of D is the sum of
        the changes up to D. Each change is kept twice: by month (sub = month
-       index, WQ_MONIDX) and by day (sub = day index, WQ_DAYIDX), so that the
+       index, wq_monidx) and by day (sub = day index, wq_dayidx), so that the
        sum as of D is two short cursor ranges per month opened: the monthly
        rows before D's month and the daily rows of D's month up to D. The
        timeline metrics come last, so a plain sum skips them with one seek. */
