@@ -266,6 +266,13 @@ bool wq_field_required(wq_rec_type_t type, wq_field_t field);
     the event and record it again. False for correction/retraction types. */
 bool wq_field_patchable(wq_rec_type_t type, wq_field_t field);
 
+/*  Apply a correction's patch (a record of the same type holding only the
+    corrected fields, wq_record_t.set) to self: each patchable field present
+    in patch replaces self's. What a case file shows after a correction.
+    Errors: WQ_E_TYPE (patch of another type), WQ_E_NOMEM (self may then
+    hold some of the new values). */
+int wq_record_apply_patch(wq_record_t *self, const wq_record_t *patch, wq_err_t *err);
+
 /*  Set the identity fields (agent, inc, seq, recorded_ms) and their
     present bits; what the agent does when it stores a record. agent is
     copied (truncated to WQ_AGENT_ID_MAX; wq_record_validate checks it). */
