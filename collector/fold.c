@@ -923,7 +923,7 @@ wq_fold_compute_owned(const char *entity, wq_fold_item_t *items, size_t n,
     else if (entity[0] == 'C')
         s_fold_consultation(own, items, n, st, &cs);
     /* Plans, progress or answers waiting for their problem or consultation
-       (foreign ones count nowhere): listed by the pending query. */
+       (foreign ones count nowhere): listed by the waiting query. */
     bool opener = false;
     const wq_record_t *first = NULL;
     int64_t waiting = 0;

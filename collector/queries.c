@@ -19,6 +19,7 @@
 #include <string.h>
 #include "collector/fold.h"
 #include "collector/marks.h"
+#include "collector/ledger.h"
 #include "collector/views.h"
 #include "common/creditcode.h"
 #include "common/date.h"
@@ -225,6 +226,10 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     if ((rc = s_area_prefix(p.area ? p.area : "130000", prefix, err)) != WQ_OK)
         return rc;
     size_t plen = strlen(prefix);
+    /* An area without a level is that area itself: 130100 alone is one row
+       for Shijiazhuang, not an error. */
+    if (!p.level)
+        level = plen <= 2 ? WQ_LEVEL_PROVINCE : plen <= 4 ? WQ_LEVEL_CITY : WQ_LEVEL_COUNTY;
     if ((level == WQ_LEVEL_PROVINCE && plen > 2) || (level == WQ_LEVEL_CITY && plen > 4))
         return wq_err_set(err, WQ_E_FORMAT, "level",
                           "level %s is above area %s: choose a level at or below the area",
@@ -233,6 +238,9 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         return rc;
     if (p.to && (rc = s_month_check("to", p.to, err)) != WQ_OK)
         return rc;
+    if (p.from && p.to && strcmp(p.from, p.to) > 0)
+        return wq_err_set(err, WQ_E_FORMAT, "from", "from %s is after to %s: no month lies between",
+                          p.from, p.to);
     if ((rc = s_asof(p.asof, asof, err)) != WQ_OK)
         return rc;
 
@@ -1198,7 +1206,7 @@ done:
 
 /*  ---- pending ------------------------------------------------------------ */
 
-/*  One row of the pending list for a stored event rec (id) waiting for
+/*  One row of the waiting list for a stored event rec (id) waiting for
     `waits` (an event id). */
 static int
 s_pending_row(wq_table_t *t, const wq_record_t *rec, const char *id, const char *waits,
@@ -1240,7 +1248,7 @@ s_pending(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     uint64_t now = 0;
     MDB_cursor *cur = NULL;
     wq_table_t *t = NULL;
-    int rc = s_params("pending", params, nparams, "area,now_ms", &p, err);
+    int rc = s_params("waiting", params, nparams, "area,now_ms", &p, err);
     if (rc != WQ_OK)
         return rc;
     if ((rc = s_area_prefix(p.area ? p.area : "130000", prefix, err)) != WQ_OK)
@@ -1455,11 +1463,18 @@ wq_queries_run(MDB_txn *txn, wq_central_t *c, const char *name, const wq_param_t
         return s_foreign(txn, c, params, nparams, out, err);
     if (!strcmp(name, "cadres"))
         return s_cadres(txn, c, params, nparams, out, err);
-    if (!strcmp(name, "pending"))
+    if (!strcmp(name, "waiting"))
         return s_pending(txn, c, params, nparams, out, err);
     if (!strcmp(name, "doubles"))
         return s_doubles(txn, c, params, nparams, out, err);
+    /* The dashboard's list queries (ledger.h). */
+    if (!strcmp(name, "problems"))
+        return wq_ledger_problems(txn, c, params, nparams, out, err);
+    if (!strcmp(name, "enterprises"))
+        return wq_ledger_enterprises(txn, c, params, nparams, out, err);
+    if (!strcmp(name, "pending"))
+        return wq_ledger_pending(txn, c, params, nparams, out, err);
     return wq_err_set(err, WQ_E_UNKNOWN, "name",
                       "unknown query \"%s\": summary, overdue, enterprise, agents, quarantine, "
-                      "foreign, cadres, pending, doubles", name);
+                      "foreign, cadres, waiting, doubles, problems, enterprises, pending", name);
 }

@@ -224,7 +224,7 @@ test_marks_queries(void **state)
     assert_string_equal(tc_str(t, 0, "agents"), "130102-01,130102-02");
     wq_table_destroy(&t);
 
-    t = tc_query(c, "pending", "now_ms=1646300800000", NULL);
+    t = tc_query(c, "waiting", "now_ms=1646300800000", NULL);
     assert_int_equal(wq_table_nrows(t), 2);
     size_t pr = tc_row(t, "type", "plan"), cr = tc_row(t, "type", "correction");
     assert_string_equal(tc_str(t, pr, "id"), tc_id(&x, 5));
@@ -263,7 +263,7 @@ test_marks_queries(void **state)
     tc_add(&z, WQ_REC_PROBLEM, "2019-03-01", "ent", code, "category", "air", "severity", "minor",
            "description", "d", NULL);
     tc_send_all(c, &z, 10);
-    t = tc_query(c, "pending", "now_ms=1646300800000", NULL);
+    t = tc_query(c, "waiting", "now_ms=1646300800000", NULL);
     assert_int_equal(wq_table_nrows(t), 1);
     assert_string_equal(tc_str(t, 0, "type"), "correction");
     wq_table_destroy(&t);

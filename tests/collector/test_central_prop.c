@@ -316,7 +316,7 @@ all_tables(wq_central_t *c, const gen_t *g, wq_table_t *out[NTABLES])
     out[n++] = tc_query(c, "summary", "level=city", "by=group", "asof=2019-05-20", NULL);
     out[n++] = tc_query(c, "cadres", NULL);
     out[n++] = tc_query(c, "cadres", "level=city", "from=2019-03", "to=2019-03", NULL);
-    out[n++] = tc_query(c, "pending", "now_ms=1600000000000", NULL);
+    out[n++] = tc_query(c, "waiting", "now_ms=1600000000000", NULL);
     out[n++] = tc_query(c, "doubles", NULL);
     static const char *const more[] = {"asof=2019-04-15", "asof=2019-07-31", "asof=2019-11-30"};
     for (size_t a = 0; a < 3; a++)
