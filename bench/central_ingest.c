@@ -280,6 +280,15 @@ main(int argc, char **argv)
         s_time_query(last, "overdue 130100", "overdue", od, 2);
         s_time_query(last, "enterprise", "enterprise", ent, 1);
         s_time_query(last, "agents", "agents", NULL, 0);
+        /* issue 14: as-of figures from the timelines, and the marks queries */
+        wq_param_t prov2[] = {{"asof", "2019-06-15"}, {"by", "group"}};
+        wq_param_t cad[] = {{"level", "city"}};
+        wq_param_t nowp[] = {{"now_ms", "1600000000000"}};   /* the "waiting" query */
+        s_time_query(last, "summary province 06-15 group", "summary", prov2, 2);
+        s_time_query(last, "overdue province", "overdue", prov, 1);
+        s_time_query(last, "cadres city", "cadres", cad, 1);
+        s_time_query(last, "waiting", "waiting", nowp, 1);
+        s_time_query(last, "doubles", "doubles", NULL, 0);
         wq_central_destroy(&last);
         s_rmtree(lastdir);
     }

@@ -16,7 +16,7 @@
     batch is kept and the caller gets WQ_E_FULL.
 
     verify recomputes everything derived (entity index, pending table,
-    enterprise links, entity states, counters, deadline index, totals) from
+    enterprise links, entity states, counters, marks, totals) from
     the events alone and reports each difference. queries.c answers the
     named queries. docs/STORE.md documents the databases.
     =========================================================================
@@ -29,13 +29,17 @@
 #include <string.h>
 #include "collector/cstore.h"
 #include "collector/fold.h"
+#include "collector/marks.h"
+#include "common/creditcode.h"
+#include "common/date.h"
+#include "common/division.h"
 #include "collector/queries.h"
 #include "collector/views.h"
 #include "common/store.h"
 
 #define S_DEFAULT_MAP ((size_t) 8 << 30)
 #define S_RESOLVE_DEPTH 8
-#define S_FORMAT_VERSION 1
+#define S_FORMAT_VERSION 2   /* 2: marks replace the deadline index; state v2 */
 
 /*  ---- small helpers shared through cstore.h ------------------------------ */
 
@@ -272,8 +276,9 @@ wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t 
         {"events", 0, &c->events},         {"entities", MDB_DUPSORT, &c->entities},
         {"pending", MDB_DUPSORT, &c->pending}, {"links", MDB_DUPSORT, &c->links},
         {"states", 0, &c->states},         {"views", 0, &c->views},
-        {"deadlines", 0, &c->deadlines},   {"streams", 0, &c->streams},
+        {"marks", 0, &c->marks},           {"streams", 0, &c->streams},
         {"quarantine", 0, &c->quarantine}, {"meta", 0, &c->meta},
+        {"transfers", 0, &c->transfers},
     };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         mrc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi);
@@ -349,8 +354,8 @@ wq_central_open_readonly(const char *dir, wq_central_t **out, wq_err_t *err)
     } dbs[] = {
         {"events", &c->events}, {"entities", &c->entities}, {"pending", &c->pending},
         {"links", &c->links},   {"states", &c->states},     {"views", &c->views},
-        {"deadlines", &c->deadlines}, {"streams", &c->streams}, {"quarantine", &c->quarantine},
-        {"meta", &c->meta},
+        {"marks", &c->marks},   {"streams", &c->streams}, {"quarantine", &c->quarantine},
+        {"meta", &c->meta},     {"transfers", &c->transfers},
     };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         mrc = mdb_dbi_open(txn, dbs[i].name, 0, dbs[i].dbi);
@@ -764,12 +769,12 @@ done:
 }
 
 /*  Re-fold one entity and apply the difference to the views and the
-    deadline index. */
+    marks. */
 static int
 s_refold(MDB_txn *txn, wq_central_t *c, const char *entity, wq_err_t *err)
 {
     wq_fold_state_t old = {0}, nw = {0};
-    wq_buf_t blob = {0}, ok = {0}, ov = {0}, nk = {0}, nv = {0};
+    wq_buf_t blob = {0};
     int rc;
     MDB_val k = {strlen(entity), (void *) entity}, v;
     int mrc = mdb_get(txn, c->states, &k, &v);
@@ -787,28 +792,13 @@ s_refold(MDB_txn *txn, wq_central_t *c, const char *entity, wq_err_t *err)
     rc = wq_views_apply(txn, c, old.contribs, old.ncontribs, nw.contribs, nw.ncontribs, err);
     if (rc != WQ_OK)
         goto done;
-    bool had = wq_fold_deadline_entry(&old, entity, &ok, &ov);
-    bool has = wq_fold_deadline_entry(&nw, entity, &nk, &nv);
+    rc = wq_marks_apply(txn, c, old.marks, old.nmarks, nw.marks, nw.nmarks, err);
+    if (rc != WQ_OK)
+        goto done;
     wq_fold_state_encode(&nw, &blob);
-    if (ok.oom || ov.oom || nk.oom || nv.oom || blob.oom) {
+    if (blob.oom) {
         rc = wq_err_set(err, WQ_E_NOMEM, "states", "out of memory folding %s", entity);
         goto done;
-    }
-    if (had) {
-        MDB_val dk = {ok.len, ok.data};
-        mrc = mdb_del(txn, c->deadlines, &dk, NULL);
-        if (mrc != 0 && mrc != MDB_NOTFOUND) {
-            rc = wq_store_err(mrc, "mdb_del(deadlines)", err);
-            goto done;
-        }
-    }
-    if (has) {
-        MDB_val dk = {nk.len, nk.data}, dv = {nv.len, nv.data};
-        mrc = mdb_put(txn, c->deadlines, &dk, &dv, 0);
-        if (mrc != 0) {
-            rc = wq_store_err(mrc, "mdb_put(deadlines)", err);
-            goto done;
-        }
     }
     v.mv_size = blob.len;
     v.mv_data = blob.data;
@@ -819,10 +809,6 @@ done:
     wq_fold_state_clear(&old);
     wq_fold_state_clear(&nw);
     wq_buf_free(&blob);
-    wq_buf_free(&ok);
-    wq_buf_free(&ov);
-    wq_buf_free(&nk);
-    wq_buf_free(&nv);
     return rc;
 }
 
@@ -1037,6 +1023,53 @@ fail:
     return rc;
 }
 
+/*  ---- transfers ----------------------------------------------------------- */
+
+int
+wq_central_transfer(wq_central_t *self, const char *code, const char *county, const char *date,
+                    wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    wq_err_t v;
+    int rc;
+    if (!code || wq_creditcode_check(code, &v) != WQ_OK)
+        return wq_err_set(err, WQ_E_FORMAT, "code", "%s is not a valid credit code: %s",
+                          code ? code : "", code ? v.text : "missing");
+    if (!date || wq_date_check(date, &v) != WQ_OK)
+        return wq_err_set(err, WQ_E_FORMAT, "date", "transfer date: %s", date ? v.text : "missing");
+    if (!county || strlen(county) != 6 || !wq_division_find(county))
+        return wq_err_set(err, WQ_E_COUNTY, "county", "%s is not a known GB/T 2260 county code",
+                          county ? county : "");
+    char entity[WQ_ENTITY_MAX];
+    snprintf(entity, sizeof entity, "E:%s", code);
+    uint8_t key[28];
+    memcpy(key, code, 18);
+    memcpy(key + 18, date, 10);
+    int mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_txn_begin", err);
+    MDB_val k = {sizeof key, key}, d = {6, (void *) county};
+    mrc = mdb_put(txn, self->transfers, &k, &d, 0);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_put(transfers)", err);
+        goto fail;
+    }
+    rc = s_refold(txn, self, entity, err);
+    if (rc != WQ_OK)
+        goto fail;
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_txn_commit", err);
+        goto fail;
+    }
+    return WQ_OK;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
 /*  ---- stats -------------------------------------------------------------- */
 
 int
@@ -1212,12 +1245,11 @@ done:
     return rc;
 }
 
-/*  Expected counters and deadline entries, accumulated over all entities. */
+/*  Expected counters and marks, accumulated over all entities. */
 typedef struct {
     wq_contrib_t *c;
     size_t n, cap;
-    wq_buf_t *dk, *dv;      /* deadline keys and values */
-    size_t nd, capd;
+    wq_marks_t m;
 } s_expect_t;
 
 static int
@@ -1250,65 +1282,31 @@ s_expect_contribs(s_expect_t *e, const wq_fold_state_t *st)
 }
 
 static int
-s_expect_deadline(s_expect_t *e, const wq_fold_state_t *st, const char *entity)
+s_expect_marks(s_expect_t *e, const wq_fold_state_t *st)
 {
-    wq_buf_t k = {0}, v = {0};
-    if (!wq_fold_deadline_entry(st, entity, &k, &v))
-        return WQ_OK;
-    if (k.oom || v.oom)
-        goto oom;
-    if (e->nd == e->capd) {
-        size_t ncap = e->capd ? e->capd * 2 : 256;
-        wq_buf_t *nk = realloc(e->dk, ncap * sizeof *nk);
-        if (!nk)
-            goto oom;
-        e->dk = nk;
-        wq_buf_t *nv = realloc(e->dv, ncap * sizeof *nv);
-        if (!nv)
-            goto oom;
-        e->dv = nv;
-        e->capd = ncap;
+    for (size_t i = 0; i < st->nmarks; i++) {
+        if (e->m.n == e->m.cap) {
+            e->m.n = wq_marks_normalize(e->m.m, e->m.n);   /* merge before growing */
+            if (e->m.n > e->m.cap / 2 || e->m.cap == 0) {
+                size_t ncap = e->m.cap ? e->m.cap * 2 : 1024;
+                wq_mark_t *nm = realloc(e->m.m, ncap * sizeof *nm);
+                if (!nm)
+                    return WQ_E_NOMEM;
+                e->m.m = nm;
+                e->m.cap = ncap;
+            }
+        }
+        e->m.m[e->m.n++] = st->marks[i];
     }
-    e->dk[e->nd] = k;
-    e->dv[e->nd] = v;
-    e->nd++;
     return WQ_OK;
-oom:
-    wq_buf_free(&k);
-    wq_buf_free(&v);
-    return WQ_E_NOMEM;
 }
 
 static void
 s_expect_free(s_expect_t *e)
 {
-    for (size_t i = 0; i < e->nd; i++) {
-        wq_buf_free(&e->dk[i]);
-        wq_buf_free(&e->dv[i]);
-    }
-    free(e->dk);
-    free(e->dv);
+    wq_marks_free(&e->m);
     free(e->c);
     memset(e, 0, sizeof *e);
-}
-
-/*  LMDB's default key order: memcmp over the shorter length, then length. */
-static int
-s_keycmp(const void *a, size_t alen, const void *b, size_t blen)
-{
-    int r = memcmp(a, b, alen < blen ? alen : blen);
-    if (r)
-        return r;
-    return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
-static int
-s_cmp_deadline_idx(const void *a, const void *b, void *ctx)
-{
-    const s_expect_t *e = ctx;
-    const wq_buf_t *x = &e->dk[*(const size_t *) a];
-    const wq_buf_t *y = &e->dk[*(const size_t *) b];
-    return s_keycmp(x->data, x->len, y->data, y->len);
 }
 
 /*  Pass 2: fold every entity afresh; compare its stored state. */
@@ -1338,7 +1336,7 @@ s_verify_states(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_e
         if (rc != WQ_OK)
             goto done;
         wq_fold_state_encode(&st, &blob);
-        if (s_expect_contribs(e, &st) != WQ_OK || s_expect_deadline(e, &st, entity) != WQ_OK ||
+        if (s_expect_contribs(e, &st) != WQ_OK || s_expect_marks(e, &st) != WQ_OK ||
             blob.oom) {
             wq_fold_state_clear(&st);
             wq_buf_free(&blob);
@@ -1370,19 +1368,18 @@ done:
     return rc;
 }
 
-/*  Pass 3: the counters and the deadline index equal the recomputation. */
+/*  Pass 3: the counters and the marks equal the recomputation. */
 static int
 s_verify_views(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_err_t *err)
 {
     MDB_cursor *cur = NULL;
-    size_t *order = NULL;
     int rc = WQ_OK;
     e->n = wq_contrib_normalize(e->c, e->n);
     int mrc = mdb_cursor_open(txn, c->views, &cur);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_cursor_open(views)", err);
     size_t j = 0;
-    char name[64];
+    char name[4 * WQ_MARK_MAX + 8];
     MDB_val k, v;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -1417,53 +1414,49 @@ s_verify_views(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_er
     mdb_cursor_close(cur);
     cur = NULL;
 
-    /* Deadline index: sort the expected keys, walk both in order. */
-    order = malloc((e->nd ? e->nd : 1) * sizeof *order);
-    if (!order) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "verify", "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < e->nd; i++)
-        order[i] = i;
-    qsort_r(order, e->nd, sizeof *order, s_cmp_deadline_idx, e);
-    mrc = mdb_cursor_open(txn, c->deadlines, &cur);
+    /* Marks: merge the expected ones, walk both in key order. */
+    e->m.n = wq_marks_normalize(e->m.m, e->m.n);
+    mrc = mdb_cursor_open(txn, c->marks, &cur);
     if (mrc != 0) {
-        rc = wq_store_err(mrc, "mdb_cursor_open(deadlines)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_open(marks)", err);
         goto done;
     }
     j = 0;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size > WQ_MARK_MAX || v.mv_size != 8) {
+            s_diff(d, "marks: a malformed mark (%zu-byte key, %zu-byte value)", k.mv_size,
+                   v.mv_size);
+            continue;
+        }
+        wq_mark_t got = {.len = (uint8_t) k.mv_size};
+        memcpy(got.key, k.mv_data, k.mv_size);
+        memcpy(&got.n, v.mv_data, 8);
         int cmp = -1;
-        while (j < e->nd) {
-            const wq_buf_t *ek = &e->dk[order[j]];
-            cmp = s_keycmp(ek->data, ek->len, k.mv_data, k.mv_size);
-            if (cmp >= 0)
-                break;
-            s_diff(d, "deadline index: missing %.*s", (int) ek->len, (const char *) ek->data);
+        while (j < e->m.n && (cmp = wq_marks_cmp(&e->m.m[j], &got)) < 0) {
+            wq_marks_format(&e->m.m[j], name, sizeof name);
+            s_diff(d, "mark %s: stored 0, recomputed %" PRId64, name, e->m.m[j].n);
             j++;
         }
-        if (j < e->nd && cmp == 0) {
-            const wq_buf_t *ev = &e->dv[order[j]];
-            if (ev->len != v.mv_size || memcmp(ev->data, v.mv_data, ev->len) != 0)
-                s_diff(d, "deadline index: %.*s has a stale value", (int) k.mv_size,
-                       (const char *) k.mv_data);
-            j++;
-        } else {
-            s_diff(d, "deadline index: extra entry %.*s", (int) k.mv_size, (const char *) k.mv_data);
+        int64_t want = 0;
+        if (j < e->m.n && cmp == 0)
+            want = e->m.m[j++].n;
+        if (want != got.n) {
+            wq_marks_format(&got, name, sizeof name);
+            s_diff(d, "mark %s: stored %" PRId64 ", recomputed %" PRId64, name, got.n, want);
         }
     }
     if (mrc != MDB_NOTFOUND) {
-        rc = wq_store_err(mrc, "mdb_cursor_get(deadlines)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
         goto done;
     }
-    for (; j < e->nd; j++)
-        s_diff(d, "deadline index: missing %.*s", (int) e->dk[order[j]].len,
-               (const char *) e->dk[order[j]].data);
+    for (; j < e->m.n; j++) {
+        wq_marks_format(&e->m.m[j], name, sizeof name);
+        s_diff(d, "mark %s: stored 0, recomputed %" PRId64, name, e->m.m[j].n);
+    }
 done:
     if (cur)
         mdb_cursor_close(cur);
-    free(order);
     return rc;
 }
 

@@ -87,7 +87,9 @@ int wq_central_touch(wq_central_t *self, const char *agent, const char *county, 
 
 /*  Run a named query (see proto/PROTOCOL.md "Queries") with parameters
     in one read transaction. *out is a new table. Names: "summary",
-    "overdue", "enterprise", "agents", "quarantine". Errors: WQ_E_UNKNOWN
+    "overdue", "enterprise", "agents", "quarantine", "foreign". On WQ_OK
+    err->text is a note for the reader ("" if none: see queries.h for the
+    bounds of a reply). Errors: WQ_E_UNKNOWN
     (name or parameter), WQ_E_FORMAT (bad parameter value, text says
     which), WQ_E_NOTFOUND (enterprise), WQ_E_IO, WQ_E_NOMEM. */
 int wq_central_query(wq_central_t *self, const char *name, const wq_param_t *params, size_t nparams,
@@ -98,6 +100,16 @@ int wq_central_query(wq_central_t *self, const char *name, const wq_param_t *par
     line to report (may be NULL) and its count to *differences. Returns
     WQ_OK when the comparison ran (even with differences), else an error. */
 int wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_err_t *err);
+
+/*  Operator transfer of an enterprise that really moved county: from date
+    on (inclusive) the enterprise credit code `code` belongs to `county`
+    (fold.h, docs/SECURITY.md "Ownership"); its events from that date on
+    count for county, and the old county's become foreign. Re-folds the
+    enterprise in the same write transaction. A second transfer of the same
+    enterprise on the same date replaces the first. Errors: WQ_E_FORMAT
+    (code or date), WQ_E_COUNTY, WQ_E_FULL, WQ_E_IO, WQ_E_NOMEM. */
+int wq_central_transfer(wq_central_t *self, const char *code, const char *county, const char *date,
+                        wq_err_t *err);
 
 /*  Totals for logs and tests: events stored, quarantined, streams. */
 typedef struct {

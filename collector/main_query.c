@@ -52,11 +52,20 @@ s_usage(FILE *out)
             "Ask the wanqi collector for campaign figures.\n"
             "\n"
             "Commands:\n"
-            "  summary            campaign figures by area and month (--level, --area, --from, --to, --asof)\n"
-            "  overdue            rectifications past their deadline and not rectified as of --asof (--area)\n"
+            "  summary            campaign figures by area and month (--level, --area, --from, --to, --asof,\n"
+            "                     --by group: also by focus group and above designated size)\n"
+            "  overdue            problems past the deadline in force and not rectified as of --asof, with\n"
+            "                     their deadline history (--area, --from, --to: months opened)\n"
             "  enterprise CODE    one enterprise's whole case file as a timeline (CODE: credit code)\n"
             "  agents             each agent: last contact, mark, backlog it reported, quarantined (--area)\n"
             "  quarantine         records the collector quarantined, with their reasons (--area, --agent)\n"
+            "  foreign            records refused because their county does not own the enterprise,\n"
+            "                     problem or consultation (--area: sender's or owner's county)\n"
+            "  cadres             visits per cadre (names as recorded) by area and month\n"
+            "                     (--level, --area, --from, --to)\n"
+            "  waiting            records waiting for the record they refer to, with their age (--area)\n"
+            "  doubles            possible double entries: one enterprise, date and method, visited from\n"
+            "                     several workstations (--area, --from, --to)\n"
             "  keygen             make this client's key pair in --dir and print the public key\n"
             "                     (the collector's operator authorizes it with\n"
             "                     `wanqi-collector authorize client --key KEY --name NAME`)\n"
@@ -76,7 +85,8 @@ s_usage(FILE *out)
             "  --columns G,G          summary: column groups to show: enterprises, visits, problems,\n"
             "                         services, consultations, classes (default all); table and CSV\n"
             "                         end with a totals row (area \"total\") when there are several rows\n"
-            "  --asof YYYY-MM-DD      date for overdue figures (default: today, China time)\n"
+            "  --asof YYYY-MM-DD      date for overdue and on-time figures (default: today, China time)\n"
+            "  --by group             summary: add columns by focus group and above_size\n"
             "  --agent ID             quarantine: only this agent's records\n"
             "  --param KEY=VALUE      any other query parameter (repeatable)\n"
             "  --format F             table (default) | csv | json\n"
@@ -493,6 +503,8 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
             fprintf(stderr, "wanqi-query: cannot write the result: %s\n", strerror(errno));
             goto done;
         }
+        if (reply->result.text && reply->result.text[0])   /* a bounded reply's note */
+            fprintf(stderr, "wanqi-query %s: %s\n", name, reply->result.text);
         ret = S_EXIT_OK;
         goto done;
     }
@@ -506,7 +518,7 @@ done:
     return ret;
 }
 
-enum { O_DIR = 1000, O_KEY, O_COLLECTOR, O_COLLECTOR_KEY, O_LEVEL, O_AREA, O_FROM, O_TO, O_ASOF, O_AGENT, O_PARAM,
+enum { O_DIR = 1000, O_KEY, O_COLLECTOR, O_COLLECTOR_KEY, O_LEVEL, O_AREA, O_FROM, O_TO, O_ASOF, O_AGENT, O_BY, O_PARAM,
        O_FORMAT, O_TIMEOUT, O_HELP, O_COLUMNS };
 
 static const struct option s_options[] = {
@@ -520,6 +532,7 @@ static const struct option s_options[] = {
     {"to", required_argument, NULL, O_TO},
     {"asof", required_argument, NULL, O_ASOF},
     {"agent", required_argument, NULL, O_AGENT},
+    {"by", required_argument, NULL, O_BY},
     {"param", required_argument, NULL, O_PARAM},
     {"format", required_argument, NULL, O_FORMAT},
     {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -561,6 +574,7 @@ main(int argc, char **argv)
         case O_TO: prc = s_add_param(&o, "to", optarg); break;
         case O_ASOF: prc = s_add_param(&o, "asof", optarg); break;
         case O_AGENT: prc = s_add_param(&o, "agent", optarg); break;
+        case O_BY: prc = s_add_param(&o, "by", optarg); break;
         case O_PARAM: {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg) {
@@ -623,7 +637,8 @@ main(int argc, char **argv)
         goto done;
     }
     if (strcmp(cmd, "summary") != 0 && strcmp(cmd, "overdue") != 0 && strcmp(cmd, "enterprise") != 0
-        && strcmp(cmd, "agents") != 0 && strcmp(cmd, "quarantine") != 0) {
+        && strcmp(cmd, "agents") != 0 && strcmp(cmd, "quarantine") != 0 && strcmp(cmd, "foreign") != 0
+        && strcmp(cmd, "cadres") != 0 && strcmp(cmd, "waiting") != 0 && strcmp(cmd, "doubles") != 0) {
         fprintf(stderr, "wanqi-query: unknown command \"%s\" (see --help)\n", cmd);
         goto done;
     }

@@ -634,8 +634,9 @@ s_send_result(wq_server_t *self, s_in_t *in, uint64_t request_id, int status, co
     /* A result over the message limits: say so instead of dropping it. */
     char etext[400];
     wq_warn("query result not sendable: %s", wq_err_format(&err, etext, sizeof etext));
-    snprintf(buf, sizeof buf, "the result is too large to send (%s): narrow the query (--area, --from, --to)",
-             err.text);
+    snprintf(buf, sizeof buf, "the result is too large to send (%s): narrow the query "
+             "(summary: --area/--level/--from/--to; overdue: --area; quarantine: --area/--agent; "
+             "foreign: --area)", err.text);
     reply.result.status = (uint32_t) (err.code ? err.code : WQ_E_RANGE);
     reply.result.table = NULL;
     s_send(self, self->query, in, &reply);
@@ -677,7 +678,7 @@ s_handle_query(wq_server_t *self, s_in_t *in)
     if (rc == WQ_OK) {
         wq_debug("%s: %s -> %zu rows in %" PRIu64 " ms", who, msg->query.name, wq_table_nrows(table),
                  wq_mono_ms() - t0);
-        s_send_result(self, in, rid, WQ_OK, "", table);
+        s_send_result(self, in, rid, WQ_OK, err.text, table);   /* the note, "" if none */
     } else {
         wq_err_format(&err, text, sizeof text);
         if (rc == WQ_E_IO || rc == WQ_E_CORRUPT || rc == WQ_E_NOMEM || rc == WQ_E_INTERNAL)

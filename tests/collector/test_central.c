@@ -858,7 +858,7 @@ test_query_errors(void **state)
     assert_null(t);
     /* An empty store answers with zero rows / zero counts. */
     t = tc_query(f->c, "summary", "level=county", NULL);
-    assert_int_equal(wq_table_ncols(t), 40);
+    assert_int_equal(wq_table_ncols(t), 49);
     assert_int_equal(wq_table_nrows(t), 193);   /* 2019 + current counties and zones */
     for (size_t r = 0; r < wq_table_nrows(t); r++)
         assert_int_equal(tc_int(t, r, "visits"), 0);
