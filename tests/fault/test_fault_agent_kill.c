@@ -39,7 +39,7 @@ static long s_printed(const char *log_path, const char *inc, long long *max_seq)
         long no;
         if (sscanf(line, "%ld\t%63[^/]/%15[^/]/%llu", &no, agent, in, &seq) == 4) {
             if (strcmp(in, inc) != 0)
-                fail_msg("import printed an id of incarnation %s, not %s", in, inc);
+                ts_fail("import printed an id of incarnation %s, not %s", in, inc);
             n++;
             if ((long long) seq > *max_seq)
                 *max_seq = (long long) seq;
@@ -91,7 +91,7 @@ static void test_kill_while_recording(void **state)
         else if (rc == 0)
             finished++;
         else
-            fail_msg("import %d exited %d (log %s)", r, rc, log);
+            ts_fail("import %d exited %d (log %s)", r, rc, log);
         printed += s_printed(log, inc, &max_printed);
         if (fx_rand_between(0, 2) == 0) {
             fx_agent_kill(&fx, a);

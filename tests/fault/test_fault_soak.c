@@ -80,7 +80,7 @@ static void test_soak(void **state)
             } else {
                 int rc = ts_wait(pid, 60000);
                 if (rc != 0)
-                    fail_msg("import exited %d", rc);
+                    ts_fail("import exited %d", rc);
             }
             switch (what) {
             case 1:
