@@ -150,7 +150,7 @@ static char *s_run_ok(char *const argv[])
     char *out = NULL, *err = NULL;
     int rc = s_run(&out, &err, argv);
     if (rc != 0)
-        ts_fail("%s %s exited %d: %s", argv[0], argv[1], rc, err ? err : "");
+        fail_msg("%s %s exited %d: %s", argv[0], argv[1], rc, err ? err : "");
     free(err);
     return out;
 }
@@ -358,7 +358,7 @@ int fx_agent_add(fx_t *fx, const char *id, const char *county, bool via_link,
     /* The key text from "public key: KEY" (not the cert's path: see harness.c fx_init). */
     const char *pk = strstr(out, "public key: ");
     if (!pk || strlen(pk) < 12 + 40)
-        ts_fail("wanqi-agent init printed no public key: %s", out);
+        fail_msg("wanqi-agent init printed no public key: %s", out);
     char *cert = strndup(pk + 12, 40);
     free(out);
 
@@ -595,7 +595,7 @@ static const char *s_json_key(const char *text, const char *key)
     char *pat = ts_strf("\"%s\":", key);
     const char *p = strstr(text, pat);
     if (!p)
-        ts_fail("no \"%s\" in %s", key, text);
+        fail_msg("no \"%s\" in %s", key, text);
     p += strlen(pat);
     free(pat);
     return p;

@@ -140,8 +140,11 @@ static void test_store_full(void **state)
     fx_teardown(&fx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* One scenario per ctest test (tests/fault/CMakeLists.txt): argv[1]. */
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outbox_full),
         cmocka_unit_test(test_store_full),

@@ -182,6 +182,9 @@ static void s_cleanup(bool verbose)
 {
     if (getpid() != s_main_pid)
         return;
+    /* Our stderr may be a pipe to a ctest that is gone: saying so must not
+       kill us (SIGPIPE) before the cleanup is done. */
+    signal(SIGPIPE, SIG_IGN);
     for (int i = 0; i < S_MAX_CHILDREN; i++) {
         pid_t pid = s_children[i].pid;
         if (pid <= 0)
@@ -239,6 +242,7 @@ static void s_on_signal(int sig)
     if (s_dying)
         return;
     s_dying = 1;
+    signal(SIGPIPE, SIG_IGN);   /* see s_cleanup */
     if (sig == SIGALRM) {
         s_say("\ntestsupport: WATCHDOG: this test is still running after ");
         s_say_long(s_watchdog_s);
@@ -451,6 +455,7 @@ static pid_t s_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, char
         signal(SIGINT, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
         signal(SIGALRM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
         sigprocmask(SIG_SETMASK, &old, NULL);
         alarm(0);
         if (in_fd >= 0)
@@ -651,5 +656,5 @@ void ts_fail(const char *fmt, ...)
     fflush(stderr);
     ts_print_log_tails();
     fail_msg("%s", msg ? msg : fmt);
-    free(msg);   /* not reached: fail_msg leaves the test */
+    abort();    /* not reached: fail_msg leaves the test through longjmp */
 }

@@ -97,7 +97,7 @@ bool ts_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
     and the tail of the log of every program ts_spawn started (in folders
     not yet removed). For expired waits: say what was awaited, for how
     long, and the figures seen last. */
-void ts_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ts_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /*  Print the tail of every child's log to stderr. */
 void ts_print_log_tails(void);
