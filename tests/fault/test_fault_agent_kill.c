@@ -145,8 +145,14 @@ static void test_kill_while_sending(void **state)
         ts_sleep_ms(fx_rand_between(200, fx_light() ? 2000 : 1200));
         fx_agent_kill(&fx, a);
         long long hwm = fx_collector_stream(&fx, "130181-01", inc, "hwm");
+        /* The collector learns the stream at the agent's first HELLO: a
+           run killed before it connected (a loaded machine) leaves it
+           unknown (-1), which is a mark of 0 until then, never after. */
+        if (hwm < 0 && prev_hwm == 0)
+            hwm = 0;
         /* The collector's mark never goes back. */
-        assert_true(hwm >= prev_hwm);
+        if (hwm < prev_hwm)
+            ts_fail("kill %d: the collector's mark went back from %lld to %lld", k, prev_hwm, hwm);
         progressed += hwm > prev_hwm;
         prev_hwm = hwm;
     }
