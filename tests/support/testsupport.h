@@ -21,7 +21,7 @@
       - the test process itself gets SIGTERM when its parent (ctest, a
         shell) dies, even by SIGKILL, so killing ctest also cleans up;
       - a watchdog: WANQI_TEST_TIMEOUT=N (seconds; tests/CMakeLists.txt
-        sets it a little below ctest's TIMEOUT) ends a test still running
+        sets it 10 s below ctest's TIMEOUT) ends a test still running
         after N s with the tail of every child's log, kills the children,
         removes the folders and exits 124. It is the safety net; every
         wait must still have its own, shorter deadline;
