@@ -467,7 +467,7 @@ static int
 s_current(wq_outbox_t *self, MDB_txn *txn, char agent[WQ_AGENT_ID_MAX + 1], uint32_t *inc,
           uint64_t *last, uint64_t *acked, wq_err_t *err)
 {
-    uint64_t v;
+    uint64_t v = 0;     /* set by s_meta_get_u64 on WQ_OK; gcc -O3 cannot see it */
     char key[32];
     int rc = s_meta_get_u64(txn, self->meta, "inc", &v, err);
     if (rc != WQ_OK)
