@@ -26,6 +26,12 @@
 
 typedef struct wq_central_t wq_central_t;
 
+/*  Limits of what one record may make the store hold (docs/SECURITY.md);
+    a record over them is quarantined (WQ_E_RANGE) with its reason. */
+#define WQ_ENTITY_MAX_EVENTS 5000          /* events one county adds to one enterprise,
+                                              problem or consultation */
+#define WQ_PENDING_MAX_PER_TARGET 256      /* records waiting for one missing target */
+
 /*  Open (creating if needed) the store in directory dir, with an LMDB map
     of map_bytes (0: default 8 GiB). Errors: WQ_E_IO (text names the path
     and the LMDB error), WQ_E_CORRUPT, WQ_E_NOMEM. */
@@ -54,8 +60,9 @@ typedef struct {
         res->hwm = mark (the agent must send mark + 1 next);
       - each record is decoded and validated; one that fails, or whose
         county is not `county` (WQ_E_FOREIGN), or whose agent/inc/seq differ
-        from its place in the stream (WQ_E_ID), is quarantined with its
-        code and reason, and counted;
+        from its place in the stream (WQ_E_ID), or whose entity is full or
+        whose missing target has too many waiters (WQ_E_RANGE, the limits
+        above), is quarantined with its code and reason, and counted;
       - the rest are stored, indexed, folded into the views;
       - the mark is raised to the last seq of the batch.
     now_ms is the contact time. Errors: WQ_E_GAP, WQ_E_FULL (LMDB map full:
