@@ -280,7 +280,7 @@ wq_outbox_state(wq_outbox_t *self, wq_outbox_state_t *st, wq_err_t *err)
     int rc;
     MDB_txn *txn = NULL;
     memset(st, 0, sizeof *st);
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     rc = s_current(self, txn, st->agent, &st->inc, &st->last_seq, &st->acked, err);
@@ -337,7 +337,7 @@ wq_outbox_last_seq(wq_outbox_t *self, uint64_t *last, wq_err_t *err)
     MDB_txn *txn = NULL;
     uint32_t inc;
     uint64_t acked;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = s_current(self, txn, NULL, &inc, last, &acked, err);
@@ -519,7 +519,7 @@ wq_outbox_read(wq_outbox_t *self, uint32_t inc, uint64_t from, uint64_t upto, si
     MDB_cursor *cur = NULL;
     size_t n = 0, bytes = 0;
     uint64_t seq = from;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0) {
         rc = wq_store_err(mrc, "mdb_txn_begin(read)", err);
         goto fail;
@@ -574,7 +574,7 @@ wq_outbox_scan(wq_outbox_t *self, wq_outbox_fn *fn, void *arg, wq_err_t *err)
     int rc = WQ_OK;
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0) {
         rc = wq_store_err(mrc, "mdb_txn_begin(read)", err);
         goto fail;
@@ -699,7 +699,7 @@ wq_outbox_notes(wq_outbox_t *self, int which, wq_outbox_note_fn *fn, void *arg, 
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     char reason[WQ_TEXT_MAX + 1];
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0) {
         rc = wq_store_err(mrc, "mdb_txn_begin(read)", err);
         goto fail;

@@ -420,7 +420,7 @@ wq_central_hwm(wq_central_t *self, const char *agent, uint32_t inc, uint64_t *hw
     int rc = s_check_stream_args(agent, NULL, false, inc, err);
     if (rc != WQ_OK)
         return rc;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
@@ -1080,6 +1080,14 @@ fail:
     return rc;
 }
 
+/*  ---- reader slots ------------------------------------------------------- */
+
+int
+wq_central_reader_check(wq_central_t *self, int *dead, wq_err_t *err)
+{
+    return wq_store_reader_check(self->env, dead, err);
+}
+
 /*  ---- transfers ----------------------------------------------------------- */
 
 int
@@ -1134,7 +1142,7 @@ wq_central_stats(wq_central_t *self, wq_central_stats_t *stats, wq_err_t *err)
 {
     MDB_txn *txn = NULL;
     memset(stats, 0, sizeof *stats);
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = s_meta_get(txn, self, "events", &stats->events, err);
@@ -1545,7 +1553,7 @@ wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_er
     s_diffs_t d = {report, 0};
     s_expect_t e = {0};
     *differences = 0;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = s_verify_index(txn, self, &d, err);
@@ -1570,7 +1578,7 @@ wq_central_query(wq_central_t *self, const char *name, const wq_param_t *params,
     *out = NULL;
     if (!name)
         return wq_err_set(err, WQ_E_UNKNOWN, "name", "no query name given");
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = wq_queries_run(txn, self, name, params, nparams, out, err);

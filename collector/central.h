@@ -94,6 +94,12 @@ int wq_central_query(wq_central_t *self, const char *name, const wq_param_t *par
     WQ_OK when the comparison ran (even with differences), else an error. */
 int wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_err_t *err);
 
+/*  Free the LMDB reader slots of dead processes (a killed verify or
+    mdb_copy leaves its slot taken; 126 of them lock every reader out).
+    Done at open, on MDB_READERS_FULL, and by the server every 10 s.
+    *dead (may be NULL) gets how many were freed. Errors: WQ_E_IO. */
+int wq_central_reader_check(wq_central_t *self, int *dead, wq_err_t *err);
+
 /*  Operator transfer of an enterprise that really moved county: from date
     on (inclusive) the enterprise credit code `code` belongs to `county`
     (fold.h, docs/SECURITY.md "Ownership"); its events from that date on

@@ -700,6 +700,12 @@ s_housekeeping(wq_server_t *self)
     uint64_t now = wq_mono_ms();
     if (now - self->last_sweep >= 10000) {
         self->last_sweep = now;
+        int dead = 0;
+        wq_err_t rerr;
+        if (wq_central_reader_check(self->central, &dead, &rerr) != WQ_OK)
+            wq_warn("clearing stale LMDB reader slots failed: %s", rerr.text);
+        else if (dead > 0)
+            wq_info("freed %d LMDB reader slots of dead processes", dead);
         zlistx_t *stale = zlistx_new();
         if (stale) {
             zlistx_set_duplicator(stale, (zlistx_duplicator_fn *) strdup);
