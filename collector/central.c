@@ -430,6 +430,27 @@ wq_central_hwm(wq_central_t *self, const char *agent, uint32_t inc, uint64_t *hw
     return rc;
 }
 
+/*  How many streams (incarnations) agent has. */
+static int
+s_agent_streams(MDB_txn *txn, wq_central_t *c, const char *agent, size_t *n, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    size_t alen = strlen(agent);
+    *n = 0;
+    int mrc = mdb_cursor_open(txn, c->streams, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(streams)", err);
+    MDB_val k = {alen + 1, (void *) agent}, v;     /* agent NUL: its first stream */
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         mrc == 0 && k.mv_size == alen + 5 && memcmp(k.mv_data, agent, alen + 1) == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        (*n)++;
+    mdb_cursor_close(cur);
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return wq_store_err(mrc, "mdb_cursor_get(streams)", err);
+    return WQ_OK;
+}
+
 int
 wq_central_touch(wq_central_t *self, const char *agent, const char *county, uint32_t inc,
                  uint64_t last_seq, uint64_t queued, uint64_t now_ms, wq_err_t *err)
@@ -446,6 +467,20 @@ wq_central_touch(wq_central_t *self, const char *agent, const char *county, uint
     rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
     if (rc != WQ_OK)
         goto fail;
+    if (!exists) {
+        /* Each new incarnation is a permanent row: bound them per agent. */
+        size_t nstreams = 0;
+        rc = s_agent_streams(txn, self, agent, &nstreams, err);
+        if (rc != WQ_OK)
+            goto fail;
+        if (nstreams >= WQ_STREAMS_MAX_PER_AGENT) {
+            rc = wq_err_set(err, WQ_E_RANGE, "inc",
+                            "agent %s already has %zu incarnations, the most one agent may have: "
+                            "a new one (a re-initialised outbox) needs the collector's operator "
+                            "(docs/SECURITY.md)", agent, nstreams);
+            goto fail;
+        }
+    }
     memcpy(row.county, county, 6);
     row.last_seq = last_seq;
     row.queued = queued;

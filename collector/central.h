@@ -31,6 +31,7 @@ typedef struct wq_central_t wq_central_t;
 #define WQ_ENTITY_MAX_EVENTS 5000          /* events one county adds to one enterprise,
                                               problem or consultation */
 #define WQ_PENDING_MAX_PER_TARGET 256      /* records waiting for one missing target */
+#define WQ_STREAMS_MAX_PER_AGENT 64        /* incarnations (stream rows) of one agent */
 
 /*  Open (creating if needed) the store in directory dir, with an LMDB map
     of map_bytes (0: default 8 GiB). Errors: WQ_E_IO (text names the path
@@ -74,7 +75,9 @@ int wq_central_ingest(wq_central_t *self, const char *agent, const char *county,
 void wq_ingest_result_clear(wq_ingest_result_t *res);
 
 /*  Record contact with an agent (HELLO / PING): last contact time, the
-    backlog it reports (queued) and its last stored seq. */
+    backlog it reports (queued) and its last stored seq. A new incarnation
+    beyond WQ_STREAMS_MAX_PER_AGENT is refused (WQ_E_RANGE): nothing is
+    written. */
 int wq_central_touch(wq_central_t *self, const char *agent, const char *county, uint32_t inc,
                      uint64_t last_seq, uint64_t queued, uint64_t now_ms, wq_err_t *err);
 

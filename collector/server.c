@@ -36,6 +36,10 @@
 #define S_POLL_MS 500
 #define S_DRAIN 64              /* messages per socket per poll round */
 #define S_MAX_SESSIONS 100000
+/*  Connections (sessions) one key may hold: a HELLO on a further one
+    forgets the key's least recently active session, so one key can neither
+    fill the session table nor lock its own agent out when it reconnects. */
+#define S_MAX_SESSIONS_PER_KEY 4
 #define S_STATS_EVERY_MS 60000
 #define S_MAX_ROUTING_ID 256
 
@@ -394,6 +398,51 @@ s_decode(wq_server_t *self, zsock_t *sock, s_in_t *in, const char *who)
 
 /*  ---- the ingest socket -------------------------------------------------- */
 
+/*  Before key opens one more session: if it holds S_MAX_SESSIONS_PER_KEY
+    already, forget its least recently active one (its connection, if
+    still open, then gets E_STATE and says HELLO again). */
+static void
+s_limit_key_sessions(wq_server_t *self, const char *key)
+{
+    size_t n = 0;
+    const char *oldest = NULL;
+    uint64_t oldest_mono = UINT64_MAX;
+    for (s_session_t *s = zhashx_first(self->sessions); s; s = zhashx_next(self->sessions)) {
+        if (strcmp(s->key, key) != 0)
+            continue;
+        n++;
+        if (s->last_mono < oldest_mono) {
+            oldest_mono = s->last_mono;
+            oldest = zhashx_cursor(self->sessions);
+        }
+    }
+    if (n >= S_MAX_SESSIONS_PER_KEY && oldest) {
+        char victim[2 * S_MAX_ROUTING_ID + 1];
+        snprintf(victim, sizeof victim, "%s", oldest);
+        wq_warn("key %s holds %zu sessions: forgetting its least recently active one", key, n);
+        zhashx_delete(self->sessions, victim);
+    }
+}
+
+/*  A key that is no longer authorized: forget every session it holds (its
+    connections cannot be closed by a ROUTER, but nothing they send is
+    accepted and they hold no session state). */
+static void
+s_forget_key(wq_server_t *self, const char *key)
+{
+    zlistx_t *gone = zlistx_new();
+    if (!gone)
+        return;
+    zlistx_set_duplicator(gone, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor(gone, (zlistx_destructor_fn *) zstr_free);
+    for (s_session_t *s = zhashx_first(self->sessions); s; s = zhashx_next(self->sessions))
+        if (strcmp(s->key, key) == 0)
+            zlistx_add_end(gone, (void *) zhashx_cursor(self->sessions));
+    for (const char *k = zlistx_first(gone); k; k = zlistx_next(gone))
+        zhashx_delete(self->sessions, k);
+    zlistx_destroy(&gone);
+}
+
 static void
 s_on_hello(wq_server_t *self, s_in_t *in, const wq_peer_t *peer, const wq_msg_t *msg)
 {
@@ -426,6 +475,8 @@ s_on_hello(wq_server_t *self, s_in_t *in, const wq_peer_t *peer, const wq_msg_t 
         return;
     }
     s_session_t *session = zhashx_lookup(self->sessions, in->rid_hex);
+    if (!session)
+        s_limit_key_sessions(self, in->key);
     if (!session) {
         if (zhashx_size(self->sessions) >= S_MAX_SESSIONS) {
             s_send_error(self, self->ingest, in, WQ_E_BUSY, 0, "too many connections; retry later");
@@ -587,6 +638,7 @@ s_handle_ingest(wq_server_t *self, s_in_t *in)
                 peer ? "authorized as a query client, not an agent" : "no longer authorized");
         snprintf(text, sizeof text, "key %s is not authorized as an agent on this collector", in->key);
         s_send_error(self, self->ingest, in, WQ_E_AUTH, 0, text);
+        s_forget_key(self, in->key);
         return;
     }
     char who[128];
