@@ -71,7 +71,8 @@ struct wq_server_t {
 typedef struct {
     zmq_msg_t rid;
     zmq_msg_t body;
-    int parts;                  /* frames after the routing id */
+    int parts;                  /* frames after the routing id (and a REQ delimiter) */
+    bool req;                   /* came with a REQ envelope: reply with one */
     char rid_hex[2 * S_MAX_ROUTING_ID + 1];
     char key[WQ_KEY_Z85_LEN + 1];
 } s_in_t;
@@ -267,6 +268,8 @@ s_send_buf(wq_server_t *self, zsock_t *sock, s_in_t *in, int type, const uint8_t
 {
     void *handle = zsock_resolve(sock);
     int rc = zmq_send(handle, zmq_msg_data(&in->rid), zmq_msg_size(&in->rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc >= 0 && in->req)
+        rc = zmq_send(handle, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     if (rc >= 0)
         rc = zmq_send(handle, buf, size, ZMQ_DONTWAIT);
     if (rc < 0) {
@@ -342,16 +345,27 @@ s_recv(zsock_t *sock, s_in_t *in)
         errno = e;
         return -1;
     }
-    /* Read every further part; keep the first as the body. */
+    /* Read every further part; keep the first as the body. A REQ client's
+       message is [empty delimiter][body]: the delimiter is dropped, and the
+       reply gets one back (in->req), so that REQ clients work
+       (proto/PROTOCOL.md section 2). Further parts are counted and freed as
+       they are read: the collector keeps one frame per message. */
     bool more = zmq_msg_more(&in->rid);
     while (more) {
         zmq_msg_t part;
         zmq_msg_init(&part);
-        if (zmq_msg_recv(in->parts == 0 ? &in->body : &part, handle, 0) < 0) {
+        if (zmq_msg_recv(&part, handle, 0) < 0) {
             zmq_msg_close(&part);
             break;
         }
-        more = zmq_msg_more(in->parts == 0 ? &in->body : &part);
+        more = zmq_msg_more(&part);
+        if (in->parts == 0 && !in->req && zmq_msg_size(&part) == 0 && more) {
+            in->req = true;         /* the REQ envelope's delimiter */
+            zmq_msg_close(&part);
+            continue;
+        }
+        if (in->parts == 0)
+            zmq_msg_move(&in->body, &part);
         zmq_msg_close(&part);
         in->parts++;
     }
@@ -701,6 +715,20 @@ s_handle_query(wq_server_t *self, s_in_t *in)
     char text[WQ_TEXT_MAX];
     char who[128];
     snprintf(who, sizeof who, "query client %s", peer ? peer->id : in->key);
+    /* The key's role first, before any decoding: a key that is not a query
+       client costs the collector nothing more than this ERROR (it cannot
+       know the request id without decoding, so the refusal is an ERROR,
+       not a RESULT: proto/PROTOCOL.md section 7). */
+    if (!peer || peer->kind != WQ_PEER_CLIENT) {
+        wq_warn("query from key %s, which is %s: refused", in->key,
+                peer ? "authorized as an agent, not a query client" : "no longer authorized");
+        snprintf(text, sizeof text,
+                 "key %s is not authorized as a query client (agents' keys may not query): "
+                 "run `wanqi-collector authorize client --key KEY --name NAME` on the collector",
+                 in->key);
+        s_send_error(self, self->query, in, WQ_E_AUTH, 0, text);
+        return;
+    }
     wq_msg_t *msg = s_decode(self, self->query, in, who);
     if (!msg)
         return;
@@ -711,16 +739,6 @@ s_handle_query(wq_server_t *self, s_in_t *in)
         goto done;
     }
     uint64_t rid = msg->query.request_id;
-    if (!peer || peer->kind != WQ_PEER_CLIENT) {
-        wq_warn("query from key %s, which is %s: refused", in->key,
-                peer ? "authorized as an agent, not a query client" : "no longer authorized");
-        snprintf(text, sizeof text,
-                 "key %s is not authorized as a query client (agents' keys may not query): "
-                 "run `wanqi-collector authorize client --key KEY --name NAME` on the collector",
-                 in->key);
-        s_send_result(self, in, rid, WQ_E_AUTH, text, NULL);
-        goto done;
-    }
     self->stats.queries++;
     wq_err_t err;
     wq_err_clear(&err);
