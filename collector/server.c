@@ -142,6 +142,11 @@ s_socket(wq_server_t *self, const char *endpoint, const char *what, zsock_t **ou
     zsock_set_sndtimeo(sock, 0);
     zsock_set_linger(sock, 0);
     zsock_set_maxmsgsize(sock, (int64_t) WQ_MSG_MAX_BYTES + 4096);
+    /* A connection that has not finished the CURVE handshake is dropped
+       after 10 s (libzmq's default is 30 s), so that unauthenticated
+       connections are not held long (issue 10); a slow county link still
+       completes a handshake of a few round trips well within it. */
+    zsock_set_handshake_ivl(sock, 10000);
     zsock_set_rcvhwm(sock, 10000);
     zsock_set_sndhwm(sock, 10000);
     zsock_set_tcp_keepalive(sock, 1);
