@@ -278,7 +278,7 @@ wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t 
         {"states", 0, &c->states},         {"views", 0, &c->views},
         {"marks", 0, &c->marks},           {"streams", 0, &c->streams},
         {"quarantine", 0, &c->quarantine}, {"meta", 0, &c->meta},
-        {"transfers", 0, &c->transfers},
+        {"transfers", 0, &c->transfers},   {"entcounts", 0, &c->entcounts},
     };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         mrc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi);
@@ -495,7 +495,7 @@ wq_central_hwm(wq_central_t *self, const char *agent, uint32_t inc, uint64_t *hw
     int rc = s_check_stream_args(agent, NULL, false, inc, err);
     if (rc != WQ_OK)
         return rc;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
@@ -503,6 +503,27 @@ wq_central_hwm(wq_central_t *self, const char *agent, uint32_t inc, uint64_t *hw
         *hwm = row.hwm;
     mdb_txn_abort(txn);
     return rc;
+}
+
+/*  How many streams (incarnations) agent has. */
+static int
+s_agent_streams(MDB_txn *txn, wq_central_t *c, const char *agent, size_t *n, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    size_t alen = strlen(agent);
+    *n = 0;
+    int mrc = mdb_cursor_open(txn, c->streams, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(streams)", err);
+    MDB_val k = {alen + 1, (void *) agent}, v;     /* agent NUL: its first stream */
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         mrc == 0 && k.mv_size == alen + 5 && memcmp(k.mv_data, agent, alen + 1) == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        (*n)++;
+    mdb_cursor_close(cur);
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return wq_store_err(mrc, "mdb_cursor_get(streams)", err);
+    return WQ_OK;
 }
 
 int
@@ -521,6 +542,20 @@ wq_central_touch(wq_central_t *self, const char *agent, const char *county, uint
     rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
     if (rc != WQ_OK)
         goto fail;
+    if (!exists) {
+        /* Each new incarnation is a permanent row: bound them per agent. */
+        size_t nstreams = 0;
+        rc = s_agent_streams(txn, self, agent, &nstreams, err);
+        if (rc != WQ_OK)
+            goto fail;
+        if (nstreams >= WQ_STREAMS_MAX_PER_AGENT) {
+            rc = wq_err_set(err, WQ_E_RANGE, "inc",
+                            "agent %s already has %zu incarnations, the most one agent may have: "
+                            "a new one (a re-initialised outbox) needs the collector's operator "
+                            "(docs/SECURITY.md)", agent, nstreams);
+            goto fail;
+        }
+    }
     memcpy(row.county, county, 6);
     row.last_seq = last_seq;
     row.queued = queued;
@@ -663,6 +698,9 @@ s_put_dup(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *v
     return mrc ? wq_store_err(mrc, what, err) : WQ_OK;
 }
 
+static int s_entcount_add(MDB_txn *txn, wq_central_t *c, const char *entity, const char *county,
+                          wq_err_t *err);
+
 /*  Place one stored event (rec, key ek) in the entity index or the pending
     table, and remember its entity for the re-fold. */
 static int
@@ -681,8 +719,12 @@ s_place(MDB_txn *txn, wq_central_t *c, const wq_record_t *rec, const uint8_t *ek
     uint8_t sk[WQ_SK_MAX];
     memcpy(sk, rec->date, 10);
     memcpy(sk + 10, ek, eklen);
-    rc = s_put_dup(txn, c->entities, entity, strlen(entity), sk, 10 + eklen, "mdb_put(entities)",
-                   err);
+    MDB_val ik = {strlen(entity), entity}, iv = {10 + eklen, sk};
+    int prc = mdb_put(txn, c->entities, &ik, &iv, MDB_NODUPDATA);
+    if (prc == 0)
+        rc = s_entcount_add(txn, c, entity, rec->county, err);
+    else if (prc != MDB_KEYEXIST)
+        rc = wq_store_err(prc, "mdb_put(entities)", err);
     if (rc == WQ_OK && s_link_of(rec, link))
         rc = s_put_dup(txn, c->links, link, strlen(link), entity, strlen(entity), "mdb_put(links)",
                        err);
@@ -812,6 +854,112 @@ done:
     return rc;
 }
 
+/*  ---- limits: what one record may make the store hold (issue 10) ------------
+
+    Refused records are quarantined with their reason, never dropped: the
+    stream goes on and staff see them. These bound the work any later batch
+    can be made to do: one county adds at most WQ_ENTITY_MAX_EVENTS events
+    to one entity (so another county can never fill it for its owner), and
+    a stored event releases at most WQ_PENDING_MAX_PER_TARGET waiters. */
+
+static int
+s_dup_count(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, size_t *n, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    *n = 0;
+    int mrc = mdb_cursor_open(txn, dbi, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open", err);
+    MDB_val k = {klen, (void *) key}, v;
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+    if (mrc == 0)
+        mrc = mdb_cursor_count(cur, n);
+    mdb_cursor_close(cur);
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return wq_store_err(mrc, "mdb_cursor_count", err);
+    return WQ_OK;
+}
+
+/*  entcounts key: entity key, NUL, county. */
+static size_t
+s_entcount_key(const char *entity, const char *county, uint8_t out[WQ_ENTITY_MAX + 8])
+{
+    size_t n = strlen(entity);
+    memcpy(out, entity, n);
+    out[n] = 0;
+    memcpy(out + n + 1, county, 6);
+    return n + 7;
+}
+
+static int
+s_entcount_get(MDB_txn *txn, wq_central_t *c, const char *entity, const char *county, uint64_t *n,
+               wq_err_t *err)
+{
+    uint8_t key[WQ_ENTITY_MAX + 8];
+    MDB_val k = {s_entcount_key(entity, county, key), key}, v;
+    *n = 0;
+    int mrc = mdb_get(txn, c->entcounts, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return WQ_OK;
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_get(entcounts)", err);
+    if (v.mv_size != 8)
+        return wq_err_set(err, WQ_E_CORRUPT, "entcounts", "a count of %s is malformed", entity);
+    *n = wq_be64_get(v.mv_data);
+    return WQ_OK;
+}
+
+static int
+s_entcount_add(MDB_txn *txn, wq_central_t *c, const char *entity, const char *county, wq_err_t *err)
+{
+    uint64_t n;
+    int rc = s_entcount_get(txn, c, entity, county, &n, err);
+    if (rc != WQ_OK)
+        return rc;
+    uint8_t key[WQ_ENTITY_MAX + 8], b[8];
+    wq_be64_put(b, n + 1);
+    MDB_val k = {s_entcount_key(entity, county, key), key}, v = {8, b};
+    int mrc = mdb_put(txn, c->entcounts, &k, &v, 0);
+    return mrc ? wq_store_err(mrc, "mdb_put(entcounts)", err) : WQ_OK;
+}
+
+/*  WQ_OK with *code 0 if rec may be stored; else *code and verr say why it
+    is quarantined. Errors of the store itself are returned. The entity
+    limit is per sending county, so that another county's records can never
+    fill an entity for its owner. */
+static int
+s_limits_check(MDB_txn *txn, wq_central_t *c, const wq_record_t *rec, int *code, wq_err_t *verr,
+               wq_err_t *err)
+{
+    *code = WQ_OK;
+    /* A correction or retraction of another county's event is stored (the
+       fold ignores it: refusing it here would depend on arrival order) and
+       counts against its own county's limit of the entity. */
+    s_place_t place;
+    char entity[WQ_ENTITY_MAX];
+    uint8_t missing[WQ_EK_MAX];
+    size_t mlen = 0, n = 0;
+    int rc = s_resolve(txn, c, rec, &place, entity, missing, &mlen, err);
+    if (rc != WQ_OK)
+        return rc;
+    if (place == S_RESOLVED) {
+        uint64_t mine = 0;
+        rc = s_entcount_get(txn, c, entity, rec->county, &mine, err);
+        if (rc == WQ_OK && mine >= WQ_ENTITY_MAX_EVENTS)
+            *code = wq_err_set(verr, WQ_E_RANGE, "entity",
+                               "%s already holds %" PRIu64 " events of county %s, the most one "
+                               "county may add to one entity (docs/SECURITY.md)", entity, mine,
+                               rec->county);
+    } else if (place == S_PENDING) {
+        rc = s_dup_count(txn, c->pending, missing, mlen, &n, err);
+        if (rc == WQ_OK && n >= WQ_PENDING_MAX_PER_TARGET)
+            *code = wq_err_set(verr, WQ_E_RANGE, "target",
+                               "%zu records already wait for %s, which the collector does not "
+                               "hold: send the target first", n, rec->target);
+    }
+    return rc;
+}
+
 /*  ---- ingest ------------------------------------------------------------- */
 
 void
@@ -898,6 +1046,11 @@ s_take(MDB_txn *txn, wq_central_t *c, const char *agent, const char *county, uin
         code = wq_err_set(&verr, WQ_E_FOREIGN, "county",
                           "record is for county %s but agent %s writes for county %s", rec->county,
                           agent, county);
+    if (code == WQ_OK) {
+        rc = s_limits_check(txn, c, rec, &code, &verr, err);
+        if (rc != WQ_OK)
+            goto done;
+    }
     if (code != WQ_OK) {
         char reason[WQ_TEXT_MAX];
         if (verr.field[0])
@@ -1023,6 +1176,14 @@ fail:
     return rc;
 }
 
+/*  ---- reader slots ------------------------------------------------------- */
+
+int
+wq_central_reader_check(wq_central_t *self, int *dead, wq_err_t *err)
+{
+    return wq_store_reader_check(self->env, dead, err);
+}
+
 /*  ---- transfers ----------------------------------------------------------- */
 
 int
@@ -1077,7 +1238,7 @@ wq_central_stats(wq_central_t *self, wq_central_stats_t *stats, wq_err_t *err)
 {
     MDB_txn *txn = NULL;
     memset(stats, 0, sizeof *stats);
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = s_meta_get(txn, self, "events", &stats->events, err);
@@ -1467,7 +1628,7 @@ wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_er
     s_diffs_t d = {report, 0};
     s_expect_t e = {0};
     *differences = 0;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = s_verify_index(txn, self, &d, err);
@@ -1492,12 +1653,12 @@ wq_central_query(wq_central_t *self, const char *name, const wq_param_t *params,
     *out = NULL;
     if (!name)
         return wq_err_set(err, WQ_E_UNKNOWN, "name", "no query name given");
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc == MDB_MAP_RESIZED) {
         /* The collector grew the map (another process): adopt its size. */
         mrc = mdb_env_set_mapsize(self->env, 0);
         if (mrc == 0)
-            mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+            mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     }
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);

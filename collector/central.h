@@ -26,6 +26,13 @@
 
 typedef struct wq_central_t wq_central_t;
 
+/*  Limits of what one record may make the store hold (docs/SECURITY.md);
+    a record over them is quarantined (WQ_E_RANGE) with its reason. */
+#define WQ_ENTITY_MAX_EVENTS 5000          /* events one county adds to one enterprise,
+                                              problem or consultation */
+#define WQ_PENDING_MAX_PER_TARGET 256      /* records waiting for one missing target */
+#define WQ_STREAMS_MAX_PER_AGENT 64        /* incarnations (stream rows) of one agent */
+
 /*  Open (creating if needed) the store in directory dir, with an LMDB map
     of map_bytes (0: default 8 GiB). Errors: WQ_E_IO (text names the path
     and the LMDB error), WQ_E_CORRUPT, WQ_E_NOMEM. */
@@ -68,8 +75,9 @@ typedef struct {
         res->hwm = mark (the agent must send mark + 1 next);
       - each record is decoded and validated; one that fails, or whose
         county is not `county` (WQ_E_FOREIGN), or whose agent/inc/seq differ
-        from its place in the stream (WQ_E_ID), is quarantined with its
-        code and reason, and counted;
+        from its place in the stream (WQ_E_ID), or whose entity is full or
+        whose missing target has too many waiters (WQ_E_RANGE, the limits
+        above), is quarantined with its code and reason, and counted;
       - the rest are stored, indexed, folded into the views;
       - the mark is raised to the last seq of the batch.
     now_ms is the contact time. Errors: WQ_E_GAP, WQ_E_FULL (LMDB map full:
@@ -81,7 +89,9 @@ int wq_central_ingest(wq_central_t *self, const char *agent, const char *county,
 void wq_ingest_result_clear(wq_ingest_result_t *res);
 
 /*  Record contact with an agent (HELLO / PING): last contact time, the
-    backlog it reports (queued) and its last stored seq. */
+    backlog it reports (queued) and its last stored seq. A new incarnation
+    beyond WQ_STREAMS_MAX_PER_AGENT is refused (WQ_E_RANGE): nothing is
+    written. */
 int wq_central_touch(wq_central_t *self, const char *agent, const char *county, uint32_t inc,
                      uint64_t last_seq, uint64_t queued, uint64_t now_ms, wq_err_t *err);
 
@@ -100,6 +110,12 @@ int wq_central_query(wq_central_t *self, const char *name, const wq_param_t *par
     line to report (may be NULL) and its count to *differences. Returns
     WQ_OK when the comparison ran (even with differences), else an error. */
 int wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_err_t *err);
+
+/*  Free the LMDB reader slots of dead processes (a killed verify or
+    mdb_copy leaves its slot taken; 126 of them lock every reader out).
+    Done at open, on MDB_READERS_FULL, and by the server every 10 s.
+    *dead (may be NULL) gets how many were freed. Errors: WQ_E_IO. */
+int wq_central_reader_check(wq_central_t *self, int *dead, wq_err_t *err);
 
 /*  Operator transfer of an enterprise that really moved county: from date
     on (inclusive) the enterprise credit code `code` belongs to `county`

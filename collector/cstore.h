@@ -43,6 +43,8 @@ struct wq_central_t {
     MDB_dbi quarantine;  /* event key -> be32 code, be64 time, be16 reason len, reason, raw */
     MDB_dbi meta;        /* "events", "quarantined", "streams" -> be64; "version" */
     MDB_dbi transfers;   /* credit code (18) + date (10) -> county (6): operator transfers */
+    MDB_dbi entcounts;   /* entity key NUL county (6) -> be64: events of that county in the
+                            entity, for the per-county entity limit (central.h) */
 };
 
 /*  Build an event key; returns its length. */

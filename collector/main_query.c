@@ -467,7 +467,7 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
         if (reply->type == WQ_MSG_ERROR) {
             fprintf(stderr, "wanqi-query: the collector refused the query: %s: %s\n",
                     wq_errname((int) reply->error.code), reply->error.text ? reply->error.text : "");
-            ret = S_EXIT_QUERY;
+            ret = reply->error.code == WQ_E_AUTH ? S_EXIT_UNREACHABLE : S_EXIT_QUERY;
             goto done;
         }
         if (reply->type != WQ_MSG_RESULT || reply->result.request_id != request_id) {

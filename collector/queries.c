@@ -802,6 +802,8 @@ s_agents(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
         return rc;
     if (p.hours && (rc = s_u64_param("hours", p.hours, &hours, err)) != WQ_OK)
         return rc;
+    if (hours > 1000000)    /* 114 years; more would overflow the millisecond sum */
+        return wq_err_set(err, WQ_E_FORMAT, "hours", "hours %" PRIu64 " is over 1000000", hours);
     if (p.now_ms && (rc = s_u64_param("now_ms", p.now_ms, &now, err)) != WQ_OK)
         return rc;
     if (!p.now_ms)
@@ -844,8 +846,10 @@ s_agents(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
         s_set_int(t, r, 4, (int64_t) row.hwm, &rc);
         s_set_int(t, r, 5, (int64_t) row.stored, &rc);
         s_set_int(t, r, 6, (int64_t) row.quarantined, &rc);
-        s_set_int(t, r, 7, (int64_t) row.last_seq, &rc);
-        s_set_int(t, r, 8, (int64_t) row.queued, &rc);
+        /* What an agent reports is not trusted to fit an int64 (2^64-1 showed
+           as -1): clamp. */
+        s_set_int(t, r, 7, row.last_seq > INT64_MAX ? INT64_MAX : (int64_t) row.last_seq, &rc);
+        s_set_int(t, r, 8, row.queued > INT64_MAX ? INT64_MAX : (int64_t) row.queued, &rc);
         if (row.contact_ms) {
             wq_time_format(row.contact_ms, when);
             s_set_str(t, r, 9, when, &rc);

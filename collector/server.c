@@ -36,6 +36,10 @@
 #define S_POLL_MS 500
 #define S_DRAIN 64              /* messages per socket per poll round */
 #define S_MAX_SESSIONS 100000
+/*  Connections (sessions) one key may hold: a HELLO on a further one
+    forgets the key's least recently active session, so one key can neither
+    fill the session table nor lock its own agent out when it reconnects. */
+#define S_MAX_SESSIONS_PER_KEY 4
 #define S_STATS_EVERY_MS 60000
 #define S_MAX_ROUTING_ID 256
 
@@ -67,7 +71,8 @@ struct wq_server_t {
 typedef struct {
     zmq_msg_t rid;
     zmq_msg_t body;
-    int parts;                  /* frames after the routing id */
+    int parts;                  /* frames after the routing id (and a REQ delimiter) */
+    bool req;                   /* came with a REQ envelope: reply with one */
     char rid_hex[2 * S_MAX_ROUTING_ID + 1];
     char key[WQ_KEY_Z85_LEN + 1];
 } s_in_t;
@@ -137,6 +142,11 @@ s_socket(wq_server_t *self, const char *endpoint, const char *what, zsock_t **ou
     zsock_set_sndtimeo(sock, 0);
     zsock_set_linger(sock, 0);
     zsock_set_maxmsgsize(sock, (int64_t) WQ_MSG_MAX_BYTES + 4096);
+    /* A connection that has not finished the CURVE handshake is dropped
+       after 10 s (libzmq's default is 30 s), so that unauthenticated
+       connections are not held long (issue 10); a slow county link still
+       completes a handshake of a few round trips well within it. */
+    zsock_set_handshake_ivl(sock, 10000);
     zsock_set_rcvhwm(sock, 10000);
     zsock_set_sndhwm(sock, 10000);
     zsock_set_tcp_keepalive(sock, 1);
@@ -263,6 +273,8 @@ s_send_buf(wq_server_t *self, zsock_t *sock, s_in_t *in, int type, const uint8_t
 {
     void *handle = zsock_resolve(sock);
     int rc = zmq_send(handle, zmq_msg_data(&in->rid), zmq_msg_size(&in->rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc >= 0 && in->req)
+        rc = zmq_send(handle, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
     if (rc >= 0)
         rc = zmq_send(handle, buf, size, ZMQ_DONTWAIT);
     if (rc < 0) {
@@ -338,16 +350,27 @@ s_recv(zsock_t *sock, s_in_t *in)
         errno = e;
         return -1;
     }
-    /* Read every further part; keep the first as the body. */
+    /* Read every further part; keep the first as the body. A REQ client's
+       message is [empty delimiter][body]: the delimiter is dropped, and the
+       reply gets one back (in->req), so that REQ clients work
+       (proto/PROTOCOL.md section 2). Further parts are counted and freed as
+       they are read: the collector keeps one frame per message. */
     bool more = zmq_msg_more(&in->rid);
     while (more) {
         zmq_msg_t part;
         zmq_msg_init(&part);
-        if (zmq_msg_recv(in->parts == 0 ? &in->body : &part, handle, 0) < 0) {
+        if (zmq_msg_recv(&part, handle, 0) < 0) {
             zmq_msg_close(&part);
             break;
         }
-        more = zmq_msg_more(in->parts == 0 ? &in->body : &part);
+        more = zmq_msg_more(&part);
+        if (in->parts == 0 && !in->req && zmq_msg_size(&part) == 0 && more) {
+            in->req = true;         /* the REQ envelope's delimiter */
+            zmq_msg_close(&part);
+            continue;
+        }
+        if (in->parts == 0)
+            zmq_msg_move(&in->body, &part);
         zmq_msg_close(&part);
         in->parts++;
     }
@@ -394,6 +417,51 @@ s_decode(wq_server_t *self, zsock_t *sock, s_in_t *in, const char *who)
 
 /*  ---- the ingest socket -------------------------------------------------- */
 
+/*  Before key opens one more session: if it holds S_MAX_SESSIONS_PER_KEY
+    already, forget its least recently active one (its connection, if
+    still open, then gets E_STATE and says HELLO again). */
+static void
+s_limit_key_sessions(wq_server_t *self, const char *key)
+{
+    size_t n = 0;
+    const char *oldest = NULL;
+    uint64_t oldest_mono = UINT64_MAX;
+    for (s_session_t *s = zhashx_first(self->sessions); s; s = zhashx_next(self->sessions)) {
+        if (strcmp(s->key, key) != 0)
+            continue;
+        n++;
+        if (s->last_mono < oldest_mono) {
+            oldest_mono = s->last_mono;
+            oldest = zhashx_cursor(self->sessions);
+        }
+    }
+    if (n >= S_MAX_SESSIONS_PER_KEY && oldest) {
+        char victim[2 * S_MAX_ROUTING_ID + 1];
+        snprintf(victim, sizeof victim, "%s", oldest);
+        wq_warn("key %s holds %zu sessions: forgetting its least recently active one", key, n);
+        zhashx_delete(self->sessions, victim);
+    }
+}
+
+/*  A key that is no longer authorized: forget every session it holds (its
+    connections cannot be closed by a ROUTER, but nothing they send is
+    accepted and they hold no session state). */
+static void
+s_forget_key(wq_server_t *self, const char *key)
+{
+    zlistx_t *gone = zlistx_new();
+    if (!gone)
+        return;
+    zlistx_set_duplicator(gone, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor(gone, (zlistx_destructor_fn *) zstr_free);
+    for (s_session_t *s = zhashx_first(self->sessions); s; s = zhashx_next(self->sessions))
+        if (strcmp(s->key, key) == 0)
+            zlistx_add_end(gone, (void *) zhashx_cursor(self->sessions));
+    for (const char *k = zlistx_first(gone); k; k = zlistx_next(gone))
+        zhashx_delete(self->sessions, k);
+    zlistx_destroy(&gone);
+}
+
 static void
 s_on_hello(wq_server_t *self, s_in_t *in, const wq_peer_t *peer, const wq_msg_t *msg)
 {
@@ -426,6 +494,8 @@ s_on_hello(wq_server_t *self, s_in_t *in, const wq_peer_t *peer, const wq_msg_t 
         return;
     }
     s_session_t *session = zhashx_lookup(self->sessions, in->rid_hex);
+    if (!session)
+        s_limit_key_sessions(self, in->key);
     if (!session) {
         if (zhashx_size(self->sessions) >= S_MAX_SESSIONS) {
             s_send_error(self, self->ingest, in, WQ_E_BUSY, 0, "too many connections; retry later");
@@ -587,6 +657,7 @@ s_handle_ingest(wq_server_t *self, s_in_t *in)
                 peer ? "authorized as a query client, not an agent" : "no longer authorized");
         snprintf(text, sizeof text, "key %s is not authorized as an agent on this collector", in->key);
         s_send_error(self, self->ingest, in, WQ_E_AUTH, 0, text);
+        s_forget_key(self, in->key);
         return;
     }
     char who[128];
@@ -649,6 +720,20 @@ s_handle_query(wq_server_t *self, s_in_t *in)
     char text[WQ_TEXT_MAX];
     char who[128];
     snprintf(who, sizeof who, "query client %s", peer ? peer->id : in->key);
+    /* The key's role first, before any decoding: a key that is not a query
+       client costs the collector nothing more than this ERROR (it cannot
+       know the request id without decoding, so the refusal is an ERROR,
+       not a RESULT: proto/PROTOCOL.md section 7). */
+    if (!peer || peer->kind != WQ_PEER_CLIENT) {
+        wq_warn("query from key %s, which is %s: refused", in->key,
+                peer ? "authorized as an agent, not a query client" : "no longer authorized");
+        snprintf(text, sizeof text,
+                 "key %s is not authorized as a query client (agents' keys may not query): "
+                 "run `wanqi-collector authorize client --key KEY --name NAME` on the collector",
+                 in->key);
+        s_send_error(self, self->query, in, WQ_E_AUTH, 0, text);
+        return;
+    }
     wq_msg_t *msg = s_decode(self, self->query, in, who);
     if (!msg)
         return;
@@ -659,16 +744,6 @@ s_handle_query(wq_server_t *self, s_in_t *in)
         goto done;
     }
     uint64_t rid = msg->query.request_id;
-    if (!peer || peer->kind != WQ_PEER_CLIENT) {
-        wq_warn("query from key %s, which is %s: refused", in->key,
-                peer ? "authorized as an agent, not a query client" : "no longer authorized");
-        snprintf(text, sizeof text,
-                 "key %s is not authorized as a query client (agents' keys may not query): "
-                 "run `wanqi-collector authorize client --key KEY --name NAME` on the collector",
-                 in->key);
-        s_send_result(self, in, rid, WQ_E_AUTH, text, NULL);
-        goto done;
-    }
     self->stats.queries++;
     wq_err_t err;
     wq_err_clear(&err);
@@ -700,6 +775,12 @@ s_housekeeping(wq_server_t *self)
     uint64_t now = wq_mono_ms();
     if (now - self->last_sweep >= 10000) {
         self->last_sweep = now;
+        int dead = 0;
+        wq_err_t rerr;
+        if (wq_central_reader_check(self->central, &dead, &rerr) != WQ_OK)
+            wq_warn("clearing stale LMDB reader slots failed: %s", rerr.text);
+        else if (dead > 0)
+            wq_info("freed %d LMDB reader slots of dead processes", dead);
         zlistx_t *stale = zlistx_new();
         if (stale) {
             zlistx_set_duplicator(stale, (zlistx_duplicator_fn *) strdup);

@@ -9,7 +9,8 @@
       columns), integers right-aligned, text left-aligned, no trailing
       blanks; control characters in text show as spaces;
     - csv: UTF-8 BOM, CRLF line ends, RFC 4180 quoting (a field with a comma,
-      quote, CR or LF is quoted, quotes doubled), null as an empty field,
+      quote, CR or LF is quoted, quotes doubled), a text that starts with
+      =, +, -, @, tab or CR prefixed with ' (no formula), null as an empty field,
       because that is what spreadsheet programs in Chinese locales open
       correctly;
     - json: an array of objects keyed by column name, one object per line,
@@ -335,14 +336,29 @@ fail:
 
 /* ---- CSV ----------------------------------------------------------- */
 
+/*  A text starting with =, +, -, @, tab or CR would be taken for a formula
+    by Excel, WPS or LibreOffice (an enterprise named =HYPERLINK(...) would
+    become a live link): it gets a leading ' (OWASP, "CSV Injection"), which
+    the spreadsheet shows as text. Integers are written as numbers and never
+    prefixed. */
+static bool
+s_csv_formula(const char *s)
+{
+    return s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+           s[0] == '\r';
+}
+
 static void
 s_csv_field(FILE *out, const char *s)
 {
+    const char *guard = s_csv_formula(s) ? "'" : "";
     if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(guard, out);
         fputs(s, out);
         return;
     }
     fputc('"', out);
+    fputs(guard, out);
     for (; *s; s++) {
         if (*s == '"')
             fputc('"', out);

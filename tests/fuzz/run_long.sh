@@ -19,12 +19,13 @@ run_one() {
   mkdir -p "$build/corpus/$t" "$build/crashes/$t"
   # shellcheck disable=SC2046
   nice "$build/bin/fuzz_$t" -max_total_time="$secs" -timeout=30 -max_len=65536 \
-    -artifact_prefix="$build/crashes/$t/" -print_final_stats=1 \
+    -artifact_prefix="$build/crashes/$t/" -print_final_stats=1 -report_slow_units=60 \
     "$build/corpus/$t" $(seeds "$t") >"$build/fuzz-$t.log" 2>&1 || true
   local execs crashes
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$build/fuzz-$t.log" | grep -o '[0-9]*$' || echo "?")
-  crashes=$(find "$build/crashes/$t" -type f | wc -l)
-  echo "fuzz_$t: ${secs}s, $execs executions, $crashes crash files"
+  crashes=$(find "$build/crashes/$t" -type f ! -name 'slow-unit-*' | wc -l)
+  slow=$(find "$build/crashes/$t" -type f -name 'slow-unit-*' | wc -l)
+  echo "fuzz_$t: ${secs}s, $execs executions, $crashes crash/leak/timeout files, $slow slow inputs"
 }
 i=0
 for t in "${targets[@]}"; do
