@@ -768,8 +768,11 @@ s_handle_ingest(wq_server_t *self, s_in_t *in)
 
 /*  ---- the query socket --------------------------------------------------- */
 
+/*  Send a RESULT. next is NULL for an unpaged answer, else the page's
+    continuation ("" on the last page). */
 static void
-s_send_result(wq_server_t *self, zsock_t *sock, s_in_t *in, uint64_t request_id, int status, const char *text, wq_table_t *table)
+s_send_result(wq_server_t *self, zsock_t *sock, s_in_t *in, uint64_t request_id, int status, const char *text,
+              wq_table_t *table, const char *next)
 {
     wq_msg_t reply;
     memset(&reply, 0, sizeof reply);
@@ -780,6 +783,7 @@ s_send_result(wq_server_t *self, zsock_t *sock, s_in_t *in, uint64_t request_id,
     snprintf(buf, sizeof buf, "%s", text ? text : "");
     reply.result.text = buf;
     reply.result.table = status == WQ_OK ? table : NULL;
+    reply.result.next = (char *) next;
     uint8_t *enc = NULL;
     size_t size = 0;
     wq_err_t err;
@@ -792,11 +796,107 @@ s_send_result(wq_server_t *self, zsock_t *sock, s_in_t *in, uint64_t request_id,
     /* A result over the message limits: say so instead of dropping it. */
     char etext[400];
     wq_warn("query result not sendable: %s", wq_err_format(&err, etext, sizeof etext));
-    snprintf(buf, sizeof buf, "the result is too large to send (%s): narrow the query (--area, --from, --to)",
+    snprintf(buf, sizeof buf,
+             "the result is too large to send (%s): ask for it in pages (the \"limit\" parameter; "
+             "wanqi-query does), or narrow the query (--area, --from, --to)",
              err.text);
     reply.result.status = (uint32_t) (err.code ? err.code : WQ_E_RANGE);
     reply.result.table = NULL;
+    if (next)
+        reply.result.next = "";
     s_send(self, sock, in, &reply);
+}
+
+/*  Paging (proto/PROTOCOL.md 7.3): "limit" (rows per page) and "cursor"
+    (the previous page's next: "r" and the offset of the page's first row
+    in the whole result). */
+typedef struct {
+    bool paged;
+    size_t limit, first;
+    size_t nparams;             /* the query's own parameters, in params */
+    wq_param_t params[WQ_QUERY_MAX_PARAMS];
+} s_page_t;
+
+static int
+s_page_parse(const wq_msg_t *msg, s_page_t *pg, wq_err_t *err)
+{
+    memset(pg, 0, sizeof *pg);
+    const char *limit = NULL, *cursor = NULL;
+    for (size_t i = 0; i < msg->query.count && i < WQ_QUERY_MAX_PARAMS; i++) {
+        const wq_param_t *p = &msg->query.params[i];
+        if (strcmp(p->key, "limit") == 0)
+            limit = p->value;
+        else if (strcmp(p->key, "cursor") == 0)
+            cursor = p->value;
+        else
+            pg->params[pg->nparams++] = *p;
+    }
+    pg->paged = limit != NULL;
+    if (cursor && !limit)
+        return wq_err_set(err, WQ_E_MISSING, "limit", "a \"cursor\" needs a \"limit\" (rows per page)");
+    if (limit) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(limit, &end, 10);
+        if (limit[0] < '0' || limit[0] > '9' || *end || errno || v < 1 || v > WQ_RESULT_MAX_ROWS)
+            return wq_err_set(err, WQ_E_FORMAT, "limit", "limit: \"%s\" is not a number of rows 1..%u", limit,
+                              (unsigned) WQ_RESULT_MAX_ROWS);
+        pg->limit = (size_t) v;
+    }
+    if (cursor && cursor[0]) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = cursor[0] == 'r' ? strtoull(cursor + 1, &end, 10) : 0;
+        if (cursor[0] != 'r' || cursor[1] < '0' || cursor[1] > '9' || *end || errno || v > SIZE_MAX)
+            return wq_err_set(err, WQ_E_FORMAT, "cursor",
+                              "cursor: \"%.64s\" is not one this collector gave (send the RESULT's next as it is)",
+                              cursor);
+        pg->first = (size_t) v;
+    }
+    return WQ_OK;
+}
+
+/*  Send one page of table from pg->first: at most pg->limit rows, fewer
+    if they would not fit in one frame. */
+static void
+s_send_page(wq_server_t *self, zsock_t *sock, s_in_t *in, uint64_t rid, const s_page_t *pg, const wq_table_t *table)
+{
+    size_t total = wq_table_nrows(table);
+    size_t first = pg->first < total ? pg->first : total;
+    size_t n = total - first < pg->limit ? total - first : pg->limit;
+    while (true) {
+        wq_table_t *page = wq_table_slice(table, first, n);
+        if (!page) {
+            s_send_result(self, sock, in, rid, WQ_E_NOMEM, "out of memory for a page of the result", NULL, "");
+            return;
+        }
+        char next[32] = "";
+        if (first + n < total)
+            snprintf(next, sizeof next, "r%zu", first + n);
+        wq_msg_t reply;
+        memset(&reply, 0, sizeof reply);
+        reply.type = WQ_MSG_RESULT;
+        reply.result.request_id = rid;
+        reply.result.text = "";
+        reply.result.table = page;
+        reply.result.next = next;
+        uint8_t *enc = NULL;
+        size_t size = 0;
+        wq_err_t err;
+        int rc = wq_msg_encode(&reply, &enc, &size, &err);
+        wq_table_destroy(&page);
+        if (rc == WQ_OK) {
+            s_send_buf(self, sock, in, WQ_MSG_RESULT, enc, size);
+            free(enc);
+            return;
+        }
+        if (rc != WQ_E_RANGE || n <= 1) {
+            char text[400];
+            s_send_result(self, sock, in, rid, rc, wq_err_format(&err, text, sizeof text), NULL, "");
+            return;
+        }
+        n /= 2;                 /* over the frame's limit: a smaller page */
+    }
 }
 
 /*  Run one QUERY in a worker thread and reply on sock (the worker's
@@ -829,25 +929,31 @@ s_handle_query(wq_server_t *self, zsock_t *sock, s_in_t *in)
                  "key %s is not authorized as a query client (agents' keys may not query): "
                  "run `wanqi-collector authorize client --key KEY --name NAME` on the collector",
                  in->key);
-        s_send_result(self, sock, in, rid, WQ_E_AUTH, text, NULL);
+        s_send_result(self, sock, in, rid, WQ_E_AUTH, text, NULL, wq_msg_param(msg, "limit") ? "" : NULL);
         goto done;
     }
     S_COUNT(self, queries, 1);
     wq_err_clear(&err);
     wq_table_t *table = NULL;
     uint64_t t0 = wq_mono_ms();
-    int rc = wq_central_query(self->central, msg->query.name, msg->query.params, msg->query.count, &table, &err);
+    s_page_t pg;
+    int rc = s_page_parse(msg, &pg, &err);
+    if (rc == WQ_OK)
+        rc = wq_central_query(self->central, msg->query.name, pg.params, pg.nparams, &table, &err);
     if (rc == WQ_OK) {
         wq_debug("%s: %s -> %zu rows in %" PRIu64 " ms", who, msg->query.name, wq_table_nrows(table),
                  wq_mono_ms() - t0);
-        s_send_result(self, sock, in, rid, WQ_OK, "", table);
+        if (pg.paged)
+            s_send_page(self, sock, in, rid, &pg, table);
+        else
+            s_send_result(self, sock, in, rid, WQ_OK, "", table, NULL);
     } else {
         wq_err_format(&err, text, sizeof text);
         if (rc == WQ_E_IO || rc == WQ_E_CORRUPT || rc == WQ_E_NOMEM || rc == WQ_E_INTERNAL)
             wq_error("%s: query %s failed: %s", who, msg->query.name, text);
         else
             wq_debug("%s: query %s refused: %s", who, msg->query.name, text);
-        s_send_result(self, sock, in, rid, rc, text, NULL);
+        s_send_result(self, sock, in, rid, rc, text, NULL, pg.paged ? "" : NULL);
     }
     wq_table_destroy(&table);
 done:
