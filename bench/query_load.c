@@ -165,7 +165,8 @@ main(int argc, char **argv)
         ret = 1;
         goto done;
     }
-    while (!s_stop && (seconds <= 0 || wq_mono_ms() < end) && (maxn <= 0 || (long) n < maxn)) {
+    /* At least one timed query, however slow. */
+    while (!s_stop && (n == 0 || seconds <= 0 || wq_mono_ms() < end) && (maxn <= 0 || (long) n < maxn)) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         rows = s_one(dealer, name, params, np, &rid);

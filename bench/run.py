@@ -272,7 +272,12 @@ class Bench:
                    ("agents", "agents")]
         idle = {}
         for label, *q in queries:
-            idle[label] = self.query_load(qsec, *q)
+            try:
+                idle[label] = self.query_load(qsec, *q)
+            except SystemExit as e:
+                self.say("  idle %s failed: %s" % (label, e))
+                idle[label] = {"p50_ms": float("nan"), "p99_ms": float("nan")}
+                continue
             self.say("  idle %s: %s" % (label, idle[label]))
 
         # 3. drains without and with query loops

@@ -1141,6 +1141,15 @@ done:
                 break;
             }
             S_COUNT(self, messages, 1);
+            if (in.parts != 1) {
+                /* Workers get one frame: refuse other framings here. */
+                wq_warn("query socket: message of %d frames from key %s, expected 1: refused", in.parts,
+                        in.key[0] ? in.key : "(none)");
+                s_send_error(self, front, &in, WQ_E_RANGE, 0,
+                             "a message must be exactly one frame (proto/PROTOCOL.md)");
+                s_in_close(&in);
+                continue;
+            }
             nidle--;
             s_dispatch(bh, idle[nidle].id, idle[nidle].len, &in);
             s_in_close(&in);
@@ -1177,10 +1186,10 @@ s_housekeeping(wq_server_t *self)
         self->last_stats = now;
         wq_server_stats_t *s = &self->stats, *l = &self->logged;
         if (s->messages != l->messages)
-            wq_info("last minute: %" PRIu64 " batches acked, %" PRIu64 " records stored, %" PRIu64
+            wq_info("last minute: %" PRIu64 " batches acked in %" PRIu64 " group commits, %" PRIu64 " records stored, %" PRIu64
                     " duplicates, %" PRIu64 " quarantined, %" PRIu64 " errors sent, %" PRIu64 " queries, %" PRIu64
                     " replies undeliverable; %zu agent connections",
-                    s->batches - l->batches, s->records_stored - l->records_stored,
+                    s->batches - l->batches, s->groups - l->groups, s->records_stored - l->records_stored,
                     s->records_duplicate - l->records_duplicate, s->records_quarantined - l->records_quarantined,
                     s->errors_sent - l->errors_sent, s->queries - l->queries, s->undeliverable - l->undeliverable,
                     zhashx_size(self->sessions));
