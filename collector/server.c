@@ -59,6 +59,8 @@
 #define S_GROUP_RECORDS 8192    /* records per group commit */
 #define S_QUERY_WORKERS 3       /* default query worker threads */
 #define S_MAX_WORKERS 64
+#define S_SNAPS 4               /* paged results kept for their next pages */
+#define S_SNAP_MS 60000         /* ... at most this long */
 
 /*  Counters are bumped by the ingest, query and worker threads. */
 #define S_COUNT(self, field, n) __atomic_add_fetch(&(self)->stats.field, (uint64_t) (n), __ATOMIC_RELAXED)
@@ -101,6 +103,15 @@ struct wq_server_t {
     zsock_t *query;             /* until the query thread takes it */
     zactor_t *querier;          /* the query thread, owns the query socket */
     size_t workers;
+    pthread_mutex_t snap_lock;  /* guards snaps: the workers share them */
+    bool snap_lock_made;
+    struct {
+        uint64_t id;            /* 0: free */
+        char key[WQ_KEY_Z85_LEN + 1];   /* the client's: only it may read on */
+        wq_table_t *table;
+        uint64_t mono;
+    } snaps[S_SNAPS];
+    uint64_t snap_seq;
     zhashx_t *sessions;         /* hex routing id -> s_session_t* */
     s_pending_t *pending;       /* S_GROUP_BATCHES: the group being gathered */
     size_t npending, nrecords;
@@ -210,7 +221,10 @@ wq_server_new(const wq_server_opts_t *opts, wq_server_t **out, wq_err_t *err)
     self->group = calloc(S_GROUP_BATCHES, sizeof *self->group);
     if (pthread_mutex_init(&self->peers_lock, NULL) == 0)
         self->lock_made = true;
-    if (!self->peers_path || !self->sessions || !self->pending || !self->group || !self->lock_made) {
+    if (pthread_mutex_init(&self->snap_lock, NULL) == 0)
+        self->snap_lock_made = true;
+    if (!self->peers_path || !self->sessions || !self->pending || !self->group || !self->lock_made
+        || !self->snap_lock_made) {
         rc = wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory");
         goto fail;
     }
@@ -282,6 +296,10 @@ wq_server_destroy(wq_server_t **selfp)
     zhashx_destroy(&self->sessions);
     if (self->lock_made)
         pthread_mutex_destroy(&self->peers_lock);
+    for (size_t i = 0; i < S_SNAPS; i++)
+        wq_table_destroy(&self->snaps[i].table);
+    if (self->snap_lock_made)
+        pthread_mutex_destroy(&self->snap_lock);
     free(self->peers_path);
     free(self);
     *selfp = NULL;
@@ -808,11 +826,16 @@ s_send_result(wq_server_t *self, zsock_t *sock, s_in_t *in, uint64_t request_id,
 }
 
 /*  Paging (proto/PROTOCOL.md 7.3): "limit" (rows per page) and "cursor"
-    (the previous page's next: "r" and the offset of the page's first row
-    in the whole result). */
+    (the previous page's next). The first page's query result is kept
+    (S_SNAPS of them, S_SNAP_MS at most) and the next pages are cut from
+    it, so the pages of one answer come from one read transaction: the
+    cursor is "s" ID "." OFFSET. When the result is gone (expired or
+    pushed out), the query runs again and the page is cut at OFFSET; a
+    cursor "r" OFFSET asks for that directly. */
 typedef struct {
     bool paged;
     size_t limit, first;
+    uint64_t snap;              /* 0: none */
     size_t nparams;             /* the query's own parameters, in params */
     wq_param_t params[WQ_QUERY_MAX_PARAMS];
 } s_page_t;
@@ -845,33 +868,103 @@ s_page_parse(const wq_msg_t *msg, s_page_t *pg, wq_err_t *err)
     }
     if (cursor && cursor[0]) {
         char *end = NULL;
+        const char *p = cursor + 1;
+        unsigned long long id = 0, v = 0;
+        bool ok = (cursor[0] == 'r' || cursor[0] == 's') && *p >= '0' && *p <= '9';
         errno = 0;
-        unsigned long long v = cursor[0] == 'r' ? strtoull(cursor + 1, &end, 10) : 0;
-        if (cursor[0] != 'r' || cursor[1] < '0' || cursor[1] > '9' || *end || errno || v > SIZE_MAX)
+        if (ok && cursor[0] == 's') {
+            id = strtoull(p, &end, 10);
+            ok = *end == '.' && end[1] >= '0' && end[1] <= '9' && id > 0;
+            p = end + 1;
+        }
+        if (ok) {
+            v = strtoull(p, &end, 10);
+            ok = !*end && !errno && v <= SIZE_MAX;
+        }
+        if (!ok)
             return wq_err_set(err, WQ_E_FORMAT, "cursor",
                               "cursor: \"%.64s\" is not one this collector gave (send the RESULT's next as it is)",
                               cursor);
         pg->first = (size_t) v;
+        pg->snap = id;
     }
     return WQ_OK;
 }
 
-/*  Send one page of table from pg->first: at most pg->limit rows, fewer
-    if they would not fit in one frame. */
-static void
-s_send_page(wq_server_t *self, zsock_t *sock, s_in_t *in, uint64_t rid, const s_page_t *pg, const wq_table_t *table)
+/*  Rows first.. of the kept result snap of client key, at most limit, as a
+    new table; *total its rows. NULL if it is no longer kept. The last page
+    releases it. */
+static wq_table_t *
+s_snap_page(wq_server_t *self, uint64_t snap, const char *key, size_t first, size_t limit, size_t *total)
 {
-    size_t total = wq_table_nrows(table);
-    size_t first = pg->first < total ? pg->first : total;
-    size_t n = total - first < pg->limit ? total - first : pg->limit;
+    wq_table_t *page = NULL, *gone = NULL;
+    uint64_t now = wq_mono_ms();
+    pthread_mutex_lock(&self->snap_lock);
+    for (size_t i = 0; i < S_SNAPS; i++) {
+        if (self->snaps[i].id != snap || strcmp(self->snaps[i].key, key) != 0
+            || now - self->snaps[i].mono > S_SNAP_MS)
+            continue;
+        *total = wq_table_nrows(self->snaps[i].table);
+        page = wq_table_slice(self->snaps[i].table, first, limit);
+        if (page && first + limit >= *total) {
+            gone = self->snaps[i].table;
+            self->snaps[i].table = NULL;
+            self->snaps[i].id = 0;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&self->snap_lock);
+    wq_table_destroy(&gone);
+    return page;
+}
+
+/*  Keep *table (taken) for the next pages of client key; returns its id. */
+static uint64_t
+s_snap_keep(wq_server_t *self, const char *key, wq_table_t **table)
+{
+    wq_table_t *gone = NULL;
+    uint64_t now = wq_mono_ms();
+    pthread_mutex_lock(&self->snap_lock);
+    size_t slot = 0;
+    for (size_t i = 0; i < S_SNAPS; i++) {
+        if (self->snaps[i].id == 0 || now - self->snaps[i].mono > S_SNAP_MS) {
+            slot = i;
+            break;
+        }
+        if (self->snaps[i].mono < self->snaps[slot].mono)
+            slot = i;           /* else the oldest makes room */
+    }
+    gone = self->snaps[slot].table;
+    uint64_t id = ++self->snap_seq;
+    self->snaps[slot].id = id;
+    snprintf(self->snaps[slot].key, sizeof self->snaps[slot].key, "%s", key);
+    self->snaps[slot].table = *table;
+    self->snaps[slot].mono = now;
+    *table = NULL;
+    pthread_mutex_unlock(&self->snap_lock);
+    wq_table_destroy(&gone);
+    return id;
+}
+
+/*  Send one page: rows holds the rows of the whole result from offset
+    first on (at most the page's limit); total is the whole result's rows,
+    snap the kept result's id (0: none). Fewer rows are sent if they would
+    not fit in one frame; next says where to go on. */
+static void
+s_send_page(wq_server_t *self, zsock_t *sock, s_in_t *in, uint64_t rid, const wq_table_t *rows, size_t first,
+            size_t total, uint64_t snap)
+{
+    size_t n = wq_table_nrows(rows);
     while (true) {
-        wq_table_t *page = wq_table_slice(table, first, n);
+        wq_table_t *page = wq_table_slice(rows, 0, n);
         if (!page) {
             s_send_result(self, sock, in, rid, WQ_E_NOMEM, "out of memory for a page of the result", NULL, "");
             return;
         }
-        char next[32] = "";
-        if (first + n < total)
+        char next[48] = "";
+        if (first + n < total && snap)
+            snprintf(next, sizeof next, "s%" PRIu64 ".%zu", snap, first + n);
+        else if (first + n < total)
             snprintf(next, sizeof next, "r%zu", first + n);
         wq_msg_t reply;
         memset(&reply, 0, sizeof reply);
@@ -937,16 +1030,36 @@ s_handle_query(wq_server_t *self, zsock_t *sock, s_in_t *in)
     wq_table_t *table = NULL;
     uint64_t t0 = wq_mono_ms();
     s_page_t pg;
+    size_t total = 0;
+    wq_table_t *page = NULL;
     int rc = s_page_parse(msg, &pg, &err);
+    if (rc == WQ_OK && pg.snap)
+        page = s_snap_page(self, pg.snap, in->key, pg.first, pg.limit, &total);
+    if (page) {
+        wq_debug("%s: %s -> page of %zu rows from a kept result", who, msg->query.name, wq_table_nrows(page));
+        s_send_page(self, sock, in, rid, page, pg.first, total, pg.snap);
+        wq_table_destroy(&page);
+        goto done;
+    }
     if (rc == WQ_OK)
         rc = wq_central_query(self->central, msg->query.name, pg.params, pg.nparams, &table, &err);
+    if (rc == WQ_OK && pg.paged) {
+        total = wq_table_nrows(table);
+        page = wq_table_slice(table, pg.first, pg.limit);
+        if (!page) {
+            rc = wq_err_set(&err, WQ_E_NOMEM, NULL, "out of memory for a page of the result");
+        } else {
+            /* More pages to come: keep the result for them. */
+            uint64_t snap = pg.first + pg.limit < total ? s_snap_keep(self, in->key, &table) : 0;
+            s_send_page(self, sock, in, rid, page, pg.first, total, snap);
+            wq_table_destroy(&page);
+            goto done_table;
+        }
+    }
     if (rc == WQ_OK) {
         wq_debug("%s: %s -> %zu rows in %" PRIu64 " ms", who, msg->query.name, wq_table_nrows(table),
                  wq_mono_ms() - t0);
-        if (pg.paged)
-            s_send_page(self, sock, in, rid, &pg, table);
-        else
-            s_send_result(self, sock, in, rid, WQ_OK, "", table, NULL);
+        s_send_result(self, sock, in, rid, WQ_OK, "", table, NULL);
     } else {
         wq_err_format(&err, text, sizeof text);
         if (rc == WQ_E_IO || rc == WQ_E_CORRUPT || rc == WQ_E_NOMEM || rc == WQ_E_INTERNAL)
@@ -955,6 +1068,7 @@ s_handle_query(wq_server_t *self, zsock_t *sock, s_in_t *in)
             wq_debug("%s: query %s refused: %s", who, msg->query.name, text);
         s_send_result(self, sock, in, rid, rc, text, NULL, pg.paged ? "" : NULL);
     }
+done_table:
     wq_table_destroy(&table);
 done:
     wq_msg_destroy(&msg);

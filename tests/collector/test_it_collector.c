@@ -165,6 +165,16 @@ test_two_counties_sync(void **state)
     free(out);
     assert_int_equal(it_query(&env, &out, NULL, "summary", "--param", "cursor=r5", NULL, NULL, NULL), 1);
     free(out);
+    /* A cursor the collector did not make, and an offset cursor past the end. */
+    assert_int_equal(s_query_v(&env, &out, (const char *[]){"summary", "--param", "limit=2", "--param", "cursor=s7.x",
+                                                             NULL}), 1);
+    free(out);
+    assert_int_equal(s_query_v(&env, &out, (const char *[]){"summary", "--level", "county", "--param", "limit=2",
+                                                             "--param", "cursor=r1000", "--format", "json", NULL}), 0);
+    rows = it_json_rows(out);
+    assert_int_equal(rows.count, 0);
+    it_rows_free(&rows);
+    free(out);
 
     /* The table format prints too (aligned; content checked above). */
     assert_int_equal(it_query(&env, &out, NULL, "summary", "--level", "city", NULL, NULL, NULL), 0);
