@@ -1078,12 +1078,15 @@ done:
     return rc;
 }
 
-int
-wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uint32_t inc,
-                  uint64_t first_seq, const wq_blob_t *records, size_t count, uint64_t now_ms,
-                  wq_ingest_result_t *res, wq_err_t *err)
+/*  The body of one batch's ingest inside txn (see wq_central_ingest):
+    everything but begin and commit. On WQ_E_GAP nothing was written and
+    res->hwm is the mark; on any other error the caller must abort txn,
+    and res is cleared with res->hwm the mark before the batch. */
+static int
+s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *county, uint32_t inc,
+             uint64_t first_seq, const wq_blob_t *records, size_t count, uint64_t now_ms,
+             wq_ingest_result_t *res, wq_err_t *err)
 {
-    MDB_txn *txn = NULL;
     s_dirty_t dirty = {0};
     wq_stream_row_t row;
     bool exists;
@@ -1095,16 +1098,12 @@ wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uin
         return rc;
     if (first_seq == 0 || (count > 0 && !records))
         return wq_err_set(err, WQ_E_RANGE, "first_seq", "a batch starts at seq 1 or later");
-    int mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
-    if (mrc != 0)
-        return wq_store_err(mrc, "mdb_txn_begin", err);
     rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
     if (rc != WQ_OK)
         goto fail;
     const uint64_t mark = row.hwm;
     old_mark = mark;
     if (first_seq > mark + 1) {
-        mdb_txn_abort(txn);
         res->hwm = mark;
         return wq_err_set(err, WQ_E_GAP, "first_seq",
                           "batch of %s/%08x starts at seq %" PRIu64 " but the collector holds up "
@@ -1157,19 +1156,11 @@ wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uin
         rc = s_meta_add(txn, self, "duplicates", (int64_t) res->duplicates, err);
     if (rc != WQ_OK)
         goto fail;
-    mrc = mdb_txn_commit(txn);
-    txn = NULL;
-    if (mrc != 0) {
-        rc = wq_store_err(mrc, "mdb_txn_commit", err);
-        goto fail;
-    }
     res->stored = (size_t) nstored;
     res->hwm = row.hwm;
     s_dirty_free(&dirty);
     return WQ_OK;
 fail:
-    if (txn)
-        mdb_txn_abort(txn);
     s_dirty_free(&dirty);
     wq_ingest_result_clear(res);
     res->hwm = old_mark;
@@ -1229,6 +1220,76 @@ fail:
     if (txn)
         mdb_txn_abort(txn);
     return rc;
+}
+
+int
+wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uint32_t inc,
+                  uint64_t first_seq, const wq_blob_t *records, size_t count, uint64_t now_ms,
+                  wq_ingest_result_t *res, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    memset(res, 0, sizeof *res);
+    int mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_txn_begin", err);
+    int rc = s_ingest_txn(txn, self, agent, county, inc, first_seq, records, count, now_ms, res, err);
+    if (rc != WQ_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    mrc = mdb_txn_commit(txn);
+    if (mrc != 0) {
+        uint64_t mark = 0;
+        wq_err_t e2;
+        wq_ingest_result_clear(res);
+        rc = wq_store_err(mrc, "mdb_txn_commit", err);
+        /* The mark before the batch: the commit changed nothing. */
+        if (wq_central_hwm(self, agent, inc, &mark, &e2) == WQ_OK)
+            res->hwm = mark;
+        return rc;
+    }
+    return WQ_OK;
+}
+
+void
+wq_central_ingest_group(wq_central_t *self, wq_ingest_batch_t *batches, size_t n, uint64_t now_ms)
+{
+    MDB_txn *txn = NULL;
+    bool alone = n <= 1;
+    for (size_t i = 0; i < n; i++) {
+        memset(&batches[i].res, 0, sizeof batches[i].res);
+        wq_err_clear(&batches[i].err);
+        batches[i].rc = WQ_OK;
+    }
+    if (!alone && mdb_txn_begin(self->env, NULL, 0, &txn) != 0)
+        alone = true;
+    for (size_t i = 0; !alone && i < n; i++) {
+        wq_ingest_batch_t *b = &batches[i];
+        b->rc = s_ingest_txn(txn, self, b->agent, b->county, b->inc, b->first_seq, b->records, b->count,
+                             now_ms, &b->res, &b->err);
+        /* A gap writes nothing and the others may go on; any other error
+           leaves the transaction unusable: start again batch by batch. */
+        if (b->rc != WQ_OK && b->rc != WQ_E_GAP)
+            alone = true;
+    }
+    if (!alone) {
+        int mrc = mdb_txn_commit(txn);
+        txn = NULL;
+        if (mrc == 0)
+            return;
+        alone = true;
+    }
+    /* One batch's failure must not fail the others: each alone in its
+       own transaction, which gives each its own outcome. */
+    if (txn)
+        mdb_txn_abort(txn);
+    for (size_t i = 0; i < n; i++) {
+        wq_ingest_batch_t *b = &batches[i];
+        wq_ingest_result_clear(&b->res);
+        wq_err_clear(&b->err);
+        b->rc = wq_central_ingest(self, b->agent, b->county, b->inc, b->first_seq, b->records, b->count, now_ms,
+                                  &b->res, &b->err);
+    }
 }
 
 /*  ---- stats -------------------------------------------------------------- */

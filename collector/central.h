@@ -88,6 +88,32 @@ int wq_central_ingest(wq_central_t *self, const char *agent, const char *county,
 
 void wq_ingest_result_clear(wq_ingest_result_t *res);
 
+/*  One batch of a group commit: the inputs of wq_central_ingest, and its
+    outcome (rc, res, err) as wq_central_ingest would give it. */
+typedef struct {
+    const char *agent;
+    const char *county;
+    uint32_t inc;
+    uint64_t first_seq;
+    const wq_blob_t *records;
+    size_t count;
+    int rc;                     /* out: WQ_OK or the batch's error */
+    wq_ingest_result_t res;     /* out: owned, wq_ingest_result_clear */
+    wq_err_t err;               /* out: when rc != WQ_OK */
+} wq_ingest_batch_t;
+
+/*  Group commit: ingest n batches (from any agents, in order; several of
+    one stream are fine) in ONE write transaction with ONE durable commit,
+    so batches that arrived together share the fsync. Each batch's outcome
+    equals what wq_central_ingest would have returned had they been
+    ingested one after the other: a batch with a gap is refused (WQ_E_GAP)
+    and the others go on; if any batch fails otherwise (WQ_E_FULL, I/O) or
+    the commit fails, nothing of the group is kept and each batch is
+    ingested alone in its own transaction, so one batch's failure never
+    fails another. Acknowledge a batch only after this returns with its rc
+    WQ_OK: then it is durable. */
+void wq_central_ingest_group(wq_central_t *self, wq_ingest_batch_t *batches, size_t n, uint64_t now_ms);
+
 /*  Record contact with an agent (HELLO / PING): last contact time, the
     backlog it reports (queued) and its last stored seq. A new incarnation
     beyond WQ_STREAMS_MAX_PER_AGENT is refused (WQ_E_RANGE): nothing is

@@ -106,6 +106,46 @@ wq_table_add_row(wq_table_t *self, size_t *row)
     return WQ_OK;
 }
 
+/*  Copy row r of src to the end of dst (same number of columns). */
+static int
+s_copy_row(wq_table_t *dst, const wq_table_t *src, size_t r)
+{
+    size_t row = 0;
+    int rc = wq_table_add_row(dst, &row);
+    for (size_t c = 0; rc == WQ_OK && c < src->ncols; c++) {
+        const wq_cell_t *cell = &src->rows[r][c];
+        if (cell->kind == WQ_CELL_INT)
+            rc = wq_table_set_int(dst, row, c, cell->i);
+        else if (cell->kind == WQ_CELL_STR)
+            rc = wq_table_set_str(dst, row, c, cell->s);
+    }
+    return rc;
+}
+
+wq_table_t *
+wq_table_slice(const wq_table_t *self, size_t first, size_t n)
+{
+    wq_table_t *t = wq_table_new(self->ncols, (const char *const *) self->cols);
+    for (size_t r = first; t && r < self->nrows && r - first < n; r++)
+        if (s_copy_row(t, self, r) != WQ_OK)
+            wq_table_destroy(&t);
+    return t;
+}
+
+int
+wq_table_append(wq_table_t *self, const wq_table_t *src)
+{
+    if (src->ncols != self->ncols)
+        return WQ_E_RANGE;
+    for (size_t c = 0; c < self->ncols; c++)
+        if (strcmp(self->cols[c], src->cols[c]) != 0)
+            return WQ_E_RANGE;
+    for (size_t r = 0; r < src->nrows; r++)
+        if (s_copy_row(self, src, r) != WQ_OK)
+            return WQ_E_NOMEM;
+    return WQ_OK;
+}
+
 static wq_cell_t *
 s_cell(wq_table_t *self, size_t row, size_t col)
 {
