@@ -250,6 +250,16 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
         fprintf(out, "%s: %s\n", s_enum(WQ_F_CLASS, r->klass), s_or(r->reason));
         s_fixes(&s, r, out, "      ");
     }
+    fprintf(out, _("\nPerformance grade (绩效分级)\n"));
+    for (size_t i = 0; i < s.n; i++) {
+        const wq_record_t *r = s.recs[i];
+        if (r->type != WQ_REC_GRADING || s_void(&s, r))
+            continue;
+        s_head(&s, r, out, "  ");
+        fprintf(out, "%s (%s)%s%s\n", s_enum(WQ_F_GRADE, r->grade), r->industry,
+                r->reason ? ": " : "", r->reason ? r->reason : "");
+        s_fixes(&s, r, out, "      ");
+    }
     fprintf(out, _("\nVisits\n"));
     for (size_t i = 0; i < s.n; i++) {
         const wq_record_t *r = s.recs[i];

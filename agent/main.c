@@ -90,7 +90,7 @@ s_open(const char *dir, wq_agent_config_t *cfg, wq_outbox_t **box)
 static const char s_init_help[] =
     "usage: wanqi-agent init --agent-id ID --county CODE --collector tcp://HOST:PORT\n"
     "                        --collector-key Z85_OR_FILE [--config KEY=VALUE]... [--dir D]\n"
-    "       wanqi-agent init --force-new-incarnation [--dir D]\n"
+    "       wanqi-agent init --force-new-incarnation [--abandon-backlog N] [--dir D]\n"
     "\n"
     "Create the agent's data directory (mode 0700): configuration (agent.conf), CURVE key\n"
     "pair (agent.cert, agent.cert_secret 0600), LMDB outbox, and a fresh random incarnation.\n"
@@ -98,13 +98,15 @@ static const char s_init_help[] =
     "that the collector authorizes this agent.\n"
     "Refuses to touch an existing agent. --force-new-incarnation keeps the existing agent\n"
     "(keys, config, records as archive) but starts a new incarnation: new records get seqs\n"
-    "from 1 in a new stream. Records of the old incarnation not yet acknowledged are NOT sent\n"
-    "any more (the command says how many).\n";
+    "from 1 in a new stream. Records of the old incarnation not yet acknowledged would NOT be\n"
+    "sent any more: if there are any, the command refuses unless --abandon-backlog N gives\n"
+    "exactly their number (the IT person's decision, never a cadre's: docs/DEPLOY.md).\n";
 
 static int
 s_cmd_init(int argc, char **argv, const char *dir_opt)
 {
     const char *agent = NULL, *county = NULL, *collector = NULL, *key = NULL;
+    const char *abandon = NULL;
     bool force = false;
     wq_agent_config_t cfg;
     wq_err_t e;
@@ -136,6 +138,8 @@ s_cmd_init(int argc, char **argv, const char *dir_opt)
             key = v;
         else if (strcmp(a, "--config") == 0 && nsets < 32)
             sets[nsets++] = v;
+        else if (strcmp(a, "--abandon-backlog") == 0)
+            abandon = v;
         else
             return s_usage(_("init: unknown option %s"), a);
     }
@@ -165,6 +169,17 @@ s_cmd_init(int argc, char **argv, const char *dir_opt)
         wq_outbox_state_t os;
         if (wq_outbox_state(box, &os, &e) != WQ_OK) {
             s_fail(_("outbox"), &e);
+            goto done;
+        }
+        /* Abandoning a backlog loses records the collector never got: the
+           operator must say how many, so that no one does it by accident. */
+        char want[24];
+        snprintf(want, sizeof want, "%" PRIu64, os.queued);
+        if (os.queued > 0 && (!abandon || strcmp(abandon, want) != 0)) {
+            fprintf(stderr, "wanqi-agent: init: %" PRIu64 " records of incarnation %08" PRIx32
+                    " were never acknowledged by the collector; a new incarnation would never send "
+                    "them. Let `wanqi-agent run` deliver them first, or, if they must be given up, "
+                    "repeat with --abandon-backlog %" PRIu64 "\n", os.queued, os.inc, os.queued);
             goto done;
         }
         if (wq_outbox_start_incarnation(box, cfg.agent_id, inc, true, &e) != WQ_OK) {
@@ -1121,6 +1136,43 @@ s_parse_u64(const char *s, uint64_t *v)
     return true;
 }
 
+/*  --stats never overwrites what is not a stats file: not an LMDB file
+    (data.mdb, lock.mdb: the outbox, the county's only copy of what the
+    collector has not acknowledged), nothing in a directory holding one,
+    and no existing file whose first line is not a "name value" stats line.
+    Says why on stderr and returns false if refused. */
+static bool
+s_stats_path_ok(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", base == path ? 1 : (int) (base - path - 1),
+             base == path ? "." : path);
+    char lmdb[4200];
+    snprintf(lmdb, sizeof lmdb, "%s/data.mdb", dir);
+    struct stat st;
+    if (strcmp(base, "data.mdb") == 0 || strcmp(base, "lock.mdb") == 0 || stat(lmdb, &st) == 0) {
+        fprintf(stderr, "wanqi-agent: generate: refusing to write --stats into %s: it is (or is "
+                "beside) an LMDB store such as an outbox; give a new file elsewhere\n", path);
+        return false;
+    }
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;    /* a new file */
+    char line[256];
+    bool stats = true;
+    if (fgets(line, sizeof line, f)) {
+        size_t n = strspn(line, "abcdefghijklmnopqrstuvwxyz_.");
+        stats = n > 0 && line[n] == ' ' && strspn(line + n + 1, "0123456789") > 0;
+    }
+    fclose(f);
+    if (!stats)
+        fprintf(stderr, "wanqi-agent: generate: refusing to overwrite %s: it is not a --stats "
+                "file; give a new file\n", path);
+    return stats;
+}
+
 static int
 s_cmd_generate(int argc, char **argv)
 {
@@ -1158,6 +1210,8 @@ s_cmd_generate(int argc, char **argv)
         return s_usage(_("generate: --county and --enterprises are required"));
     if ((from == NULL) != (to == NULL))
         return s_usage(_("generate: give both --from and --to, or neither"));
+    if (stats_path && !s_stats_path_ok(stats_path))
+        return 1;
     wq_generate_stats_t stats;
     wq_err_t e;
     int rc = wq_generate(stdout, county, from, to, seed, (size_t) ents, &stats, &e);
@@ -1168,7 +1222,7 @@ s_cmd_generate(int argc, char **argv)
         return rc == WQ_E_IO || rc == WQ_E_NOMEM ? 1 : S_USAGE;
     }
     if (stats_path) {
-        FILE *f = fopen(stats_path, "w");
+        FILE *f = fopen(stats_path, "w");     /* checked before generating: s_stats_path_ok */
         if (!f || wq_generate_stats_write(&stats, f) != WQ_OK) {
             fprintf(stderr, _("wanqi-agent: generate: cannot write %s: %s\n"), stats_path,
                     strerror(errno));

@@ -171,7 +171,7 @@ s_index_old_records(wq_outbox_t *self, wq_err_t *err)
     MDB_cursor *cur = NULL;
     int rc = WQ_OK;
     MDB_stat rs, fs;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc == 0)
         mrc = mdb_stat(txn, self->records, &rs);
     if (mrc == 0)
@@ -304,7 +304,7 @@ wq_outbox_find_same(wq_outbox_t *self, const wq_record_t *rec, const char *ref,
                     wq_outbox_match_t *m, wq_err_t *err)
 {
     MDB_txn *txn = NULL;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = s_find(self, txn, rec, ref, m, err);
@@ -467,7 +467,7 @@ static int
 s_current(wq_outbox_t *self, MDB_txn *txn, char agent[WQ_AGENT_ID_MAX + 1], uint32_t *inc,
           uint64_t *last, uint64_t *acked, wq_err_t *err)
 {
-    uint64_t v;
+    uint64_t v = 0;     /* set by s_meta_get_u64 on WQ_OK; gcc -O3 cannot see it */
     char key[32];
     int rc = s_meta_get_u64(txn, self->meta, "inc", &v, err);
     if (rc != WQ_OK)
@@ -503,7 +503,7 @@ wq_outbox_state(wq_outbox_t *self, wq_outbox_state_t *st, wq_err_t *err)
     int rc;
     MDB_txn *txn = NULL;
     memset(st, 0, sizeof *st);
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     rc = s_current(self, txn, st->agent, &st->inc, &st->last_seq, &st->acked, err);
@@ -560,7 +560,7 @@ wq_outbox_last_seq(wq_outbox_t *self, uint64_t *last, wq_err_t *err)
     MDB_txn *txn = NULL;
     uint32_t inc;
     uint64_t acked;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = s_current(self, txn, NULL, &inc, last, &acked, err);
@@ -770,7 +770,7 @@ wq_outbox_read(wq_outbox_t *self, uint32_t inc, uint64_t from, uint64_t upto, si
     MDB_cursor *cur = NULL;
     size_t n = 0, bytes = 0;
     uint64_t seq = from;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0) {
         rc = wq_store_err(mrc, "mdb_txn_begin(read)", err);
         goto fail;
@@ -825,7 +825,7 @@ wq_outbox_scan(wq_outbox_t *self, wq_outbox_fn *fn, void *arg, wq_err_t *err)
     int rc = WQ_OK;
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0) {
         rc = wq_store_err(mrc, "mdb_txn_begin(read)", err);
         goto fail;
@@ -950,7 +950,7 @@ wq_outbox_notes(wq_outbox_t *self, int which, wq_outbox_note_fn *fn, void *arg, 
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     char reason[WQ_TEXT_MAX + 1];
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0) {
         rc = wq_store_err(mrc, "mdb_txn_begin(read)", err);
         goto fail;
@@ -1002,7 +1002,7 @@ wq_outbox_last_of_type(wq_outbox_t *self, wq_rec_type_t type, char id[WQ_EVENT_I
     uint64_t last, acked;
     int rc;
     *found = false;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     rc = s_current(self, txn, NULL, &inc, &last, &acked, err);

@@ -105,7 +105,7 @@ s_gen(s_stream_t *s, int si, char (*pids)[WQ_EVENT_ID_MAX], size_t *npids,
     char date[11], dl[11], first[18], code[19], id[WQ_EVENT_ID_MAX];
     wq_date_from_days(wq_date_days("2019-02-01") + (int32_t) s_rnd(330), date);
     wq_date_from_days(wq_date_days(date) + 30 + (int32_t) s_rnd(90), dl);
-    snprintf(first, sizeof first, "91130100MA%02d%05u", si % 100, (unsigned) s_rnd((uint32_t) nents) % 100000u);
+    snprintf(first, sizeof first, "91130100MA%02u%05u", (unsigned) si % 100u, (unsigned) s_rnd((uint32_t) nents) % 100000u);
     memcpy(code, first, 17);
     code[17] = wq_creditcode_checkchar(first);
     code[18] = '\0';
@@ -280,6 +280,15 @@ main(int argc, char **argv)
         s_time_query(last, "overdue 130100", "overdue", od, 2);
         s_time_query(last, "enterprise", "enterprise", ent, 1);
         s_time_query(last, "agents", "agents", NULL, 0);
+        /* issue 14: as-of figures from the timelines, and the marks queries */
+        wq_param_t prov2[] = {{"asof", "2019-06-15"}, {"by", "group"}};
+        wq_param_t cad[] = {{"level", "city"}};
+        wq_param_t nowp[] = {{"now_ms", "1600000000000"}};   /* the "waiting" query */
+        s_time_query(last, "summary province 06-15 group", "summary", prov2, 2);
+        s_time_query(last, "overdue province", "overdue", prov, 1);
+        s_time_query(last, "cadres city", "cadres", cad, 1);
+        s_time_query(last, "waiting", "waiting", nowp, 1);
+        s_time_query(last, "doubles", "doubles", NULL, 0);
         wq_central_destroy(&last);
         s_rmtree(lastdir);
     }

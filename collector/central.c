@@ -16,7 +16,7 @@
     batch is kept and the caller gets WQ_E_FULL.
 
     verify recomputes everything derived (entity index, pending table,
-    enterprise links, entity states, counters, deadline index, totals) from
+    enterprise links, entity states, counters, marks, totals) from
     the events alone and reports each difference. queries.c answers the
     named queries. docs/STORE.md documents the databases.
     =========================================================================
@@ -29,13 +29,17 @@
 #include <string.h>
 #include "collector/cstore.h"
 #include "collector/fold.h"
+#include "collector/marks.h"
+#include "common/creditcode.h"
+#include "common/date.h"
+#include "common/division.h"
 #include "collector/queries.h"
 #include "collector/views.h"
 #include "common/store.h"
 
 #define S_DEFAULT_MAP ((size_t) 8 << 30)
 #define S_RESOLVE_DEPTH 8
-#define S_FORMAT_VERSION 1
+#define S_FORMAT_VERSION 2   /* 2: marks replace the deadline index; state v2 */
 
 /*  ---- small helpers shared through cstore.h ------------------------------ */
 
@@ -272,8 +276,9 @@ wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t 
         {"events", 0, &c->events},         {"entities", MDB_DUPSORT, &c->entities},
         {"pending", MDB_DUPSORT, &c->pending}, {"links", MDB_DUPSORT, &c->links},
         {"states", 0, &c->states},         {"views", 0, &c->views},
-        {"deadlines", 0, &c->deadlines},   {"streams", 0, &c->streams},
+        {"marks", 0, &c->marks},           {"streams", 0, &c->streams},
         {"quarantine", 0, &c->quarantine}, {"meta", 0, &c->meta},
+        {"transfers", 0, &c->transfers},   {"entcounts", 0, &c->entcounts},
     };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         mrc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi);
@@ -349,8 +354,8 @@ wq_central_open_readonly(const char *dir, wq_central_t **out, wq_err_t *err)
     } dbs[] = {
         {"events", &c->events}, {"entities", &c->entities}, {"pending", &c->pending},
         {"links", &c->links},   {"states", &c->states},     {"views", &c->views},
-        {"deadlines", &c->deadlines}, {"streams", &c->streams}, {"quarantine", &c->quarantine},
-        {"meta", &c->meta},
+        {"marks", &c->marks},   {"streams", &c->streams}, {"quarantine", &c->quarantine},
+        {"meta", &c->meta},     {"transfers", &c->transfers},
     };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         mrc = mdb_dbi_open(txn, dbs[i].name, 0, dbs[i].dbi);
@@ -490,7 +495,7 @@ wq_central_hwm(wq_central_t *self, const char *agent, uint32_t inc, uint64_t *hw
     int rc = s_check_stream_args(agent, NULL, false, inc, err);
     if (rc != WQ_OK)
         return rc;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
@@ -498,6 +503,27 @@ wq_central_hwm(wq_central_t *self, const char *agent, uint32_t inc, uint64_t *hw
         *hwm = row.hwm;
     mdb_txn_abort(txn);
     return rc;
+}
+
+/*  How many streams (incarnations) agent has. */
+static int
+s_agent_streams(MDB_txn *txn, wq_central_t *c, const char *agent, size_t *n, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    size_t alen = strlen(agent);
+    *n = 0;
+    int mrc = mdb_cursor_open(txn, c->streams, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(streams)", err);
+    MDB_val k = {alen + 1, (void *) agent}, v;     /* agent NUL: its first stream */
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         mrc == 0 && k.mv_size == alen + 5 && memcmp(k.mv_data, agent, alen + 1) == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        (*n)++;
+    mdb_cursor_close(cur);
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return wq_store_err(mrc, "mdb_cursor_get(streams)", err);
+    return WQ_OK;
 }
 
 int
@@ -516,6 +542,20 @@ wq_central_touch(wq_central_t *self, const char *agent, const char *county, uint
     rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
     if (rc != WQ_OK)
         goto fail;
+    if (!exists) {
+        /* Each new incarnation is a permanent row: bound them per agent. */
+        size_t nstreams = 0;
+        rc = s_agent_streams(txn, self, agent, &nstreams, err);
+        if (rc != WQ_OK)
+            goto fail;
+        if (nstreams >= WQ_STREAMS_MAX_PER_AGENT) {
+            rc = wq_err_set(err, WQ_E_RANGE, "inc",
+                            "agent %s already has %zu incarnations, the most one agent may have: "
+                            "a new one (a re-initialised outbox) needs the collector's operator "
+                            "(docs/SECURITY.md)", agent, nstreams);
+            goto fail;
+        }
+    }
     memcpy(row.county, county, 6);
     row.last_seq = last_seq;
     row.queued = queued;
@@ -658,6 +698,9 @@ s_put_dup(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *v
     return mrc ? wq_store_err(mrc, what, err) : WQ_OK;
 }
 
+static int s_entcount_add(MDB_txn *txn, wq_central_t *c, const char *entity, const char *county,
+                          wq_err_t *err);
+
 /*  Place one stored event (rec, key ek) in the entity index or the pending
     table, and remember its entity for the re-fold. */
 static int
@@ -676,8 +719,12 @@ s_place(MDB_txn *txn, wq_central_t *c, const wq_record_t *rec, const uint8_t *ek
     uint8_t sk[WQ_SK_MAX];
     memcpy(sk, rec->date, 10);
     memcpy(sk + 10, ek, eklen);
-    rc = s_put_dup(txn, c->entities, entity, strlen(entity), sk, 10 + eklen, "mdb_put(entities)",
-                   err);
+    MDB_val ik = {strlen(entity), entity}, iv = {10 + eklen, sk};
+    int prc = mdb_put(txn, c->entities, &ik, &iv, MDB_NODUPDATA);
+    if (prc == 0)
+        rc = s_entcount_add(txn, c, entity, rec->county, err);
+    else if (prc != MDB_KEYEXIST)
+        rc = wq_store_err(prc, "mdb_put(entities)", err);
     if (rc == WQ_OK && s_link_of(rec, link))
         rc = s_put_dup(txn, c->links, link, strlen(link), entity, strlen(entity), "mdb_put(links)",
                        err);
@@ -764,12 +811,12 @@ done:
 }
 
 /*  Re-fold one entity and apply the difference to the views and the
-    deadline index. */
+    marks. */
 static int
 s_refold(MDB_txn *txn, wq_central_t *c, const char *entity, wq_err_t *err)
 {
     wq_fold_state_t old = {0}, nw = {0};
-    wq_buf_t blob = {0}, ok = {0}, ov = {0}, nk = {0}, nv = {0};
+    wq_buf_t blob = {0};
     int rc;
     MDB_val k = {strlen(entity), (void *) entity}, v;
     int mrc = mdb_get(txn, c->states, &k, &v);
@@ -787,28 +834,13 @@ s_refold(MDB_txn *txn, wq_central_t *c, const char *entity, wq_err_t *err)
     rc = wq_views_apply(txn, c, old.contribs, old.ncontribs, nw.contribs, nw.ncontribs, err);
     if (rc != WQ_OK)
         goto done;
-    bool had = wq_fold_deadline_entry(&old, entity, &ok, &ov);
-    bool has = wq_fold_deadline_entry(&nw, entity, &nk, &nv);
+    rc = wq_marks_apply(txn, c, old.marks, old.nmarks, nw.marks, nw.nmarks, err);
+    if (rc != WQ_OK)
+        goto done;
     wq_fold_state_encode(&nw, &blob);
-    if (ok.oom || ov.oom || nk.oom || nv.oom || blob.oom) {
+    if (blob.oom) {
         rc = wq_err_set(err, WQ_E_NOMEM, "states", "out of memory folding %s", entity);
         goto done;
-    }
-    if (had) {
-        MDB_val dk = {ok.len, ok.data};
-        mrc = mdb_del(txn, c->deadlines, &dk, NULL);
-        if (mrc != 0 && mrc != MDB_NOTFOUND) {
-            rc = wq_store_err(mrc, "mdb_del(deadlines)", err);
-            goto done;
-        }
-    }
-    if (has) {
-        MDB_val dk = {nk.len, nk.data}, dv = {nv.len, nv.data};
-        mrc = mdb_put(txn, c->deadlines, &dk, &dv, 0);
-        if (mrc != 0) {
-            rc = wq_store_err(mrc, "mdb_put(deadlines)", err);
-            goto done;
-        }
     }
     v.mv_size = blob.len;
     v.mv_data = blob.data;
@@ -819,10 +851,112 @@ done:
     wq_fold_state_clear(&old);
     wq_fold_state_clear(&nw);
     wq_buf_free(&blob);
-    wq_buf_free(&ok);
-    wq_buf_free(&ov);
-    wq_buf_free(&nk);
-    wq_buf_free(&nv);
+    return rc;
+}
+
+/*  ---- limits: what one record may make the store hold (issue 10) ------------
+
+    Refused records are quarantined with their reason, never dropped: the
+    stream goes on and staff see them. These bound the work any later batch
+    can be made to do: one county adds at most WQ_ENTITY_MAX_EVENTS events
+    to one entity (so another county can never fill it for its owner), and
+    a stored event releases at most WQ_PENDING_MAX_PER_TARGET waiters. */
+
+static int
+s_dup_count(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, size_t *n, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    *n = 0;
+    int mrc = mdb_cursor_open(txn, dbi, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open", err);
+    MDB_val k = {klen, (void *) key}, v;
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+    if (mrc == 0)
+        mrc = mdb_cursor_count(cur, n);
+    mdb_cursor_close(cur);
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return wq_store_err(mrc, "mdb_cursor_count", err);
+    return WQ_OK;
+}
+
+/*  entcounts key: entity key, NUL, county. */
+static size_t
+s_entcount_key(const char *entity, const char *county, uint8_t out[WQ_ENTITY_MAX + 8])
+{
+    size_t n = strlen(entity);
+    memcpy(out, entity, n);
+    out[n] = 0;
+    memcpy(out + n + 1, county, 6);
+    return n + 7;
+}
+
+static int
+s_entcount_get(MDB_txn *txn, wq_central_t *c, const char *entity, const char *county, uint64_t *n,
+               wq_err_t *err)
+{
+    uint8_t key[WQ_ENTITY_MAX + 8];
+    MDB_val k = {s_entcount_key(entity, county, key), key}, v;
+    *n = 0;
+    int mrc = mdb_get(txn, c->entcounts, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return WQ_OK;
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_get(entcounts)", err);
+    if (v.mv_size != 8)
+        return wq_err_set(err, WQ_E_CORRUPT, "entcounts", "a count of %s is malformed", entity);
+    *n = wq_be64_get(v.mv_data);
+    return WQ_OK;
+}
+
+static int
+s_entcount_add(MDB_txn *txn, wq_central_t *c, const char *entity, const char *county, wq_err_t *err)
+{
+    uint64_t n;
+    int rc = s_entcount_get(txn, c, entity, county, &n, err);
+    if (rc != WQ_OK)
+        return rc;
+    uint8_t key[WQ_ENTITY_MAX + 8], b[8];
+    wq_be64_put(b, n + 1);
+    MDB_val k = {s_entcount_key(entity, county, key), key}, v = {8, b};
+    int mrc = mdb_put(txn, c->entcounts, &k, &v, 0);
+    return mrc ? wq_store_err(mrc, "mdb_put(entcounts)", err) : WQ_OK;
+}
+
+/*  WQ_OK with *code 0 if rec may be stored; else *code and verr say why it
+    is quarantined. Errors of the store itself are returned. The entity
+    limit is per sending county, so that another county's records can never
+    fill an entity for its owner. */
+static int
+s_limits_check(MDB_txn *txn, wq_central_t *c, const wq_record_t *rec, int *code, wq_err_t *verr,
+               wq_err_t *err)
+{
+    *code = WQ_OK;
+    /* A correction or retraction of another county's event is stored (the
+       fold ignores it: refusing it here would depend on arrival order) and
+       counts against its own county's limit of the entity. */
+    s_place_t place;
+    char entity[WQ_ENTITY_MAX];
+    uint8_t missing[WQ_EK_MAX];
+    size_t mlen = 0, n = 0;
+    int rc = s_resolve(txn, c, rec, &place, entity, missing, &mlen, err);
+    if (rc != WQ_OK)
+        return rc;
+    if (place == S_RESOLVED) {
+        uint64_t mine = 0;
+        rc = s_entcount_get(txn, c, entity, rec->county, &mine, err);
+        if (rc == WQ_OK && mine >= WQ_ENTITY_MAX_EVENTS)
+            *code = wq_err_set(verr, WQ_E_RANGE, "entity",
+                               "%s already holds %" PRIu64 " events of county %s, the most one "
+                               "county may add to one entity (docs/SECURITY.md)", entity, mine,
+                               rec->county);
+    } else if (place == S_PENDING) {
+        rc = s_dup_count(txn, c->pending, missing, mlen, &n, err);
+        if (rc == WQ_OK && n >= WQ_PENDING_MAX_PER_TARGET)
+            *code = wq_err_set(verr, WQ_E_RANGE, "target",
+                               "%zu records already wait for %s, which the collector does not "
+                               "hold: send the target first", n, rec->target);
+    }
     return rc;
 }
 
@@ -912,6 +1046,11 @@ s_take(MDB_txn *txn, wq_central_t *c, const char *agent, const char *county, uin
         code = wq_err_set(&verr, WQ_E_FOREIGN, "county",
                           "record is for county %s but agent %s writes for county %s", rec->county,
                           agent, county);
+    if (code == WQ_OK) {
+        rc = s_limits_check(txn, c, rec, &code, &verr, err);
+        if (rc != WQ_OK)
+            goto done;
+    }
     if (code != WQ_OK) {
         char reason[WQ_TEXT_MAX];
         if (verr.field[0])
@@ -939,12 +1078,15 @@ done:
     return rc;
 }
 
-int
-wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uint32_t inc,
-                  uint64_t first_seq, const wq_blob_t *records, size_t count, uint64_t now_ms,
-                  wq_ingest_result_t *res, wq_err_t *err)
+/*  The body of one batch's ingest inside txn (see wq_central_ingest):
+    everything but begin and commit. On WQ_E_GAP nothing was written and
+    res->hwm is the mark; on any other error the caller must abort txn,
+    and res is cleared with res->hwm the mark before the batch. */
+static int
+s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *county, uint32_t inc,
+             uint64_t first_seq, const wq_blob_t *records, size_t count, uint64_t now_ms,
+             wq_ingest_result_t *res, wq_err_t *err)
 {
-    MDB_txn *txn = NULL;
     s_dirty_t dirty = {0};
     wq_stream_row_t row;
     bool exists;
@@ -956,16 +1098,12 @@ wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uin
         return rc;
     if (first_seq == 0 || (count > 0 && !records))
         return wq_err_set(err, WQ_E_RANGE, "first_seq", "a batch starts at seq 1 or later");
-    int mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
-    if (mrc != 0)
-        return wq_store_err(mrc, "mdb_txn_begin", err);
     rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
     if (rc != WQ_OK)
         goto fail;
     const uint64_t mark = row.hwm;
     old_mark = mark;
     if (first_seq > mark + 1) {
-        mdb_txn_abort(txn);
         res->hwm = mark;
         return wq_err_set(err, WQ_E_GAP, "first_seq",
                           "batch of %s/%08x starts at seq %" PRIu64 " but the collector holds up "
@@ -1018,23 +1156,140 @@ wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uin
         rc = s_meta_add(txn, self, "duplicates", (int64_t) res->duplicates, err);
     if (rc != WQ_OK)
         goto fail;
+    res->stored = (size_t) nstored;
+    res->hwm = row.hwm;
+    s_dirty_free(&dirty);
+    return WQ_OK;
+fail:
+    s_dirty_free(&dirty);
+    wq_ingest_result_clear(res);
+    res->hwm = old_mark;
+    return rc;
+}
+
+/*  ---- reader slots ------------------------------------------------------- */
+
+int
+wq_central_reader_check(wq_central_t *self, int *dead, wq_err_t *err)
+{
+    return wq_store_reader_check(self->env, dead, err);
+}
+
+/*  ---- transfers ----------------------------------------------------------- */
+
+int
+wq_central_transfer(wq_central_t *self, const char *code, const char *county, const char *date,
+                    wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    wq_err_t v;
+    int rc;
+    if (!code || wq_creditcode_check(code, &v) != WQ_OK)
+        return wq_err_set(err, WQ_E_FORMAT, "code", "%s is not a valid credit code: %s",
+                          code ? code : "", code ? v.text : "missing");
+    if (!date || wq_date_check(date, &v) != WQ_OK)
+        return wq_err_set(err, WQ_E_FORMAT, "date", "transfer date: %s", date ? v.text : "missing");
+    if (!county || strlen(county) != 6 || !wq_division_find(county))
+        return wq_err_set(err, WQ_E_COUNTY, "county", "%s is not a known GB/T 2260 county code",
+                          county ? county : "");
+    char entity[WQ_ENTITY_MAX];
+    snprintf(entity, sizeof entity, "E:%s", code);
+    uint8_t key[28];
+    memcpy(key, code, 18);
+    memcpy(key + 18, date, 10);
+    int mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_txn_begin", err);
+    MDB_val k = {sizeof key, key}, d = {6, (void *) county};
+    mrc = mdb_put(txn, self->transfers, &k, &d, 0);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_put(transfers)", err);
+        goto fail;
+    }
+    rc = s_refold(txn, self, entity, err);
+    if (rc != WQ_OK)
+        goto fail;
     mrc = mdb_txn_commit(txn);
     txn = NULL;
     if (mrc != 0) {
         rc = wq_store_err(mrc, "mdb_txn_commit", err);
         goto fail;
     }
-    res->stored = (size_t) nstored;
-    res->hwm = row.hwm;
-    s_dirty_free(&dirty);
     return WQ_OK;
 fail:
     if (txn)
         mdb_txn_abort(txn);
-    s_dirty_free(&dirty);
-    wq_ingest_result_clear(res);
-    res->hwm = old_mark;
     return rc;
+}
+
+int
+wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uint32_t inc,
+                  uint64_t first_seq, const wq_blob_t *records, size_t count, uint64_t now_ms,
+                  wq_ingest_result_t *res, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    memset(res, 0, sizeof *res);
+    int mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_txn_begin", err);
+    int rc = s_ingest_txn(txn, self, agent, county, inc, first_seq, records, count, now_ms, res, err);
+    if (rc != WQ_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    mrc = mdb_txn_commit(txn);
+    if (mrc != 0) {
+        uint64_t mark = 0;
+        wq_err_t e2;
+        wq_ingest_result_clear(res);
+        rc = wq_store_err(mrc, "mdb_txn_commit", err);
+        /* The mark before the batch: the commit changed nothing. */
+        if (wq_central_hwm(self, agent, inc, &mark, &e2) == WQ_OK)
+            res->hwm = mark;
+        return rc;
+    }
+    return WQ_OK;
+}
+
+void
+wq_central_ingest_group(wq_central_t *self, wq_ingest_batch_t *batches, size_t n, uint64_t now_ms)
+{
+    MDB_txn *txn = NULL;
+    bool alone = n <= 1;
+    for (size_t i = 0; i < n; i++) {
+        memset(&batches[i].res, 0, sizeof batches[i].res);
+        wq_err_clear(&batches[i].err);
+        batches[i].rc = WQ_OK;
+    }
+    if (!alone && mdb_txn_begin(self->env, NULL, 0, &txn) != 0)
+        alone = true;
+    for (size_t i = 0; !alone && i < n; i++) {
+        wq_ingest_batch_t *b = &batches[i];
+        b->rc = s_ingest_txn(txn, self, b->agent, b->county, b->inc, b->first_seq, b->records, b->count,
+                             now_ms, &b->res, &b->err);
+        /* A gap writes nothing and the others may go on; any other error
+           leaves the transaction unusable: start again batch by batch. */
+        if (b->rc != WQ_OK && b->rc != WQ_E_GAP)
+            alone = true;
+    }
+    if (!alone) {
+        int mrc = mdb_txn_commit(txn);
+        txn = NULL;
+        if (mrc == 0)
+            return;
+        alone = true;
+    }
+    /* One batch's failure must not fail the others: each alone in its
+       own transaction, which gives each its own outcome. */
+    if (txn)
+        mdb_txn_abort(txn);
+    for (size_t i = 0; i < n; i++) {
+        wq_ingest_batch_t *b = &batches[i];
+        wq_ingest_result_clear(&b->res);
+        wq_err_clear(&b->err);
+        b->rc = wq_central_ingest(self, b->agent, b->county, b->inc, b->first_seq, b->records, b->count, now_ms,
+                                  &b->res, &b->err);
+    }
 }
 
 /*  ---- stats -------------------------------------------------------------- */
@@ -1044,7 +1299,7 @@ wq_central_stats(wq_central_t *self, wq_central_stats_t *stats, wq_err_t *err)
 {
     MDB_txn *txn = NULL;
     memset(stats, 0, sizeof *stats);
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = s_meta_get(txn, self, "events", &stats->events, err);
@@ -1212,12 +1467,11 @@ done:
     return rc;
 }
 
-/*  Expected counters and deadline entries, accumulated over all entities. */
+/*  Expected counters and marks, accumulated over all entities. */
 typedef struct {
     wq_contrib_t *c;
     size_t n, cap;
-    wq_buf_t *dk, *dv;      /* deadline keys and values */
-    size_t nd, capd;
+    wq_marks_t m;
 } s_expect_t;
 
 static int
@@ -1250,65 +1504,31 @@ s_expect_contribs(s_expect_t *e, const wq_fold_state_t *st)
 }
 
 static int
-s_expect_deadline(s_expect_t *e, const wq_fold_state_t *st, const char *entity)
+s_expect_marks(s_expect_t *e, const wq_fold_state_t *st)
 {
-    wq_buf_t k = {0}, v = {0};
-    if (!wq_fold_deadline_entry(st, entity, &k, &v))
-        return WQ_OK;
-    if (k.oom || v.oom)
-        goto oom;
-    if (e->nd == e->capd) {
-        size_t ncap = e->capd ? e->capd * 2 : 256;
-        wq_buf_t *nk = realloc(e->dk, ncap * sizeof *nk);
-        if (!nk)
-            goto oom;
-        e->dk = nk;
-        wq_buf_t *nv = realloc(e->dv, ncap * sizeof *nv);
-        if (!nv)
-            goto oom;
-        e->dv = nv;
-        e->capd = ncap;
+    for (size_t i = 0; i < st->nmarks; i++) {
+        if (e->m.n == e->m.cap) {
+            e->m.n = wq_marks_normalize(e->m.m, e->m.n);   /* merge before growing */
+            if (e->m.n > e->m.cap / 2 || e->m.cap == 0) {
+                size_t ncap = e->m.cap ? e->m.cap * 2 : 1024;
+                wq_mark_t *nm = realloc(e->m.m, ncap * sizeof *nm);
+                if (!nm)
+                    return WQ_E_NOMEM;
+                e->m.m = nm;
+                e->m.cap = ncap;
+            }
+        }
+        e->m.m[e->m.n++] = st->marks[i];
     }
-    e->dk[e->nd] = k;
-    e->dv[e->nd] = v;
-    e->nd++;
     return WQ_OK;
-oom:
-    wq_buf_free(&k);
-    wq_buf_free(&v);
-    return WQ_E_NOMEM;
 }
 
 static void
 s_expect_free(s_expect_t *e)
 {
-    for (size_t i = 0; i < e->nd; i++) {
-        wq_buf_free(&e->dk[i]);
-        wq_buf_free(&e->dv[i]);
-    }
-    free(e->dk);
-    free(e->dv);
+    wq_marks_free(&e->m);
     free(e->c);
     memset(e, 0, sizeof *e);
-}
-
-/*  LMDB's default key order: memcmp over the shorter length, then length. */
-static int
-s_keycmp(const void *a, size_t alen, const void *b, size_t blen)
-{
-    int r = memcmp(a, b, alen < blen ? alen : blen);
-    if (r)
-        return r;
-    return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
-static int
-s_cmp_deadline_idx(const void *a, const void *b, void *ctx)
-{
-    const s_expect_t *e = ctx;
-    const wq_buf_t *x = &e->dk[*(const size_t *) a];
-    const wq_buf_t *y = &e->dk[*(const size_t *) b];
-    return s_keycmp(x->data, x->len, y->data, y->len);
 }
 
 /*  Pass 2: fold every entity afresh; compare its stored state. */
@@ -1338,7 +1558,7 @@ s_verify_states(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_e
         if (rc != WQ_OK)
             goto done;
         wq_fold_state_encode(&st, &blob);
-        if (s_expect_contribs(e, &st) != WQ_OK || s_expect_deadline(e, &st, entity) != WQ_OK ||
+        if (s_expect_contribs(e, &st) != WQ_OK || s_expect_marks(e, &st) != WQ_OK ||
             blob.oom) {
             wq_fold_state_clear(&st);
             wq_buf_free(&blob);
@@ -1370,19 +1590,18 @@ done:
     return rc;
 }
 
-/*  Pass 3: the counters and the deadline index equal the recomputation. */
+/*  Pass 3: the counters and the marks equal the recomputation. */
 static int
 s_verify_views(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_err_t *err)
 {
     MDB_cursor *cur = NULL;
-    size_t *order = NULL;
     int rc = WQ_OK;
     e->n = wq_contrib_normalize(e->c, e->n);
     int mrc = mdb_cursor_open(txn, c->views, &cur);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_cursor_open(views)", err);
     size_t j = 0;
-    char name[64];
+    char name[4 * WQ_MARK_MAX + 8];
     MDB_val k, v;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -1417,53 +1636,49 @@ s_verify_views(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_er
     mdb_cursor_close(cur);
     cur = NULL;
 
-    /* Deadline index: sort the expected keys, walk both in order. */
-    order = malloc((e->nd ? e->nd : 1) * sizeof *order);
-    if (!order) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "verify", "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < e->nd; i++)
-        order[i] = i;
-    qsort_r(order, e->nd, sizeof *order, s_cmp_deadline_idx, e);
-    mrc = mdb_cursor_open(txn, c->deadlines, &cur);
+    /* Marks: merge the expected ones, walk both in key order. */
+    e->m.n = wq_marks_normalize(e->m.m, e->m.n);
+    mrc = mdb_cursor_open(txn, c->marks, &cur);
     if (mrc != 0) {
-        rc = wq_store_err(mrc, "mdb_cursor_open(deadlines)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_open(marks)", err);
         goto done;
     }
     j = 0;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size > WQ_MARK_MAX || v.mv_size != 8) {
+            s_diff(d, "marks: a malformed mark (%zu-byte key, %zu-byte value)", k.mv_size,
+                   v.mv_size);
+            continue;
+        }
+        wq_mark_t got = {.len = (uint8_t) k.mv_size};
+        memcpy(got.key, k.mv_data, k.mv_size);
+        memcpy(&got.n, v.mv_data, 8);
         int cmp = -1;
-        while (j < e->nd) {
-            const wq_buf_t *ek = &e->dk[order[j]];
-            cmp = s_keycmp(ek->data, ek->len, k.mv_data, k.mv_size);
-            if (cmp >= 0)
-                break;
-            s_diff(d, "deadline index: missing %.*s", (int) ek->len, (const char *) ek->data);
+        while (j < e->m.n && (cmp = wq_marks_cmp(&e->m.m[j], &got)) < 0) {
+            wq_marks_format(&e->m.m[j], name, sizeof name);
+            s_diff(d, "mark %s: stored 0, recomputed %" PRId64, name, e->m.m[j].n);
             j++;
         }
-        if (j < e->nd && cmp == 0) {
-            const wq_buf_t *ev = &e->dv[order[j]];
-            if (ev->len != v.mv_size || memcmp(ev->data, v.mv_data, ev->len) != 0)
-                s_diff(d, "deadline index: %.*s has a stale value", (int) k.mv_size,
-                       (const char *) k.mv_data);
-            j++;
-        } else {
-            s_diff(d, "deadline index: extra entry %.*s", (int) k.mv_size, (const char *) k.mv_data);
+        int64_t want = 0;
+        if (j < e->m.n && cmp == 0)
+            want = e->m.m[j++].n;
+        if (want != got.n) {
+            wq_marks_format(&got, name, sizeof name);
+            s_diff(d, "mark %s: stored %" PRId64 ", recomputed %" PRId64, name, got.n, want);
         }
     }
     if (mrc != MDB_NOTFOUND) {
-        rc = wq_store_err(mrc, "mdb_cursor_get(deadlines)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
         goto done;
     }
-    for (; j < e->nd; j++)
-        s_diff(d, "deadline index: missing %.*s", (int) e->dk[order[j]].len,
-               (const char *) e->dk[order[j]].data);
+    for (; j < e->m.n; j++) {
+        wq_marks_format(&e->m.m[j], name, sizeof name);
+        s_diff(d, "mark %s: stored 0, recomputed %" PRId64, name, e->m.m[j].n);
+    }
 done:
     if (cur)
         mdb_cursor_close(cur);
-    free(order);
     return rc;
 }
 
@@ -1474,7 +1689,7 @@ wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_er
     s_diffs_t d = {report, 0};
     s_expect_t e = {0};
     *differences = 0;
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = s_verify_index(txn, self, &d, err);
@@ -1499,12 +1714,12 @@ wq_central_query(wq_central_t *self, const char *name, const wq_param_t *params,
     *out = NULL;
     if (!name)
         return wq_err_set(err, WQ_E_UNKNOWN, "name", "no query name given");
-    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc == MDB_MAP_RESIZED) {
         /* The collector grew the map (another process): adopt its size. */
         mrc = mdb_env_set_mapsize(self->env, 0);
         if (mrc == 0)
-            mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+            mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     }
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);

@@ -26,6 +26,13 @@
 
 typedef struct wq_central_t wq_central_t;
 
+/*  Limits of what one record may make the store hold (docs/SECURITY.md);
+    a record over them is quarantined (WQ_E_RANGE) with its reason. */
+#define WQ_ENTITY_MAX_EVENTS 5000          /* events one county adds to one enterprise,
+                                              problem or consultation */
+#define WQ_PENDING_MAX_PER_TARGET 256      /* records waiting for one missing target */
+#define WQ_STREAMS_MAX_PER_AGENT 64        /* incarnations (stream rows) of one agent */
+
 /*  Open (creating if needed) the store in directory dir, with an LMDB map
     of map_bytes (0: default 8 GiB). Errors: WQ_E_IO (text names the path
     and the LMDB error), WQ_E_CORRUPT, WQ_E_NOMEM. */
@@ -68,8 +75,9 @@ typedef struct {
         res->hwm = mark (the agent must send mark + 1 next);
       - each record is decoded and validated; one that fails, or whose
         county is not `county` (WQ_E_FOREIGN), or whose agent/inc/seq differ
-        from its place in the stream (WQ_E_ID), is quarantined with its
-        code and reason, and counted;
+        from its place in the stream (WQ_E_ID), or whose entity is full or
+        whose missing target has too many waiters (WQ_E_RANGE, the limits
+        above), is quarantined with its code and reason, and counted;
       - the rest are stored, indexed, folded into the views;
       - the mark is raised to the last seq of the batch.
     now_ms is the contact time. Errors: WQ_E_GAP, WQ_E_FULL (LMDB map full:
@@ -80,14 +88,44 @@ int wq_central_ingest(wq_central_t *self, const char *agent, const char *county,
 
 void wq_ingest_result_clear(wq_ingest_result_t *res);
 
+/*  One batch of a group commit: the inputs of wq_central_ingest, and its
+    outcome (rc, res, err) as wq_central_ingest would give it. */
+typedef struct {
+    const char *agent;
+    const char *county;
+    uint32_t inc;
+    uint64_t first_seq;
+    const wq_blob_t *records;
+    size_t count;
+    int rc;                     /* out: WQ_OK or the batch's error */
+    wq_ingest_result_t res;     /* out: owned, wq_ingest_result_clear */
+    wq_err_t err;               /* out: when rc != WQ_OK */
+} wq_ingest_batch_t;
+
+/*  Group commit: ingest n batches (from any agents, in order; several of
+    one stream are fine) in ONE write transaction with ONE durable commit,
+    so batches that arrived together share the fsync. Each batch's outcome
+    equals what wq_central_ingest would have returned had they been
+    ingested one after the other: a batch with a gap is refused (WQ_E_GAP)
+    and the others go on; if any batch fails otherwise (WQ_E_FULL, I/O) or
+    the commit fails, nothing of the group is kept and each batch is
+    ingested alone in its own transaction, so one batch's failure never
+    fails another. Acknowledge a batch only after this returns with its rc
+    WQ_OK: then it is durable. */
+void wq_central_ingest_group(wq_central_t *self, wq_ingest_batch_t *batches, size_t n, uint64_t now_ms);
+
 /*  Record contact with an agent (HELLO / PING): last contact time, the
-    backlog it reports (queued) and its last stored seq. */
+    backlog it reports (queued) and its last stored seq. A new incarnation
+    beyond WQ_STREAMS_MAX_PER_AGENT is refused (WQ_E_RANGE): nothing is
+    written. */
 int wq_central_touch(wq_central_t *self, const char *agent, const char *county, uint32_t inc,
                      uint64_t last_seq, uint64_t queued, uint64_t now_ms, wq_err_t *err);
 
 /*  Run a named query (see proto/PROTOCOL.md "Queries") with parameters
     in one read transaction. *out is a new table. Names: "summary",
-    "overdue", "enterprise", "agents", "quarantine". Errors: WQ_E_UNKNOWN
+    "overdue", "enterprise", "agents", "quarantine", "foreign". On WQ_OK
+    err->text is a note for the reader ("" if none: see queries.h for the
+    bounds of a reply). Errors: WQ_E_UNKNOWN
     (name or parameter), WQ_E_FORMAT (bad parameter value, text says
     which), WQ_E_NOTFOUND (enterprise), WQ_E_IO, WQ_E_NOMEM. */
 int wq_central_query(wq_central_t *self, const char *name, const wq_param_t *params, size_t nparams,
@@ -98,6 +136,22 @@ int wq_central_query(wq_central_t *self, const char *name, const wq_param_t *par
     line to report (may be NULL) and its count to *differences. Returns
     WQ_OK when the comparison ran (even with differences), else an error. */
 int wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_err_t *err);
+
+/*  Free the LMDB reader slots of dead processes (a killed verify or
+    mdb_copy leaves its slot taken; 126 of them lock every reader out).
+    Done at open, on MDB_READERS_FULL, and by the server every 10 s.
+    *dead (may be NULL) gets how many were freed. Errors: WQ_E_IO. */
+int wq_central_reader_check(wq_central_t *self, int *dead, wq_err_t *err);
+
+/*  Operator transfer of an enterprise that really moved county: from date
+    on (inclusive) the enterprise credit code `code` belongs to `county`
+    (fold.h, docs/SECURITY.md "Ownership"); its events from that date on
+    count for county, and the old county's become foreign. Re-folds the
+    enterprise in the same write transaction. A second transfer of the same
+    enterprise on the same date replaces the first. Errors: WQ_E_FORMAT
+    (code or date), WQ_E_COUNTY, WQ_E_FULL, WQ_E_IO, WQ_E_NOMEM. */
+int wq_central_transfer(wq_central_t *self, const char *code, const char *county, const char *date,
+                        wq_err_t *err);
 
 /*  Totals for logs and tests: events stored, quarantined, streams. */
 typedef struct {

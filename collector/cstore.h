@@ -37,10 +37,14 @@ struct wq_central_t {
     MDB_dbi links;       /* DUPSORT: "E:"+code -> "P:..." / "C:..." entity keys of the enterprise */
     MDB_dbi states;      /* entity key -> folded state blob (fold.h) */
     MDB_dbi views;       /* counter key (views.h) -> int64 */
-    MDB_dbi deadlines;   /* deadline (10) + entity key -> county(6) month(7) toggles (fold.h) */
+    MDB_dbi marks;       /* mark key (marks.h) -> int64: overdue intervals, waiting records,
+                            visits per cadre, possible double entries */
     MDB_dbi streams;     /* agent NUL be32 inc -> stream row (central.c) */
     MDB_dbi quarantine;  /* event key -> be32 code, be64 time, be16 reason len, reason, raw */
     MDB_dbi meta;        /* "events", "quarantined", "streams" -> be64; "version" */
+    MDB_dbi transfers;   /* credit code (18) + date (10) -> county (6): operator transfers */
+    MDB_dbi entcounts;   /* entity key NUL county (6) -> be64: events of that county in the
+                            entity, for the per-county entity limit (central.h) */
 };
 
 /*  Build an event key; returns its length. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/date.h"
+#include "collector/marks.h"
 
 /*  ---- loading ----------------------------------------------------------- */
 
@@ -128,12 +129,50 @@ s_cmp_items(const void *a, const void *b)
     return 0;
 }
 
-static wq_fold_item_t *
-s_find(wq_fold_item_t *items, size_t n, const char *id)
+/*  Targets are found through an index of the items sorted by id, so that
+    a fold costs O(n log n) whatever mix of corrections it holds (a linear
+    scan per modifier made folds quadratic: issue 10). */
+typedef struct {
+    wq_fold_item_t **by_id;
+    size_t n;
+} s_index_t;
+
+static int
+s_cmp_by_id(const void *a, const void *b)
 {
+    return strcmp((*(wq_fold_item_t *const *) a)->id, (*(wq_fold_item_t *const *) b)->id);
+}
+
+static int
+s_index_build(s_index_t *ix, wq_fold_item_t *items, size_t n)
+{
+    ix->n = n;
+    ix->by_id = NULL;
+    if (n == 0)
+        return WQ_OK;
+    ix->by_id = malloc(n * sizeof *ix->by_id);
+    if (!ix->by_id)
+        return WQ_E_NOMEM;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(items[i].id, id) == 0)
-            return &items[i];
+        ix->by_id[i] = &items[i];
+    qsort(ix->by_id, n, sizeof *ix->by_id, s_cmp_by_id);
+    return WQ_OK;
+}
+
+static wq_fold_item_t *
+s_find(const s_index_t *ix, const char *id)
+{
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int d = strcmp(ix->by_id[mid]->id, id);
+        if (d == 0)
+            return ix->by_id[mid];
+        if (d < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 
@@ -141,6 +180,10 @@ s_find(wq_fold_item_t *items, size_t n, const char *id)
 static int
 s_apply_modifiers(wq_fold_item_t *items, size_t n)
 {
+    s_index_t ix;
+    int rc = WQ_OK;
+    if (s_index_build(&ix, items, n) != WQ_OK)
+        return WQ_E_NOMEM;
     /* Every modifier starts ignored, every base event effective. */
     for (size_t i = 0; i < n; i++)
         items[i].effect = s_is_modifier(items[i].rec) ? WQ_EFFECT_IGNORED : WQ_EFFECT_EFFECTIVE;
@@ -149,7 +192,7 @@ s_apply_modifiers(wq_fold_item_t *items, size_t n)
         const wq_record_t *r = items[i].rec;
         if (r->type != WQ_REC_RETRACTION)
             continue;
-        wq_fold_item_t *t = s_find(items, n, r->target);
+        wq_fold_item_t *t = s_find(&ix, r->target);
         if (!t || t->rec->type == WQ_REC_RETRACTION || strcmp(t->rec->county, r->county) != 0)
             continue;
         items[i].effect = WQ_EFFECT_EFFECTIVE;
@@ -160,16 +203,163 @@ s_apply_modifiers(wq_fold_item_t *items, size_t n)
         const wq_record_t *r = items[i].rec;
         if (r->type != WQ_REC_CORRECTION || items[i].effect == WQ_EFFECT_RETRACTED || !r->set)
             continue;
-        wq_fold_item_t *t = s_find(items, n, r->target);
+        wq_fold_item_t *t = s_find(&ix, r->target);
         if (!t || s_is_modifier(t->rec) || t->rec->type != r->of ||
             strcmp(t->rec->county, r->county) != 0)
             continue;
         items[i].effect = WQ_EFFECT_EFFECTIVE;
         if (t->effect == WQ_EFFECT_EFFECTIVE)
             t->effect = WQ_EFFECT_CORRECTED;
-        if (wq_record_apply_patch(t->rec, r->set, NULL) != WQ_OK)
-            return WQ_E_NOMEM;      /* types match (checked above): only memory can fail */
+        if (wq_record_apply_patch(t->rec, r->set, NULL) != WQ_OK) {
+            rc = WQ_E_NOMEM;    /* types match (checked above): only memory can fail */
+            goto done;
+        }
     }
+done:
+    free(ix.by_id);
+    return rc;
+}
+
+/*  ---- ownership (fold.h step 3, docs/SECURITY.md) ------------------------- */
+
+static bool s_effective(const wq_fold_item_t *it);
+
+/*  The enterprise's owner before any transfer: the county of its first
+    effective registration in fold order, else of its first effective base
+    event. items sorted. NULL if it has no effective base event. */
+static const char *
+s_base_owner(const wq_fold_item_t *items, size_t n)
+{
+    const char *first = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const wq_record_t *r = items[i].rec;
+        if (!s_effective(&items[i]) || s_is_modifier(r))
+            continue;
+        if (r->type == WQ_REC_ENTERPRISE)
+            return r->county;
+        if (!first)
+            first = r->county;
+    }
+    return first;
+}
+
+/*  Owner on date: base, then each transfer dated on or before date. */
+static const char *
+s_owner_at(const char *base, const wq_fold_transfer_t *tr, size_t ntr, const char *date)
+{
+    const char *owner = base;
+    for (size_t i = 0; i < ntr; i++)
+        if (strcmp(tr[i].date, date) <= 0)
+            owner = tr[i].county;
+    return owner;
+}
+
+/*  Mark item i FOREIGN (owned by owner) and list it in the state. */
+static int
+s_mark_foreign(wq_fold_item_t *it, const char *owner, wq_fold_state_t *st)
+{
+    it->effect = WQ_EFFECT_FOREIGN;
+    st->nforeign++;
+    if (st->nforeign_listed >= WQ_FOLD_FOREIGN_MAX)
+        return WQ_OK;
+    if (!st->foreign) {
+        st->foreign = calloc(WQ_FOLD_FOREIGN_MAX, sizeof *st->foreign);
+        if (!st->foreign)
+            return WQ_E_NOMEM;
+    }
+    wq_fold_foreign_t *f = &st->foreign[st->nforeign_listed++];
+    memcpy(f->id, it->id, sizeof f->id);
+    memcpy(f->county, it->rec->county, sizeof f->county);
+    snprintf(f->owner, sizeof f->owner, "%s", owner);
+    memcpy(f->date, it->rec->date, sizeof f->date);
+    f->type = (uint8_t) it->rec->type;
+    return WQ_OK;
+}
+
+/*  Mark the effective base events that come from another county than the
+    entity's owner on their date. items sorted; modifiers already applied
+    (a correction or retraction only ever acts on its own county's events).
+    *owner_out gets the owner now ("" if none). */
+static int
+s_apply_ownership(const char *entity, wq_fold_item_t *items, size_t n,
+                  const wq_fold_transfer_t *tr, size_t ntr, wq_fold_state_t *st,
+                  char owner_out[7])
+{
+    const char *base = NULL;
+    owner_out[0] = '\0';
+    if (entity[0] == 'E') {
+        base = s_base_owner(items, n);
+    } else {
+        /* A problem or consultation: the county of its opening event. */
+        wq_rec_type_t opening = entity[0] == 'P' ? WQ_REC_PROBLEM : WQ_REC_CONSULTATION;
+        for (size_t i = 0; i < n && !base; i++)
+            if (s_effective(&items[i]) && items[i].rec->type == opening &&
+                strcmp(items[i].id, entity + 2) == 0)
+                base = items[i].rec->county;
+        ntr = 0;            /* only enterprises are transferred */
+    }
+    if (!base)
+        return WQ_OK;       /* nothing counts yet: nothing to refuse */
+    for (size_t i = 0; i < n; i++) {
+        const wq_record_t *r = items[i].rec;
+        if (!s_effective(&items[i]) || s_is_modifier(r))
+            continue;
+        const char *owner = s_owner_at(base, tr, ntr, r->date);
+        if (strcmp(r->county, owner) != 0 && s_mark_foreign(&items[i], owner, st) != WQ_OK)
+            return WQ_E_NOMEM;
+    }
+    snprintf(owner_out, 7, "%s", s_owner_at(base, tr, ntr, "9999-99-99"));
+    return WQ_OK;
+}
+
+int
+wq_fold_transfers_load(MDB_txn *txn, wq_central_t *c, const char *entity,
+                       wq_fold_transfer_t **out, size_t *n, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    wq_fold_transfer_t *arr = NULL;
+    size_t cnt = 0;
+    int rc = WQ_OK;
+    *out = NULL;
+    *n = 0;
+    if (entity[0] != 'E' || strlen(entity) != 20)
+        return WQ_OK;
+    int mrc = mdb_cursor_open(txn, c->transfers, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(transfers)", err);
+    MDB_val k = {18, (void *) (entity + 2)}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         mrc == 0 && k.mv_size == 28 && memcmp(k.mv_data, entity + 2, 18) == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (v.mv_size != 6) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "transfers",
+                            "a transfer of %s is malformed: run verify", entity + 2);
+            goto done;
+        }
+        wq_fold_transfer_t *na = realloc(arr, (cnt + 1) * sizeof *na);
+        if (!na) {
+            rc = wq_err_set(err, WQ_E_NOMEM, "transfers", "out of memory reading transfers");
+            goto done;
+        }
+        arr = na;
+        memcpy(arr[cnt].date, (const char *) k.mv_data + 18, 10);
+        arr[cnt].date[10] = '\0';
+        memcpy(arr[cnt].county, v.mv_data, 6);
+        arr[cnt].county[6] = '\0';
+        cnt++;
+    }
+    if (mrc != 0 && mrc != MDB_NOTFOUND) {
+        rc = wq_store_err(mrc, "mdb_cursor_get(transfers)", err);
+        goto done;
+    }
+done:
+    mdb_cursor_close(cur);
+    if (rc != WQ_OK) {
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
     return WQ_OK;
 }
 
@@ -182,7 +372,8 @@ typedef struct {
 } s_contribs_t;
 
 static void
-s_add(s_contribs_t *cs, const char *area, const char *date_or_month, int metric, unsigned sub)
+s_addn(s_contribs_t *cs, const char *area, const char *date_or_month, int metric, unsigned sub,
+       int64_t n)
 {
     if (cs->oom)
         return;
@@ -200,8 +391,14 @@ s_add(s_contribs_t *cs, const char *area, const char *date_or_month, int metric,
     memcpy(month, date_or_month, 7);
     month[7] = '\0';
     wq_vkey_make(cs->c[cs->n].key, area, month, metric, sub);
-    cs->c[cs->n].n = 1;
+    cs->c[cs->n].n = n;
     cs->n++;
+}
+
+static void
+s_add(s_contribs_t *cs, const char *area, const char *date_or_month, int metric, unsigned sub)
+{
+    s_addn(cs, area, date_or_month, metric, sub, 1);
 }
 
 static bool
@@ -210,18 +407,61 @@ s_effective(const wq_fold_item_t *it)
     return it->effect == WQ_EFFECT_EFFECTIVE || it->effect == WQ_EFFECT_CORRECTED;
 }
 
+/*  Marks of the enterprise's visits: visits per cadre (each name once per
+    visit, in the visit's county and month), and possible double entries:
+    visits of one date and method from two or more workstations. */
 static void
-s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contribs_t *cs)
+s_visit_marks(wq_fold_item_t *items, size_t n, const char *ent, wq_marks_t *ms)
 {
-    bool registered = false, visited = false, any = false;
-    char reg_month[8] = "", visit_month[8] = "", class_month[8] = "", first_county[7] = "";
+    for (size_t i = 0; i < n; i++) {
+        const wq_record_t *r = items[i].rec;
+        if (!s_effective(&items[i]) || r->type != WQ_REC_VISIT)
+            continue;
+        char month[8];
+        memcpy(month, r->date, 7);
+        month[7] = '\0';
+        for (size_t j = 0; j < r->ncadres; j++) {
+            bool seen = false;
+            for (size_t k = 0; k < j && !seen; k++)
+                seen = strcmp(r->cadres[k], r->cadres[j]) == 0;
+            if (!seen && r->cadres[j][0])
+                wq_marks_add(ms, 1, "K", r->county, month, r->cadres[j], NULL);
+        }
+        /* The first visit of its (date, method) group reports the group. */
+        bool first = true, other_agent = false;
+        int64_t nvisits = 0;
+        for (size_t k = 0; k < n; k++) {
+            const wq_record_t *o = items[k].rec;
+            if (!s_effective(&items[k]) || o->type != WQ_REC_VISIT || o->method != r->method ||
+                strcmp(o->date, r->date) != 0)
+                continue;
+            if (k < i)
+                first = false;
+            if (strcmp(o->agent, r->agent) != 0)
+                other_agent = true;
+            nvisits++;
+        }
+        if (first && other_agent) {
+            char method[2] = {(char) ('0' + (int) r->method), '\0'};
+            wq_marks_add(ms, nvisits, "D", r->county, r->date, method, ent, NULL);
+        }
+    }
+}
+
+static void
+s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contribs_t *cs,
+                  wq_marks_t *ms, const char *owner)
+{
+    bool registered = false, visited = false, any = false, above = false;
+    int focus = 0;
+    char reg_month[8] = "", visit_month[8] = "", class_month[8] = "";
+    char grade_month[8] = "";
     for (size_t i = 0; i < n; i++) {
         const wq_record_t *r = items[i].rec;
         if (!s_effective(&items[i]) || s_is_modifier(r))
             continue;
         if (!any) {
             any = true;
-            memcpy(first_county, r->county, sizeof first_county);
             memcpy(st->ent, r->ent, sizeof st->ent);
         }
         switch (r->type) {
@@ -233,6 +473,8 @@ s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contri
             }
             memcpy(st->county, r->county, sizeof st->county);
             snprintf(st->name, sizeof st->name, "%s", r->name ? r->name : "");
+            focus = (int) r->focus;
+            above = r->above_size;
             break;
         case WQ_REC_VISIT:
             if (!visited) {
@@ -250,6 +492,11 @@ s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contri
             memcpy(class_month, r->date, 7);
             class_month[7] = '\0';
             break;
+        case WQ_REC_GRADING:
+            st->grade = (int) r->grade;
+            memcpy(grade_month, r->date, 7);
+            grade_month[7] = '\0';
+            break;
         default:
             break;
         }
@@ -257,10 +504,25 @@ s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contri
     st->exists = any;
     if (!any)
         return;
+    s_visit_marks(items, n, st->ent, ms);
+    /* Grades and groups count where the enterprise counts: its owner. */
+    if (st->grade)
+        s_add(cs, owner, grade_month, WQ_M_GRADE, (unsigned) st->grade);
+    if (registered && focus > 0 && focus < WQ_FOCUS_COUNT) {
+        s_add(cs, owner, reg_month, WQ_M_GROUP_REG, (unsigned) focus);
+        if (visited)
+            s_add(cs, owner, visit_month, WQ_M_GROUP_VISITED, (unsigned) focus);
+    }
+    if (registered && above) {
+        s_add(cs, owner, reg_month, WQ_M_GROUP_REG, WQ_GROUP_ABOVE_SIZE);
+        if (visited)
+            s_add(cs, owner, visit_month, WQ_M_GROUP_VISITED, WQ_GROUP_ABOVE_SIZE);
+    }
     if (registered)
         memcpy(st->month, reg_month, sizeof st->month);
-    else
-        memcpy(st->county, first_county, sizeof st->county);
+    /* The enterprise counts in its owner's county now (an operator transfer
+       moves it), which is its registering county when it has not moved. */
+    memcpy(st->county, owner, sizeof st->county);
     if (registered)
         s_add(cs, st->county, reg_month, WQ_M_ENT_REGISTERED, 0);
     if (visited)
@@ -275,12 +537,125 @@ s_resolved_status(int s)
     return s == WQ_STATUS_RECTIFIED || s == WQ_STATUS_VERIFIED;
 }
 
-static void
-s_fold_problem(const char *pid, wq_fold_item_t *items, size_t n, wq_fold_state_t *st,
-               s_contribs_t *cs)
+/*  Day numbers of a problem's history, for its timelines. */
+typedef struct {
+    int32_t opened;
+    int32_t *pd, *dl;       /* plans in fold order: plan date, deadline */
+    size_t np;
+    int32_t *tog;           /* resolution toggles, ascending */
+    size_t nt;
+} s_hist_t;
+
+static bool
+s_h_inforce(const s_hist_t *h, int32_t d, int32_t *deadline)
 {
+    bool any = false;
+    for (size_t i = 0; i < h->np; i++)
+        if (h->pd[i] <= d) {
+            *deadline = h->dl[i];
+            any = true;
+        }
+    return any;
+}
+
+/*  Resolved at the end of day d; *last = the toggle that made it so. */
+static bool
+s_h_resolved(const s_hist_t *h, int32_t d, int32_t *last)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < h->nt; i++)
+        if (h->tog[i] <= d) {
+            k++;
+            *last = h->tog[i];
+        }
+    return k % 2 == 1;
+}
+
+/*  The three states of the issue's definitions at the end of day d:
+    overdue = opened, a deadline in force that is before d, not resolved;
+    on time / late = opened, resolved, and the day it was resolved was on
+    or before / after the deadline in force that day (none in force: on
+    time). */
+static void
+s_h_states(const s_hist_t *h, int32_t d, bool out[3])
+{
+    int32_t dl = 0, last = 0;
+    out[0] = out[1] = out[2] = false;
+    if (d < h->opened)
+        return;
+    bool res = s_h_resolved(h, d, &last);
+    if (!res) {
+        out[0] = s_h_inforce(h, d, &dl) && dl < d;
+        return;
+    }
+    bool late = s_h_inforce(h, last, &dl) && last > dl;
+    out[late ? 2 : 1] = true;
+}
+
+static int
+s_cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *) a, y = *(const int32_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/*  Timeline contributions (+1 on the day a state starts, -1 on the day it
+    ends, by month and by day) and the overdue intervals as 'O' marks. */
+static void
+s_timelines(const s_hist_t *h, const char *entity, const wq_fold_state_t *st, s_contribs_t *cs,
+            wq_marks_t *ms)
+{
+    static const int mons[3] = {WQ_M_OD_MON, WQ_M_OT_MON, WQ_M_LT_MON};
+    size_t nc = 1 + 2 * h->np + h->nt, m = 0;
+    int32_t *cand = malloc(nc * sizeof *cand);
+    if (!cand) {
+        cs->oom = true;
+        return;
+    }
+    cand[m++] = h->opened;
+    for (size_t i = 0; i < h->np; i++) {
+        cand[m++] = h->pd[i];
+        cand[m++] = h->dl[i] + 1;
+    }
+    for (size_t i = 0; i < h->nt; i++)
+        cand[m++] = h->tog[i];
+    qsort(cand, m, sizeof *cand, s_cmp_i32);
+    bool prev[3] = {false, false, false};
+    char od_start[11] = "";
+    for (size_t i = 0; i < m; i++) {
+        if ((i > 0 && cand[i] == cand[i - 1]) || cand[i] < h->opened)
+            continue;
+        bool now[3];
+        char day[11];
+        s_h_states(h, cand[i], now);
+        wq_date_from_days(cand[i], day);
+        for (int k = 0; k < 3; k++) {
+            if (now[k] == prev[k])
+                continue;
+            int64_t delta = now[k] ? 1 : -1;
+            s_addn(cs, st->county, st->month, mons[k], wq_monidx(day), delta);
+            s_addn(cs, st->county, st->month, mons[k] + 1, wq_dayidx(day), delta);
+            if (k == 0 && now[k]) {
+                memcpy(od_start, day, sizeof od_start);
+            } else if (k == 0) {
+                wq_marks_add(ms, 1, "O", od_start, day, st->county, st->month, entity, NULL);
+            }
+            prev[k] = now[k];
+        }
+    }
+    if (prev[0])
+        wq_marks_add(ms, 1, "O", od_start, WQ_MARK_OPEN_END, st->county, st->month, entity, NULL);
+    free(cand);
+}
+
+static void
+s_fold_problem(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_state_t *st,
+               s_contribs_t *cs, wq_marks_t *ms)
+{
+    const char *pid = entity + 2;
     const wq_record_t *p = NULL;
-    wq_buf_t tog = {0};
+    wq_buf_t tog = {0}, plans = {0};
+    s_hist_t h = {0};
     for (size_t i = 0; i < n; i++)
         if (s_effective(&items[i]) && items[i].rec->type == WQ_REC_PROBLEM &&
             strcmp(items[i].id, pid) == 0)
@@ -297,6 +672,14 @@ s_fold_problem(const char *pid, wq_fold_item_t *items, size_t n, wq_fold_state_t
     st->severity = (int) p->severity;
     st->status = WQ_STATUS_OPEN;
     s_add(cs, st->county, st->month, WQ_M_PROBLEMS, (unsigned) p->category);
+    h.pd = malloc((n + 1) * sizeof *h.pd);
+    h.dl = malloc((n + 1) * sizeof *h.dl);
+    h.tog = malloc((n + 1) * sizeof *h.tog);
+    if (!h.pd || !h.dl || !h.tog) {
+        cs->oom = true;
+        goto done;
+    }
+    h.opened = wq_date_days(p->date);
     for (size_t i = 0; i < n; i++) {
         const wq_record_t *r = items[i].rec;
         if (!s_effective(&items[i]))
@@ -304,6 +687,10 @@ s_fold_problem(const char *pid, wq_fold_item_t *items, size_t n, wq_fold_state_t
         if (r->type == WQ_REC_PLAN) {
             s_add(cs, st->county, r->date, WQ_M_PLANS, 0);
             memcpy(st->deadline, r->deadline, sizeof st->deadline);
+            wq_buf_put(&plans, r->date, 10);
+            wq_buf_put(&plans, r->deadline, 10);
+            h.pd[h.np] = wq_date_days(r->date);
+            h.dl[h.np++] = wq_date_days(r->deadline);
         } else if (r->type == WQ_REC_PROGRESS) {
             int s = r->status == WQ_STATUS_REOPENED ? WQ_STATUS_OPEN : (int) r->status;
             if (s < WQ_STATUS_OPEN || s > WQ_STATUS_VERIFIED)
@@ -320,14 +707,59 @@ s_fold_problem(const char *pid, wq_fold_item_t *items, size_t n, wq_fold_state_t
         }
     }
     s_add(cs, st->county, st->month, WQ_M_PROB_STATUS, (unsigned) st->status);
+    for (size_t off = 0; off + 10 <= tog.len && !tog.oom; off += 10) {
+        char d[11];
+        memcpy(d, tog.data + off, 10);
+        d[10] = '\0';
+        h.tog[h.nt++] = wq_date_days(d);
+    }
+    if (h.nt % 2 == 1) {
+        /* Resolved now: the current rectification and its days. */
+        int32_t days = h.tog[h.nt - 1] - h.opened;
+        wq_date_from_days(h.tog[h.nt - 1], st->rect_date);
+        s_add(cs, st->county, st->month, WQ_M_RECT_DAYS,
+              (unsigned) (days < 0 ? 0 : days > 65535 ? 65535 : days));
+    }
+    s_timelines(&h, entity, st, cs, ms);
     if (tog.len > 0) {
         wq_buf_u8(&tog, 0);
         st->toggles = (char *) tog.data;
         tog.data = NULL;
     }
-    if (tog.oom)
+    if (plans.len > 0) {
+        wq_buf_u8(&plans, 0);
+        st->plans = (char *) plans.data;
+        plans.data = NULL;
+    }
+    if (tog.oom || plans.oom)
         cs->oom = true;
+done:
+    free(h.pd);
+    free(h.dl);
+    free(h.tog);
     wq_buf_free(&tog);
+    wq_buf_free(&plans);
+}
+
+void
+wq_fold_deadline_at(const char *plans, const char *date, char inforce[11], char first[11],
+                    int *changes)
+{
+    inforce[0] = first[0] = '\0';
+    *changes = 0;
+    for (size_t off = 0; plans && strlen(plans + off) >= 20; off += 20) {
+        if (memcmp(plans + off, date, 10) > 0)
+            continue;   /* a plan made after date: not in force yet */
+        const char *dl = plans + off + 10;
+        if (!first[0]) {
+            memcpy(first, dl, 10);
+            first[10] = '\0';
+        } else if (memcmp(inforce, dl, 10) != 0) {
+            (*changes)++;
+        }
+        memcpy(inforce, dl, 10);
+        inforce[10] = '\0';
+    }
 }
 
 bool
@@ -379,7 +811,17 @@ int
 wq_fold_compute(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_state_t *st,
                 wq_err_t *err)
 {
+    return wq_fold_compute_owned(entity, items, n, NULL, 0, st, err);
+}
+
+int
+wq_fold_compute_owned(const char *entity, wq_fold_item_t *items, size_t n,
+                      const wq_fold_transfer_t *transfers, size_t ntransfers,
+                      wq_fold_state_t *st, wq_err_t *err)
+{
     s_contribs_t cs = {0};
+    wq_marks_t ms = {0};
+    char owner[7];
     memset(st, 0, sizeof *st);
     st->kind = entity[0];
     if (n > 1)
@@ -389,20 +831,45 @@ wq_fold_compute(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_sta
     /* Corrections may have changed dates: order again. */
     if (n > 1)
         qsort(items, n, sizeof *items, s_cmp_items);
+    if (s_apply_ownership(entity, items, n, transfers, ntransfers, st, owner) != WQ_OK)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].effect == WQ_EFFECT_FOREIGN)
+            s_add(&cs, items[i].rec->county, items[i].rec->date, WQ_M_FOREIGN,
+                  (unsigned) items[i].rec->type);
     const char *own = entity + 2;
     if (entity[0] == 'E')
-        s_fold_enterprise(items, n, st, &cs);
+        s_fold_enterprise(items, n, st, &cs, &ms, owner);
     else if (entity[0] == 'P')
-        s_fold_problem(own, items, n, st, &cs);
+        s_fold_problem(entity, items, n, st, &cs, &ms);
     else if (entity[0] == 'C')
         s_fold_consultation(own, items, n, st, &cs);
-    if (cs.oom)
+    /* Plans, progress or answers waiting for their problem or consultation
+       (foreign ones count nowhere): listed by the waiting query. */
+    bool opener = false;
+    const wq_record_t *first = NULL;
+    int64_t waiting = 0;
+    for (size_t i = 0; i < n; i++) {
+        opener = opener || strcmp(items[i].id, own) == 0;
+        if (items[i].effect != WQ_EFFECT_FOREIGN) {
+            waiting++;
+            if (!first)
+                first = items[i].rec;
+        }
+    }
+    if ((entity[0] == 'P' || entity[0] == 'C') && !opener && first)
+        wq_marks_add(&ms, waiting, "W", first->county, entity, NULL);
+    if (cs.oom || ms.oom)
         goto oom;
     st->ncontribs = wq_contrib_normalize(cs.c, cs.n);
     st->contribs = cs.c;
+    st->nmarks = wq_marks_normalize(ms.m, ms.n);
+    st->marks = ms.m;
     return WQ_OK;
 oom:
     free(cs.c);
+    wq_marks_free(&ms);
+    wq_fold_state_clear(st);
     return wq_err_set(err, WQ_E_NOMEM, "fold", "out of memory folding %s", entity);
 }
 
@@ -410,12 +877,16 @@ int
 wq_fold_entity(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_state_t *st, wq_err_t *err)
 {
     wq_fold_item_t *items = NULL;
-    size_t n = 0;
+    wq_fold_transfer_t *tr = NULL;
+    size_t n = 0, ntr = 0;
     memset(st, 0, sizeof *st);
     int rc = wq_fold_load(txn, c, entity, &items, &n, err);
     if (rc == WQ_OK)
-        rc = wq_fold_compute(entity, items, n, st, err);
+        rc = wq_fold_transfers_load(txn, c, entity, &tr, &ntr, err);
+    if (rc == WQ_OK)
+        rc = wq_fold_compute_owned(entity, items, n, tr, ntr, st, err);
     wq_fold_items_free(&items, n);
+    free(tr);
     return rc;
 }
 
@@ -426,12 +897,18 @@ wq_fold_state_clear(wq_fold_state_t *st)
         return;
     free(st->contribs);
     free(st->toggles);
+    free(st->plans);
+    free(st->marks);
+    free(st->foreign);
     memset(st, 0, sizeof *st);
 }
 
 /*  ---- blobs ------------------------------------------------------------- */
 
-#define S_STATE_VERSION 1
+/*  Version 3: foreign events (issue 10), deadline history, rectification
+    day, grade and marks (issue 14). The store format version (central.c)
+    keeps older stores out, so only version 3 is read. */
+#define S_STATE_VERSION 3
 
 void
 wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out)
@@ -451,10 +928,29 @@ wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out)
     wq_buf_u8(out, (uint8_t) st->answered);
     wq_buf_str(out, st->deadline);
     wq_buf_str(out, st->toggles ? st->toggles : "");
+    wq_buf_str(out, st->plans ? st->plans : "");
+    wq_buf_str(out, st->rect_date);
+    wq_buf_u8(out, (uint8_t) st->grade);
     wq_buf_u64(out, st->ncontribs);
     for (size_t i = 0; i < st->ncontribs; i++) {
         wq_buf_put(out, st->contribs[i].key, WQ_VKEY_LEN);
         wq_buf_u64(out, (uint64_t) st->contribs[i].n);
+    }
+    wq_buf_u64(out, st->nmarks);
+    for (size_t i = 0; i < st->nmarks; i++) {
+        wq_buf_u8(out, st->marks[i].len);
+        wq_buf_put(out, st->marks[i].key, st->marks[i].len);
+        wq_buf_u64(out, (uint64_t) st->marks[i].n);
+    }
+    wq_buf_u64(out, st->nforeign);
+    wq_buf_u8(out, (uint8_t) st->nforeign_listed);
+    for (size_t i = 0; i < st->nforeign_listed; i++) {
+        const wq_fold_foreign_t *f = &st->foreign[i];
+        wq_buf_str(out, f->id);
+        wq_buf_str(out, f->county);
+        wq_buf_str(out, f->owner);
+        wq_buf_str(out, f->date);
+        wq_buf_u8(out, f->type);
     }
 }
 
@@ -463,7 +959,8 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
 {
     wq_rd_t r = {data, size, 0, false};
     memset(st, 0, sizeof *st);
-    if (wq_rd_u8(&r) != S_STATE_VERSION)
+    uint8_t version = wq_rd_u8(&r);
+    if (version != S_STATE_VERSION)
         goto bad;
     st->kind = (char) wq_rd_u8(&r);
     st->exists = wq_rd_u8(&r) != 0;
@@ -485,6 +982,15 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
         free(st->toggles);
         st->toggles = NULL;
     }
+    st->plans = wq_rd_strdup(&r);
+    if (!st->plans && !r.bad)
+        goto nomem;
+    if (st->plans && !st->plans[0]) {
+        free(st->plans);
+        st->plans = NULL;
+    }
+    wq_rd_str(&r, st->rect_date, sizeof st->rect_date);
+    st->grade = wq_rd_u8(&r);
     uint64_t nc = wq_rd_u64(&r);
     if (r.bad || nc > (size - r.off) / (WQ_VKEY_LEN + 8))
         goto bad;
@@ -500,6 +1006,44 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
         st->contribs[i].n = (int64_t) wq_rd_u64(&r);
     }
     st->ncontribs = (size_t) nc;
+    uint64_t nm = wq_rd_u64(&r);
+    if (r.bad || nm > (size - r.off) / 9)
+        goto bad;
+    if (nm) {
+        st->marks = calloc((size_t) nm, sizeof *st->marks);
+        if (!st->marks)
+            goto nomem;
+    }
+    for (uint64_t i = 0; i < nm; i++) {
+        uint8_t len = wq_rd_u8(&r);
+        const uint8_t *k = len <= WQ_MARK_MAX ? wq_rd_bytes(&r, len) : NULL;
+        if (!k)
+            goto bad;
+        memcpy(st->marks[i].key, k, len);
+        st->marks[i].len = len;
+        st->marks[i].n = (int64_t) wq_rd_u64(&r);
+    }
+    st->nmarks = (size_t) nm;
+    if (version >= 2) {
+        st->nforeign = wq_rd_u64(&r);
+        size_t nl = wq_rd_u8(&r);
+        if (r.bad || nl > WQ_FOLD_FOREIGN_MAX || nl > st->nforeign)
+            goto bad;
+        if (nl) {
+            st->foreign = calloc(WQ_FOLD_FOREIGN_MAX, sizeof *st->foreign);
+            if (!st->foreign)
+                goto nomem;
+        }
+        for (size_t i = 0; i < nl; i++) {
+            wq_fold_foreign_t *f = &st->foreign[i];
+            wq_rd_str(&r, f->id, sizeof f->id);
+            wq_rd_str(&r, f->county, sizeof f->county);
+            wq_rd_str(&r, f->owner, sizeof f->owner);
+            wq_rd_str(&r, f->date, sizeof f->date);
+            f->type = wq_rd_u8(&r);
+        }
+        st->nforeign_listed = nl;
+    }
     if (r.bad || r.off != size)
         goto bad;
     return WQ_OK;
@@ -510,18 +1054,4 @@ bad:
     wq_fold_state_clear(st);
     return wq_err_set(err, WQ_E_CORRUPT, "states",
                       "a stored entity state is malformed: run verify, rebuild from the agents");
-}
-
-bool
-wq_fold_deadline_entry(const wq_fold_state_t *st, const char *entity, wq_buf_t *key, wq_buf_t *val)
-{
-    if (!st->exists || st->kind != 'P' || st->deadline[0] == '\0')
-        return false;
-    wq_buf_put(key, st->deadline, 10);
-    wq_buf_put(key, entity, strlen(entity));
-    wq_buf_put(val, st->county, 6);
-    wq_buf_put(val, st->month, 7);
-    if (st->toggles)
-        wq_buf_put(val, st->toggles, strlen(st->toggles));
-    return true;
 }

@@ -16,7 +16,18 @@
          fold order, the last wins. Fields that tie an event to its
          stream, county or entity (type, agent, inc, seq, recorded,
          county, ent, problem, consultation) are never patched;
-      3. the effective events are ordered by (activity date as corrected,
+      3. ownership (docs/SECURITY.md "Ownership"): a county's agents write
+         only their county. A problem or consultation belongs to the county
+         of the event that opened it; an enterprise belongs to the county
+         of its first effective registration (`enterprise` record) in fold
+         order, or, if it has none, of its first effective event, and from
+         the date of each operator transfer (wq_fold_transfer_t, made with
+         `wanqi-collector transfer`) on to the transfer's county. An
+         effective base event from another county than its entity's owner
+         on its date is FOREIGN: it counts nowhere but in the "foreign"
+         counter of the county that sent it, and the state lists it
+         (WQ_FOLD_FOREIGN_MAX of them) for staff (the `foreign` query);
+      4. the effective events are ordered by (activity date as corrected,
          agent, inc, seq) and folded into the state and its county-level
          counter contributions (views.h). See docs/STORE.md for what each
          entity contributes.
@@ -28,14 +39,36 @@
 #include <lmdb.h>
 #include <stdbool.h>
 #include "collector/cstore.h"
+#include "collector/marks.h"
 #include "collector/views.h"
 
 typedef enum {
     WQ_EFFECT_EFFECTIVE = 0,   /* counted as recorded */
     WQ_EFFECT_CORRECTED = 1,   /* counted, with a correction's values */
     WQ_EFFECT_RETRACTED = 2,   /* void */
-    WQ_EFFECT_IGNORED = 3      /* a correction/retraction without effect */
+    WQ_EFFECT_IGNORED = 3,     /* a correction/retraction without effect */
+    WQ_EFFECT_FOREIGN = 4      /* from another county than the entity's owner: counts nowhere */
 } wq_effect_t;
+
+/*  An operator's transfer of an enterprise to another county: from date on
+    (inclusive) the enterprise belongs to county. Stored in the transfers
+    database (key credit code + date, value county). */
+typedef struct {
+    char date[11];
+    char county[7];
+} wq_fold_transfer_t;
+
+/*  A foreign event as the state lists it. */
+typedef struct {
+    char id[WQ_EVENT_ID_MAX];
+    char county[7];                 /* the county that sent it */
+    char owner[7];                  /* the entity's owner on the event's date */
+    char date[11];
+    uint8_t type;                   /* wq_rec_type_t */
+} wq_fold_foreign_t;
+
+/*  At most this many foreign events are listed per entity (all are counted). */
+#define WQ_FOLD_FOREIGN_MAX 64
 
 typedef struct {
     wq_record_t *rec;               /* owned; base events are patched in place */
@@ -52,12 +85,21 @@ typedef struct {
     char ent[19];                   /* credit code */
     char name[208];                 /* E: enterprise name (latest profile) */
     int category, severity, status, klass, answered;
+    int grade;                      /* E: current performance grade (wq_grade_t, 0 none) */
     char deadline[11];              /* P: current deadline ("" none) */
+    char *plans;                    /* P: owned, NULL if none: plan date + deadline (20 bytes)
+                                       per effective plan, in fold order: the deadline history */
+    char rect_date[11];             /* P: day of the current rectification ("" if not resolved) */
     char *toggles;                  /* P: owned, NULL if none: YYYY-MM-DD dates, concatenated,
                                        on which the problem became resolved (rectified or
                                        verified), unresolved, resolved ... alternately */
     wq_contrib_t *contribs;         /* owned, normalized */
     size_t ncontribs;
+    wq_mark_t *marks;               /* owned, normalized (marks.h) */
+    size_t nmarks;
+    uint64_t nforeign;              /* foreign events of the entity (all) */
+    wq_fold_foreign_t *foreign;     /* owned: the first WQ_FOLD_FOREIGN_MAX in fold order */
+    size_t nforeign_listed;
 } wq_fold_state_t;
 
 /*  Load an entity's events (index + events) into a new array *items of *n
@@ -73,7 +115,19 @@ void wq_fold_items_free(wq_fold_item_t **items, size_t n);
 int wq_fold_compute(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_state_t *st,
                     wq_err_t *err);
 
-/*  Load + compute. */
+/*  The same, with the operator transfers of the entity (an enterprise;
+    ignored for other entities), ntransfers may be 0. */
+int wq_fold_compute_owned(const char *entity, wq_fold_item_t *items, size_t n,
+                          const wq_fold_transfer_t *transfers, size_t ntransfers,
+                          wq_fold_state_t *st, wq_err_t *err);
+
+/*  Load the transfers of an entity (none unless an enterprise), in date
+    order, into a new array *out of *n (NULL, 0 if none). Errors: WQ_E_IO,
+    WQ_E_CORRUPT, WQ_E_NOMEM. */
+int wq_fold_transfers_load(MDB_txn *txn, wq_central_t *c, const char *entity,
+                           wq_fold_transfer_t **out, size_t *n, wq_err_t *err);
+
+/*  Load (events and transfers) + compute. */
 int wq_fold_entity(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_state_t *st,
                    wq_err_t *err);
 
@@ -84,10 +138,13 @@ void wq_fold_state_clear(wq_fold_state_t *st);
 void wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out);
 int wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_t *err);
 
-/*  Deadline index entry of a state: key deadline + entity, value county,
-    month, toggles. Returns false if the state has no current deadline. */
-bool wq_fold_deadline_entry(const wq_fold_state_t *st, const char *entity, wq_buf_t *key,
-                            wq_buf_t *val);
+/*  A problem's deadline history (st->plans) read as of the end of date:
+    the deadline in force (that of the latest plan made on or before date,
+    in fold order; "" if none), the first deadline in force, and how many
+    times the deadline in force changed (extensions or reductions) up to
+    date. */
+void wq_fold_deadline_at(const char *plans, const char *date, char inforce[11], char first[11],
+                         int *changes);
 
 /*  Whether a problem with these toggles (len bytes, a multiple of 10) was
     rectified or verified at the end of day date: an odd number of toggles

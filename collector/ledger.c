@@ -168,7 +168,12 @@ s_problem_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
     if ((q->status && ps->status != q->status) || (q->category && ps->category != q->category) ||
         (q->severity && ps->severity != q->severity) || (q->ent && strcmp(q->ent, ps->ent) != 0))
         return WQ_OK;
-    bool overdue = ps->deadline[0] && strcmp(ps->deadline, q->asof) < 0 &&
+    /* The one definition of overdue (docs/STORE.md §3): the deadline in
+       force on asof, not the latest one. */
+    char inforce[11], first[11];
+    int changes = 0;
+    wq_fold_deadline_at(ps->plans, q->asof, inforce, first, &changes);
+    bool overdue = inforce[0] && strcmp(inforce, q->asof) < 0 &&
                    !wq_fold_resolved_at(ps->toggles ? ps->toggles : "",
                                         ps->toggles ? strlen(ps->toggles) : 0, q->asof);
     if (q->overdue >= 0 && overdue != (q->overdue == 1))
@@ -193,7 +198,7 @@ s_problem_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
     s_str(q->t, r, 7, ps->date, &rc);
     s_str(q->t, r, 8, ps->deadline[0] ? ps->deadline : NULL, &rc);
     if (overdue)
-        s_int(q->t, r, 9, wq_date_days(q->asof) - wq_date_days(ps->deadline), &rc);
+        s_int(q->t, r, 9, wq_date_days(q->asof) - wq_date_days(inforce), &rc);
     s_str(q->t, r, 10, wq_enum_name(WQ_F_STATUS, ps->status), &rc);
     s_str(q->t, r, 11, overdue ? "yes" : "no", &rc);
     wq_fold_state_clear(&es);
@@ -202,31 +207,34 @@ s_problem_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
     return WQ_OK;
 }
 
-/*  overdue=yes: only problems with a deadline before asof can be overdue,
-    so walk the deadline index up to asof (as the overdue query does)
-    instead of every problem; the rows come in deadline order. */
+/*  overdue=yes: walk the overdue spells ('O' marks, marks.h) that start on
+    or before asof and end after it, as the overdue query does, instead of
+    every problem; the rows come in the order the spells started. */
 static int
 s_walk_overdue(MDB_txn *txn, wq_central_t *c, s_problems_t *q, wq_err_t *err)
 {
     MDB_cursor *cur = NULL;
     int rc = WQ_OK;
-    int mrc = mdb_cursor_open(txn, c->deadlines, &cur);
+    int mrc = mdb_cursor_open(txn, c->marks, &cur);
     if (mrc != 0)
-        return wq_store_err(mrc, "mdb_cursor_open(deadlines)", err);
-    MDB_val k, v;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == WQ_OK;
+        return wq_store_err(mrc, "mdb_cursor_open(marks)", err);
+    MDB_val k = {1, "O"}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == WQ_OK;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < 12 || k.mv_size > 10 + WQ_ENTITY_MAX || v.mv_size < 13) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "deadlines", "a deadline entry is malformed: run verify");
+        const char *key = k.mv_data;
+        if (key[0] != 'O')
+            break;
+        if (k.mv_size < 36 || k.mv_size > 34 + WQ_ENTITY_MAX) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "an overdue mark is malformed: run verify");
             break;
         }
-        if (memcmp(k.mv_data, q->asof, 10) >= 0)
+        if (memcmp(key + 1, q->asof, 10) > 0)
             break;
-        if (strncmp(v.mv_data, q->prefix, strlen(q->prefix)) != 0)
+        if (memcmp(key + 11, q->asof, 10) <= 0 || strncmp(key + 21, q->prefix, strlen(q->prefix)) != 0)
             continue;
         char entity[WQ_ENTITY_MAX + 1];
-        memcpy(entity, (const char *) k.mv_data + 10, k.mv_size - 10);
-        entity[k.mv_size - 10] = '\0';
+        memcpy(entity, key + 34, k.mv_size - 34);
+        entity[k.mv_size - 34] = '\0';
         wq_fold_state_t st;
         bool found = false;
         rc = s_state(txn, c, entity, &st, &found, err);
@@ -235,7 +243,7 @@ s_walk_overdue(MDB_txn *txn, wq_central_t *c, s_problems_t *q, wq_err_t *err)
         wq_fold_state_clear(&st);
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = wq_store_err(mrc, "mdb_cursor_get(deadlines)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
     mdb_cursor_close(cur);
     return rc;
 }

@@ -6,6 +6,7 @@
         run        serve agents and query clients in the foreground
         verify     recompute every view from the events and compare
         authorize  allow an agent or a query client (appends to the peers file)
+        transfer   record that an enterprise moved county (ownership)
         peers      list the authorized agents and query clients
         key        print the collector's public key
 
@@ -67,6 +68,7 @@ s_usage(FILE *out)
             "  run        serve agents and query clients (foreground, logs to stderr)\n"
             "  verify     recompute every view from the stored events and compare\n"
             "  authorize  agent|client: allow a key (appends to the peers file)\n"
+            "  transfer   CODE COUNTY DATE: an enterprise moved county (operator only)\n"
             "  peers      list the authorized agents and query clients\n"
             "  key        print the collector's public key\n"
             "\n"
@@ -515,6 +517,53 @@ done:
     return ret;
 }
 
+/*  ---- transfer ----------------------------------------------------------- */
+
+static int
+s_cmd_transfer(int argc, char **argv)
+{
+    static const int allowed[] = {O_DIR, O_MAP_SIZE, 0};
+    s_args_t a;
+    if (s_parse(argc, argv, "transfer", allowed, &a) != 0)
+        return 2;
+    if (a.help) {
+        printf("Usage: wanqi-collector transfer CREDIT_CODE COUNTY YYYY-MM-DD [--dir DIR]\n"
+               "\n"
+               "Record that an enterprise really moved to another county: from that date on it\n"
+               "belongs to COUNTY, whose agents' records about it count, and the old county's\n"
+               "become foreign (docs/SECURITY.md, Ownership). Also settles a dispute: records\n"
+               "of the county that does not own an enterprise are listed by\n"
+               "`wanqi-query foreign`. Only the collector's operator can do this; works while\n"
+               "`run` is serving.\n");
+        return S_EXIT_OK;
+    }
+    if (a.nargs != 3) {
+        fprintf(stderr, "wanqi-collector transfer: needs CREDIT_CODE COUNTY YYYY-MM-DD (see --help)\n");
+        return 2;
+    }
+    const char *dir = wq_collector_dir(a.c.dir);
+    int ret = S_EXIT_FAIL;
+    wq_err_t err;
+    wq_err_clear(&err);
+    wq_collector_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    wq_central_t *central = NULL;
+    char *store_path = s_path(dir, WQ_COLLECTOR_STORE_DIR);
+    if (s_load_config(dir, &cfg, &err) != WQ_OK || s_apply_overrides(&cfg, &a.c, &err) != WQ_OK ||
+        wq_central_open(store_path, (size_t) cfg.map_size, &central, &err) != WQ_OK ||
+        wq_central_transfer(central, a.args[0], a.args[1], a.args[2], &err) != WQ_OK) {
+        s_print_err("transfer", &err);
+        goto done;
+    }
+    printf("transfer: %s belongs to %s from %s on\n", a.args[0], a.args[1], a.args[2]);
+    ret = S_EXIT_OK;
+done:
+    wq_central_destroy(&central);
+    wq_collector_config_clear(&cfg);
+    zstr_free(&store_path);
+    return ret;
+}
+
 /*  ---- authorize ---------------------------------------------------------- */
 
 static int
@@ -703,6 +752,8 @@ main(int argc, char **argv)
         ret = s_cmd_verify(argc - 1, argv + 1);
     else if (strcmp(cmd, "authorize") == 0)
         ret = s_cmd_authorize(argc - 1, argv + 1);
+    else if (strcmp(cmd, "transfer") == 0)
+        ret = s_cmd_transfer(argc - 1, argv + 1);
     else if (strcmp(cmd, "key") == 0)
         ret = s_cmd_key(argc - 1, argv + 1);
     else if (strcmp(cmd, "peers") == 0)

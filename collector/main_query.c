@@ -41,6 +41,7 @@
 #define S_COLLECTOR_ENV "WANQI_QUERY_COLLECTOR"
 #define S_COLLECTOR_KEY_ENV "WANQI_QUERY_COLLECTOR_KEY"
 #define S_MAX_PARAMS 16
+#define S_PAGE_ROWS 10000       /* rows asked per page (the collector may send fewer) */
 
 static void
 s_usage(FILE *out)
@@ -52,11 +53,20 @@ s_usage(FILE *out)
             "Ask the wanqi collector for campaign figures.\n"
             "\n"
             "Commands:\n"
-            "  summary            campaign figures by area and month (--level, --area, --from, --to, --asof)\n"
-            "  overdue            rectifications past their deadline and not rectified as of --asof (--area)\n"
+            "  summary            campaign figures by area and month (--level, --area, --from, --to, --asof,\n"
+            "                     --by group: also by focus group and above designated size)\n"
+            "  overdue            problems past the deadline in force and not rectified as of --asof, with\n"
+            "                     their deadline history (--area, --from, --to: months opened)\n"
             "  enterprise CODE    one enterprise's whole case file as a timeline (CODE: credit code)\n"
             "  agents             each agent: last contact, mark, backlog it reported, quarantined (--area)\n"
             "  quarantine         records the collector quarantined, with their reasons (--area, --agent)\n"
+            "  foreign            records refused because their county does not own the enterprise,\n"
+            "                     problem or consultation (--area: sender's or owner's county)\n"
+            "  cadres             visits per cadre (names as recorded) by area and month\n"
+            "                     (--level, --area, --from, --to)\n"
+            "  waiting            records waiting for the record they refer to, with their age (--area)\n"
+            "  doubles            possible double entries: one enterprise, date and method, visited from\n"
+            "                     several workstations (--area, --from, --to)\n"
             "  keygen             make this client's key pair in --dir and print the public key\n"
             "                     (the collector's operator authorizes it with\n"
             "                     `wanqi-collector authorize client --key KEY --name NAME`)\n"
@@ -76,16 +86,18 @@ s_usage(FILE *out)
             "  --columns G,G          summary: column groups to show: enterprises, visits, problems,\n"
             "                         services, consultations, classes (default all); table and CSV\n"
             "                         end with a totals row (area \"total\") when there are several rows\n"
-            "  --asof YYYY-MM-DD      date for overdue figures (default: today, China time)\n"
+            "  --asof YYYY-MM-DD      date for overdue and on-time figures (default: today, China time)\n"
+            "  --by group             summary: add columns by focus group and above_size\n"
             "  --agent ID             quarantine: only this agent's records\n"
             "  --param KEY=VALUE      any other query parameter (repeatable)\n"
             "  --format F             table (default) | csv | json\n"
-            "  --timeout S            seconds to wait for the answer (default 10)\n"
+            "  --timeout S            seconds to wait for each page of the answer (default 10)\n"
+            "  --page-rows N          rows asked per page (default %d); every page is fetched\n"
             "  --help                 this text\n"
             "\n"
             "Exit status: 0 answered, 1 the collector refused the query (text says why),\n"
             "2 bad usage, 3 collector unreachable or our key refused, 4 local error.\n",
-            S_DIR_ENV, S_COLLECTOR_ENV, S_COLLECTOR_KEY_ENV);
+            S_DIR_ENV, S_COLLECTOR_ENV, S_COLLECTOR_KEY_ENV, S_PAGE_ROWS);
 }
 
 static char *
@@ -185,6 +197,7 @@ typedef struct {
     const char *collector_key;
     wq_format_t format;
     int timeout_s;
+    int page_rows;
     wq_param_t params[S_MAX_PARAMS];
     size_t nparams;
     const char *columns;        /* summary: column groups, comma-separated (NULL: all) */
@@ -345,59 +358,21 @@ s_monitor_event(zsock_t *monitor, uint32_t *value)
     return ev;
 }
 
-/*  Send the query and print the answer; returns the exit status. */
+/*  Send one QUERY frame and wait for its RESULT (*reply, new). Returns
+    S_EXIT_OK with *reply set, or the exit status after printing why. */
 static int
-s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *name)
+s_exchange(const s_opts_t *o, zcert_t *cert, zsock_t *dealer, zsock_t *monitor, const wq_msg_t *msg,
+           wq_msg_t **reply)
 {
-    int ret = S_EXIT_LOCAL;
-    zsock_t *dealer = NULL, *monitor = NULL;
     uint8_t *buf = NULL;
     size_t size = 0;
-    wq_msg_t *reply = NULL;
     wq_err_t err;
-    wq_err_clear(&err);
     char text[600];
-    char mon_ep[64];
-
-    uint64_t request_id = ((wq_now_ms() << 20) ^ ((uint64_t) getpid() << 4) ^ (uint64_t) randof(1 << 16)) & INT64_MAX;
-    wq_msg_t msg;
-    memset(&msg, 0, sizeof msg);
-    msg.type = WQ_MSG_QUERY;
-    msg.query.request_id = request_id;
-    msg.query.name = (char *) name;
-    wq_param_t params[S_MAX_PARAMS];
-    memcpy(params, o->params, o->nparams * sizeof params[0]);
-    qsort(params, o->nparams, sizeof params[0], s_param_cmp);
-    msg.query.count = o->nparams;
-    msg.query.params = params;
-    if (wq_msg_encode(&msg, &buf, &size, &err) != WQ_OK) {
+    int ret = S_EXIT_LOCAL;
+    *reply = NULL;
+    if (wq_msg_encode(msg, &buf, &size, &err) != WQ_OK) {
         fprintf(stderr, "wanqi-query: bad query: %s\n", wq_err_format(&err, text, sizeof text));
-        ret = S_EXIT_USAGE;
-        goto done;
-    }
-    dealer = zsock_new(ZMQ_DEALER);
-    monitor = zsock_new(ZMQ_PAIR);
-    if (!dealer || !monitor) {
-        fprintf(stderr, "wanqi-query: cannot create sockets: %s\n", zmq_strerror(errno));
-        goto done;
-    }
-    zsock_set_linger(dealer, 0);
-    zsock_set_linger(monitor, 0);
-    zcert_apply(cert, dealer);
-    zsock_set_curve_serverkey(dealer, server_key);
-    zsock_set_maxmsgsize(dealer, (int64_t) WQ_MSG_MAX_BYTES + 4096);
-    snprintf(mon_ep, sizeof mon_ep, "inproc://wanqi-query-monitor-%d", (int) getpid());
-    if (zmq_socket_monitor(zsock_resolve(dealer), mon_ep,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0
-        || zsock_connect(monitor, "%s", mon_ep) != 0) {
-        fprintf(stderr, "wanqi-query: cannot monitor the socket: %s\n", zmq_strerror(errno));
-        goto done;
-    }
-    if (zsock_connect(dealer, "%s", o->collector) != 0) {
-        fprintf(stderr, "wanqi-query: bad collector endpoint \"%s\": %s (expected tcp://HOST:PORT)\n", o->collector,
-                zmq_strerror(errno));
-        ret = S_EXIT_USAGE;
-        goto done;
+        return S_EXIT_USAGE;
     }
     if (zmq_send(zsock_resolve(dealer), buf, size, 0) < 0) {
         fprintf(stderr, "wanqi-query: cannot send the query: %s\n", zmq_strerror(errno));
@@ -447,21 +422,102 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
         zframe_t *frame = zframe_recv(dealer);
         if (!frame)
             continue;
-        int rc = wq_msg_decode(zframe_data(frame), zframe_size(frame), &reply, &err);
+        int rc = wq_msg_decode(zframe_data(frame), zframe_size(frame), reply, &err);
         zframe_destroy(&frame);
         if (rc != WQ_OK) {
             fprintf(stderr, "wanqi-query: undecodable answer from the collector: %s\n",
                     wq_err_format(&err, text, sizeof text));
             goto done;
         }
-        if (reply->type == WQ_MSG_ERROR) {
+        if ((*reply)->type == WQ_MSG_ERROR) {
             fprintf(stderr, "wanqi-query: the collector refused the query: %s: %s\n",
-                    wq_errname((int) reply->error.code), reply->error.text ? reply->error.text : "");
-            ret = S_EXIT_QUERY;
+                    wq_errname((int) (*reply)->error.code), (*reply)->error.text ? (*reply)->error.text : "");
+            ret = (*reply)->error.code == WQ_E_AUTH ? S_EXIT_UNREACHABLE : S_EXIT_QUERY;
+            wq_msg_destroy(reply);
             goto done;
         }
-        if (reply->type != WQ_MSG_RESULT || reply->result.request_id != request_id) {
-            wq_msg_destroy(&reply);     /* not ours (a late answer): keep waiting */
+        if ((*reply)->type != WQ_MSG_RESULT || (*reply)->result.request_id != msg->query.request_id) {
+            wq_msg_destroy(reply);      /* not ours (a late answer): keep waiting */
+            continue;
+        }
+        ret = S_EXIT_OK;
+        goto done;
+    }
+done:
+    free(buf);
+    return ret;
+}
+
+/*  Send the query, fetching every page (proto/PROTOCOL.md 7.3: "limit"
+    and "cursor"; a collector older than paging answers E_UNKNOWN for
+    "limit", and then the query is sent once, unpaged), and print the
+    whole answer; returns the exit status. */
+static int
+s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *name)
+{
+    int ret = S_EXIT_LOCAL;
+    zsock_t *dealer = NULL, *monitor = NULL;
+    wq_msg_t *reply = NULL;
+    wq_table_t *all = NULL;
+    char mon_ep[64];
+    char limit[16], cursor[WQ_CURSOR_MAX + 1] = "";
+    bool paged = true;
+    snprintf(limit, sizeof limit, "%d", o->page_rows);
+    for (size_t i = 0; i < o->nparams; i++)
+        if (strcmp(o->params[i].key, "limit") == 0 || strcmp(o->params[i].key, "cursor") == 0)
+            paged = false;      /* --param limit/cursor: one page, as asked */
+
+    dealer = zsock_new(ZMQ_DEALER);
+    monitor = zsock_new(ZMQ_PAIR);
+    if (!dealer || !monitor) {
+        fprintf(stderr, "wanqi-query: cannot create sockets: %s\n", zmq_strerror(errno));
+        goto done;
+    }
+    zsock_set_linger(dealer, 0);
+    zsock_set_linger(monitor, 0);
+    zcert_apply(cert, dealer);
+    zsock_set_curve_serverkey(dealer, server_key);
+    zsock_set_maxmsgsize(dealer, (int64_t) WQ_MSG_MAX_BYTES + 4096);
+    snprintf(mon_ep, sizeof mon_ep, "inproc://wanqi-query-monitor-%d", (int) getpid());
+    if (zmq_socket_monitor(zsock_resolve(dealer), mon_ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0
+        || zsock_connect(monitor, "%s", mon_ep) != 0) {
+        fprintf(stderr, "wanqi-query: cannot monitor the socket: %s\n", zmq_strerror(errno));
+        goto done;
+    }
+    if (zsock_connect(dealer, "%s", o->collector) != 0) {
+        fprintf(stderr, "wanqi-query: bad collector endpoint \"%s\": %s (expected tcp://HOST:PORT)\n", o->collector,
+                zmq_strerror(errno));
+        ret = S_EXIT_USAGE;
+        goto done;
+    }
+    for (unsigned page = 0;; page++) {
+        wq_msg_t msg;
+        memset(&msg, 0, sizeof msg);
+        msg.type = WQ_MSG_QUERY;
+        msg.query.request_id =
+            ((wq_now_ms() << 20) ^ ((uint64_t) getpid() << 4) ^ (uint64_t) randof(1 << 16) ^ page) & INT64_MAX;
+        msg.query.name = (char *) name;
+        wq_param_t params[S_MAX_PARAMS + 2];
+        size_t n = o->nparams;
+        memcpy(params, o->params, n * sizeof params[0]);
+        if (paged) {
+            params[n++] = (wq_param_t){"limit", limit};
+            if (cursor[0])
+                params[n++] = (wq_param_t){"cursor", cursor};
+        }
+        qsort(params, n, sizeof params[0], s_param_cmp);
+        msg.query.count = n;
+        msg.query.params = params;
+        wq_msg_destroy(&reply);
+        ret = s_exchange(o, cert, dealer, monitor, &msg, &reply);
+        if (ret != S_EXIT_OK)
+            goto done;
+        ret = S_EXIT_LOCAL;
+        if (reply->result.status == WQ_E_UNKNOWN && paged && page == 0 && reply->result.text
+            && strstr(reply->result.text, "limit")) {
+            paged = false;      /* a collector from before paging: ask once, whole */
+            page = 0;
             continue;
         }
         if (reply->result.status != WQ_OK) {
@@ -479,26 +535,43 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
             fprintf(stderr, "wanqi-query: the collector's answer has no table\n");
             goto done;
         }
-        wq_table_t *shown = NULL;
-        if (strcmp(name, "summary") == 0) {
-            shown = s_shape_summary(reply->result.table, o->columns, o->format);
-            if (!shown) {
-                fprintf(stderr, "wanqi-query: out of memory shaping the summary\n");
-                goto done;
-            }
-        }
-        int wrc = wq_table_write(shown ? shown : reply->result.table, o->format, stdout);
-        wq_table_destroy(&shown);
-        if (wrc != WQ_OK || fflush(stdout) != 0) {
-            fprintf(stderr, "wanqi-query: cannot write the result: %s\n", strerror(errno));
+        if (!all) {
+            all = reply->result.table;      /* the first page: take it */
+            reply->result.table = NULL;
+        } else if (wq_table_append(all, reply->result.table) != WQ_OK) {
+            fprintf(stderr, "wanqi-query: page %u of the answer has other columns than the first, or out of "
+                            "memory: ask again\n", page + 1);
             goto done;
         }
-        ret = S_EXIT_OK;
+        if (reply->result.text && reply->result.text[0])   /* a bounded reply's note */
+            fprintf(stderr, "wanqi-query %s: %s\n", name, reply->result.text);
+        const char *next = reply->result.next;
+        if (!paged || !next || !next[0])
+            break;
+        if (strcmp(next, cursor) == 0) {
+            fprintf(stderr, "wanqi-query: the collector gave the same page twice (cursor %s): stopped\n", next);
+            goto done;
+        }
+        snprintf(cursor, sizeof cursor, "%s", next);
+    }
+    wq_table_t *shown = NULL;
+    if (strcmp(name, "summary") == 0) {
+        shown = s_shape_summary(all, o->columns, o->format);
+        if (!shown) {
+            fprintf(stderr, "wanqi-query: out of memory shaping the summary\n");
+            goto done;
+        }
+    }
+    int wrc = wq_table_write(shown ? shown : all, o->format, stdout);
+    wq_table_destroy(&shown);
+    if (wrc != WQ_OK || fflush(stdout) != 0) {
+        fprintf(stderr, "wanqi-query: cannot write the result: %s\n", strerror(errno));
         goto done;
     }
+    ret = S_EXIT_OK;
 done:
     wq_msg_destroy(&reply);
-    free(buf);
+    wq_table_destroy(&all);
     if (dealer)
         zmq_socket_monitor(zsock_resolve(dealer), NULL, 0);
     zsock_destroy(&monitor);
@@ -506,8 +579,8 @@ done:
     return ret;
 }
 
-enum { O_DIR = 1000, O_KEY, O_COLLECTOR, O_COLLECTOR_KEY, O_LEVEL, O_AREA, O_FROM, O_TO, O_ASOF, O_AGENT, O_PARAM,
-       O_FORMAT, O_TIMEOUT, O_HELP, O_COLUMNS };
+enum { O_DIR = 1000, O_KEY, O_COLLECTOR, O_COLLECTOR_KEY, O_LEVEL, O_AREA, O_FROM, O_TO, O_ASOF, O_AGENT, O_BY, O_PARAM,
+       O_FORMAT, O_TIMEOUT, O_PAGE_ROWS, O_HELP, O_COLUMNS };
 
 static const struct option s_options[] = {
     {"dir", required_argument, NULL, O_DIR},
@@ -520,9 +593,11 @@ static const struct option s_options[] = {
     {"to", required_argument, NULL, O_TO},
     {"asof", required_argument, NULL, O_ASOF},
     {"agent", required_argument, NULL, O_AGENT},
+    {"by", required_argument, NULL, O_BY},
     {"param", required_argument, NULL, O_PARAM},
     {"format", required_argument, NULL, O_FORMAT},
     {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"page-rows", required_argument, NULL, O_PAGE_ROWS},
     {"help", no_argument, NULL, O_HELP},
     {"columns", required_argument, NULL, O_COLUMNS},
     {NULL, 0, NULL, 0},
@@ -539,6 +614,7 @@ main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.format = WQ_FORMAT_TABLE;
     o.timeout_s = 10;
+    o.page_rows = S_PAGE_ROWS;
     zcert_t *cert = NULL;
     char server_key[WQ_KEY_Z85_LEN + 1];
     wq_err_t err;
@@ -561,6 +637,7 @@ main(int argc, char **argv)
         case O_TO: prc = s_add_param(&o, "to", optarg); break;
         case O_ASOF: prc = s_add_param(&o, "asof", optarg); break;
         case O_AGENT: prc = s_add_param(&o, "agent", optarg); break;
+        case O_BY: prc = s_add_param(&o, "by", optarg); break;
         case O_PARAM: {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg) {
@@ -586,6 +663,17 @@ main(int argc, char **argv)
                 goto done;
             }
             o.timeout_s = (int) t;
+            break;
+        }
+        case O_PAGE_ROWS: {
+            char *end = NULL;
+            long t = strtol(optarg, &end, 10);
+            if (!end || *end || t < 1 || t > WQ_RESULT_MAX_ROWS) {
+                fprintf(stderr, "wanqi-query: --page-rows is a number of rows, 1..%u, not \"%s\"\n",
+                        (unsigned) WQ_RESULT_MAX_ROWS, optarg);
+                goto done;
+            }
+            o.page_rows = (int) t;
             break;
         }
         case O_COLUMNS:
@@ -623,7 +711,8 @@ main(int argc, char **argv)
         goto done;
     }
     if (strcmp(cmd, "summary") != 0 && strcmp(cmd, "overdue") != 0 && strcmp(cmd, "enterprise") != 0
-        && strcmp(cmd, "agents") != 0 && strcmp(cmd, "quarantine") != 0) {
+        && strcmp(cmd, "agents") != 0 && strcmp(cmd, "quarantine") != 0 && strcmp(cmd, "foreign") != 0
+        && strcmp(cmd, "cadres") != 0 && strcmp(cmd, "waiting") != 0 && strcmp(cmd, "doubles") != 0) {
         fprintf(stderr, "wanqi-query: unknown command \"%s\" (see --help)\n", cmd);
         goto done;
     }

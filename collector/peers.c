@@ -215,6 +215,16 @@ wq_peers_load(const char *path, wq_peers_t **out, wq_err_t *err)
         }
         return wq_err_set(err, WQ_E_IO, "peers", "cannot open %s: %s", path, strerror(errno));
     }
+    /* Whoever can write the peers file decides who may write for which
+       county: refuse a file others may write (issue 10). */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        fclose(f);
+        return wq_err_set(err, WQ_E_CONFIG, "peers",
+                          "%s may be written by group or others (mode %03o): it decides which key "
+                          "writes for which county; run chmod 600 %s", path,
+                          (unsigned) (st.st_mode & 0777), path);
+    }
     int rc = s_parse(f, path, out, err);
     fclose(f);
     return rc;

@@ -47,7 +47,8 @@ typedef struct wq_peers_t wq_peers_t;
     collector authorizes no one). On success *out is new (destroy with
     wq_peers_destroy). Errors: WQ_E_IO (cannot read; text names the path),
     WQ_E_CONFIG (a bad line: text gives path, line number and why, e.g. an
-    unknown county or a duplicate key), WQ_E_NOMEM. */
+    unknown county or a duplicate key; or the file is writable by group or
+    others), WQ_E_NOMEM. */
 int wq_peers_load(const char *path, wq_peers_t **out, wq_err_t *err);
 
 /*  Free; sets *self to NULL; safe on NULL. */

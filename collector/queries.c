@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collector/fold.h"
+#include "collector/marks.h"
 #include "collector/ledger.h"
 #include "collector/views.h"
 #include "common/creditcode.h"
@@ -29,7 +30,7 @@
 /*  ---- parameters --------------------------------------------------------- */
 
 typedef struct {
-    const char *level, *area, *from, *to, *asof, *code, *agent, *hours, *now_ms;
+    const char *level, *area, *from, *to, *asof, *code, *agent, *hours, *now_ms, *by;
 } s_params_t;
 
 static int
@@ -56,6 +57,7 @@ s_params(const char *query, const wq_param_t *p, size_t n, const char *allowed, 
                             : !strcmp(k, "agent")  ? &out->agent
                             : !strcmp(k, "hours")  ? &out->hours
                             : !strcmp(k, "now_ms") ? &out->now_ms
+                            : !strcmp(k, "by")     ? &out->by
                                                    : NULL;
         if (!slot)
             return wq_err_set(err, WQ_E_UNKNOWN, k, "unknown parameter \"%s\"", k);
@@ -118,13 +120,33 @@ s_nomem(wq_err_t *err, const char *query)
     return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the %s table", query);
 }
 
-/*  Add a row and set its cells from a list (int64 or string); any failure
-    is NOMEM. */
+/*  Set a text cell; any failure is NOMEM. A text over WQ_QUERY_CELL_MAX
+    bytes is cut on a character boundary and ends with WQ_QUERY_CUT_MARK,
+    so that no single record (a quarantined blob of control characters, a
+    long finding) can make a reply unsendable and hide the others. */
 static int
 s_set_str(wq_table_t *t, size_t row, size_t col, const char *s, int *rc)
 {
-    if (*rc == WQ_OK)
+    if (*rc != WQ_OK)
+        return *rc;
+    size_t n = s ? strlen(s) : 0;
+    if (n <= WQ_QUERY_CELL_MAX) {
         *rc = wq_table_set_str(t, row, col, s);
+        return *rc;
+    }
+    static const char mark[] = WQ_QUERY_CUT_MARK;
+    char *cut = malloc(WQ_QUERY_CELL_MAX + 1);
+    if (!cut) {
+        *rc = WQ_E_NOMEM;
+        return *rc;
+    }
+    size_t keep = WQ_QUERY_CELL_MAX - (sizeof mark - 1);
+    while (keep > 0 && ((unsigned char) s[keep] & 0xC0) == 0x80)
+        keep--;     /* do not split a UTF-8 sequence */
+    memcpy(cut, s, keep);
+    memcpy(cut + keep, mark, sizeof mark);
+    *rc = wq_table_set_str(t, row, col, cut);
+    free(cut);
     return *rc;
 }
 
@@ -152,56 +174,30 @@ s_finish(int rc, MDB_cursor *cur, wq_table_t **t, wq_table_t **out)
     return rc;
 }
 
+/*  Column suffix of a grade: "a", "b", "b_minus", "c", "d", "leading". */
+static const char *
+s_grade_col(int g)
+{
+    static const char *const names[WQ_GRADE_COUNT] = {"?", "a", "b", "b_minus", "c", "d",
+                                                       "leading"};
+    return g > 0 && g < WQ_GRADE_COUNT ? names[g] : "?";
+}
+
+/*  Name of a --by group column group: the focus groups, above_size. */
+static const char *
+s_group_name(int g)
+{
+    if (g > 0 && g < WQ_FOCUS_COUNT)
+        return wq_enum_name(WQ_F_FOCUS, g);
+    return g == WQ_GROUP_ABOVE_SIZE ? "above_size" : NULL;
+}
+
 static bool
 s_level_match(const wq_division_t *d, wq_level_t level)
 {
     if (level == WQ_LEVEL_COUNTY)
         return d->level == WQ_LEVEL_COUNTY || d->level == WQ_LEVEL_ZONE;
     return d->level == level;
-}
-
-/*  Walk the deadline index up to asof (exclusive): per-row overdue counts
-    for problems opened in from..to and not rectified/verified at asof. */
-static int
-s_overdue_counts(MDB_txn *txn, wq_central_t *c, const char *prefix, wq_level_t level,
-                 const char *from, const char *to, const char *asof, const wq_division_t **rows,
-                 int64_t *counts, size_t nrows, wq_err_t *err)
-{
-    MDB_cursor *cur = NULL;
-    int rc = WQ_OK;
-    int mrc = mdb_cursor_open(txn, c->deadlines, &cur);
-    if (mrc != 0)
-        return wq_store_err(mrc, "mdb_cursor_open(deadlines)", err);
-    MDB_val k, v;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < 10 || v.mv_size < 13) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "deadlines", "a deadline entry is malformed: run verify");
-            break;
-        }
-        if (memcmp(k.mv_data, asof, 10) >= 0)
-            break;
-        const char *val = v.mv_data;
-        if (strncmp(val, prefix, strlen(prefix)) != 0)
-            continue;
-        if ((from && memcmp(val + 6, from, 7) < 0) || (to && memcmp(val + 6, to, 7) > 0))
-            continue;
-        if (wq_fold_resolved_at(val + 13, v.mv_size - 13, asof))
-            continue;   /* rectified or verified at the end of asof */
-        char county[7], up[7];
-        memcpy(county, val, 6);
-        county[6] = '\0';
-        wq_division_rollup(county, level, up);
-        for (size_t i = 0; i < nrows; i++)
-            if (strcmp(rows[i]->code, up) == 0) {
-                counts[i]++;
-                break;
-            }
-    }
-    if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = wq_store_err(mrc, "mdb_cursor_get(deadlines)", err);
-    mdb_cursor_close(cur);
-    return rc;
 }
 
 static int
@@ -211,14 +207,18 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     s_params_t p;
     char prefix[7], asof[11];
     const wq_division_t **rows = NULL;
-    int64_t *overdue = NULL;
     char **cols = NULL;
     size_t ncols = 0, nrows = 0;
     wq_table_t *t = NULL;
     wq_view_sums_t s = {0};
-    int rc = s_params("summary", params, nparams, "level,area,from,to,asof", &p, err);
+    int rc = s_params("summary", params, nparams, "level,area,from,to,asof,by", &p, err);
     if (rc != WQ_OK)
         return rc;
+    bool by_group = false;
+    if (p.by && strcmp(p.by, "group") == 0)
+        by_group = true;
+    else if (p.by)
+        return wq_err_set(err, WQ_E_FORMAT, "by", "by \"%s\" is not group", p.by);
     wq_level_t level = p.level ? wq_level_parse(p.level) : WQ_LEVEL_PROVINCE;
     if (level != WQ_LEVEL_PROVINCE && level != WQ_LEVEL_CITY && level != WQ_LEVEL_COUNTY)
         return wq_err_set(err, WQ_E_FORMAT, "level",
@@ -247,7 +247,7 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     /* Columns, with enum names from the record table. */
     static const char *const head[] = {"area", "area_name", "level", "enterprises_registered",
                                        "enterprises_visited", "visits"};
-    size_t maxcols = 64;
+    size_t maxcols = 80;
     cols = calloc(maxcols, sizeof *cols);
     if (!cols)
         goto oom;
@@ -278,6 +278,16 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     S_COL("answer_days_median");
     for (int i = 1; i < WQ_CLASS_COUNT; i++)
         S_COL("class_%s", wq_enum_name(WQ_F_CLASS, i));
+    S_COL("rectified_on_time");
+    S_COL("rectified_late");
+    S_COL("rectify_days_median");
+    for (int i = 1; i < WQ_GRADE_COUNT; i++)
+        S_COL("grade_%s", s_grade_col(i));
+    for (int g = 1; by_group && g < WQ_GROUP_COUNT; g++)
+        if (s_group_name(g)) {
+            S_COL("enterprises_registered_%s", s_group_name(g));
+            S_COL("enterprises_visited_%s", s_group_name(g));
+        }
 #undef S_COL
     t = wq_table_new(ncols, (const char *const *) cols);
     if (!t)
@@ -293,15 +303,9 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         rows = nr;
         rows[nrows++] = d;
     }
-    overdue = calloc(nrows ? nrows : 1, sizeof *overdue);
-    if (!overdue)
-        goto oom;
-    rc = s_overdue_counts(txn, c, prefix, level, p.from, p.to, asof, rows, overdue, nrows, err);
-    if (rc != WQ_OK)
-        goto fail;
     for (size_t i = 0; i < nrows; i++) {
         memset(&s, 0, sizeof s);
-        rc = wq_views_sum(txn, c, rows[i]->code, p.from, p.to, &s, err);
+        rc = wq_views_sum_asof(txn, c, rows[i]->code, p.from, p.to, asof, &s, err);
         if (rc != WQ_OK)
             goto fail;
         size_t r, col = 0;
@@ -321,7 +325,7 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         for (int j = WQ_STATUS_OPEN; j <= WQ_STATUS_VERIFIED; j++)
             s_set_int(t, r, col++, s.by_status[j], &rc);
         s_set_int(t, r, col++, s.plans, &rc);
-        s_set_int(t, r, col++, overdue[i], &rc);
+        s_set_int(t, r, col++, s.overdue, &rc);
         s_set_int(t, r, col++, s.services, &rc);
         for (int j = 1; j < WQ_SERVICE_COUNT; j++)
             s_set_int(t, r, col++, s.by_kind[j], &rc);
@@ -334,6 +338,20 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
             col++;
         for (int j = 1; j < WQ_CLASS_COUNT; j++)
             s_set_int(t, r, col++, s.by_class[j], &rc);
+        s_set_int(t, r, col++, s.on_time, &rc);
+        s_set_int(t, r, col++, s.late, &rc);
+        med = wq_view_sums_rect_median(&s);
+        if (med >= 0)
+            s_set_int(t, r, col++, med, &rc);
+        else
+            col++;
+        for (int j = 1; j < WQ_GRADE_COUNT; j++)
+            s_set_int(t, r, col++, s.by_grade[j], &rc);
+        for (int g = 1; by_group && g < WQ_GROUP_COUNT; g++)
+            if (s_group_name(g)) {
+                s_set_int(t, r, col++, s.group_registered[g], &rc);
+                s_set_int(t, r, col++, s.group_visited[g], &rc);
+            }
         wq_view_sums_clear(&s);
         if (rc != WQ_OK)
             goto oom;
@@ -352,7 +370,6 @@ done:
         free(cols[i]);
     free(cols);
     free(rows);
-    free(overdue);
     return rc;
 }
 
@@ -375,52 +392,69 @@ s_get_state(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_state_t *
     return rc;
 }
 
+/*  Overdue (the one definition, shared with the summary's column): a
+    problem is overdue at the end of day D if it was opened on or before D,
+    a deadline was in force on D (that of the latest plan made on or before
+    D) and it is before D, and the problem was not rectified or verified at
+    the end of D. Each problem's overdue intervals are 'O' marks ordered by
+    their first day, so the list reads the marks that start on or before
+    asof and keeps those that have not ended. */
 static int
 s_overdue(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
           wq_table_t **out, wq_err_t *err)
 {
     static const char *const cols[] = {"problem", "ent", "enterprise_name", "county", "county_name",
                                        "category", "severity", "opened", "deadline",
-                                       "days_overdue", "status"};
+                                       "days_overdue", "status", "first_deadline", "extensions",
+                                       "overdue_since"};
     s_params_t p;
     char prefix[7], asof[11];
     MDB_cursor *cur = NULL;
     wq_table_t *t = NULL;
-    int rc = s_params("overdue", params, nparams, "area,asof", &p, err);
+    int rc = s_params("overdue", params, nparams, "area,asof,from,to", &p, err);
     if (rc != WQ_OK)
         return rc;
     if ((rc = s_area_prefix(p.area ? p.area : "130000", prefix, err)) != WQ_OK)
         return rc;
     if ((rc = s_asof(p.asof, asof, err)) != WQ_OK)
         return rc;
+    if (p.from && (rc = s_month_check("from", p.from, err)) != WQ_OK)
+        return rc;
+    if (p.to && (rc = s_month_check("to", p.to, err)) != WQ_OK)
+        return rc;
     int32_t asof_days = wq_date_days(asof);
     t = wq_table_new(sizeof cols / sizeof cols[0], cols);
     if (!t)
         return s_nomem(err, "overdue");
-    int mrc = mdb_cursor_open(txn, c->deadlines, &cur);
+    int mrc = mdb_cursor_open(txn, c->marks, &cur);
     if (mrc != 0) {
-        rc = wq_store_err(mrc, "mdb_cursor_open(deadlines)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_open(marks)", err);
         goto done;
     }
-    MDB_val k, v;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == WQ_OK;
+    /* 'O' start(10) end(10) county(6) month(7) entity */
+    MDB_val k = {1, "O"}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == WQ_OK;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < 12 || k.mv_size > 10 + WQ_ENTITY_MAX || v.mv_size < 13) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "deadlines", "a deadline entry is malformed: run verify");
+        const char *key = k.mv_data;
+        if (key[0] != 'O')
+            break;
+        if (k.mv_size < 36 || k.mv_size > 34 + WQ_ENTITY_MAX) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "an overdue mark is malformed: run verify");
             break;
         }
-        if (memcmp(k.mv_data, asof, 10) >= 0)
-            break;
-        const char *val = v.mv_data;
-        if (strncmp(val, prefix, strlen(prefix)) != 0)
+        if (memcmp(key + 1, asof, 10) > 0)
+            break;      /* starts after asof: so do all that follow */
+        if (memcmp(key + 11, asof, 10) <= 0)
+            continue;   /* ended on or before asof */
+        if (strncmp(key + 21, prefix, strlen(prefix)) != 0)
             continue;
-        if (wq_fold_resolved_at(val + 13, v.mv_size - 13, asof))
+        if ((p.from && memcmp(key + 27, p.from, 7) < 0) || (p.to && memcmp(key + 27, p.to, 7) > 0))
             continue;
-        char deadline[11], entity[WQ_ENTITY_MAX + 1], ename[WQ_ENTITY_MAX];
-        memcpy(deadline, k.mv_data, 10);
-        deadline[10] = '\0';
-        memcpy(entity, (const char *) k.mv_data + 10, k.mv_size - 10);
-        entity[k.mv_size - 10] = '\0';
+        char since[11], entity[WQ_ENTITY_MAX + 1], ename[WQ_ENTITY_MAX];
+        memcpy(since, key + 1, 10);
+        since[10] = '\0';
+        memcpy(entity, key + 34, k.mv_size - 34);
+        entity[k.mv_size - 34] = '\0';
         wq_fold_state_t ps, es;
         bool pf, ef = false;
         rc = s_get_state(txn, c, entity, &ps, &pf, err);
@@ -432,8 +466,14 @@ s_overdue(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
             wq_fold_state_clear(&ps);
             break;
         }
+        char deadline[11], first[11];
+        int changes = 0;
+        wq_fold_deadline_at(ps.plans, asof, deadline, first, &changes);
         size_t r;
-        if (wq_table_add_row(t, &r) != WQ_OK) {
+        if (!pf || !deadline[0]) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks",
+                            "overdue mark of %s disagrees with its state: run verify", entity);
+        } else if (wq_table_add_row(t, &r) != WQ_OK) {
             rc = WQ_E_NOMEM;
         } else {
             s_set_str(t, r, 0, entity + 2, &rc);
@@ -447,14 +487,19 @@ s_overdue(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
             s_set_str(t, r, 8, deadline, &rc);
             s_set_int(t, r, 9, asof_days - wq_date_days(deadline), &rc);
             s_set_str(t, r, 10, wq_enum_name(WQ_F_STATUS, ps.status), &rc);
+            s_set_str(t, r, 11, first, &rc);
+            s_set_int(t, r, 12, changes, &rc);
+            s_set_str(t, r, 13, since, &rc);
+            if (rc != WQ_OK)
+                rc = s_nomem(err, "overdue");
         }
         wq_fold_state_clear(&ps);
         wq_fold_state_clear(&es);
-        if (rc != WQ_OK)
+        if (rc == WQ_E_NOMEM)
             rc = s_nomem(err, "overdue");
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = wq_store_err(mrc, "mdb_cursor_get(deadlines)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
 done:
     return s_finish(rc, cur, &t, out);
 }
@@ -524,6 +569,10 @@ s_event_summary(const wq_record_t *r)
     case WQ_REC_CLASSIFICATION:
         n = asprintf(&txt, "%s: %s", S_E(WQ_F_CLASS, r->klass), r->reason ? r->reason : "");
         break;
+    case WQ_REC_GRADING:
+        n = asprintf(&txt, "grade %s (%s)%s%s", S_E(WQ_F_GRADE, r->grade), r->industry,
+                     r->reason ? ": " : "", r->reason ? r->reason : "");
+        break;
     case WQ_REC_CORRECTION: {
         char fields[512] = "";
         size_t off = 0;
@@ -578,7 +627,8 @@ s_cmp_lines(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static const char *const s_effect_names[] = {"effective", "corrected", "retracted", "ignored"};
+static const char *const s_effect_names[] = {"effective", "corrected", "retracted", "ignored",
+                                             "foreign"};
 
 static int
 s_enterprise(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
@@ -637,9 +687,15 @@ s_enterprise(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
     }
     size_t total = 0;
     for (size_t i = 0; i < nents; i++) {
+        wq_fold_transfer_t *tr = NULL;
+        size_t ntr = 0;
         rc = wq_fold_load(txn, c, ents[i].entity, &ents[i].items, &ents[i].n, err);
         if (rc == WQ_OK)
-            rc = wq_fold_compute(ents[i].entity, ents[i].items, ents[i].n, &ents[i].st, err);
+            rc = wq_fold_transfers_load(txn, c, ents[i].entity, &tr, &ntr, err);
+        if (rc == WQ_OK)
+            rc = wq_fold_compute_owned(ents[i].entity, ents[i].items, ents[i].n, tr, ntr,
+                                       &ents[i].st, err);
+        free(tr);
         if (rc != WQ_OK)
             goto fail;
         total += ents[i].n;
@@ -667,6 +723,8 @@ s_enterprise(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
                 l->status = st->answered ? "answered" : "unanswered";
             else if (l->rec->type == WQ_REC_CLASSIFICATION)
                 l->status = wq_enum_name(WQ_F_CLASS, l->rec->klass);
+            else if (l->rec->type == WQ_REC_GRADING)
+                l->status = wq_enum_name(WQ_F_GRADE, l->rec->grade);
         }
     }
     qsort(lines, nlines, sizeof *lines, s_cmp_lines);
@@ -744,6 +802,8 @@ s_agents(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
         return rc;
     if (p.hours && (rc = s_u64_param("hours", p.hours, &hours, err)) != WQ_OK)
         return rc;
+    if (hours > 1000000)    /* 114 years; more would overflow the millisecond sum */
+        return wq_err_set(err, WQ_E_FORMAT, "hours", "hours %" PRIu64 " is over 1000000", hours);
     if (p.now_ms && (rc = s_u64_param("now_ms", p.now_ms, &now, err)) != WQ_OK)
         return rc;
     if (!p.now_ms)
@@ -786,8 +846,10 @@ s_agents(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
         s_set_int(t, r, 4, (int64_t) row.hwm, &rc);
         s_set_int(t, r, 5, (int64_t) row.stored, &rc);
         s_set_int(t, r, 6, (int64_t) row.quarantined, &rc);
-        s_set_int(t, r, 7, (int64_t) row.last_seq, &rc);
-        s_set_int(t, r, 8, (int64_t) row.queued, &rc);
+        /* What an agent reports is not trusted to fit an int64 (2^64-1 showed
+           as -1): clamp. */
+        s_set_int(t, r, 7, row.last_seq > INT64_MAX ? INT64_MAX : (int64_t) row.last_seq, &rc);
+        s_set_int(t, r, 8, row.queued > INT64_MAX ? INT64_MAX : (int64_t) row.queued, &rc);
         if (row.contact_ms) {
             wq_time_format(row.contact_ms, when);
             s_set_str(t, r, 9, when, &rc);
@@ -864,7 +926,8 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
         mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     }
     char last_stream[WQ_AGENT_ID_MAX + 5] = "";
-    size_t last_len = 0;
+    size_t last_len = 0, bytes = 0;
+    uint64_t left_out = 0;
     wq_stream_row_t row = {0};
     for (; mrc == 0 && rc == WQ_OK; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         char agent[WQ_AGENT_ID_MAX + 1];
@@ -889,6 +952,10 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
         }
         if (strncmp(row.county, prefix, strlen(prefix)) != 0)
             continue;
+        if (bytes >= WQ_QUERY_REPLY_BUDGET || wq_table_nrows(t) >= WQ_QUERY_ROWS_MAX) {
+            left_out++;     /* counted, not shown: the note says how to see them */
+            continue;
+        }
         wq_rd_t rd = {v.mv_data, v.mv_size, 0, false};
         const uint8_t *codeb = wq_rd_bytes(&rd, 4);
         uint64_t when_ms = wq_rd_u64(&rd);
@@ -918,6 +985,9 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
             s_set_str(t, r, 6, when, &rc);
             s_set_int(t, r, 7, (int64_t) rawlen, &rc);
             s_set_str(t, r, 8, text, &rc);
+            bytes += 64 + strlen(agent) + (strlen(reason) < WQ_QUERY_CELL_MAX ? strlen(reason)
+                                                                             : WQ_QUERY_CELL_MAX) +
+                     (strlen(text) < WQ_QUERY_CELL_MAX ? strlen(text) : WQ_QUERY_CELL_MAX);
         }
         free(text);
         free(reason);
@@ -926,6 +996,451 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_store_err(mrc, "mdb_cursor_get(quarantine)", err);
+    if (rc == WQ_OK && left_out > 0)
+        snprintf(err->text, sizeof err->text,
+                 "%" PRIu64 " more quarantined records not shown (a reply holds at most %d rows or "
+                 "%d KiB): narrow with --area COUNTY or --agent ID", left_out, WQ_QUERY_ROWS_MAX,
+                 WQ_QUERY_REPLY_BUDGET / 1024);
+done:
+    return s_finish(rc, cur, &t, out);
+}
+
+/*  ---- foreign ------------------------------------------------------------ */
+
+/*  Events refused as foreign (fold.h step 3), from the entity states: each
+    listed one with the county that sent it and the entity's owner. area
+    matches either county. */
+static int
+s_foreign(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
+          wq_table_t **out, wq_err_t *err)
+{
+    static const char *const cols[] = {"date", "type", "id", "county", "owner", "entity",
+                                       "foreign_of_entity"};
+    s_params_t p;
+    char prefix[7];
+    MDB_cursor *cur = NULL;
+    wq_table_t *t = NULL;
+    uint64_t left_out = 0;
+    int rc = s_params("foreign", params, nparams, "area", &p, err);
+    if (rc != WQ_OK)
+        return rc;
+    if ((rc = s_area_prefix(p.area ? p.area : "130000", prefix, err)) != WQ_OK)
+        return rc;
+    size_t plen = strlen(prefix);
+    t = wq_table_new(sizeof cols / sizeof cols[0], cols);
+    if (!t)
+        return s_nomem(err, "foreign");
+    int mrc = mdb_cursor_open(txn, c->states, &cur);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_cursor_open(states)", err);
+        goto done;
+    }
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == WQ_OK;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        wq_fold_state_t st;
+        char entity[WQ_ENTITY_MAX];
+        if (k.mv_size >= WQ_ENTITY_MAX) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "states", "a state key is malformed: run verify");
+            break;
+        }
+        memcpy(entity, k.mv_data, k.mv_size);
+        entity[k.mv_size] = '\0';
+        if ((rc = wq_fold_state_decode(v.mv_data, v.mv_size, &st, err)) != WQ_OK)
+            break;
+        for (size_t i = 0; i < st.nforeign_listed && rc == WQ_OK; i++) {
+            const wq_fold_foreign_t *f = &st.foreign[i];
+            if (strncmp(f->county, prefix, plen) != 0 && strncmp(f->owner, prefix, plen) != 0)
+                continue;
+            if (wq_table_nrows(t) >= WQ_QUERY_ROWS_MAX) {
+                left_out++;
+                continue;
+            }
+            size_t r;
+            if (wq_table_add_row(t, &r) != WQ_OK) {
+                rc = WQ_E_NOMEM;
+                break;
+            }
+            s_set_str(t, r, 0, f->date, &rc);
+            s_set_str(t, r, 1, wq_rec_type_name((wq_rec_type_t) f->type), &rc);
+            s_set_str(t, r, 2, f->id, &rc);
+            s_set_str(t, r, 3, f->county, &rc);
+            s_set_str(t, r, 4, f->owner, &rc);
+            s_set_str(t, r, 5, entity, &rc);
+            s_set_int(t, r, 6, (int64_t) st.nforeign, &rc);
+        }
+        if (st.nforeign > st.nforeign_listed)
+            left_out += st.nforeign - st.nforeign_listed;
+        wq_fold_state_clear(&st);
+        if (rc == WQ_E_NOMEM)
+            rc = s_nomem(err, "foreign");
+    }
+    if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(states)", err);
+    if (rc == WQ_OK && left_out > 0)
+        snprintf(err->text, sizeof err->text,
+                 "%" PRIu64 " more foreign events counted but not listed (at most %d per entity "
+                 "and %d rows per reply): the enterprise query shows each entity's own",
+                 left_out, WQ_FOLD_FOREIGN_MAX, WQ_QUERY_ROWS_MAX);
+done:
+    return s_finish(rc, cur, &t, out);
+}
+
+/*  ---- cadres ------------------------------------------------------------ */
+
+typedef struct {
+    char area[7], month[8];
+    char *cadre;
+    int64_t visits;
+} s_cadre_row_t;
+
+static int
+s_cmp_cadre_rows(const void *a, const void *b)
+{
+    const s_cadre_row_t *x = a, *y = b;
+    int d = strcmp(x->area, y->area);
+    if (!d)
+        d = strcmp(x->month, y->month);
+    return d ? d : strcmp(x->cadre, y->cadre);
+}
+
+/*  Visits per cadre by area and month: the 'K' marks (county, month, name)
+    under the area, rolled up to the level asked; names as recorded (two
+    spellings are two cadres). */
+static int
+s_cadres(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
+         wq_table_t **out, wq_err_t *err)
+{
+    static const char *const cols[] = {"area", "area_name", "month", "cadre", "visits"};
+    s_params_t p;
+    char prefix[7];
+    MDB_cursor *cur = NULL;
+    wq_table_t *t = NULL;
+    s_cadre_row_t *rows = NULL;
+    size_t nrows = 0, cap = 0;
+    int rc = s_params("cadres", params, nparams, "level,area,from,to", &p, err);
+    if (rc != WQ_OK)
+        return rc;
+    wq_level_t level = p.level ? wq_level_parse(p.level) : WQ_LEVEL_COUNTY;
+    if (level != WQ_LEVEL_PROVINCE && level != WQ_LEVEL_CITY && level != WQ_LEVEL_COUNTY)
+        return wq_err_set(err, WQ_E_FORMAT, "level",
+                          "level \"%s\" is not one of province, city, county", p.level);
+    if ((rc = s_area_prefix(p.area ? p.area : "130000", prefix, err)) != WQ_OK)
+        return rc;
+    if (p.from && (rc = s_month_check("from", p.from, err)) != WQ_OK)
+        return rc;
+    if (p.to && (rc = s_month_check("to", p.to, err)) != WQ_OK)
+        return rc;
+    t = wq_table_new(sizeof cols / sizeof cols[0], cols);
+    if (!t)
+        return s_nomem(err, "cadres");
+    int mrc = mdb_cursor_open(txn, c->marks, &cur);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_cursor_open(marks)", err);
+        goto done;
+    }
+    char start[8];
+    snprintf(start, sizeof start, "K%s", prefix);
+    size_t slen = strlen(start);
+    MDB_val k = {slen, start}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const char *key = k.mv_data;
+        if (k.mv_size < slen || memcmp(key, start, slen) != 0)
+            break;
+        if (k.mv_size < 15 || v.mv_size != 8) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "a cadre mark is malformed: run verify");
+            goto done;
+        }
+        if ((p.from && memcmp(key + 7, p.from, 7) < 0) || (p.to && memcmp(key + 7, p.to, 7) > 0))
+            continue;
+        if (nrows == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            s_cadre_row_t *nr = realloc(rows, ncap * sizeof *nr);
+            if (!nr)
+                goto oom;
+            rows = nr;
+            cap = ncap;
+        }
+        s_cadre_row_t *r = &rows[nrows];
+        char county[7];
+        memcpy(county, key + 1, 6);
+        county[6] = '\0';
+        wq_division_rollup(county, level, r->area);
+        memcpy(r->month, key + 7, 7);
+        r->month[7] = '\0';
+        r->cadre = strndup(key + 14, k.mv_size - 14);
+        if (!r->cadre)
+            goto oom;
+        memcpy(&r->visits, v.mv_data, 8);
+        nrows++;
+    }
+    if (mrc != 0 && mrc != MDB_NOTFOUND) {
+        rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
+        goto done;
+    }
+    if (nrows > 1)
+        qsort(rows, nrows, sizeof *rows, s_cmp_cadre_rows);
+    for (size_t i = 0; i < nrows;) {
+        int64_t visits = 0;
+        size_t j = i;
+        while (j < nrows && s_cmp_cadre_rows(&rows[i], &rows[j]) == 0)
+            visits += rows[j++].visits;
+        size_t r;
+        if (wq_table_add_row(t, &r) != WQ_OK)
+            goto oom;
+        s_set_str(t, r, 0, rows[i].area, &rc);
+        s_set_str(t, r, 1, s_area_name(rows[i].area), &rc);
+        s_set_str(t, r, 2, rows[i].month, &rc);
+        s_set_str(t, r, 3, rows[i].cadre, &rc);
+        s_set_int(t, r, 4, visits, &rc);
+        if (rc != WQ_OK)
+            goto oom;
+        i = j;
+    }
+    goto done;
+oom:
+    rc = s_nomem(err, "cadres");
+done:
+    for (size_t i = 0; i < nrows; i++)
+        free(rows[i].cadre);
+    free(rows);
+    return s_finish(rc, cur, &t, out);
+}
+
+/*  ---- pending ------------------------------------------------------------ */
+
+/*  One row of the waiting list for a stored event rec (id) waiting for
+    `waits` (an event id). */
+static int
+s_pending_row(wq_table_t *t, const wq_record_t *rec, const char *id, const char *waits,
+              uint64_t now, const char *prefix)
+{
+    int rc = WQ_OK;
+    size_t r;
+    if (strncmp(rec->county, prefix, strlen(prefix)) != 0)
+        return WQ_OK;
+    if (wq_table_add_row(t, &r) != WQ_OK)
+        return WQ_E_NOMEM;
+    char when[20];
+    wq_time_format(rec->recorded_ms, when);
+    int64_t age = now > rec->recorded_ms ? (int64_t) ((now - rec->recorded_ms) / 86400000ull) : 0;
+    s_set_str(t, r, 0, id, &rc);
+    s_set_str(t, r, 1, wq_rec_type_name(rec->type), &rc);
+    s_set_str(t, r, 2, rec->county, &rc);
+    s_set_str(t, r, 3, s_area_name(rec->county), &rc);
+    s_set_str(t, r, 4, rec->date, &rc);
+    s_set_str(t, r, 5, waits, &rc);
+    s_set_str(t, r, 6, when, &rc);
+    s_set_int(t, r, 7, age, &rc);
+    return rc;
+}
+
+/*  Records waiting for the record they refer to: corrections and
+    retractions whose target has not arrived (the pending table), and
+    plans, progress and answers whose problem or consultation has not
+    arrived (the 'W' marks). Age is counted from when the agent stored the
+    record. */
+static int
+s_pending(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
+          wq_table_t **out, wq_err_t *err)
+{
+    static const char *const cols[] = {"id", "type", "county", "county_name", "date",
+                                       "waits_for", "recorded", "age_days"};
+    s_params_t p;
+    char prefix[7];
+    uint64_t now = 0;
+    MDB_cursor *cur = NULL;
+    wq_table_t *t = NULL;
+    int rc = s_params("waiting", params, nparams, "area,now_ms", &p, err);
+    if (rc != WQ_OK)
+        return rc;
+    if ((rc = s_area_prefix(p.area ? p.area : "130000", prefix, err)) != WQ_OK)
+        return rc;
+    if (p.now_ms && (rc = s_u64_param("now_ms", p.now_ms, &now, err)) != WQ_OK)
+        return rc;
+    if (!p.now_ms)
+        now = wq_now_ms();
+    t = wq_table_new(sizeof cols / sizeof cols[0], cols);
+    if (!t)
+        return s_nomem(err, "pending");
+    int mrc = mdb_cursor_open(txn, c->pending, &cur);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_cursor_open(pending)", err);
+        goto done;
+    }
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == WQ_OK;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char waits[WQ_EVENT_ID_MAX], id[WQ_EVENT_ID_MAX];
+        MDB_val ev;
+        wq_record_t *rec = NULL;
+        if (!wq_ek_to_text(k.mv_data, k.mv_size, waits) ||
+            !wq_ek_to_text(v.mv_data, v.mv_size, id)) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "pending", "a pending entry is malformed: run verify");
+            break;
+        }
+        int grc = mdb_get(txn, c->events, &v, &ev);
+        if (grc != 0) {
+            rc = grc == MDB_NOTFOUND ? wq_err_set(err, WQ_E_CORRUPT, "pending",
+                                                  "pending event %s is not stored: run verify", id)
+                                     : wq_store_err(grc, "mdb_get(events)", err);
+            break;
+        }
+        if (wq_record_decode(ev.mv_data, ev.mv_size, &rec, NULL) != WQ_OK) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "events", "stored event %s no longer decodes", id);
+            break;
+        }
+        if (s_pending_row(t, rec, id, waits, now, prefix) != WQ_OK)
+            rc = s_nomem(err, "pending");
+        wq_record_destroy(&rec);
+    }
+    if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(pending)", err);
+    mdb_cursor_close(cur);
+    cur = NULL;
+    if (rc != WQ_OK)
+        goto done;
+    /* 'W' county(6) entity: entities whose opening record is missing. */
+    if ((mrc = mdb_cursor_open(txn, c->marks, &cur)) != 0) {
+        rc = wq_store_err(mrc, "mdb_cursor_open(marks)", err);
+        goto done;
+    }
+    char start[8];
+    snprintf(start, sizeof start, "W%s", prefix);
+    size_t slen = strlen(start);
+    k.mv_size = slen;
+    k.mv_data = start;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == WQ_OK;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const char *key = k.mv_data;
+        if (k.mv_size < slen || memcmp(key, start, slen) != 0)
+            break;
+        char entity[WQ_ENTITY_MAX + 1];
+        if (k.mv_size < 10 || k.mv_size - 7 > WQ_ENTITY_MAX) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "a waiting mark is malformed: run verify");
+            break;
+        }
+        memcpy(entity, key + 7, k.mv_size - 7);
+        entity[k.mv_size - 7] = '\0';
+        wq_fold_item_t *items = NULL;
+        size_t n = 0;
+        rc = wq_fold_load(txn, c, entity, &items, &n, err);
+        for (size_t i = 0; rc == WQ_OK && i < n; i++)
+            if (s_pending_row(t, items[i].rec, items[i].id, entity + 2, now, prefix) != WQ_OK)
+                rc = s_nomem(err, "pending");
+        wq_fold_items_free(&items, n);
+    }
+    if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
+done:
+    return s_finish(rc, cur, &t, out);
+}
+
+/*  ---- doubles ------------------------------------------------------------ */
+
+/*  Possible double entries: visits of one enterprise on one date by one
+    method from two or more workstations ('D' marks), one row per group,
+    never merged: staff check them and retract one if it is a double. */
+static int
+s_doubles(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
+          wq_table_t **out, wq_err_t *err)
+{
+    static const char *const cols[] = {"ent", "enterprise_name", "county", "county_name", "date",
+                                       "method", "visits", "ids", "agents"};
+    s_params_t p;
+    char prefix[7];
+    MDB_cursor *cur = NULL;
+    wq_table_t *t = NULL;
+    int rc = s_params("doubles", params, nparams, "area,from,to", &p, err);
+    if (rc != WQ_OK)
+        return rc;
+    if ((rc = s_area_prefix(p.area ? p.area : "130000", prefix, err)) != WQ_OK)
+        return rc;
+    if (p.from && (rc = s_month_check("from", p.from, err)) != WQ_OK)
+        return rc;
+    if (p.to && (rc = s_month_check("to", p.to, err)) != WQ_OK)
+        return rc;
+    t = wq_table_new(sizeof cols / sizeof cols[0], cols);
+    if (!t)
+        return s_nomem(err, "doubles");
+    int mrc = mdb_cursor_open(txn, c->marks, &cur);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_cursor_open(marks)", err);
+        goto done;
+    }
+    char start[8];
+    snprintf(start, sizeof start, "D%s", prefix);
+    size_t slen = strlen(start);
+    MDB_val k = {slen, start}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == WQ_OK;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const char *key = k.mv_data;
+        if (k.mv_size < slen || memcmp(key, start, slen) != 0)
+            break;
+        /* 'D' county(6) date(10) method(1) code(18) */
+        if (k.mv_size != 36 || v.mv_size != 8) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "a double-entry mark is malformed");
+            break;
+        }
+        if ((p.from && memcmp(key + 7, p.from, 7) < 0) || (p.to && memcmp(key + 7, p.to, 7) > 0))
+            continue;
+        char county[7], date[11], ekey[WQ_ENTITY_MAX];
+        memcpy(county, key + 1, 6);
+        county[6] = '\0';
+        memcpy(date, key + 7, 10);
+        date[10] = '\0';
+        int method = key[17] - '0';
+        snprintf(ekey, sizeof ekey, "E:%.18s", key + 18);
+        wq_fold_item_t *items = NULL;
+        size_t n = 0;
+        wq_fold_state_t st = {0};
+        char *ids = NULL, *agents = NULL;
+        size_t idlen = 0, aglen = 0;
+        FILE *fi = NULL, *fa = NULL;
+        int64_t visits;
+        memcpy(&visits, v.mv_data, 8);
+        rc = wq_fold_load(txn, c, ekey, &items, &n, err);
+        if (rc == WQ_OK)
+            rc = wq_fold_compute(ekey, items, n, &st, err);
+        if (rc == WQ_OK && (!(fi = open_memstream(&ids, &idlen)) ||
+                            !(fa = open_memstream(&agents, &aglen))))
+            rc = s_nomem(err, "doubles");
+        for (size_t i = 0; rc == WQ_OK && i < n; i++) {
+            const wq_record_t *r = items[i].rec;
+            if ((items[i].effect != WQ_EFFECT_EFFECTIVE && items[i].effect != WQ_EFFECT_CORRECTED) ||
+                r->type != WQ_REC_VISIT || (int) r->method != method || strcmp(r->date, date))
+                continue;
+            fprintf(fi, "%s%s", ftell(fi) ? "," : "", items[i].id);
+            fprintf(fa, "%s%s", ftell(fa) ? "," : "", r->agent);
+        }
+        if (fi)
+            fclose(fi);
+        if (fa)
+            fclose(fa);
+        size_t r;
+        if (rc == WQ_OK && (!ids || !agents || wq_table_add_row(t, &r) != WQ_OK))
+            rc = s_nomem(err, "doubles");
+        if (rc == WQ_OK) {
+            s_set_str(t, r, 0, ekey + 2, &rc);
+            s_set_str(t, r, 1, st.name[0] ? st.name : NULL, &rc);
+            s_set_str(t, r, 2, county, &rc);
+            s_set_str(t, r, 3, s_area_name(county), &rc);
+            s_set_str(t, r, 4, date, &rc);
+            s_set_str(t, r, 5, wq_enum_name(WQ_F_METHOD, method), &rc);
+            s_set_int(t, r, 6, visits, &rc);
+            s_set_str(t, r, 7, ids, &rc);
+            s_set_str(t, r, 8, agents, &rc);
+            if (rc != WQ_OK)
+                rc = s_nomem(err, "doubles");
+        }
+        free(ids);
+        free(agents);
+        wq_fold_state_clear(&st);
+        wq_fold_items_free(&items, n);
+    }
+    if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
 done:
     return s_finish(rc, cur, &t, out);
 }
@@ -937,6 +1452,7 @@ wq_queries_run(MDB_txn *txn, wq_central_t *c, const char *name, const wq_param_t
                size_t nparams, wq_table_t **out, wq_err_t *err)
 {
     *out = NULL;
+    wq_err_clear(err);      /* on WQ_OK, err->text is a note ("" if none) */
     if (!strcmp(name, "summary"))
         return s_summary(txn, c, params, nparams, out, err);
     if (!strcmp(name, "overdue"))
@@ -947,6 +1463,14 @@ wq_queries_run(MDB_txn *txn, wq_central_t *c, const char *name, const wq_param_t
         return s_agents(txn, c, params, nparams, out, err);
     if (!strcmp(name, "quarantine"))
         return s_quarantine(txn, c, params, nparams, out, err);
+    if (!strcmp(name, "foreign"))
+        return s_foreign(txn, c, params, nparams, out, err);
+    if (!strcmp(name, "cadres"))
+        return s_cadres(txn, c, params, nparams, out, err);
+    if (!strcmp(name, "waiting"))
+        return s_pending(txn, c, params, nparams, out, err);
+    if (!strcmp(name, "doubles"))
+        return s_doubles(txn, c, params, nparams, out, err);
     /* The dashboard's list queries (ledger.h). */
     if (!strcmp(name, "problems"))
         return wq_ledger_problems(txn, c, params, nparams, out, err);
@@ -956,5 +1480,5 @@ wq_queries_run(MDB_txn *txn, wq_central_t *c, const char *name, const wq_param_t
         return wq_ledger_pending(txn, c, params, nparams, out, err);
     return wq_err_set(err, WQ_E_UNKNOWN, "name",
                       "unknown query \"%s\": summary, overdue, enterprise, agents, quarantine, "
-                      "problems, enterprises, pending", name);
+                      "foreign, cadres, waiting, doubles, problems, enterprises, pending", name);
 }

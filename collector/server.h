@@ -9,11 +9,14 @@
     an agent id and county, or a client name, by the peers file; what a
     message says about its sender is only checked against that.
 
-    One thread serves both sockets: each BATCH is one durable write
-    transaction in the central store (central.h) and is acknowledged only
-    after it commits; each QUERY is one read transaction. They serialize in
-    this thread, but both are short; LMDB readers in other processes
-    (`wanqi-collector verify`) never block the writer.
+    The thread that calls wq_server_run serves the ingest socket: the
+    BATCHes waiting at one moment are ingested in one durable write
+    transaction in the central store (central.h, group commit) and each is
+    acknowledged only after it commits. Queries never run on that thread:
+    a query thread owns the query socket and hands each QUERY to one of
+    query_workers threads, each running it in its own LMDB read transaction
+    (readers never block the writer), so a query never waits for a batch
+    and a batch never waits for a query.
 
     ROUTER sockets drop what they cannot deliver: sends use
     ZMQ_ROUTER_MANDATORY with a zero send timeout, and a reply that cannot
@@ -41,13 +44,14 @@ typedef struct {
     uint32_t max_batch;
     uint32_t heartbeat_ms;
     uint32_t session_idle_ms;   /* forget sessions silent this long */
+    uint32_t query_workers;     /* query worker threads (0: default 3) */
     bool auth_verbose;          /* zauth logs every handshake it allows or denies (CZMQ's log format) */
 } wq_server_opts_t;
 
 typedef struct wq_server_t wq_server_t;
 
 /*  Load the peers and the collector's key, start the ZAP handler, create
-    and bind both sockets. On success *out is new. Errors: WQ_E_CONFIG
+    and bind both sockets, start the query thread and its workers. On success *out is new. Errors: WQ_E_CONFIG
     (peers file or certificate unusable), WQ_E_IO (bind failed: text names
     the endpoint and the reason), WQ_E_NOMEM. */
 int wq_server_new(const wq_server_opts_t *opts, wq_server_t **out, wq_err_t *err);
@@ -56,8 +60,9 @@ int wq_server_new(const wq_server_opts_t *opts, wq_server_t **out, wq_err_t *err
     linger 0), free; sets *self to NULL; safe on NULL. */
 void wq_server_destroy(wq_server_t **self);
 
-/*  Serve until *stop becomes non-zero (checked at least every 500 ms and
-    after every message), re-reading the peers file whenever *reload is
+/*  Serve the ingest socket until *stop becomes non-zero (checked at least
+    every 500 ms and after every message; queries are served by the query
+    thread from wq_server_new until wq_server_destroy), re-reading the peers file whenever *reload is
     non-zero (then clearing it). A message never ends the loop: bad input
     gets an ERROR reply. Returns WQ_OK when stopped, or an error if the
     sockets fail (WQ_E_IO). */
@@ -79,6 +84,7 @@ typedef struct {
     uint64_t errors_sent;       /* ERROR replies */
     uint64_t queries;
     uint64_t undeliverable;     /* replies dropped by ROUTER */
+    uint64_t groups;            /* group commits (each one write txn, one fsync) */
 } wq_server_stats_t;
 void wq_server_stats(const wq_server_t *self, wq_server_stats_t *stats);
 

@@ -15,6 +15,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/date.h"
+
+unsigned
+wq_dayidx(const char *date)
+{
+    int32_t d = wq_date_days(date) - wq_date_days("2000-01-01");
+    return d < 0 ? 0 : d > 65535 ? 65535 : (unsigned) d;
+}
+
+unsigned
+wq_monidx(const char *m)
+{
+    int y = (m[0] - '0') * 1000 + (m[1] - '0') * 100 + (m[2] - '0') * 10 + (m[3] - '0');
+    int mo = (m[5] - '0') * 10 + (m[6] - '0');
+    int i = (y - 2000) * 12 + mo - 1;
+    return i < 0 ? 0 : (unsigned) i;
+}
 
 void
 wq_vkey_make(uint8_t out[WQ_VKEY_LEN], const char *area, const char *month, int metric, unsigned sub)
@@ -39,7 +56,9 @@ wq_vkey_rollup(const uint8_t in[WQ_VKEY_LEN], wq_level_t level, uint8_t out[WQ_V
 
 static const char *const s_metric_names[WQ_M_COUNT] = {
     "?", "registered", "visited", "visits", "problems", "status", "plans",
-    "services", "consultations", "answered", "answer_days", "class"};
+    "services", "consultations", "answered", "answer_days", "class", "foreign", "rectify_days",
+    "grade", "group_registered", "group_visited", "overdue_by_month", "overdue_by_day",
+    "on_time_by_month", "on_time_by_day", "late_by_month", "late_by_day"};
 
 void
 wq_vkey_format(const uint8_t key[WQ_VKEY_LEN], char *out, size_t size)
@@ -145,28 +164,87 @@ wq_views_apply(MDB_txn *txn, wq_central_t *c, const wq_contrib_t *old, size_t no
 }
 
 static int
-s_days_add(wq_view_sums_t *s, unsigned day, int64_t n)
+s_hist_add(int64_t **hist, size_t *nhist, unsigned day, int64_t n)
 {
-    if (day >= s->ndays) {
-        size_t nd = s->ndays ? s->ndays : 64;
+    if (day >= *nhist) {
+        size_t nd = *nhist ? *nhist : 64;
         while (nd <= day)
             nd *= 2;
-        int64_t *d = realloc(s->days, nd * sizeof *d);
+        int64_t *d = realloc(*hist, nd * sizeof *d);
         if (!d)
             return WQ_E_NOMEM;
-        memset(d + s->ndays, 0, (nd - s->ndays) * sizeof *d);
-        s->days = d;
-        s->ndays = nd;
+        memset(d + *nhist, 0, (nd - *nhist) * sizeof *d);
+        *hist = d;
+        *nhist = nd;
     }
-    s->days[day] += n;
+    (*hist)[day] += n;
     return WQ_OK;
+}
+
+/*  Sum of the rows (area, month, metric, sub) for sub in [lo, hi]. */
+static int
+s_range_sum(MDB_cursor *cur, const uint8_t *area_month, int metric, unsigned lo, unsigned hi,
+            int64_t *sum, wq_err_t *err)
+{
+    uint8_t start[WQ_VKEY_LEN];
+    memcpy(start, area_month, 13);
+    start[13] = (uint8_t) metric;
+    start[14] = (uint8_t) (lo >> 8);
+    start[15] = (uint8_t) lo;
+    MDB_val k = {sizeof start, start}, v;
+    int mrc;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *key = k.mv_data;
+        if (k.mv_size != WQ_VKEY_LEN || v.mv_size != 8)
+            return wq_err_set(err, WQ_E_CORRUPT, "views", "a stored counter is malformed: run verify");
+        if (memcmp(key, area_month, 13) != 0 || key[13] != metric ||
+            (unsigned) (key[14] << 8 | key[15]) > hi)
+            break;
+        int64_t n;
+        memcpy(&n, v.mv_data, 8);
+        *sum += n;
+    }
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return wq_store_err(mrc, "mdb_cursor_get(views)", err);
+    return WQ_OK;
+}
+
+/*  The timelines of one (area, month opened) as of asof: monthly changes
+    before asof's month plus daily changes of asof's month up to asof. */
+static int
+s_timelines(MDB_cursor *cur, const uint8_t *area_month, const char *asof, wq_view_sums_t *s,
+            wq_err_t *err)
+{
+    unsigned mon = wq_monidx(asof), day = wq_dayidx(asof);
+    char first[11];
+    memcpy(first, asof, 8);
+    memcpy(first + 8, "01", 3);
+    unsigned day0 = wq_dayidx(first);
+    static const int mons[3] = {WQ_M_OD_MON, WQ_M_OT_MON, WQ_M_LT_MON};
+    int64_t *outs[3] = {&s->overdue, &s->on_time, &s->late};
+    int rc = WQ_OK;
+    for (int i = 0; i < 3 && rc == WQ_OK; i++) {
+        if (mon > 0)
+            rc = s_range_sum(cur, area_month, mons[i], 0, mon - 1, outs[i], err);
+        if (rc == WQ_OK)
+            rc = s_range_sum(cur, area_month, mons[i] + 1, day0, day, outs[i], err);
+    }
+    return rc;
 }
 
 int
 wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, const char *to,
              wq_view_sums_t *s, wq_err_t *err)
 {
-    MDB_cursor *cur = NULL;
+    return wq_views_sum_asof(txn, c, area, from, to, NULL, s, err);
+}
+
+int
+wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *from,
+                  const char *to, const char *asof, wq_view_sums_t *s, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL, *tl = NULL;
     int rc = WQ_OK;
     uint8_t start[13];
     memcpy(start, area, 6);
@@ -176,9 +254,13 @@ wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, 
     int mrc = mdb_cursor_open(txn, c->views, &cur);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_cursor_open(views)", err);
+    if (asof && (mrc = mdb_cursor_open(txn, c->views, &tl)) != 0) {
+        rc = wq_store_err(mrc, "mdb_cursor_open(views)", err);
+        goto done;
+    }
     MDB_val k = {sizeof start, start}, v;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    uint8_t skip[14];
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;) {
         const uint8_t *key = k.mv_data;
         if (k.mv_size != WQ_VKEY_LEN || v.mv_size != 8) {
             rc = wq_err_set(err, WQ_E_CORRUPT, "views", "a stored counter is malformed: run verify");
@@ -188,6 +270,18 @@ wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, 
             break;
         if (to && *to && memcmp(key + 6, to, 7) > 0)
             break;
+        if (key[13] >= WQ_M_TIMELINE_FIRST) {
+            /* This month's timelines: read as of asof (or not at all), then
+               seek past them to the next month. */
+            if (asof && (rc = s_timelines(tl, key, asof, s, err)) != WQ_OK)
+                goto done;
+            memcpy(skip, key, 13);
+            skip[13] = 0xFF;
+            k.mv_size = sizeof skip;
+            k.mv_data = skip;
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            continue;
+        }
         int64_t n;
         memcpy(&n, v.mv_data, 8);
         unsigned sub = (unsigned) (key[14] << 8 | key[15]);
@@ -221,7 +315,7 @@ wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, 
             break;
         case WQ_M_ANSWERED: s->answered += n; break;
         case WQ_M_ANSWER_DAYS:
-            if (s_days_add(s, sub, n) != WQ_OK) {
+            if (s_hist_add(&s->days, &s->ndays, sub, n) != WQ_OK) {
                 rc = wq_err_set(err, WQ_E_NOMEM, "views", "out of memory summing answer days");
                 goto done;
             }
@@ -230,14 +324,36 @@ wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, 
             if (sub < WQ_CLASS_COUNT)
                 s->by_class[sub] += n;
             break;
+        case WQ_M_FOREIGN: s->foreign += n; break;
+        case WQ_M_RECT_DAYS:
+            if (s_hist_add(&s->rdays, &s->nrdays, sub, n) != WQ_OK) {
+                rc = wq_err_set(err, WQ_E_NOMEM, "views", "out of memory summing rectify days");
+                goto done;
+            }
+            break;
+        case WQ_M_GRADE:
+            if (sub < WQ_GRADE_COUNT)
+                s->by_grade[sub] += n;
+            break;
+        case WQ_M_GROUP_REG:
+            if (sub < WQ_GROUP_COUNT)
+                s->group_registered[sub] += n;
+            break;
+        case WQ_M_GROUP_VISITED:
+            if (sub < WQ_GROUP_COUNT)
+                s->group_visited[sub] += n;
+            break;
         default:
             break;
         }
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_store_err(mrc, "mdb_cursor_get(views)", err);
 done:
     mdb_cursor_close(cur);
+    if (tl)
+        mdb_cursor_close(tl);
     return rc;
 }
 
@@ -247,22 +363,35 @@ wq_view_sums_clear(wq_view_sums_t *s)
     if (!s)
         return;
     free(s->days);
+    free(s->rdays);
     memset(s, 0, sizeof *s);
+}
+
+static int64_t
+s_median(const int64_t *h, size_t n)
+{
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += h[i];
+    if (total <= 0)
+        return -1;
+    int64_t want = (total + 1) / 2, seen = 0;   /* the lower median */
+    for (size_t i = 0; i < n; i++) {
+        seen += h[i];
+        if (seen >= want)
+            return (int64_t) i;
+    }
+    return -1;
 }
 
 int64_t
 wq_view_sums_median(const wq_view_sums_t *s)
 {
-    int64_t total = 0;
-    for (size_t i = 0; i < s->ndays; i++)
-        total += s->days[i];
-    if (total <= 0)
-        return -1;
-    int64_t want = (total + 1) / 2, seen = 0;   /* the lower median */
-    for (size_t i = 0; i < s->ndays; i++) {
-        seen += s->days[i];
-        if (seen >= want)
-            return (int64_t) i;
-    }
-    return -1;
+    return s_median(s->days, s->ndays);
+}
+
+int64_t
+wq_view_sums_rect_median(const wq_view_sums_t *s)
+{
+    return s_median(s->rdays, s->nrdays);
 }

@@ -39,8 +39,39 @@ typedef enum {
     WQ_M_ANSWERED = 9,         /* consultations answered, by month received */
     WQ_M_ANSWER_DAYS = 10,     /* histogram: sub = days to first answer */
     WQ_M_CLASS = 11,           /* enterprises by current class, by month of that class */
-    WQ_M_COUNT = 12
+    WQ_M_FOREIGN = 12,         /* events refused as foreign (fold.h), in the sending county,
+                                  by month of the event, sub = record type */
+    WQ_M_RECT_DAYS = 13,       /* histogram: sub = days from opening to the current
+                                  rectification, by month opened */
+    WQ_M_GRADE = 14,           /* enterprises by current performance grade, by month of it */
+    WQ_M_GROUP_REG = 15,       /* registered, sub = group (WQ_GROUP_*), by month registered */
+    WQ_M_GROUP_VISITED = 16,   /* visited, sub = group, by month of first visit */
+    /* Timelines (problems by month opened): a +1 on the day a problem starts
+       to count, a -1 on the day it stops; the count as of D is the sum of
+       the changes up to D. Each change is kept twice: by month (sub = month
+       index, wq_monidx) and by day (sub = day index, wq_dayidx), so that the
+       sum as of D is two short cursor ranges per month opened: the monthly
+       rows before D's month and the daily rows of D's month up to D. The
+       timeline metrics come last, so a plain sum skips them with one seek. */
+    WQ_M_OD_MON = 17,          /* overdue */
+    WQ_M_OD_DAY = 18,
+    WQ_M_OT_MON = 19,          /* rectified on time */
+    WQ_M_OT_DAY = 20,
+    WQ_M_LT_MON = 21,          /* rectified late */
+    WQ_M_LT_DAY = 22,
+    WQ_M_COUNT = 23
 } wq_metric_t;
+
+#define WQ_M_TIMELINE_FIRST WQ_M_OD_MON
+
+/*  Groups of --by group: a focus group (1..4, wq_focus_t) or above size. */
+#define WQ_GROUP_ABOVE_SIZE 8
+#define WQ_GROUP_COUNT 9
+
+/*  Day index of a date (days since 2000-01-01; fits 16 bits to 2099) and
+    month index ((year - 2000) * 12 + month - 1). */
+unsigned wq_dayidx(const char *date);
+unsigned wq_monidx(const char *date_or_month);
 
 typedef struct {
     uint8_t key[WQ_VKEY_LEN];
@@ -68,6 +99,7 @@ int wq_views_apply(MDB_txn *txn, wq_central_t *c, const wq_contrib_t *old, size_
 /*  Sums of one area's counters over the months from..to (inclusive). */
 typedef struct {
     int64_t registered, visited, visits, plans, services, consultations, answered, problems;
+    int64_t foreign;        /* events this area sent that were refused as foreign */
     int64_t by_method[WQ_METHOD_COUNT];
     int64_t by_category[WQ_CAT_COUNT];
     int64_t by_status[WQ_STATUS_COUNT];
@@ -76,6 +108,11 @@ typedef struct {
     int64_t by_class[WQ_CLASS_COUNT];
     int64_t *days;          /* histogram of days to answer, ndays entries, owned */
     size_t ndays;
+    int64_t by_grade[WQ_GRADE_COUNT];
+    int64_t group_registered[WQ_GROUP_COUNT], group_visited[WQ_GROUP_COUNT];
+    int64_t *rdays;         /* histogram of days to rectification, nrdays entries, owned */
+    size_t nrdays;
+    int64_t overdue, on_time, late;     /* as of the date given to wq_views_sum_asof */
 } wq_view_sums_t;
 
 /*  Read area's counters for months from..to ("YYYY-MM"; "" = unbounded)
@@ -83,8 +120,17 @@ typedef struct {
     and period. Errors: WQ_E_IO, WQ_E_CORRUPT, WQ_E_NOMEM. */
 int wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, const char *to,
                  wq_view_sums_t *sums, wq_err_t *err);
+/*  The same, plus the timelines as of asof ("YYYY-MM-DD"): overdue,
+    on_time and late count the problems opened in from..to that were in
+    that state at the end of asof. Cost: the range above, skipping the
+    timeline rows with one seek per month, plus six short ranges per month
+    that has timeline rows (docs/STORE.md section 4). */
+int wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *from,
+                      const char *to, const char *asof, wq_view_sums_t *sums, wq_err_t *err);
 void wq_view_sums_clear(wq_view_sums_t *sums);
 /*  Lower median of the days histogram; -1 if empty. */
 int64_t wq_view_sums_median(const wq_view_sums_t *sums);
+/*  Lower median of the days-to-rectification histogram; -1 if empty. */
+int64_t wq_view_sums_rect_median(const wq_view_sums_t *sums);
 
 #endif

@@ -295,10 +295,15 @@ typedef struct {
     bool has_plan;
     int nplans;
     wq_status_t status;     /* of the last progress in fold order; OPEN if none */
+    int32_t opened;
+    int32_t pday[2], pdl[2];    /* plans in fold order: day made, deadline (corrected) */
+    int32_t tog[8];         /* days the problem became resolved / unresolved (as the fold) */
+    int ntog;
 } s_problem_t;
 
 typedef struct {
     s_rng_t rng;
+    s_rng_t grng;           /* gradings: their own stream, so adding them changed no other line */
     int32_t start, end;
     const char *county;
     char place[64];         /* county name as used in addresses, e.g. 长安区 */
@@ -539,6 +544,8 @@ s_problem_chain(s_gen_t *g, const s_ent_t *e, size_t pgen, wq_category_t cat, in
     pr->status = WQ_STATUS_OPEN;
     pr->has_plan = false;
     pr->nplans = 0;
+    pr->opened = day;
+    pr->ntog = 0;
 
     /* Plans: every problem worked on has one; half the untouched ones too. */
     size_t plan_gen = 0;
@@ -560,6 +567,8 @@ s_problem_chain(s_gen_t *g, const s_ent_t *e, size_t pgen, wq_category_t cat, in
         pr->has_plan = true;
         pr->nplans = 1;
         pr->deadline = deadline;
+        pr->pday[0] = pday;
+        pr->pdl[0] = deadline;
         g->st.plans++;
         t = pday;
         /* A revised plan (the ledger is updated as things change). */
@@ -576,6 +585,8 @@ s_problem_chain(s_gen_t *g, const s_ent_t *e, size_t pgen, wq_category_t cat, in
             plan_gen = s_add(g, WQ_REC_PLAN, rday, e->index, "problem", pgen, &b);
             pr->nplans = 2;
             pr->deadline = rdeadline;
+            pr->pday[1] = rday;
+            pr->pdl[1] = rdeadline;
             g->st.plans++;
             g->st.plans_revised++;
             t = rday;
@@ -596,6 +607,11 @@ s_problem_chain(s_gen_t *g, const s_ent_t *e, size_t pgen, wq_category_t cat, in
     for (int i = 0; i < 5 && steps[out][i]; i++) {
         wq_status_t s = steps[out][i];
         t = s_clamp(g, t + (s == WQ_STATUS_IN_PROGRESS ? s_between(r, 3, 20) : s_between(r, 10, 70)));
+        /* the first forced "rectified" outcome is rectified late, so that every
+           campaign has one (no extra draw: the stream stays as it was) */
+        if (forced && out == S_OUT_RECTIFIED && s == WQ_STATUS_RECTIFIED && pr->has_plan &&
+            t <= pr->deadline)
+            t = s_clamp(g, pr->deadline + 7);
         s_buf_t b = {0};
         s_member(&b, "ent", e->code);
         s_member(&b, "by", e->cadre);
@@ -603,6 +619,15 @@ s_problem_chain(s_gen_t *g, const s_ent_t *e, size_t pgen, wq_category_t cat, in
         s_member(&b, "note", s_progress_note[s]);
         s_add(g, WQ_REC_PROGRESS, t, e->index, "problem", pgen, &b);
         g->st.progress++;
+        bool was = pr->status == WQ_STATUS_RECTIFIED || pr->status == WQ_STATUS_VERIFIED;
+        bool now = s == WQ_STATUS_RECTIFIED || s == WQ_STATUS_VERIFIED;
+        if (was != now) {
+            /* as the collector's fold: two changes on one day cancel */
+            if (pr->ntog > 0 && pr->tog[pr->ntog - 1] == t)
+                pr->ntog--;
+            else if (pr->ntog < 8)
+                pr->tog[pr->ntog++] = t;
+        }
         pr->status = s;
     }
 
@@ -614,6 +639,7 @@ s_problem_chain(s_gen_t *g, const s_ent_t *e, size_t pgen, wq_category_t cat, in
         s_emit_correction(g, e, plan_gen, WQ_REC_PLAN, "deadline", date, "整改期限录入错误，予以更正",
                           cday);
         pr->deadline = nd;
+        pr->pdl[pr->nplans - 1] = nd;
     }
 }
 
@@ -864,6 +890,45 @@ s_enterprise(s_gen_t *g, size_t i, s_problem_t **problems, size_t *nproblems, si
         }
         g->st.enterprises_by_class[cls]++;
     }
+
+    /* Performance grade (绩效分级) for heavy-pollution-weather limits: the
+       first enterprises cover every grade, then about a quarter of the
+       manufacturers; some are graded again a few months later. */
+    wq_grade_t grade = 0;
+    r = &g->grng;
+    if (i < WQ_GRADE_COUNT - 1)
+        grade = (wq_grade_t) (i + 1);
+    else if (i == WQ_GRADE_COUNT - 1)
+        grade = WQ_GRADE_C;     /* re-graded B below */
+    else if (e.ind->code[0] == 'C' && s_chance(r, 25))
+        grade = (wq_grade_t) (1 + s_below(r, WQ_GRADE_COUNT - 1));
+    if (grade) {
+        int32_t day = s_clamp(g, e.reg_day + s_between(r, 10, 90));
+        s_buf_t b = {0};
+        s_member(&b, "ent", e.code);
+        s_member(&b, "by", e.cadre);
+        s_member(&b, "industry", e.ind->code);
+        s_member(&b, "grade", wq_enum_name(WQ_F_GRADE, grade));
+        s_add(g, WQ_REC_GRADING, day, e.index, NULL, 0, &b);
+        g->st.gradings++;
+        if (i == WQ_GRADE_COUNT - 1 || (i >= WQ_GRADE_COUNT && s_chance(r, 15))) {
+            /* Re-graded after upgrading its treatment: one grade up (C -> B, B- -> B). */
+            wq_grade_t up = grade == WQ_GRADE_C || grade == WQ_GRADE_B_MINUS ? WQ_GRADE_B
+                            : grade == WQ_GRADE_D                         ? WQ_GRADE_C
+                                                                          : WQ_GRADE_A;
+            b = (s_buf_t) {0};
+            s_member(&b, "ent", e.code);
+            s_member(&b, "by", e.cadre);
+            s_member(&b, "industry", e.ind->code);
+            s_member(&b, "grade", wq_enum_name(WQ_F_GRADE, up));
+            s_member(&b, "reason", "完成深度治理后重新评级");
+            s_add(g, WQ_REC_GRADING, s_clamp(g, day + s_between(r, 30, 120)), e.index, NULL, 0,
+                  &b);
+            g->st.gradings++;
+            grade = up;
+        }
+        g->st.enterprises_by_grade[grade]++;
+    }
     return g->oom ? WQ_E_NOMEM : WQ_OK;
 }
 
@@ -948,6 +1013,8 @@ wq_generate(FILE *out, const char *county, const char *start_date, const char *e
     /* The stream depends on the seed and on the county. */
     g.rng.s = seed ^ (UINT64_C(0x5851F42D4C957F2D) * (uint64_t) atoi(county));
     (void) s_next(&g.rng);
+    g.grng.s = g.rng.s ^ UINT64_C(0x9E3779B97F4A7C15);
+    (void) s_next(&g.grng);
     g.org_base = s_below(&g.rng, S_ORG_SPACE);
     for (int i = 0; i < 8; i++) {
         bool dup;
@@ -976,6 +1043,21 @@ wq_generate(FILE *out, const char *county, const char *start_date, const char *e
             if (p->deadline < g.end && p->status != WQ_STATUS_RECTIFIED
                 && p->status != WQ_STATUS_VERIFIED)
                 g.st.overdue++;
+        }
+        if (p->ntog % 2 == 1) {
+            /* Resolved at the end: on time if the day it was resolved is on
+               or before the deadline in force that day (none: on time). */
+            int32_t last = p->tog[p->ntog - 1], dl = 0;
+            bool any = false;
+            for (int k = 0; k < p->nplans; k++)
+                if (p->pday[k] <= last) {
+                    dl = p->pdl[k];
+                    any = true;
+                }
+            if (any && last > dl)
+                g.st.rectified_late++;
+            else
+                g.st.rectified_on_time++;
         }
     }
 
@@ -1087,6 +1169,12 @@ wq_generate_stats_write(const wq_generate_stats_t *s, FILE *out)
                 s->enterprises_by_class[v]);
     fprintf(out, "corrections %zu\n", s->corrections);
     fprintf(out, "retractions %zu\n", s->retractions);
+    fprintf(out, "rectified_on_time %zu\n", s->rectified_on_time);
+    fprintf(out, "rectified_late %zu\n", s->rectified_late);
+    fprintf(out, "gradings %zu\n", s->gradings);
+    for (int v = 1; v < WQ_GRADE_COUNT; v++)
+        fprintf(out, "enterprises_by_grade.%s %zu\n", wq_enum_name(WQ_F_GRADE, v),
+                s->enterprises_by_grade[v]);
     if (fflush(out) != 0 || ferror(out))
         return WQ_E_IO;
     return WQ_OK;

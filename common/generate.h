@@ -112,6 +112,14 @@ typedef struct {
     /* fixes */
     size_t corrections;                     /* correction lines */
     size_t retractions;                     /* retraction lines (each voids one service line) */
+
+    /* on time or late, as of end_date: problems rectified or verified at
+       the end, by whether the day they were (last) resolved was on or
+       before the deadline in force that day (no deadline: on time) */
+    size_t rectified_on_time, rectified_late;
+    /* performance grades (绩效分级) */
+    size_t gradings;                        /* grading lines */
+    size_t enterprises_by_grade[WQ_GRADE_COUNT];    /* current grade of each graded enterprise */
 } wq_generate_stats_t;
 
 /*  Write a campaign for `county` (a GB/T 2260 county-level code valid on

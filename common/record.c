@@ -70,10 +70,10 @@ typedef enum {
 } s_kind_t;
 
 #define T(x) (1u << (x))
-#define T_ALL 0x0FFEu   /* types 1..11 */
+#define T_ALL 0x1FFEu   /* types 1..12 */
 #define T_BASE (T(WQ_REC_ENTERPRISE) | T(WQ_REC_VISIT) | T(WQ_REC_PROBLEM) | T(WQ_REC_PLAN) \
                 | T(WQ_REC_PROGRESS) | T(WQ_REC_SERVICE) | T(WQ_REC_CONSULTATION)         \
-                | T(WQ_REC_ANSWER) | T(WQ_REC_CLASSIFICATION))
+                | T(WQ_REC_ANSWER) | T(WQ_REC_CLASSIFICATION) | T(WQ_REC_GRADING))
 #define T_FIX (T(WQ_REC_CORRECTION) | T(WQ_REC_RETRACTION))
 
 typedef struct {
@@ -94,7 +94,7 @@ typedef struct {
 
 static const char *const s_type_names[WQ_REC_TYPE_COUNT] = {
     "?", "enterprise", "visit", "problem", "plan", "progress", "service",
-    "consultation", "answer", "classification", "correction", "retraction"};
+    "consultation", "answer", "classification", "correction", "retraction", "grading"};
 static const char *const s_focus_names[] = {
     NULL, "discharger", "strategic_emerging", "advanced_manufacturing", "tech_sme"};
 static const char *const s_method_names[] = {
@@ -109,6 +109,7 @@ static const char *const s_kind_names[] = {NULL, "law", "policy", "technology", 
 static const char *const s_channel_names[] = {NULL, "reception_day", "platform", "other"};
 static const char *const s_class_names[] = {
     NULL, "support", "normal", "strict", "shutdown", "punish"};
+static const char *const s_grade_names[] = {NULL, "A", "B", "B-", "C", "D", "leading"};
 
 /*  Chinese labels, one per code, in the same order as the names above: what
     a cadre writes and reads (CLI, CSV/JSON/xlsx import, template drop-downs,
@@ -117,7 +118,7 @@ static const char *const s_class_names[] = {
     not translations of the English codes, so they live here, not in po/. */
 static const char *const s_type_labels[WQ_REC_TYPE_COUNT] = {
     "?", "企业", "走访", "问题", "整改方案", "整改进展", "服务",
-    "咨询", "答复", "分类监管", "更正", "撤销"};
+    "咨询", "答复", "分类监管", "更正", "撤销", "绩效分级"};
 static const char *const s_focus_labels[] = {
     NULL, "规上排污企业", "战略性新兴产业", "先进制造业", "科技型中小企业"};
 static const char *const s_method_labels[] = {NULL, "实地走访", "座谈", "专家会商", "执法检查"};
@@ -130,6 +131,9 @@ static const char *const s_kind_labels[] = {NULL, "送法律", "送政策", "送
 static const char *const s_channel_labels[] = {
     NULL, "企业环保接待日", "政企联系信息交流平台", "其他"};
 static const char *const s_class_labels[] = {NULL, "扶持", "正常", "从严从紧", "取缔", "依法惩处"};
+/*  环办大气函〔2019〕648号 grades; "B-" from the 2020 revision; 引领性 is the
+    leading grade of the industries graded that way. */
+static const char *const s_grade_labels[] = {NULL, "A级", "B级", "B-级", "C级", "D级", "引领性"};
 
 /*  Chinese column headers / field names, indexed by wq_field_t. */
 static const char *const s_field_labels[WQ_F_COUNT] = {
@@ -146,6 +150,7 @@ static const char *const s_field_labels[WQ_F_COUNT] = {
     [WQ_F_CHANNEL] = "咨询渠道", [WQ_F_QUESTION] = "咨询问题", [WQ_F_CONSULTATION] = "所属咨询",
     [WQ_F_ANSWER] = "答复内容", [WQ_F_CLASS] = "监管类别", [WQ_F_REASON] = "理由",
     [WQ_F_TARGET] = "目标记录", [WQ_F_OF] = "目标类型", [WQ_F_SET] = "更正内容",
+    [WQ_F_GRADE] = "绩效等级",
 };
 
 #define OFF(m) offsetof(wq_record_t, m)
@@ -159,6 +164,7 @@ _Static_assert(sizeof s_status_names == sizeof s_status_labels, "a label per sta
 _Static_assert(sizeof s_kind_names == sizeof s_kind_labels, "a label per kind");
 _Static_assert(sizeof s_channel_names == sizeof s_channel_labels, "a label per channel");
 _Static_assert(sizeof s_class_names == sizeof s_class_labels, "a label per class");
+_Static_assert(sizeof s_grade_names == sizeof s_grade_labels, "a label per grade");
 
 static const s_field_t s_fields[WQ_F_COUNT] = {
     [WQ_F_TYPE] = {"type", S_K_TYPE, OFF(type), 0, 0, 0, false, NULL, 0, NULL, T_ALL, T_ALL, false,
@@ -182,7 +188,8 @@ static const s_field_t s_fields[WQ_F_COUNT] = {
     [WQ_F_NAME] = {"name", S_K_TEXT, OFF(name), 0, 1, 200, false, NULL, 0, NULL, T(WQ_REC_ENTERPRISE),
                    T(WQ_REC_ENTERPRISE), true, "enterprise name (<= 200 characters)"},
     [WQ_F_INDUSTRY] = {"industry", S_K_INDUSTRY, OFF(industry), CAP(industry), 1, 5, false, NULL,
-                       0, NULL, T(WQ_REC_ENTERPRISE), T(WQ_REC_ENTERPRISE), true,
+                       0, NULL, T(WQ_REC_ENTERPRISE) | T(WQ_REC_GRADING),
+                       T(WQ_REC_ENTERPRISE) | T(WQ_REC_GRADING), true,
                        "GB/T 4754 section A-T, optionally + 2-4 digits (C, C3110)"},
     [WQ_F_ADDRESS] = {"address", S_K_TEXT, OFF(address), 0, 0, 300, false, NULL, 0, NULL,
                       T(WQ_REC_ENTERPRISE), 0, true, "address (<= 300 characters)"},
@@ -246,14 +253,18 @@ static const s_field_t s_fields[WQ_F_COUNT] = {
                     T(WQ_REC_CLASSIFICATION), T(WQ_REC_CLASSIFICATION), true,
                     "supervision class"},
     [WQ_F_REASON] = {"reason", S_K_TEXT, OFF(reason), 0, 1, 2000, false, NULL, 0, NULL,
-                     T(WQ_REC_CLASSIFICATION) | T_FIX, T(WQ_REC_CLASSIFICATION) | T_FIX, true,
-                     "reason (1-2000 characters)"},
+                     T(WQ_REC_CLASSIFICATION) | T(WQ_REC_GRADING) | T_FIX,
+                     T(WQ_REC_CLASSIFICATION) | T_FIX, true,
+                     "reason (1-2000 characters; optional on a grading)"},
     [WQ_F_TARGET] = {"target", S_K_EVENT, OFF(target), CAP(target), 0, 0, false, NULL, 0, NULL, T_FIX,
                      T_FIX, false, "event id of the event corrected or retracted"},
     [WQ_F_OF] = {"of", S_K_OF, OFF(of), 0, 0, 0, false, NULL, 0, NULL, T(WQ_REC_CORRECTION),
                  T(WQ_REC_CORRECTION), false, "type of the target event"},
     [WQ_F_SET] = {"set", S_K_SET, OFF(set), 0, 0, 0, false, NULL, 0, NULL, T(WQ_REC_CORRECTION),
                   T(WQ_REC_CORRECTION), false, "the corrected fields with their new values"},
+    [WQ_F_GRADE] = {"grade", S_K_ENUM, OFF(grade), 0, 0, 0, false, ENUMS(s_grade_names, s_grade_labels),
+                    T(WQ_REC_GRADING), T(WQ_REC_GRADING), true,
+                    "performance grade for heavy-pollution-weather limits (A is exempt)"},
 };
 
 #define BIT(f) (1ull << (f))
@@ -517,6 +528,12 @@ wq_rec_type_name(wq_rec_type_t type)
     return s_type_ok((int) type) ? s_type_names[type] : "?";
 }
 
+bool
+wq_rec_type_is_base(wq_rec_type_t type)
+{
+    return s_type_ok((int) type) && type != WQ_REC_CORRECTION && type != WQ_REC_RETRACTION;
+}
+
 wq_rec_type_t
 wq_rec_type_parse(const char *name)
 {
@@ -715,7 +732,7 @@ wq_field_required(wq_rec_type_t type, wq_field_t field)
 bool
 wq_field_patchable(wq_rec_type_t type, wq_field_t field)
 {
-    if (type < WQ_REC_ENTERPRISE || type > WQ_REC_CLASSIFICATION)
+    if (!wq_rec_type_is_base(type))
         return false;
     return wq_field_allowed(type, field) && s_fields[field].patchable;
 }
@@ -852,6 +869,7 @@ wq_record_entity(const wq_record_t *self, char out[WQ_EVENT_ID_MAX + 2])
     case WQ_REC_VISIT:
     case WQ_REC_SERVICE:
     case WQ_REC_CLASSIFICATION:
+    case WQ_REC_GRADING:
         snprintf(out, WQ_EVENT_ID_MAX + 2, "E:%s", self->ent);
         break;
     case WQ_REC_PROBLEM:
@@ -1023,7 +1041,7 @@ s_check_field(const wq_record_t *r, wq_field_t f, bool patch, wq_err_t *err)
         return WQ_OK;
     }
     case S_K_OF:
-        if (r->of < WQ_REC_ENTERPRISE || r->of > WQ_REC_CLASSIFICATION)
+        if (!wq_rec_type_is_base(r->of))
             return wq_err_set(err, WQ_E_UNKNOWN, fname, _("\"%s\" cannot be corrected: a correction "
                               "is of an enterprise, visit, problem, plan, progress, service, "
                               "consultation, answer or classification (retract instead)"),
@@ -1259,7 +1277,7 @@ s_set_text(wq_record_t *r, wq_field_t f, bool patch, const char *value, wq_err_t
     }
     case S_K_OF: {
         wq_rec_type_t t = wq_rec_type_parse_text(value);
-        if (t < WQ_REC_ENTERPRISE || t > WQ_REC_CLASSIFICATION)
+        if (!wq_rec_type_is_base(t))
             return wq_err_set(err, WQ_E_UNKNOWN, fname, _("\"%s\" is not a record type that can be "
                               "corrected: use enterprise, visit, problem, plan, progress, "
                               "service, consultation, answer or classification"),
@@ -1387,8 +1405,7 @@ wq_record_set_patch_text(wq_record_t *self, const char *field, const char *value
     if (self->type != WQ_REC_CORRECTION)
         return wq_err_set(err, WQ_E_UNKNOWN, "set", _("only a correction has a set of fields; this "
                           "is a %s"), wq_rec_type_name(self->type));
-    if (!(self->present & BIT(WQ_F_OF)) || self->of < WQ_REC_ENTERPRISE
-        || self->of > WQ_REC_CLASSIFICATION)
+    if (!(self->present & BIT(WQ_F_OF)) || !wq_rec_type_is_base(self->of))
         return wq_err_set(err, WQ_E_MISSING, "of", _("give \"of\" (the type of the corrected "
                           "event) before the fields it sets"));
     int rc = s_lookup(self->of, true, field, &f, err);

@@ -55,7 +55,8 @@ typedef enum {
     WQ_REC_CLASSIFICATION = 9,  /* "classification" */
     WQ_REC_CORRECTION = 10,     /* "correction": new values for fields of an earlier event */
     WQ_REC_RETRACTION = 11,     /* "retraction": an earlier event is void */
-    WQ_REC_TYPE_COUNT = 12
+    WQ_REC_GRADING = 12,        /* "grading": performance grade (绩效分级), protocol v1.1 */
+    WQ_REC_TYPE_COUNT = 13
 } wq_rec_type_t;
 
 /*  Enumerations. Each has a wire name list in record.c, in this order,
@@ -80,6 +81,12 @@ typedef enum { WQ_CHANNEL_RECEPTION_DAY = 1, WQ_CHANNEL_PLATFORM, WQ_CHANNEL_OTH
 typedef enum { WQ_CLASS_SUPPORT = 1, WQ_CLASS_NORMAL, WQ_CLASS_STRICT, WQ_CLASS_SHUTDOWN, WQ_CLASS_PUNISH,
                WQ_CLASS_COUNT } wq_class_t;
     /* "support" "normal" "strict" "shutdown" "punish" */
+/*  Performance grades for differentiated production limits in heavy-pollution
+    weather (环办大气函〔2019〕648号; B- from the 2020 revision; "leading" is
+    引领性). A is exempt from limits. */
+typedef enum { WQ_GRADE_A = 1, WQ_GRADE_B, WQ_GRADE_B_MINUS, WQ_GRADE_C, WQ_GRADE_D, WQ_GRADE_LEADING,
+               WQ_GRADE_COUNT } wq_grade_t;
+    /* "A" "B" "B-" "C" "D" "leading" */
 
 /*  Fields. Bit i of wq_record_t.present says field i is set. */
 typedef enum {
@@ -131,6 +138,8 @@ typedef enum {
     WQ_F_TARGET,        /* "target"    event id of the event corrected/retracted   required */
     WQ_F_OF,            /* "of"        str, type name of the target (correction)   required */
     WQ_F_SET,           /* "set"       map: fields of type `of` with new values    required, non-empty */
+    /* grading (protocol v1.1; appended so older records encode unchanged) */
+    WQ_F_GRADE,         /* "grade"     enum wq_grade_t                             required */
     WQ_F_COUNT
 } wq_field_t;
 
@@ -187,6 +196,8 @@ struct wq_record_t {
     char target[WQ_EVENT_ID_MAX];
     wq_rec_type_t of;
     wq_record_t *set;   /* correction: type == of, present = the corrected fields only */
+    /* grading (industry above, reason optional) */
+    wq_grade_t grade;
 };
 
 /*  ---- lifecycle ---------------------------------------------------------- */
@@ -199,6 +210,9 @@ void wq_record_destroy(wq_record_t **self);
 /*  ---- names -------------------------------------------------------------- */
 
 const char *wq_rec_type_name(wq_rec_type_t type);       /* "visit"; "?" if bad */
+/*  Whether type is a base record (not correction/retraction): one that
+    can be corrected. */
+bool wq_rec_type_is_base(wq_rec_type_t type);
 wq_rec_type_t wq_rec_type_parse(const char *name);     /* WQ_REC_NONE if unknown */
 const char *wq_field_name(wq_field_t field);            /* "deadline" */
 wq_field_t wq_field_parse(const char *name);            /* WQ_F_COUNT if unknown */

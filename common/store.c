@@ -89,6 +89,14 @@ wq_store_open(const char *dir, size_t map_bytes, unsigned max_dbs, MDB_env **env
         rc = wq_store_err(mrc, what, err);
         goto fail;
     }
+    /* Reader slots of processes that died (a killed verify or mdb_copy)
+       are never freed by LMDB itself: clear them at start (issue 10). */
+    int dead = 0;
+    mrc = mdb_reader_check(e, &dead);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_reader_check", err);
+        goto fail;
+    }
     *env = e;
     return WQ_OK;
 fail:
@@ -159,4 +167,27 @@ wq_be32_get(const uint8_t in[4])
 {
     return ((uint32_t) in[0] << 24) | ((uint32_t) in[1] << 16) | ((uint32_t) in[2] << 8) |
            (uint32_t) in[3];
+}
+
+int
+wq_store_txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn)
+{
+    int mrc = mdb_txn_begin(env, NULL, flags, txn);
+    if (mrc == MDB_READERS_FULL) {
+        /* Slots held by dead processes: free them and try once more. */
+        int dead = 0;
+        if (mdb_reader_check(env, &dead) == 0 && dead > 0)
+            mrc = mdb_txn_begin(env, NULL, flags, txn);
+    }
+    return mrc;
+}
+
+int
+wq_store_reader_check(MDB_env *env, int *dead, wq_err_t *err)
+{
+    int n = 0;
+    int mrc = mdb_reader_check(env, &n);
+    if (dead)
+        *dead = n;
+    return mrc ? wq_store_err(mrc, "mdb_reader_check", err) : WQ_OK;
 }

@@ -17,7 +17,8 @@
 #include "common/error.h"
 
 /*  Create dir if needed (0700) and open an LMDB environment in it with
-    map_bytes of map and up to max_dbs named databases. *env is new; close
+    map_bytes of map and up to max_dbs named databases, and free the reader
+    slots of dead processes (mdb_reader_check). *env is new; close
     with mdb_env_close. Errors: WQ_E_IO (text names the path, the call, the
     LMDB/errno text and what to do), WQ_E_FULL. */
 int wq_store_open(const char *dir, size_t map_bytes, unsigned max_dbs, MDB_env **env, wq_err_t *err);
@@ -27,6 +28,15 @@ int wq_store_open(const char *dir, size_t map_bytes, unsigned max_dbs, MDB_env *
     MDB_CORRUPTED / MDB_PAGE_NOTFOUND / MDB_INVALID -> WQ_E_CORRUPT, else
     WQ_E_IO. Returns WQ_OK for rc == 0. */
 int wq_store_err(int rc, const char *what, wq_err_t *err);
+
+/*  mdb_txn_begin(env, NULL, flags, txn); on MDB_READERS_FULL (every reader
+    slot taken, e.g. by killed readers) free the slots of dead processes
+    and try once more. Returns the LMDB code. */
+int wq_store_txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn);
+
+/*  Free the reader slots of dead processes; *dead (may be NULL) gets how
+    many. For a periodic sweep. Errors: WQ_E_IO. */
+int wq_store_reader_check(MDB_env *env, int *dead, wq_err_t *err);
 
 /*  Big-endian keys. */
 void wq_be64_put(uint8_t out[8], uint64_t v);

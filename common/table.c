@@ -9,7 +9,8 @@
       columns), integers right-aligned, text left-aligned, no trailing
       blanks; control characters in text show as spaces;
     - csv: UTF-8 BOM, CRLF line ends, RFC 4180 quoting (a field with a comma,
-      quote, CR or LF is quoted, quotes doubled), null as an empty field,
+      quote, CR or LF is quoted, quotes doubled), a text that starts with
+      =, +, -, @, tab or CR prefixed with ' (no formula), null as an empty field,
       because that is what spreadsheet programs in Chinese locales open
       correctly;
     - json: an array of objects keyed by column name, one object per line,
@@ -102,6 +103,46 @@ wq_table_add_row(wq_table_t *self, size_t *row)
     if (row)
         *row = self->nrows;
     self->nrows++;
+    return WQ_OK;
+}
+
+/*  Copy row r of src to the end of dst (same number of columns). */
+static int
+s_copy_row(wq_table_t *dst, const wq_table_t *src, size_t r)
+{
+    size_t row = 0;
+    int rc = wq_table_add_row(dst, &row);
+    for (size_t c = 0; rc == WQ_OK && c < src->ncols; c++) {
+        const wq_cell_t *cell = &src->rows[r][c];
+        if (cell->kind == WQ_CELL_INT)
+            rc = wq_table_set_int(dst, row, c, cell->i);
+        else if (cell->kind == WQ_CELL_STR)
+            rc = wq_table_set_str(dst, row, c, cell->s);
+    }
+    return rc;
+}
+
+wq_table_t *
+wq_table_slice(const wq_table_t *self, size_t first, size_t n)
+{
+    wq_table_t *t = wq_table_new(self->ncols, (const char *const *) self->cols);
+    for (size_t r = first; t && r < self->nrows && r - first < n; r++)
+        if (s_copy_row(t, self, r) != WQ_OK)
+            wq_table_destroy(&t);
+    return t;
+}
+
+int
+wq_table_append(wq_table_t *self, const wq_table_t *src)
+{
+    if (src->ncols != self->ncols)
+        return WQ_E_RANGE;
+    for (size_t c = 0; c < self->ncols; c++)
+        if (strcmp(self->cols[c], src->cols[c]) != 0)
+            return WQ_E_RANGE;
+    for (size_t r = 0; r < src->nrows; r++)
+        if (s_copy_row(self, src, r) != WQ_OK)
+            return WQ_E_NOMEM;
     return WQ_OK;
 }
 
@@ -335,14 +376,29 @@ fail:
 
 /* ---- CSV ----------------------------------------------------------- */
 
+/*  A text starting with =, +, -, @, tab or CR would be taken for a formula
+    by Excel, WPS or LibreOffice (an enterprise named =HYPERLINK(...) would
+    become a live link): it gets a leading ' (OWASP, "CSV Injection"), which
+    the spreadsheet shows as text. Integers are written as numbers and never
+    prefixed. */
+static bool
+s_csv_formula(const char *s)
+{
+    return s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+           s[0] == '\r';
+}
+
 static void
 s_csv_field(FILE *out, const char *s)
 {
+    const char *guard = s_csv_formula(s) ? "'" : "";
     if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(guard, out);
         fputs(s, out);
         return;
     }
     fputc('"', out);
+    fputs(guard, out);
     for (; *s; s++) {
         if (*s == '"')
             fputc('"', out);

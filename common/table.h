@@ -41,6 +41,16 @@ int wq_table_set_str(wq_table_t *self, size_t row, size_t col, const char *s);  
 int wq_table_set_fmt(wq_table_t *self, size_t row, size_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*  A new table with the same columns and copies of rows first ..
+    first + n - 1 (fewer if the table ends before). NULL on OOM. Used to
+    send a large result a page at a time. */
+wq_table_t *wq_table_slice(const wq_table_t *self, size_t first, size_t n);
+
+/*  Append copies of src's rows to self. Errors: WQ_E_RANGE (columns
+    differ in number or name), WQ_E_NOMEM (self then holds some of the
+    rows). Used to join the pages of a paged result. */
+int wq_table_append(wq_table_t *self, const wq_table_t *src);
+
 size_t wq_table_ncols(const wq_table_t *self);
 size_t wq_table_nrows(const wq_table_t *self);
 const char *wq_table_col(const wq_table_t *self, size_t col);

@@ -632,8 +632,17 @@ s_dec_cell(s_rd_t *rd, wq_table_t *t, size_t row, size_t col)
     return s_wrong_type(rd, path, b, "nil, an integer or a str");
 }
 
+/*  The optional 8th element of a RESULT: the paging continuation. */
 static int
-s_dec_result(s_rd_t *rd, wq_msg_t *m)
+s_dec_result_next(s_rd_t *rd, wq_msg_t *m, bool paged)
+{
+    if (!paged)
+        return WQ_OK;
+    return s_rd_str(rd, S_P("result.next"), 0, WQ_CURSOR_MAX, false, &m->result.next);
+}
+
+static int
+s_dec_result(s_rd_t *rd, wq_msg_t *m, bool paged)
 {
     int rc;
     size_t ncols = 0, nrows = 0;
@@ -659,7 +668,7 @@ s_dec_result(s_rd_t *rd, wq_msg_t *m)
                              ncols ? WQ_RESULT_MAX_ROWS : 0, &nrows)))
         return rc;
     if (m->result.status != WQ_OK)
-        return WQ_OK;   /* a failed result carries no table */
+        return s_dec_result_next(rd, m, paged);    /* a failed result carries no table */
     m->result.table = wq_table_new(ncols, (const char *const *) cols);
     if (!m->result.table)
         return s_fail(rd->err, WQ_E_NOMEM, S_P("result.columns"), "out of memory for the table");
@@ -673,7 +682,7 @@ s_dec_result(s_rd_t *rd, wq_msg_t *m)
             if ((rc = s_dec_cell(rd, m->result.table, row, c)))
                 return rc;
     }
-    return WQ_OK;
+    return s_dec_result_next(rd, m, paged);
 }
 
 /*  Elements of each message's array, version and type included. */
@@ -765,7 +774,8 @@ wq_msg_decode(const uint8_t *buf, size_t size, wq_msg_t **out, wq_err_t *err)
         goto fail;
     }
     msg->type = (wq_msg_type_t) type;
-    if (n != s_arity((int) type)) {
+    /* A paged RESULT has one more element: next (section 5.9). */
+    if (n != s_arity((int) type) && !(type == WQ_MSG_RESULT && n == s_arity((int) type) + 1)) {
         rc = s_fail(err, WQ_E_RANGE, S_P(s_lower_names[type]),
                     "%s is an array of %zu elements, this one has %zu", wq_msg_type_name((int) type),
                     s_arity((int) type), n);
@@ -780,7 +790,7 @@ wq_msg_decode(const uint8_t *buf, size_t size, wq_msg_t **out, wq_err_t *err)
     case WQ_MSG_PING: rc = s_dec_ping(&rd, msg); break;
     case WQ_MSG_PONG: rc = s_dec_pong(&rd, msg); break;
     case WQ_MSG_QUERY: rc = s_dec_query(&rd, msg); break;
-    case WQ_MSG_RESULT: rc = s_dec_result(&rd, msg); break;
+    case WQ_MSG_RESULT: rc = s_dec_result(&rd, msg, n == s_arity(WQ_MSG_RESULT) + 1); break;
     }
     if (rc != WQ_OK)
         goto fail;
@@ -1119,6 +1129,8 @@ s_enc_result(s_wr_t *w, const wq_msg_t *m)
                 return s_pack_failed(w, path);
         }
     }
+    if (m->result.next)
+        return s_put_str(w, S_P("result.next"), m->result.next, 0, WQ_CURSOR_MAX, false);
     return WQ_OK;
 }
 
@@ -1137,6 +1149,8 @@ wq_msg_encode(const wq_msg_t *msg, uint8_t **buf, size_t *size, wq_err_t *err)
     msgpack_packer_init(&w.pk, &w.out, s_write);
 
     size_t arity = s_arity((int) msg->type);
+    if (msg->type == WQ_MSG_RESULT && msg->result.next)
+        arity++;                /* paged: next */
     if (arity == 0) {
         rc = s_fail(err, WQ_E_UNKNOWN, S_P("type"), "unknown message type %d (known: 1..9)",
                     (int) msg->type);

@@ -36,6 +36,7 @@
 #define WQ_RESULT_MAX_ROWS 100000
 #define WQ_RESULT_MAX_COLS 64
 #define WQ_TEXT_MAX 1024                       /* error/status texts */
+#define WQ_CURSOR_MAX 256                      /* RESULT.next, QUERY "cursor" */
 
 typedef enum {
     WQ_MSG_HELLO = 1,       /* agent -> collector */
@@ -114,11 +115,13 @@ typedef struct {
             size_t count;           /* <= WQ_QUERY_MAX_PARAMS */
             wq_param_t *params;     /* keys sorted when encoded (canonical) */
         } query;
-        struct {    /* RESULT: [1, 9, request_id, status, text, [col, ...], [[cell, ...], ...]] */
+        struct {    /* RESULT: [1, 9, request_id, status, text, [col, ...], [[cell, ...], ...] (, next)] */
             uint64_t request_id;
             uint32_t status;        /* WQ_OK or a wq_rc_t */
             char *text;             /* "" or why it failed */
             wq_table_t *table;      /* NULL when status != WQ_OK; cells: nil | int | str */
+            char *next;             /* paged answers only (the QUERY had "limit"): "" = last page, else the
+                                       "cursor" of the next page; NULL = not paged (7 elements on the wire) */
         } result;
     };
     void *owned_;                   /* private: decoded storage */

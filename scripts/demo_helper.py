@@ -16,6 +16,9 @@ campaign file or compares figures lives here, one subcommand each:
   table JSON[,JSON] [COL[=HEAD]...]  render wanqi-query JSON answers as one table
   roster DEMO_DIR                 print the demo's counties, links and campaign sizes
   count JSON                      print the number of rows of a JSON array
+  ontime JSON[,JSON]              on-time rectification rate per row of summary answers
+  grades JSON                     enterprises by current performance grade (绩效分级),
+                                  rows that have any
   field STATS NAME                print one value of a generator stats file
   check DEMO_DIR                  compare the collector's figures with what the
                                   generator recorded; exit 1 on any difference
@@ -287,6 +290,11 @@ def cmd_table(args):
 
 # ---- the check -----------------------------------------------------------------
 
+GRADE_COLS = {"A": "a", "B": "b", "B-": "b_minus", "C": "c", "D": "d", "leading": "leading"}
+GRADE_HEADS = {"a": "A级", "b": "B级", "b_minus": "B-级", "c": "C级", "d": "D级",
+               "leading": "引领性"}
+
+
 def expected_columns(stats):
     """The summary columns the generator's stats predict, column -> value."""
     exp = {
@@ -299,6 +307,8 @@ def expected_columns(stats):
         "services": stats["services"],
         "consultations": stats["consultations"],
         "consultations_answered": stats["consultations_answered"],
+        "rectified_on_time": stats["rectified_on_time"],
+        "rectified_late": stats["rectified_late"],
     }
     for key, val in stats.items():
         if not isinstance(val, int) or "." not in key:
@@ -312,6 +322,8 @@ def expected_columns(stats):
             exp["services_" + sub] = val
         elif group == "enterprises_by_class":
             exp["class_" + sub] = val
+        elif group == "enterprises_by_grade":
+            exp["grade_" + GRADE_COLS[sub]] = val
         elif group == "problems_by_status":
             # The collector's views count a reopened problem as open.
             col = "problems_open" if sub in ("open", "reopened") else "problems_" + sub
@@ -522,6 +534,34 @@ def cmd_count(args):
         print(len(json.load(f)))
 
 
+def _rows(paths):
+    rows = []
+    for path in paths.split(","):
+        with open(path, encoding="utf-8") as f:
+            rows.extend(json.load(f))
+    return rows
+
+
+def cmd_ontime(args):
+    """ontime JSON[,JSON]: rectified on time / late and the on-time rate per row."""
+    out = []
+    for r in _rows(args[0]):
+        on, late = r.get("rectified_on_time") or 0, r.get("rectified_late") or 0
+        rate = "%.1f%%" % (100.0 * on / (on + late)) if on + late else None
+        out.append(dict(r, rate=rate))
+    render(out, ["area", "area_name", "rectified_on_time", "rectified_late", "rate",
+                 "rectify_days_median", "overdue"],
+           ["code", "name", "on_time", "late", "on_time_rate", "median_days", "overdue"])
+
+
+def cmd_grades(args):
+    """grades JSON: enterprises by current grade, rows with any grade."""
+    cols = ["grade_" + c for c in GRADE_HEADS]
+    rows = [r for r in _rows(args[0]) if any(r.get(c) for c in cols)]
+    render(rows, ["area", "area_name"] + cols,
+           ["code", "name"] + [GRADE_HEADS[c[6:]] for c in cols])
+
+
 def cmd_field(args):
     """field STATS_FILE NAME: print one value of a generator stats file."""
     for line in open(args[0], encoding="utf-8"):
@@ -536,7 +576,7 @@ def main():
     cmds = {"ports": cmd_ports, "counties": cmd_counties, "split": cmd_split,
             "resolve": cmd_resolve, "resolve-all": cmd_resolve_all, "progress": cmd_progress, "acked": cmd_acked,
             "table": cmd_table, "check": cmd_check, "count": cmd_count, "roster": cmd_roster,
-            "field": cmd_field}
+            "field": cmd_field, "ontime": cmd_ontime, "grades": cmd_grades}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         die("usage: demo_helper.py %s ..." % "|".join(cmds))
     cmds[sys.argv[1]](sys.argv[2:])

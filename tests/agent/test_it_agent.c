@@ -490,7 +490,7 @@ agent_wait_status(ctx_t *c, const char *needle)
 {
     s_wait_t w = {c, needle};
     if (!ts_wait_until(s_status_has, &w, WAIT_MS))
-        fail_msg("status never showed '%s'", needle);
+        ts_fail("status never showed '%s' within %d s", needle, WAIT_MS / 1000);
 }
 
 /*  ---- the tests -------------------------------------------------------------- */

@@ -111,8 +111,27 @@ test_it_init(void **state)
     snprintf(first_id, sizeof first_id, "%s", c->out);
     assert_non_null(strstr(first_id, AS_AGENT "/"));
     assert_non_null(strstr(first_id, "/1\n"));
-    assert_int_equal(s_agent(c, "init", "--force-new-incarnation", NULL), 0);
+    /* One record was never acknowledged: abandoning it needs its number. */
+    assert_int_not_equal(s_agent(c, "init", "--force-new-incarnation", NULL), 0);
+    assert_non_null(strstr(c->err, "--abandon-backlog 1"));
+    assert_int_not_equal(s_agent(c, "init", "--force-new-incarnation", "--abandon-backlog", "2", NULL), 0);
+    assert_int_equal(s_agent(c, "init", "--force-new-incarnation", "--abandon-backlog", "1", NULL), 0);
     assert_non_null(strstr(c->err, "1 records of incarnation"));
+    /* generate --stats never overwrites the outbox (issue 10, finding 8). */
+    char *mdb = ts_strf("%s/outbox/data.mdb", c->dir);
+    struct stat mdb_before, mdb_after;
+    assert_int_equal(stat(mdb, &mdb_before), 0);
+    char *gen[] = {(char *) ts_bin("wanqi-agent"), "generate", "--county", AS_COUNTY,
+                   "--enterprises", "1", "--stats", mdb, NULL};
+    char *gout = NULL, *gerr = NULL;
+    assert_int_not_equal(ts_run(gen, NULL, &gout, &gerr, 20000, NULL), 0);
+    assert_non_null(strstr(gerr, "refusing"));
+    assert_int_equal(stat(mdb, &mdb_after), 0);
+    assert_int_equal(mdb_before.st_size, mdb_after.st_size);
+    assert_int_equal(mdb_before.st_mtime, mdb_after.st_mtime);
+    free(gout);
+    free(gerr);
+    free(mdb);
     assert_int_equal(s_agent(c, "record", "enterprise", "--ent", AS_ENT, "--name", "恒泰二", "--industry",
                              "C", NULL), 0);
     assert_non_null(strstr(c->out, "/1\n"));

@@ -149,7 +149,7 @@ it_start_with(it_env_t *env, const char *map_size)
         env->pid = ts_spawn(argv, env->log, extra);
         assert_true(env->pid > 0);
         if (!ts_wait_until(it_ready, &r, 60000))
-            fail_msg("wanqi-collector run did not start within 60 s");
+            ts_fail("wanqi-collector run did not start within 60 s");
         if (r.status < 0)
             return;     /* serving */
         env->pid = 0;
@@ -352,7 +352,8 @@ it_expect(it_agent_t *a, wq_msg_type_t type)
 {
     wq_msg_t *msg = it_recv(a, IT_TIMEOUT_MS);
     if (!msg)
-        fail_msg("no %s from the collector", wq_msg_type_name(type));
+        ts_fail("no %s from the collector within %d s", wq_msg_type_name(type),
+                IT_TIMEOUT_MS / 1000);
     if (msg->type != type) {
         if (msg->type == WQ_MSG_ERROR)
             fail_msg("expected %s, got ERROR %s: %s", wq_msg_type_name(type), wq_errname((int) msg->error.code),

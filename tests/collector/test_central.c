@@ -858,12 +858,93 @@ test_query_errors(void **state)
     assert_null(t);
     /* An empty store answers with zero rows / zero counts. */
     t = tc_query(f->c, "summary", "level=county", NULL);
-    assert_int_equal(wq_table_ncols(t), 40);
+    assert_int_equal(wq_table_ncols(t), 49);
     assert_int_equal(wq_table_nrows(t), 193);   /* 2019 + current counties and zones */
     for (size_t r = 0; r < wq_table_nrows(t); r++)
         assert_int_equal(tc_int(t, r, "visits"), 0);
     wq_table_destroy(&t);
     assert_int_equal(s_verify(f->c), 0);
+}
+
+/*  ---- group commit ---------------------------------------------------------- */
+
+/*  Point b at records from..to of s. */
+static void
+s_group_batch(wq_ingest_batch_t *b, const tc_stream_t *s, uint64_t from, uint64_t to, wq_blob_t *blobs)
+{
+    memset(b, 0, sizeof *b);
+    for (uint64_t i = from; i <= to; i++) {
+        blobs[i - from].data = s->data[i - 1];
+        blobs[i - from].size = s->size[i - 1];
+    }
+    b->agent = s->agent;
+    b->county = s->county;
+    b->inc = s->inc;
+    b->first_seq = from;
+    b->records = blobs;
+    b->count = (size_t) (to - from + 1);
+}
+
+/*  Several batches of two streams in one transaction: each outcome is what
+    it would be alone, in order (a later batch of a stream sees the mark an
+    earlier one raised; a gap refuses only its batch); a batch that fails
+    otherwise sends the group batch by batch and fails only itself. */
+static void
+test_group_commit(void **state)
+{
+    fx_t *f = *state;
+    tc_stream_t a, b;
+    tc_stream_init(&a, "130102-01", "130102", 0x11111111);
+    tc_stream_init(&b, "130102-02", "130102", 0x22222222);
+    add_visits(&a, 10);
+    add_visits(&b, 10);
+    wq_blob_t blobs[5][10];
+    wq_ingest_batch_t g[5];
+    s_group_batch(&g[0], &a, 1, 4, blobs[0]);
+    s_group_batch(&g[1], &b, 3, 5, blobs[1]);   /* gap: b holds nothing */
+    s_group_batch(&g[2], &a, 3, 6, blobs[2]);   /* 3, 4 duplicates of g[0] */
+    s_group_batch(&g[3], &b, 1, 2, blobs[3]);
+    wq_central_ingest_group(f->c, g, 4, 1000);
+    assert_int_equal(g[0].rc, WQ_OK);
+    assert_int_equal(g[0].res.hwm, 4);
+    assert_int_equal(g[0].res.stored, 4);
+    assert_int_equal(g[1].rc, WQ_E_GAP);
+    assert_int_equal(g[1].res.hwm, 0);
+    assert_int_equal(g[2].rc, WQ_OK);
+    assert_int_equal(g[2].res.hwm, 6);
+    assert_int_equal(g[2].res.stored, 2);
+    assert_int_equal(g[2].res.duplicates, 2);
+    assert_int_equal(g[3].rc, WQ_OK);
+    assert_int_equal(g[3].res.hwm, 2);
+    for (int i = 0; i < 4; i++)
+        wq_ingest_result_clear(&g[i].res);
+
+    /* A batch that cannot be taken (a bad agent id) fails alone. */
+    s_group_batch(&g[0], &a, 7, 10, blobs[0]);
+    s_group_batch(&g[1], &b, 3, 10, blobs[1]);
+    g[1].agent = "bad agent";
+    s_group_batch(&g[2], &b, 3, 10, blobs[2]);
+    wq_central_ingest_group(f->c, g, 3, 1000);
+    assert_int_equal(g[0].rc, WQ_OK);
+    assert_int_equal(g[0].res.hwm, 10);
+    assert_int_equal(g[1].rc, WQ_E_FORMAT);
+    assert_int_equal(g[2].rc, WQ_OK);
+    assert_int_equal(g[2].res.hwm, 10);
+    assert_int_equal(g[2].res.stored, 8);
+    for (int i = 0; i < 3; i++)
+        wq_ingest_result_clear(&g[i].res);
+
+    wq_central_stats_t st;
+    wq_err_t err;
+    assert_int_equal(wq_central_stats(f->c, &st, &err), WQ_OK);
+    assert_int_equal(st.events, 20);
+    assert_int_equal(st.streams, 2);
+    wq_table_t *t = tc_query(f->c, "summary", "level=county", "area=130102", NULL);
+    assert_int_equal(tc_int(t, 0, "visits"), 20);
+    wq_table_destroy(&t);
+    assert_int_equal(s_verify(f->c), 0);
+    tc_stream_free(&a);
+    tc_stream_free(&b);
 }
 
 int
@@ -881,6 +962,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_overdue_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_detects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,8 +107,11 @@ gen_one(gen_t *g)
         seq = ADD(type, date, "ent", ent, "name", s_names[rnd(5)], "industry", "C3110", NULL);
     } else if (k < 25) {
         type = WQ_REC_VISIT;
-        seq = ADD(type, date, "ent", ent, "cadres", "张三", "method",
-                  wq_enum_name(WQ_F_METHOD, 1 + (int) rnd(WQ_METHOD_COUNT - 1)), NULL);
+        static const char *const crews[] = {"张三", "张三,李四", "王五", "李四,王五,张三"};
+        /* few dates and methods, so some visits look like double entries */
+        wq_date_from_days(wq_date_days("2019-03-01") + (int32_t) rnd(4), date);
+        seq = ADD(type, date, "ent", ent, "cadres", crews[rnd(4)], "method",
+                  wq_enum_name(WQ_F_METHOD, 1 + (int) rnd(2)), NULL);
     } else if (k < 37) {
         type = WQ_REC_PROBLEM;
         seq = ADD(type, date, "ent", ent, "category",
@@ -117,6 +120,10 @@ gen_one(gen_t *g)
     } else if (k < 47) {
         type = WQ_REC_PLAN;
         t = pick(g, 1u << WQ_REC_PROBLEM);
+        if (t && rnd(5)) {          /* mostly from the problem's own workstation */
+            si = t->stream;
+            s = &g->s[si];
+        }
         const char *pid = t ? t->id : NULL;
         if (!t || rnd(20) == 0) {
             wq_event_id_format(g->s[rnd(NSTREAMS)].agent, 0x99, 1 + rnd(5), dangling);
@@ -129,6 +136,10 @@ gen_one(gen_t *g)
         t = pick(g, 1u << WQ_REC_PROBLEM);
         if (!t)
             return;
+        if (rnd(5)) {
+            si = t->stream;
+            s = &g->s[si];
+        }
         seq = ADD(type, date, "ent", t->ent, "problem", t->id, "status",
                   wq_enum_name(WQ_F_STATUS, 1 + (int) rnd(WQ_STATUS_COUNT - 1)), NULL);
     } else if (k < 67) {
@@ -147,6 +158,10 @@ gen_one(gen_t *g)
         if (!t)
             return;
         seq = ADD(type, date, "ent", t->ent, "consultation", t->id, "answer", "答", NULL);
+    } else if (k < 85) {
+        type = WQ_REC_GRADING;
+        seq = ADD(type, date, "ent", ent, "industry", "C3110", "grade",
+                  wq_enum_name(WQ_F_GRADE, 1 + (int) rnd(WQ_GRADE_COUNT - 1)), NULL);
     } else if (k < 88) {
         type = WQ_REC_CLASSIFICATION;
         seq = ADD(type, date, "ent", ent, "class",
@@ -154,7 +169,7 @@ gen_one(gen_t *g)
                   NULL);
     } else if (k < 95) {
         type = WQ_REC_CORRECTION;
-        t = pick(g, 0x3FEu & ~(1u << WQ_REC_CORRECTION) & ~(1u << WQ_REC_RETRACTION));
+        t = pick(g, 0x13FEu & ~(1u << WQ_REC_CORRECTION) & ~(1u << WQ_REC_RETRACTION));
         if (!t)
             return;
         const char *of = wq_rec_type_name(t->type);
@@ -171,6 +186,7 @@ gen_one(gen_t *g)
         case WQ_REC_CONSULTATION: f = "channel"; v = wq_enum_name(WQ_F_CHANNEL, 1 + (int) rnd(3)); break;
         case WQ_REC_ANSWER: f = "answer"; v = "改答"; break;
         case WQ_REC_CLASSIFICATION: f = "class"; v = wq_enum_name(WQ_F_CLASS, 1 + (int) rnd(5)); break;
+        case WQ_REC_GRADING: f = "grade"; v = wq_enum_name(WQ_F_GRADE, 1 + (int) rnd(6)); break;
         default: return;
         }
         char setf[32];
@@ -180,7 +196,7 @@ gen_one(gen_t *g)
         seq = ADD(type, date, "target", t->id, "of", of, setf, v, "reason", "更正", NULL);
     } else {
         type = WQ_REC_RETRACTION;
-        t = pick(g, 0xFFEu);
+        t = pick(g, 0x1FFEu);
         if (!t)
             return;
         seq = ADD(type, date, "target", t->id, "reason", "撤回", NULL);
@@ -295,6 +311,16 @@ all_tables(wq_central_t *c, const gen_t *g, wq_table_t *out[NTABLES])
     out[n++] = tc_query(c, "summary", "level=province", "from=2019-10", "asof=2019-08-01", NULL);
     out[n++] = tc_query(c, "agents", "now_ms=2000", NULL);
     out[n++] = tc_query(c, "quarantine", NULL);
+    /* index 14.. : the figures of issue 14 */
+    out[n++] = tc_query(c, "overdue", "asof=2019-09-30", "from=2019-02", "to=2019-08", NULL);
+    out[n++] = tc_query(c, "summary", "level=city", "by=group", "asof=2019-05-20", NULL);
+    out[n++] = tc_query(c, "cadres", NULL);
+    out[n++] = tc_query(c, "cadres", "level=city", "from=2019-03", "to=2019-03", NULL);
+    out[n++] = tc_query(c, "waiting", "now_ms=1600000000000", NULL);
+    out[n++] = tc_query(c, "doubles", NULL);
+    static const char *const more[] = {"asof=2019-04-15", "asof=2019-07-31", "asof=2019-11-30"};
+    for (size_t a = 0; a < 3; a++)
+        out[n++] = tc_query(c, "summary", "level=county", more[a], NULL);
     for (int i = 0; i < NCODES; i++) {
         char p[32];
         snprintf(p, sizeof p, "code=%s", g->codes[i]);
@@ -361,6 +387,24 @@ run_property(uint64_t campaign_seed)
     assert_true(tc_int(prov, 0, "consultations_answered") > 0);
     assert_true(wq_table_nrows(tables[0][5]) > 0);    /* overdue as of 2019-09-30 */
     assert_true(wq_table_nrows(tables[0][13]) > 0);   /* quarantine */
+    /* The new figures are not trivial either, and the county rows add up. */
+    assert_true(wq_table_nrows(tables[0][14]) > 0);   /* overdue with a period */
+    assert_true(wq_table_nrows(tables[0][16]) > 0);   /* cadres */
+    assert_true(wq_table_nrows(tables[0][18]) > 0);   /* pending */
+    assert_true(wq_table_nrows(tables[0][19]) > 0);   /* doubles */
+    assert_true(tc_int(prov, 0, "rectified_on_time") + tc_int(prov, 0, "rectified_late") > 0);
+    assert_true(col_sum(tables[0][21], "rectified_late") + col_sum(tables[0][22], "rectified_late") +
+                    col_sum(tables[0][21], "rectified_on_time") > 0);
+    static const char *const gcols[] = {"grade_a", "grade_b", "grade_b_minus", "grade_c",
+                                        "grade_d", "grade_leading", "rectified_on_time",
+                                        "rectified_late", "overdue"};
+    int64_t grades = 0;
+    for (size_t i = 0; i < sizeof gcols / sizeof gcols[0]; i++) {
+        if (i < 6)
+            grades += tc_int(prov, 0, gcols[i]);
+        assert_int_equal(col_sum(tables[0][8], gcols[i]), tc_int(prov, 0, gcols[i]));
+    }
+    assert_true(grades > 0);
     /* County rows sum to the province row. */
     assert_int_equal(col_sum(tables[0][0], "visits"), tc_int(prov, 0, "visits"));
     assert_int_equal(col_sum(tables[0][0], "enterprises_registered"),

@@ -40,6 +40,20 @@ s_expect_summary(it_env_t *env, const char *level, const char *area, long long r
 
 /*  Two counties of two cities sync; the summary shows exactly what they
     sent, by county, city and province, in JSON and in CSV. */
+/*  Run wanqi-query with the test client and any number of arguments
+    (NULL-terminated); returns the exit status. */
+static int
+s_query_v(it_env_t *env, char **out, const char *const *args)
+{
+    char *argv[32] = {(char *) ts_bin("wanqi-query"), "--dir", env->qdir, "--collector", env->query,
+                      "--collector-key", env->key, "--timeout", "20"};
+    int n = 9;
+    for (int i = 0; args[i] && n < 31; i++)
+        argv[n++] = (char *) args[i];
+    argv[n] = NULL;
+    return it_run(out, NULL, argv);
+}
+
 static void
 test_two_counties_sync(void **state)
 {
@@ -124,6 +138,41 @@ test_two_counties_sync(void **state)
     rows = it_json_rows(out);
     assert_int_equal(it_rows_where(&rows, "area", "130000", &row), 1);
     assert_int_equal(it_int(row, "visits"), 0);
+    it_rows_free(&rows);
+    free(out);
+
+    /* Paging: all 193 county rows in pages of 50 (4 QUERY/RESULT
+       exchanges) equal the unpaged answer; --param limit=2 asks for one
+       page only (the next cursor is not followed). */
+    char *paged = NULL, *whole = NULL;
+    assert_int_equal(s_query_v(&env, &paged, (const char *[]){"summary", "--level", "county", "--page-rows", "50",
+                                                               "--format", "csv", NULL}), 0);
+    assert_int_equal(it_query(&env, &whole, NULL, "summary", "--level", "county", "--format", "csv", NULL), 0);
+    assert_string_equal(paged, whole);
+    free(whole);
+    free(paged);
+    assert_int_equal(s_query_v(&env, &out, (const char *[]){"summary", "--level", "county", "--page-rows", "50",
+                                                             "--format", "json", NULL}), 0);
+    rows = it_json_rows(out);
+    assert_int_equal(rows.count, 193);
+    it_rows_free(&rows);
+    free(out);
+    assert_int_equal(s_query_v(&env, &out, (const char *[]){"summary", "--level", "county", "--param", "limit=2",
+                                                             "--format", "json", NULL}), 0);
+    rows = it_json_rows(out);
+    assert_int_equal(rows.count, 2);
+    it_rows_free(&rows);
+    free(out);
+    assert_int_equal(it_query(&env, &out, NULL, "summary", "--param", "cursor=r5", NULL, NULL, NULL), 1);
+    free(out);
+    /* A cursor the collector did not make, and an offset cursor past the end. */
+    assert_int_equal(s_query_v(&env, &out, (const char *[]){"summary", "--param", "limit=2", "--param", "cursor=s7.x",
+                                                             NULL}), 1);
+    free(out);
+    assert_int_equal(s_query_v(&env, &out, (const char *[]){"summary", "--level", "county", "--param", "limit=2",
+                                                             "--param", "cursor=r1000", "--format", "json", NULL}), 0);
+    rows = it_json_rows(out);
+    assert_int_equal(rows.count, 0);
     it_rows_free(&rows);
     free(out);
 

@@ -39,7 +39,8 @@ s_wait_log(it_env_t *env, const char *text, int count)
 {
     s_logwait_t w = {env->log, text, count};
     if (!ts_wait_until(s_log_has, &w, IT_TIMEOUT_MS))
-        fail_msg("the collector never logged \"%s\" (%d times)", text, count);
+        ts_fail("the collector did not log \"%s\" %d times within %d s (log %s)", text, count,
+                IT_TIMEOUT_MS / 1000, env->log);
 }
 
 /*  A key authorized while the collector runs gets in after SIGHUP; a key

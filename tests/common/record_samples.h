@@ -110,6 +110,11 @@ rs_sample(wq_rec_type_t t)
         rs_set(r, "target", RS_AGENT "/" RS_INC_HEX "/6");
         rs_set(r, "reason", "重复录入");
         break;
+    case WQ_REC_GRADING:
+        rs_set(r, "industry", "C3011");
+        rs_set(r, "reason", "水泥熟料 B级");
+        rs_set(r, "grade", "B");
+        break;
     default:
         abort();
     }

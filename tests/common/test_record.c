@@ -356,8 +356,9 @@ test_missing_required(void **state)
     }
     /* 7 common (type excluded) x 11 + ent x 9 + per-type required fields:
        enterprise 2, visit 2, problem 3, plan 3, progress 2, service 2,
-       consultation 2, answer 2, classification 2, correction 4, retraction 2 */
-    assert_int_equal(checked, 6 * 11 + 9 + 2 + 2 + 3 + 3 + 2 + 2 + 2 + 2 + 2 + 4 + 2);
+       consultation 2, answer 2, classification 2, correction 4, retraction 2,
+       grading 2 (industry, grade) */
+    assert_int_equal(checked, 6 * 12 + 10 + 2 + 2 + 3 + 3 + 2 + 2 + 2 + 2 + 2 + 4 + 2 + 2);
 
     /* "type" itself: the map cannot be decoded into a record. */
     wq_record_t *r = rs_sample(WQ_REC_VISIT);

@@ -84,6 +84,9 @@ static const char *const s_lines[WQ_REC_TYPE_COUNT] = {
     [WQ_REC_RETRACTION] =
         "{\"type\":\"retraction\",\"date\":\"2019-05-10\",\"county\":\"130102\",\"by\":\"张三\","
         "\"target\":\"" RS_AGENT "/" RS_INC_HEX "/6\",\"reason\":\"重复录入\"}",
+    [WQ_REC_GRADING] =
+        "{\"type\":\"grading\",\"date\":\"2019-05-10\",\"county\":\"130102\",\"ent\":\"" RS_ENT
+        "\",\"by\":\"张三\",\"industry\":\"C3011\",\"grade\":\"B\",\"reason\":\"水泥熟料 B级\"}",
 };
 
 /*  Each import line, given the sample's identity, encodes to exactly the

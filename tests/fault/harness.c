@@ -45,7 +45,7 @@ long fx_env_long(const char *name, long dflt)
     char *end;
     long n = strtol(v, &end, 10);
     if (*end)
-        fail_msg("%s=%s is not a number", name, v);
+        ts_fail("%s=%s is not a number", name, v);
     return n;
 }
 
@@ -159,7 +159,7 @@ static char *s_bin(const char *program)
 {
     char *p = strdup(ts_bin(program));
     if (!p)
-        fail_msg("out of memory");
+        ts_fail("out of memory");
     return p;
 }
 
@@ -173,7 +173,7 @@ static void s_last_line_key(const char *out, char key[41])
     while (start > out && start[-1] != '\n')
         start--;
     if (end - start != 40)
-        fail_msg("expected a 40-character key line, got \"%s\"", out);
+        ts_fail("expected a 40-character key line, got \"%s\"", out);
     memcpy(key, start, 40);
     key[40] = 0;
 }
@@ -199,7 +199,7 @@ static size_t s_json_rows(const char *text, wq_json_object_t ***rows)
             wq_err_t err = {0};
             wq_json_object_t *o = NULL;
             if (wq_json_parse_object(s, len, &o, &err) != WQ_OK)
-                fail_msg("cannot parse JSON row \"%.*s\": %s", (int) len, s, err.text);
+                ts_fail("cannot parse JSON row \"%.*s\": %s", (int) len, s, err.text);
             if (n == cap) {
                 cap = cap ? cap * 2 : 64;
                 v = realloc(v, cap * sizeof *v);
@@ -232,11 +232,11 @@ static long long s_num(const wq_json_object_t *o, const char *key)
 {
     const wq_json_member_t *m = wq_json_get(o, key);
     if (!m)
-        fail_msg("JSON row has no \"%s\"", key);
+        ts_fail("JSON row has no \"%s\"", key);
     if (m->kind == WQ_JSON_NULL)
         return -1;
     if (m->kind != WQ_JSON_NUMBER)
-        fail_msg("JSON \"%s\" is not a number", key);
+        ts_fail("JSON \"%s\" is not a number", key);
     return strtoll(m->text, NULL, 10);
 }
 
@@ -285,10 +285,10 @@ void fx_init(fx_t *fx, const char *map_size, const char *conf_extra)
     char *conf_path = ts_strf("%s/collector.conf", fx->cdir);
     FILE *f = fopen(conf_path, "a");
     if (!f)
-        fail_msg("open %s: %s", conf_path, strerror(errno));
+        ts_fail("open %s: %s", conf_path, strerror(errno));
     fprintf(f, "heartbeat_ms = 1000\n%s", conf_extra ? conf_extra : "");
     if (fclose(f) != 0)
-        fail_msg("write %s: %s", conf_path, strerror(errno));
+        ts_fail("write %s: %s", conf_path, strerror(errno));
 
     char *qbin = s_bin("wanqi-query");
     char *kargv[] = {qbin, "keygen", "--dir", fx->qdir, NULL};
@@ -369,8 +369,13 @@ int fx_agent_add(fx_t *fx, const char *id, const char *county, bool via_link,
     if (fx->cpid > 0) {
         long before = fx_count_in_file(fx->clog, "peers reloaded");
         ts_kill(fx->cpid, SIGHUP);
-        for (int w = 0; w < 200 && fx_count_in_file(fx->clog, "peers reloaded") == before; w++)
+        int64_t deadline = fx_now_ms() + 30000;
+        while (fx_count_in_file(fx->clog, "peers reloaded") == before) {
+            if (fx_now_ms() > deadline)
+                ts_fail("the collector did not log \"peers reloaded\" within 30 s of SIGHUP "
+                        "(%ld such lines before, as many now; log %s)", before, fx->clog);
             ts_sleep_ms(50);
+        }
     }
     free(cert);
     free(cbin);
@@ -388,7 +393,7 @@ static bool s_collector_up(void *arg)
 {
     s_started_t *s = arg;
     if (ts_wait(s->fx->cpid, 0) != -1)
-        fail_msg("the collector exited at start; log %s", s->fx->clog);
+        ts_fail("the collector exited at start; log %s", s->fx->clog);
     return fx_count_in_file(s->fx->clog, s->needle) > 0;
 }
 
@@ -404,7 +409,8 @@ void fx_collector_start(fx_t *fx, const char *map_size)
     fx->cstarts++;
     s_started_t s = {fx, ts_strf("running (pid %d)", (int) fx->cpid)};
     if (!ts_wait_until(s_collector_up, &s, 30000))
-        fail_msg("the collector did not start in 30 s; log %s", fx->clog);
+        ts_fail("the collector did not log \"%s\" within 30 s of its start (log %s)",
+                s.needle, fx->clog);
     free(s.needle);
     free(bin);
 }
@@ -426,7 +432,7 @@ void fx_collector_stop(fx_t *fx)
     s_untrack(fx->cpid);
     fx->cpid = 0;
     if (rc != 0)
-        fail_msg("the collector exited %d on SIGTERM; log %s", rc, fx->clog);
+        ts_fail("the collector exited %d on SIGTERM; log %s", rc, fx->clog);
 }
 
 void fx_agent_start(fx_t *fx, int i)
@@ -450,7 +456,7 @@ void fx_agent_kill(fx_t *fx, int i)
     a->pid = 0;
     /* It may have died on its own before the kill: that is a failure. */
     if (rc != 128 + SIGKILL)
-        fail_msg("agent %s run ended with %d before SIGKILL; log %s", a->id, rc, a->log);
+        ts_fail("agent %s run ended with %d before SIGKILL; log %s", a->id, rc, a->log);
 }
 
 void fx_agent_stop(fx_t *fx, int i)
@@ -461,7 +467,7 @@ void fx_agent_stop(fx_t *fx, int i)
     s_untrack(a->pid);
     a->pid = 0;
     if (rc != 0)
-        fail_msg("agent %s run exited %d on SIGTERM; log %s", a->id, rc, a->log);
+        ts_fail("agent %s run exited %d on SIGTERM; log %s", a->id, rc, a->log);
 }
 
 void fx_teardown(fx_t *fx)
@@ -496,7 +502,7 @@ static long s_count_lines(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        fail_msg("open %s: %s", path, strerror(errno));
+        ts_fail("open %s: %s", path, strerror(errno));
     long n = 0;
     int c;
     while ((c = getc(f)) != EOF)
@@ -527,7 +533,7 @@ long fx_standalone_lines(const char *in, const char *out)
 {
     FILE *f = fopen(in, "r"), *g = fopen(out, "w");
     if (!f || !g)
-        fail_msg("open %s / %s: %s", in, out, strerror(errno));
+        ts_fail("open %s / %s: %s", in, out, strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     long kept = 0;
@@ -540,7 +546,7 @@ long fx_standalone_lines(const char *in, const char *out)
     free(line);
     fclose(f);
     if (fclose(g) != 0)
-        fail_msg("write %s", out);
+        ts_fail("write %s", out);
     return kept;
 }
 
@@ -548,7 +554,7 @@ long fx_slice_lines(const char *in, long from, long n, const char *out)
 {
     FILE *f = fopen(in, "r"), *g = fopen(out, "w");
     if (!f || !g)
-        fail_msg("open %s / %s: %s", in, out, strerror(errno));
+        ts_fail("open %s / %s: %s", in, out, strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     long no = 0, written = 0;
@@ -562,7 +568,7 @@ long fx_slice_lines(const char *in, long from, long n, const char *out)
     free(line);
     fclose(f);
     if (fclose(g) != 0)
-        fail_msg("write %s", out);
+        ts_fail("write %s", out);
     return written;
 }
 
@@ -609,7 +615,7 @@ void fx_status_inc(fx_t *fx, int i, char inc[9])
     char *text = s_status(fx, i);
     const char *p = s_json_key(text, "incarnation");
     if (p[0] != '"' || strlen(p) < 10 || p[9] != '"')
-        fail_msg("bad incarnation in %s", text);
+        ts_fail("bad incarnation in %s", text);
     memcpy(inc, p + 1, 8);
     inc[8] = 0;
     free(text);
@@ -650,7 +656,7 @@ long long fx_collector_stream(fx_t *fx, const char *agent, const char *inc, cons
     char *out = NULL;
     char *args[] = {"agents", "--format", "json", NULL};
     if (fx_query(fx, &out, args) != 0)
-        fail_msg("wanqi-query agents failed");
+        ts_fail("wanqi-query agents failed");
     wq_json_object_t **rows;
     size_t n = s_json_rows(out, &rows);
     long long v = -1;
@@ -667,6 +673,7 @@ long long fx_collector_stream(fx_t *fx, const char *agent, const char *inc, cons
 typedef struct {
     fx_t *fx;
     int pending;    /* index of an agent not yet drained, for the message */
+    long long last, acked, hwm;     /* its figures, last seen */
 } s_drain_t;
 
 static bool s_drained(void *arg)
@@ -680,6 +687,9 @@ static bool s_drained(void *arg)
         long long hwm = fx_collector_stream(d->fx, d->fx->agents[i].id, inc, "hwm");
         if (acked != last || hwm != last) {
             d->pending = i;
+            d->last = last;
+            d->acked = acked;
+            d->hwm = hwm;
             return false;
         }
     }
@@ -688,14 +698,15 @@ static bool s_drained(void *arg)
 
 void fx_wait_drained(fx_t *fx, int timeout_ms)
 {
-    s_drain_t d = {fx, -1};
+    s_drain_t d = {fx, -1, 0, 0, 0};
     /* ts_wait_until polls every 50 ms; each poll runs several processes. */
     int64_t deadline = fx_now_ms() + timeout_ms;
     while (!s_drained(&d)) {
         if (fx_now_ms() > deadline)
-            fail_msg("agent %s not drained in %d s (log %s, collector log %s)",
-                     fx->agents[d.pending].id, timeout_ms / 1000, fx->agents[d.pending].log,
-                     fx->clog);
+            ts_fail("agent %s not drained within %d s: last seen last_seq %lld, acknowledged "
+                    "%lld, collector mark %lld (log %s, collector log %s)",
+                    fx->agents[d.pending].id, timeout_ms / 1000, d.last, d.acked, d.hwm,
+                    fx->agents[d.pending].log, fx->clog);
         ts_sleep_ms(200);
     }
 }
@@ -756,7 +767,7 @@ void fx_check_exact(fx_t *fx, bool per_id, long expect_quarantined, fx_totals_t 
             char agent[64], inc[16];
             unsigned long long seq;
             if (!id || sscanf(id, "%63[^/]/%15[^/]/%llu", agent, inc, &seq) != 3)
-                fail_msg("bad id in agent %s list: %s", a->id, id ? id : "(none)");
+                ts_fail("bad id in agent %s list: %s", a->id, id ? id : "(none)");
             assert_string_equal(agent, a->id);
             int k;
             for (k = 0; k < nincs; k++)
@@ -803,7 +814,7 @@ void fx_check_exact(fx_t *fx, bool per_id, long expect_quarantined, fx_totals_t 
                `list` cannot show (a damaged or missing record, which the
                collector must then have quarantined) are counted apart. */
             if (incs[k].count > incs[k].max)
-                fail_msg("agent %s inc %s: %ld records but last seq %lld", a->id, incs[k].inc,
+                ts_fail("agent %s inc %s: %ld records but last seq %lld", a->id, incs[k].inc,
                          incs[k].count, incs[k].max);
             unlisted += incs[k].max - incs[k].count;
             incs[k].count = incs[k].max;
@@ -829,20 +840,23 @@ void fx_check_exact(fx_t *fx, bool per_id, long expect_quarantined, fx_totals_t 
     }
 
     if (per_id) {
-        qsort(ids, nids, sizeof *ids, s_id_cmp);
+        /* No ids at all (every import killed before it stored anything):
+           ids is NULL, and qsort/bsearch must not be given NULL. */
+        if (nids > 0)
+            qsort(ids, nids, sizeof *ids, s_id_cmp);
         long in_timelines = 0, unknown = 0;
         for (size_t e = 0; e < nents; e++) {
             char *out = NULL;
             char *args[] = {"enterprise", ents[e], "--format", "json", NULL};
             if (fx_query(fx, &out, args) != 0)
-                fail_msg("wanqi-query enterprise %s failed", ents[e]);
+                ts_fail("wanqi-query enterprise %s failed", ents[e]);
             wq_json_object_t **rows;
             size_t n = s_json_rows(out, &rows);
             for (size_t r = 0; r < n; r++) {
                 const char *id = s_str(rows[r], "id");
                 assert_non_null(id);
                 s_id_t key = {(char *) id, 0};
-                s_id_t *hit = bsearch(&key, ids, nids, sizeof *ids, s_id_cmp);
+                s_id_t *hit = nids > 0 ? bsearch(&key, ids, nids, sizeof *ids, s_id_cmp) : NULL;
                 in_timelines++;
                 if (hit)
                     hit->seen++;

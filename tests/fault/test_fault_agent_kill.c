@@ -39,7 +39,7 @@ static long s_printed(const char *log_path, const char *inc, long long *max_seq)
         long no;
         if (sscanf(line, "%ld\t%63[^/]/%15[^/]/%llu", &no, agent, in, &seq) == 4) {
             if (strcmp(in, inc) != 0)
-                fail_msg("import printed an id of incarnation %s, not %s", in, inc);
+                ts_fail("import printed an id of incarnation %s, not %s", in, inc);
             n++;
             if ((long long) seq > *max_seq)
                 *max_seq = (long long) seq;
@@ -91,7 +91,7 @@ static void test_kill_while_recording(void **state)
         else if (rc == 0)
             finished++;
         else
-            fail_msg("import %d exited %d (log %s)", r, rc, log);
+            ts_fail("import %d exited %d (log %s)", r, rc, log);
         printed += s_printed(log, inc, &max_printed);
         if (fx_rand_between(0, 2) == 0) {
             fx_agent_kill(&fx, a);
@@ -145,8 +145,14 @@ static void test_kill_while_sending(void **state)
         ts_sleep_ms(fx_rand_between(200, fx_light() ? 2000 : 1200));
         fx_agent_kill(&fx, a);
         long long hwm = fx_collector_stream(&fx, "130181-01", inc, "hwm");
+        /* The collector learns the stream at the agent's first HELLO: a
+           run killed before it connected (a loaded machine) leaves it
+           unknown (-1), which is a mark of 0 until then, never after. */
+        if (hwm < 0 && prev_hwm == 0)
+            hwm = 0;
         /* The collector's mark never goes back. */
-        assert_true(hwm >= prev_hwm);
+        if (hwm < prev_hwm)
+            ts_fail("kill %d: the collector's mark went back from %lld to %lld", k, prev_hwm, hwm);
         progressed += hwm > prev_hwm;
         prev_hwm = hwm;
     }
@@ -162,8 +168,11 @@ static void test_kill_while_sending(void **state)
     fx_teardown(&fx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* One scenario per ctest test (tests/fault/CMakeLists.txt): argv[1]. */
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill_while_recording),
         cmocka_unit_test(test_kill_while_sending),

@@ -46,7 +46,7 @@ static long long s_stat(const char *stats, const char *name)
     char *text = ts_strf("\n%s", stats);
     const char *p = strstr(text, pat);
     if (!p)
-        fail_msg("no %s in the generator's stats", name);
+        ts_fail("no %s in the generator's stats", name);
     long long v = strtoll(p + strlen(pat), NULL, 10);
     free(text);
     free(pat);
@@ -58,7 +58,7 @@ static long long s_summary(const char *json, const char *col)
     char *pat = ts_strf("\"%s\":", col);
     const char *p = strstr(json, pat);
     if (!p)
-        fail_msg("no %s in the summary: %s", col, json);
+        ts_fail("no %s in the summary: %s", col, json);
     long long v = strtoll(p + strlen(pat), NULL, 10);
     free(pat);
     return v;
@@ -116,10 +116,10 @@ static void test_outage_backlog_drains(void **state)
         if (kb > peak)
             peak = kb;
         if (anon > bound)
-            fail_msg("the agent's anonymous memory is %ld KiB, over the bound of %ld KiB", anon,
+            ts_fail("the agent's anonymous memory is %ld KiB, over the bound of %ld KiB", anon,
                      bound);
         if (kb > bound + mdb_kb)
-            fail_msg("the agent's VmHWM is %ld KiB, over %ld KiB + the outbox file's %ld KiB",
+            ts_fail("the agent's VmHWM is %ld KiB, over %ld KiB + the outbox file's %ld KiB",
                      kb, bound, mdb_kb);
         if (hwm >= 0) {
             /* Oldest first: the collector holds exactly 1..hwm. A
@@ -127,7 +127,7 @@ static void test_outage_backlog_drains(void **state)
                committed in between, never behind. */
             long long hwm2 = fx_collector_stream(&fx, "130102-01", inc, "hwm");
             if (stored < hwm || stored > hwm2)
-                fail_msg("collector holds %lld records with mark %lld..%lld: not oldest first",
+                ts_fail("collector holds %lld records with mark %lld..%lld: not oldest first",
                          stored, hwm, hwm2);
             assert_true(hwm >= prev);
             prev = hwm;
@@ -136,7 +136,7 @@ static void test_outage_backlog_drains(void **state)
         if (hwm == lines)
             break;
         if (fx_now_ms() > deadline)
-            fail_msg("backlog not drained: mark %lld of %ld", hwm, lines);
+            ts_fail("backlog not drained: mark %lld of %ld", hwm, lines);
         ts_sleep_ms(250);
     }
     fx_wait_drained(&fx, 60000);
@@ -176,8 +176,11 @@ static void test_outage_backlog_drains(void **state)
     fx_teardown(&fx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* One scenario per ctest test (tests/fault/CMakeLists.txt): argv[1]. */
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outage_backlog_drains),
     };

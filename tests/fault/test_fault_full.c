@@ -99,7 +99,8 @@ static void test_store_full(void **state)
 
     s_full_t s = {&fx};
     if (!ts_wait_until(s_store_full_logged, &s, 120000))
-        fail_msg("the collector never reported its store full (log %s)", fx.clog);
+        ts_fail("the collector did not log STORE FULL within 120 s (agent acknowledged %lld of "
+                "%ld; log %s)", fx_status_num(&fx, a, "acknowledged"), lines, fx.clog);
     char inc[9];
     fx_status_inc(&fx, a, inc);
     /* Full is where the mark stops: pages freed by earlier transactions
@@ -114,7 +115,8 @@ static void test_store_full(void **state)
         if (now == hwm && fx_count_in_file(fx.clog, "STORE FULL") > full_before)
             break;
         if (fx_now_ms() > deadline)
-            fail_msg("the collector's mark never stopped at a full store");
+            ts_fail("the collector's mark did not stand still at a full store within 120 s "
+                    "(last seen %lld, then %lld; log %s)", hwm, now, fx.clog);
         hwm = now;
     }
     fprintf(stderr, "[fault] store full: mark stands at %lld of %ld; %ld STORE FULL log lines\n",
@@ -138,8 +140,11 @@ static void test_store_full(void **state)
     fx_teardown(&fx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* One scenario per ctest test (tests/fault/CMakeLists.txt): argv[1]. */
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outbox_full),
         cmocka_unit_test(test_store_full),

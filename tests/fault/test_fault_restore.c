@@ -184,8 +184,11 @@ static void test_reinitialised_agent(void **state)
     fx_teardown(&fx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* One scenario per ctest test (tests/fault/CMakeLists.txt): argv[1]. */
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_restore_from_backup),
         cmocka_unit_test(test_reinitialised_agent),

@@ -80,7 +80,7 @@ static void test_soak(void **state)
             } else {
                 int rc = ts_wait(pid, 60000);
                 if (rc != 0)
-                    fail_msg("import exited %d", rc);
+                    ts_fail("import exited %d", rc);
             }
             switch (what) {
             case 1:
@@ -138,8 +138,11 @@ static void test_soak(void **state)
     fx_teardown(&fx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* One scenario per ctest test (tests/fault/CMakeLists.txt): argv[1]. */
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_soak),
     };

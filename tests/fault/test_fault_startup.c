@@ -173,8 +173,11 @@ static void test_config_errors(void **state)
     fx_teardown(&fx);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* One scenario per ctest test (tests/fault/CMakeLists.txt): argv[1]. */
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corrupt_records),
         cmocka_unit_test(test_config_errors),

@@ -121,7 +121,8 @@ static int s_connect(int port)
     return fd;
 }
 
-static char *s_vcmd(fl_link_t *link, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static char *
+s_vcmd(fl_link_t *link, const char *fmt, va_list ap)
 {
     char line[512];
     int n = vsnprintf(line, sizeof line - 1, fmt, ap);

@@ -458,6 +458,9 @@ static void test_latency_lower_bound(void **state)
     assert_int_equal(send(fd, &b, 1, 0), 1);
     size_t got = 0;
     while (got < 2) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, IO_GUARD_MS) != 1)
+            ts_fail("latency drop: got %zu of 2 bytes back within %d ms", got, IO_GUARD_MS);
         ssize_t k = recv(fd, r + got, 2 - got, 0);
         assert_true(k > 0);
         got += (size_t) k;
@@ -755,6 +758,9 @@ static void test_stall_down_holds_replies(void **state)
     assert_int_equal(fl_stat(f->link, "down_sent"), 1);
     fl_ok(f->link, "stall-down off");
     char c;
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, IO_GUARD_MS) != 1)
+        ts_fail("stall-down off: the held byte did not arrive within %d ms", IO_GUARD_MS);
     assert_int_equal(recv(fd, &c, 1, 0), 1);
     assert_int_equal(c, 'x');
     assert_int_equal(fl_stat(f->link, "down_sent"), 2);

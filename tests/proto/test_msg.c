@@ -370,6 +370,42 @@ s_build(const char *name, s_case_t *c)
         m->result.request_id = UINT64_MAX;
         m->result.text = "nothing to show";
         s_table(c, 0, NULL);
+    } else if (strcmp(name, "query_paged") == 0) {
+        m->type = WQ_MSG_QUERY;
+        m->query.request_id = 11;
+        m->query.name = "overdue";
+        m->query.count = 4;
+        m->query.params = c->p;
+        c->p[0] = (wq_param_t){"limit", "2"};
+        c->p[1] = (wq_param_t){"cursor", "r2"};
+        c->p[2] = (wq_param_t){"asof", "2026-11-29"};
+        c->p[3] = (wq_param_t){"area", "130000"};
+    } else if (strcmp(name, "result_page") == 0) {
+        static const char *cols[] = {"problem", "days_overdue"};
+        m->type = WQ_MSG_RESULT;
+        m->result.request_id = 11;
+        m->result.text = "";
+        m->result.next = "r4";
+        s_table(c, 2, cols);
+        size_t r = s_row(c);
+        wq_table_set_str(m->result.table, r, 0, "130102-01/9f86d081/3");
+        wq_table_set_int(m->result.table, r, 1, 40);
+        r = s_row(c);
+        wq_table_set_str(m->result.table, r, 0, "130102-01/9f86d081/9");
+        wq_table_set_int(m->result.table, r, 1, 12);
+    } else if (strcmp(name, "result_last_page") == 0) {
+        static const char *cols[] = {"problem"};
+        m->type = WQ_MSG_RESULT;
+        m->result.request_id = 12;
+        m->result.text = "";
+        m->result.next = "";
+        s_table(c, 1, cols);
+    } else if (strcmp(name, "result_page_error") == 0) {
+        m->type = WQ_MSG_RESULT;
+        m->result.request_id = 13;
+        m->result.status = WQ_E_FORMAT;
+        m->result.text = "limit: 0 is not 1..100000";
+        m->result.next = "";
     } else {
         fail_msg("vector %s.bin has no expected values in test_msg.c", name);
     }
@@ -388,7 +424,8 @@ static const char *s_good[] = {
     "hello",         "hello_edge",    "hello_min",       "ping",          "ping_edge",
     "pong",          "pong_zero",     "query_chinese",   "query_empty",   "query_enterprise",
     "query_summary", "result",        "result_empty",    "result_error",  "result_ints",
-    "result_nocols", "welcome",       "welcome_edge",    "welcome_new",
+    "result_nocols", "welcome",       "welcome_edge",    "welcome_new",     "query_paged",
+    "result_page",   "result_last_page", "result_page_error",
 };
 #define S_NGOOD (sizeof s_good / sizeof s_good[0])
 
@@ -468,6 +505,10 @@ s_assert_equal(const wq_msg_t *got, const wq_msg_t *want)
         assert_true(got->result.request_id == want->result.request_id);
         assert_int_equal(got->result.status, want->result.status);
         assert_string_equal(got->result.text, s_nz(want->result.text));
+        if (want->result.next)
+            assert_string_equal(got->result.next, want->result.next);
+        else
+            assert_null(got->result.next);
         const wq_table_t *g = got->result.table, *w = want->result.table;
         if (!w) {
             assert_null(g);
@@ -651,7 +692,7 @@ test_bad_vectors(void **state)
     closedir(dd);
     free(dir);
     assert_int_equal(checked, files);
-    assert_int_equal(checked, 90);
+    assert_int_equal(checked, 94);
 }
 
 static void

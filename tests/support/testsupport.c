@@ -7,6 +7,7 @@
 */
 #include "testsupport.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,9 +15,11 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -40,28 +43,316 @@ char *ts_strf(const char *fmt, ...)
     return s;
 }
 
+/* ---- the guard: children, temp folders, signals, watchdog ------------
+
+   Everything the cleanup needs lives in fixed static tables, so that the
+   signal handlers can use it without allocating. Only the process that
+   loaded this file (s_main_pid) cleans up: a forked child that has not
+   yet exec'd must not kill its siblings or remove the folders. */
+
+#define S_MAX_CHILDREN 128
+#define S_MAX_LOGS 64
+#define S_MAX_DIRS 32
+#define S_PATH_MAX 512
+#define S_TAIL_BYTES 2048
+
+static pid_t s_main_pid;
+static struct {
+    pid_t pid;
+    char name[64];
+} s_children[S_MAX_CHILDREN];
+static char s_logs[S_MAX_LOGS][S_PATH_MAX];
+static char s_dirs[S_MAX_DIRS][S_PATH_MAX];
+static volatile sig_atomic_t s_dying;
+static long s_watchdog_s;
+
+static void s_say(const char *text)
+{
+    size_t len = strlen(text);
+    while (len > 0) {
+        ssize_t n = write(2, text, len);
+        if (n <= 0)
+            return;
+        text += n;
+        len -= (size_t) n;
+    }
+}
+
+static void s_say_long(long v)
+{
+    char buf[24];
+    int i = (int) sizeof buf - 1;
+    buf[i] = '\0';
+    bool neg = v < 0;
+    unsigned long u = neg ? (unsigned long) -v : (unsigned long) v;
+    do {
+        buf[--i] = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u && i > 1);
+    if (neg)
+        buf[--i] = '-';
+    s_say(buf + i);
+}
+
+/*  The last S_TAIL_BYTES of a log, from its first whole line. Only
+    async-signal-safe calls: the watchdog uses it. */
+static void s_say_tail(const char *path)
+{
+    static char buf[S_TAIL_BYTES + 1];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return;
+    off_t size = lseek(fd, 0, SEEK_END);
+    off_t from = size > S_TAIL_BYTES ? size - S_TAIL_BYTES : 0;
+    ssize_t n = lseek(fd, from, SEEK_SET) == from ? read(fd, buf, S_TAIL_BYTES) : -1;
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    char *text = buf;
+    if (from > 0) {
+        char *nl = strchr(buf, '\n');
+        text = nl ? nl + 1 : buf;
+    }
+    s_say("---- tail of ");
+    s_say(path);
+    s_say(from > 0 ? " (last lines)\n" : "\n");
+    s_say(text);
+    if (n > 0 && buf[n - 1] != '\n')
+        s_say("\n");
+}
+
+void ts_print_log_tails(void)
+{
+    for (int i = 0; i < S_MAX_LOGS; i++)
+        if (s_logs[i][0])
+            s_say_tail(s_logs[i]);
+}
+
+static void s_child_add(pid_t pid, const char *name)
+{
+    for (int i = 0; i < S_MAX_CHILDREN; i++)
+        if (s_children[i].pid == 0) {
+            const char *base = strrchr(name, '/');
+            snprintf(s_children[i].name, sizeof s_children[i].name, "%s", base ? base + 1 : name);
+            s_children[i].pid = pid;
+            return;
+        }
+    /* Full: the child still dies with us through PR_SET_PDEATHSIG. */
+}
+
+static void s_child_forget(pid_t pid)
+{
+    for (int i = 0; i < S_MAX_CHILDREN; i++)
+        if (s_children[i].pid == pid)
+            s_children[i].pid = 0;
+}
+
+static void s_log_add(const char *path)
+{
+    int free_slot = -1;
+    for (int i = 0; i < S_MAX_LOGS; i++) {
+        if (strcmp(s_logs[i], path) == 0)
+            return;
+        if (!s_logs[i][0] && free_slot < 0)
+            free_slot = i;
+    }
+    if (free_slot >= 0 && strlen(path) < S_PATH_MAX)
+        memcpy(s_logs[free_slot], path, strlen(path) + 1);
+}
+
+/*  rm -rf path, without allocating (usable in a signal handler). */
+static void s_remove_tree(const char *path)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *const argv[] = {"rm", "-rf", "--", (char *) path, NULL};
+        char *const env[] = {NULL};
+        execve("/bin/rm", argv, env);
+        _exit(127);
+    }
+    if (pid > 0)
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+}
+
+/*  Kill every child still running (and its process group), reap it,
+    remove every temp folder still registered. verbose: say what. */
+static void s_cleanup(bool verbose)
+{
+    if (getpid() != s_main_pid)
+        return;
+    /* Our stderr may be a pipe to a ctest that is gone: saying so must not
+       kill us (SIGPIPE) before the cleanup is done. */
+    signal(SIGPIPE, SIG_IGN);
+    for (int i = 0; i < S_MAX_CHILDREN; i++) {
+        pid_t pid = s_children[i].pid;
+        if (pid <= 0)
+            continue;
+        if (verbose) {
+            s_say("testsupport: killing ");
+            s_say(s_children[i].name);
+            s_say(" (pid ");
+            s_say_long(pid);
+            s_say("), still running at the end of the test\n");
+        }
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+    }
+    for (int i = 0; i < S_MAX_CHILDREN; i++) {
+        pid_t pid = s_children[i].pid;
+        if (pid <= 0)
+            continue;
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        s_children[i].pid = 0;
+    }
+    bool keep = getenv("WANQI_KEEP_TMP") != NULL;
+    for (int i = 0; i < S_MAX_DIRS; i++) {
+        if (!s_dirs[i][0])
+            continue;
+        if (verbose) {
+            s_say(keep ? "testsupport: keeping " : "testsupport: removing ");
+            s_say(s_dirs[i]);
+            s_say(keep ? " (WANQI_KEEP_TMP is set)\n"
+                       : " left by a failed test (WANQI_KEEP_TMP=1 keeps it)\n");
+        }
+        if (!keep)
+            s_remove_tree(s_dirs[i]);
+        s_dirs[i][0] = '\0';
+    }
+}
+
+void ts_cleanup(void)
+{
+    s_cleanup(true);
+}
+
+static void s_at_exit(void)
+{
+    s_cleanup(true);
+}
+
+/*  SIGTERM / SIGINT / SIGHUP (also sent by PR_SET_PDEATHSIG when ctest
+    dies): clean up, then die of the same signal. SIGALRM: the watchdog. */
+static void s_on_signal(int sig)
+{
+    if (getpid() != s_main_pid)
+        _exit(128 + sig);
+    if (s_dying)
+        return;
+    s_dying = 1;
+    signal(SIGPIPE, SIG_IGN);   /* see s_cleanup */
+    if (sig == SIGALRM) {
+        s_say("\ntestsupport: WATCHDOG: this test is still running after ");
+        s_say_long(s_watchdog_s);
+        s_say(" s (WANQI_TEST_TIMEOUT): some wait has no deadline or a deadline is too long."
+              " Logs of the programs it started:\n");
+        ts_print_log_tails();
+    } else {
+        s_say("\ntestsupport: signal ");
+        s_say_long(sig);
+        s_say(" received: stopping the programs this test started\n");
+    }
+    s_cleanup(true);
+    if (sig == SIGALRM)
+        _exit(124);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/*  Folders of tests killed with SIGKILL (which nothing can catch): the
+    next test to make a folder removes those whose owner is dead. The
+    owner's pid is part of the name: wanqi-test-PID-XXXXXX. */
+static void s_sweep_stale(void)
+{
+    DIR *d = opendir("/tmp");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        long owner = 0;
+        char rest[64];
+        if (sscanf(e->d_name, "wanqi-test-%ld-%63s", &owner, rest) != 2 || owner <= 1)
+            continue;
+        if (kill((pid_t) owner, 0) == 0 || errno != ESRCH)
+            continue;   /* alive (or not ours to judge) */
+        char path[S_PATH_MAX];
+        snprintf(path, sizeof path, "/tmp/%s", e->d_name);
+        struct stat st;
+        char keep[S_PATH_MAX + 16];
+        snprintf(keep, sizeof keep, "%s/.wanqi-keep", path);
+        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+            access(keep, F_OK) == 0)
+            continue;
+        fprintf(stderr, "testsupport: removing %s, left by test process %ld (gone)\n", path,
+                owner);
+        s_remove_tree(path);
+    }
+    closedir(d);
+}
+
+__attribute__((constructor)) static void s_guard_init(void)
+{
+    s_main_pid = getpid();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGALRM, &sa, NULL);
+    /* If whatever started us (ctest, a shell) dies, even by SIGKILL, we
+       get SIGTERM and clean up. If it died already, do so now. */
+    pid_t parent = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (parent == 1 || getppid() != parent)
+        raise(SIGTERM);
+    atexit(s_at_exit);
+    const char *w = getenv("WANQI_TEST_TIMEOUT");
+    if (w && atol(w) > 0) {
+        s_watchdog_s = atol(w);
+        alarm((unsigned) s_watchdog_s);
+    }
+}
+
 char *ts_tmpdir(void)
 {
-    char tmpl[] = "/tmp/wanqi-test-XXXXXX";
-    if (!mkdtemp(tmpl))
-        fail_msg("mkdtemp: %s", strerror(errno));
-    return strdup(tmpl);
+    static bool swept;
+    if (!swept) {
+        swept = true;
+        s_sweep_stale();
+    }
+    char *path = ts_strf("/tmp/wanqi-test-%ld-XXXXXX", (long) getpid());
+    if (!mkdtemp(path))
+        fail_msg("mkdtemp %s: %s", path, strerror(errno));
+    if (getenv("WANQI_KEEP_TMP")) {
+        char *keep = ts_strf("%s/.wanqi-keep", path);
+        ts_write_file(keep, "kept because WANQI_KEEP_TMP was set\n");
+        free(keep);
+    }
+    int i;
+    for (i = 0; i < S_MAX_DIRS && s_dirs[i][0]; i++)
+        ;
+    if (i == S_MAX_DIRS || strlen(path) >= S_PATH_MAX)
+        fail_msg("ts_tmpdir: more than %d temp folders at once", S_MAX_DIRS);
+    memcpy(s_dirs[i], path, strlen(path) + 1);
+    return path;
 }
 
 void ts_tmpdir_remove(char **path)
 {
     if (!path || !*path)
         return;
-    if (!getenv("WANQI_KEEP_TMP") && strncmp(*path, "/tmp/wanqi-test-", 16) == 0) {
-        char *argv[] = {"rm", "-rf", *path, NULL};
-        pid_t pid = fork();
-        if (pid == 0) {
-            execvp("rm", argv);
-            _exit(127);
-        }
-        if (pid > 0)
-            waitpid(pid, NULL, 0);
-    }
+    for (int i = 0; i < S_MAX_DIRS; i++)
+        if (strcmp(s_dirs[i], *path) == 0)
+            s_dirs[i][0] = '\0';
+    for (int i = 0; i < S_MAX_LOGS; i++)
+        if (strncmp(s_logs[i], *path, strlen(*path)) == 0)
+            s_logs[i][0] = '\0';
+    if (!getenv("WANQI_KEEP_TMP") && strncmp(*path, "/tmp/wanqi-test-", 16) == 0)
+        s_remove_tree(*path);
     free(*path);
     *path = NULL;
 }
@@ -125,16 +416,48 @@ static char **s_env_with(char *const extra_env[])
     return env;
 }
 
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*  fork + exec with the guard: the child leads its own process group (so
+    the cleanup kills whatever it starts too), gets SIGKILL when this
+    process dies (PR_SET_PDEATHSIG, checked against the fork/prctl race),
+    and is registered before any signal can be handled. */
 static pid_t s_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, char *const extra_env[])
 {
     char **env = s_env_with(extra_env);
     if (!env)
         fail_msg("out of memory");
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGALRM);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    pid_t parent = getpid();
     pid_t pid = fork();
-    if (pid < 0)
-        fail_msg("fork: %s", strerror(errno));
+    if (pid < 0) {
+        int e = errno;
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        fail_msg("fork %s: %s", argv[0], strerror(e));
+    }
     if (pid == 0) {
         setpgid(0, 0);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
+        /* exec keeps the mask and resets only the handled signals. */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGALRM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        alarm(0);
         if (in_fd >= 0)
             dup2(in_fd, 0);
         if (out_fd >= 0)
@@ -145,6 +468,9 @@ static pid_t s_spawn(char *const argv[], int in_fd, int out_fd, int err_fd, char
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
+    setpgid(pid, pid);  /* also here: no window where it shares our group */
+    s_child_add(pid, argv[0]);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     free(env);
     return pid;
 }
@@ -156,6 +482,7 @@ pid_t ts_spawn(char *const argv[], const char *log_path, char *const extra_env[]
         fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd < 0)
             fail_msg("open %s: %s", log_path, strerror(errno));
+        s_log_add(log_path);
     }
     int devnull = open("/dev/null", O_RDONLY);
     pid_t pid = s_spawn(argv, devnull, fd, fd, extra_env);
@@ -176,21 +503,31 @@ int ts_wait(pid_t pid, int timeout_ms)
 {
     if (pid <= 0)
         return -1;
-    for (int waited = 0;; waited += 10) {
+    /* Wall-clock deadline: on a loaded machine the sleeps run long. */
+    int64_t deadline = s_now_ms() + timeout_ms;
+    int nap = 1;
+    for (;;) {
         int st;
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid) {
+            s_child_forget(pid);
             if (WIFEXITED(st))
                 return WEXITSTATUS(st);
             if (WIFSIGNALED(st))
                 return 128 + WTERMSIG(st);
             return -1;
         }
-        if (r < 0)
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            s_child_forget(pid);
             return -1;
-        if (waited >= timeout_ms)
+        }
+        if (s_now_ms() >= deadline)
             return -1;
-        ts_sleep_ms(10);
+        ts_sleep_ms(nap);
+        if (nap < 20)
+            nap *= 2;
     }
 }
 
@@ -201,6 +538,7 @@ int ts_stop(pid_t pid)
     kill(pid, SIGTERM);
     int rc = ts_wait(pid, 10000);
     if (rc == -1) {
+        kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
         rc = ts_wait(pid, 5000);
     }
@@ -250,6 +588,9 @@ int ts_run(char *const argv[], const char *in_path, char **out, char **err_out, 
     close(in_fd);
     int rc = ts_wait(pid, timeout_ms);
     if (rc == -1) {
+        fprintf(stderr, "testsupport: %s %s did not finish in %d s: killed\n", argv[0],
+                argv[1] ? argv[1] : "", timeout_ms / 1000);
+        kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
         ts_wait(pid, 5000);
     }
@@ -291,10 +632,29 @@ void ts_sleep_ms(int ms)
 
 bool ts_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
 {
-    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+    /* A wall-clock deadline, not a count of polls: each cond() may itself
+       run programs that take seconds on a loaded machine. */
+    int64_t deadline = s_now_ms() + timeout_ms;
+    for (;;) {
         if (cond(arg))
             return true;
+        if (s_now_ms() >= deadline)
+            return false;
         ts_sleep_ms(50);
     }
-    return cond(arg);
+}
+
+void ts_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    fprintf(stderr, "testsupport: FAILED: %s\n", msg ? msg : fmt);
+    fflush(stderr);
+    ts_print_log_tails();
+    fail_msg("%s", msg ? msg : fmt);
+    abort();    /* not reached: fail_msg leaves the test through longjmp */
 }

@@ -218,6 +218,16 @@ GOOD["result_empty"] = msg(9, uint(8), uint(0), s(""), array(s("agent"), s("hwm"
 GOOD["result_error"] = msg(9, uint(9), uint(25), s("no enterprise " + ENT), array(), array())
 GOOD["result_nocols"] = msg(9, uint((1 << 64) - 1), uint(0), s("nothing to show"), array(),
                             array())
+# Paging (PROTOCOL.md 5.8, 5.9, 7.3): a QUERY with "limit" and "cursor"; its RESULT has an
+# 8th element, next: the cursor of the next page, or "" on the last page.
+GOOD["query_paged"] = msg(8, uint(11), s("overdue"), params({
+    "area": "130000", "asof": "2026-11-29", "cursor": "r2", "limit": "2"}))
+GOOD["result_page"] = msg(9, uint(11), uint(0), s(""), array(s("problem"), s("days_overdue")),
+                          array(array(s("130102-01/9f86d081/3"), sint(40)),
+                                array(s("130102-01/9f86d081/9"), sint(12))), s("r4"))
+GOOD["result_last_page"] = msg(9, uint(12), uint(0), s(""), array(s("problem")), array(), s(""))
+GOOD["result_page_error"] = msg(9, uint(13), uint(18), s("limit: 0 is not 1..100000"), array(),
+                                array(), s(""))
 
 # ---- the malformed vectors: (name, bytes, expected code, expected field) ---
 
@@ -371,6 +381,14 @@ bad("result_too_many_rows", msg(9, uint(7), uint(0), s(""), array(s("a")), arr(1
     "E_RANGE", "result.rows")
 bad("result_status_big", msg(9, uint(7), uint(1 << 32), s(""), array(), array()), "E_RANGE",
     "result.status")
+bad("result_arity_long", msg(9, uint(7), uint(0), s(""), array(), array(), s(""), s("")),
+    "E_RANGE", "result")
+bad("result_next_long", msg(9, uint(7), uint(0), s(""), array(), array(), s("r" * 257)),
+    "E_RANGE", "result.next")
+bad("result_next_int", msg(9, uint(7), uint(0), s(""), array(), array(), uint(2)), "E_TYPE",
+    "result.next")
+bad("result_next_newline", msg(9, uint(7), uint(0), s(""), array(), array(), s("r\n2")),
+    "E_UTF8", "result.next")
 
 
 def main():

@@ -1,0 +1,204 @@
+/*  =========================================================================
+    query_load - query latency against a running collector, as a client sees it
+
+    Connects once to the collector's query socket with CURVE (a client key
+    pair authorized on the collector), then sends one query after another
+    for a number of seconds or of queries, each waiting for its RESULT
+    (every page, as wanqi-query fetches them), and prints the latency
+    percentiles as one JSON line on stdout:
+        {"query":"summary","n":412,"p50_ms":1.9,"p99_ms":4.1,"max_ms":9.0,"rows":13}
+    Run by bench/run.py idle and during a drain. Asserts nothing.
+
+    Usage: query_load CLIENT_CERT COLLECTOR_KEY ENDPOINT SECONDS MAXN NAME [k=v ...]
+    SECONDS 0: until SIGTERM; MAXN 0: no limit.
+    =========================================================================
+*/
+#include <czmq.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/date.h"
+#include "proto/msg.h"
+
+/*  SIGTERM / SIGINT: finish the query under way, print, exit (bench/run.py
+    runs a loop for as long as a drain lasts). */
+static volatile sig_atomic_t s_stop;
+
+static void
+s_on_signal(int sig)
+{
+    (void) sig;
+    s_stop = 1;
+}
+
+static int
+s_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+static int
+s_param_cmp(const void *a, const void *b)
+{
+    return strcmp(((const wq_param_t *) a)->key, ((const wq_param_t *) b)->key);
+}
+
+/*  One query with all its pages; returns the rows, or -1 on failure. */
+static long
+s_one(zsock_t *dealer, const char *name, wq_param_t *base, size_t nbase, uint64_t *rid)
+{
+    char cursor[WQ_CURSOR_MAX + 1] = "";
+    long rows = 0;
+    for (;;) {
+        wq_param_t params[WQ_QUERY_MAX_PARAMS];
+        size_t n = nbase;
+        memcpy(params, base, n * sizeof *params);
+        params[n++] = (wq_param_t){"limit", "10000"};
+        if (cursor[0])
+            params[n++] = (wq_param_t){"cursor", cursor};
+        qsort(params, n, sizeof *params, s_param_cmp);
+        wq_msg_t msg;
+        memset(&msg, 0, sizeof msg);
+        msg.type = WQ_MSG_QUERY;
+        msg.query.request_id = ++*rid;
+        msg.query.name = (char *) name;
+        msg.query.params = params;
+        msg.query.count = n;
+        uint8_t *buf = NULL;
+        size_t size = 0;
+        wq_err_t err;
+        if (wq_msg_encode(&msg, &buf, &size, &err) != WQ_OK) {
+            fprintf(stderr, "query_load: cannot encode: %s\n", err.text);
+            return -1;
+        }
+        int rc = zmq_send(zsock_resolve(dealer), buf, size, 0);
+        free(buf);
+        if (rc < 0)
+            return -1;
+        wq_msg_t *reply = NULL;
+        while (!reply) {
+            zframe_t *f = zframe_recv(dealer);
+            if (!f && s_stop)
+                return -2;
+            if (!f) {
+                fprintf(stderr, "query_load: no answer within 30 s\n");
+                return -1;
+            }
+            if (wq_msg_decode(zframe_data(f), zframe_size(f), &reply, &err) != WQ_OK) {
+                zframe_destroy(&f);
+                fprintf(stderr, "query_load: undecodable answer: %s\n", err.text);
+                return -1;
+            }
+            zframe_destroy(&f);
+            if (reply->type != WQ_MSG_RESULT || reply->result.request_id != *rid)
+                wq_msg_destroy(&reply);
+        }
+        if (reply->result.status != WQ_OK) {
+            fprintf(stderr, "query_load: %s: %s\n", name, reply->result.text);
+            wq_msg_destroy(&reply);
+            return -1;
+        }
+        rows += (long) wq_table_nrows(reply->result.table);
+        bool more = reply->result.next && reply->result.next[0];
+        if (more)
+            snprintf(cursor, sizeof cursor, "%s", reply->result.next);
+        wq_msg_destroy(&reply);
+        if (!more)
+            return rows;
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 7) {
+        fprintf(stderr, "usage: query_load CLIENT_CERT COLLECTOR_KEY ENDPOINT SECONDS MAXN NAME [k=v ...]\n");
+        return 2;
+    }
+    zsys_handler_set(NULL);
+    zsys_init();
+    zsys_set_logstream(NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    zcert_t *cert = zcert_load(argv[1]);
+    if (!cert) {
+        fprintf(stderr, "query_load: cannot load %s\n", argv[1]);
+        return 1;
+    }
+    double seconds = atof(argv[4]);
+    long maxn = atol(argv[5]);
+    const char *name = argv[6];
+    wq_param_t params[WQ_QUERY_MAX_PARAMS];
+    size_t np = 0;
+    for (int i = 7; i < argc && np < WQ_QUERY_MAX_PARAMS - 2; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        params[np++] = (wq_param_t){argv[i], eq + 1};
+    }
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(dealer, 0);
+    zsock_set_rcvtimeo(dealer, 30000);
+    zsock_set_maxmsgsize(dealer, (int64_t) WQ_MSG_MAX_BYTES + 4096);
+    zcert_apply(cert, dealer);
+    zsock_set_curve_serverkey(dealer, argv[2]);
+    if (zsock_connect(dealer, "%s", argv[3]) != 0) {
+        fprintf(stderr, "query_load: cannot connect to %s\n", argv[3]);
+        return 1;
+    }
+    size_t cap = 1024, n = 0;
+    uint64_t *lat = malloc(cap * sizeof *lat);
+    uint64_t rid = 0;
+    long rows = 0;
+    int ret = 0;
+    uint64_t end = wq_mono_ms() + (uint64_t) (seconds * 1000);
+    /* The first query also pays the CURVE handshake: not counted. */
+    if (s_one(dealer, name, params, np, &rid) < 0) {
+        ret = 1;
+        goto done;
+    }
+    /* At least one timed query, however slow. */
+    while (!s_stop && (n == 0 || seconds <= 0 || wq_mono_ms() < end) && (maxn <= 0 || (long) n < maxn)) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rows = s_one(dealer, name, params, np, &rid);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (rows == -2)
+            break;              /* stopped during a query: not counted */
+        if (rows < 0) {
+            ret = 1;
+            goto done;
+        }
+        if (n == cap) {
+            cap *= 2;
+            uint64_t *l2 = realloc(lat, cap * sizeof *lat);
+            if (!l2) {
+                ret = 1;
+                goto done;
+            }
+            lat = l2;
+        }
+        lat[n++] = (uint64_t) (t1.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t) t1.tv_nsec
+                   - (uint64_t) t0.tv_nsec;
+    }
+    if (n == 0) {
+        ret = 1;
+        goto done;
+    }
+    qsort(lat, n, sizeof *lat, s_cmp_u64);
+    printf("{\"query\":\"%s\",\"n\":%zu,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"rows\":%ld}\n", name, n,
+           lat[n / 2] / 1e6, lat[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] / 1e6, lat[n - 1] / 1e6, rows);
+done:
+    free(lat);
+    zsock_destroy(&dealer);
+    zcert_destroy(&cert);
+    return ret;
+}

@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""wanqi benchmark suite: every figure beside its ceiling, measured in the same run.
+
+    python3 bench/run.py [--build build] [--events 1000000] [--json bench.json] [--smoke]
+
+Real programs only: a real wanqi-collector (CURVE, durable LMDB) and real wanqi-agent
+processes on 127.0.0.1, each county's campaign from `wanqi-agent generate`, recorded with
+`wanqi-agent import` before the agents start (a backlog), then drained. Prints a table and,
+with --json, writes every figure as JSON. Asserts nothing: figures, not verdicts.
+
+Steps (docs/PERFORMANCE.md explains each):
+  1. end to end, durable and acknowledged, with 1 and 10 agents (--small events), then with
+     50 agents (--events): that run leaves the big store the next steps use;
+  2. queries p50/p99 on the big store, idle (bench/query_load: one CURVE connection, a
+     query after another, every page fetched);
+  3. a drain of 10 more agents' backlog without queries, then another with query loops
+     running: ingest with queries vs without, and each query's p99 during the drain;
+  4. `wanqi-collector verify` on the big store;
+  5. ceilings: raw LMDB durable, the composite ceiling, scan-decode-aggregate, indexed
+     SQLite (bench/ceilings);
+  6. agents' RssAnon (private memory) while draining and idle after.
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+RECORDS_PER_ENTERPRISE = 11.7   # what `wanqi-agent generate` makes on average
+
+
+def counties(root):
+    out = []
+    with open(os.path.join(root, "common", "data", "hebei-divisions-2019.csv"), encoding="utf-8") as f:
+        for line in f:
+            p = line.strip().split(",")
+            if len(p) >= 3 and p[2] == "county":
+                out.append(p[0])
+    return out
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.bin = os.path.join(os.path.abspath(args.build), "bin")
+        self.tmp = tempfile.mkdtemp(prefix="wanqi-bench-")
+        self.procs = []
+        self.figures = {}
+        self.rows = []          # (figure, value, unit, ceiling text, ratio)
+        self.counties = counties(self.root)
+        self.next_county = 0
+        self.seed = 1
+
+    # ---- processes ----------------------------------------------------------------------
+
+    def run(self, *argv, **kw):
+        r = subprocess.run([str(a) for a in argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, **kw)
+        if r.returncode != 0:
+            raise SystemExit("bench: %s failed (%d): %s" % (" ".join(map(str, argv[:3])), r.returncode,
+                                                             r.stderr.strip()[-500:]))
+        return r.stdout
+
+    def start(self, argv, log):
+        p = subprocess.Popen([str(a) for a in argv], stdout=open(log, "w"), stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p
+
+    def stop(self, p):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def cleanup(self):
+        for p in self.procs:
+            self.stop(p)
+        if not self.args.keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def say(self, text):
+        print("[bench %s] %s" % (time.strftime("%H:%M:%S"), text), file=sys.stderr, flush=True)
+
+    # ---- collector and agents --------------------------------------------------------------
+
+    def collector_init(self):
+        self.cdir = os.path.join(self.tmp, "collector")
+        self.iport, self.qport = free_port(), free_port()
+        out = self.run(self.bin + "/wanqi-collector", "init", "--dir", self.cdir,
+                       "--ingest", "tcp://127.0.0.1:%d" % self.iport,
+                       "--query", "tcp://127.0.0.1:%d" % self.qport, "--map-size", "16G")
+        self.ckey = out.strip().splitlines()[0]
+        qdir = os.path.join(self.tmp, "query")
+        out = self.run(self.bin + "/wanqi-query", "keygen", "--dir", qdir)
+        self.run(self.bin + "/wanqi-collector", "authorize", "client", "--dir", self.cdir, "--key",
+                 out.strip().splitlines()[0], "--name", "bench")
+        self.qcert = os.path.join(qdir, "client.cert")
+        self.qdir = qdir
+
+    def collector_start(self):
+        self.col = self.start([self.bin + "/wanqi-collector", "run", "--dir", self.cdir],
+                              os.path.join(self.tmp, "collector.log"))
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                self.agents_table()
+                return
+            except SystemExit:
+                time.sleep(0.2)
+        raise SystemExit("bench: the collector did not answer within 30 s (log %s/collector.log)" % self.tmp)
+
+    def collector_stop(self):
+        self.stop(self.col)
+
+    def agents_table(self):
+        out = self.run(self.bin + "/wanqi-query", "--dir", self.qdir, "--collector",
+                       "tcp://127.0.0.1:%d" % self.qport, "--collector-key", self.ckey, "--timeout", "5",
+                       "agents", "--format", "json")
+        return {(r["agent"], r["inc"]): r["hwm"] for r in json.loads(out)}
+
+    def make_agents(self, k, events):
+        """k new agents, each with about events/k records imported (a backlog)."""
+        agents = []
+        per = max(1, events // k)
+        ents = max(1, int(round(per / RECORDS_PER_ENTERPRISE)))
+        jobs = []
+        for _ in range(k):
+            code = self.counties[self.next_county % len(self.counties)]
+            n = self.next_county // len(self.counties)
+            self.next_county += 1
+            aid = "%s-%02d" % (code, n + 1)
+            d = os.path.join(self.tmp, "agents", aid)
+            out = self.run(self.bin + "/wanqi-agent", "init", "--dir", d, "--agent-id", aid, "--county", code,
+                           "--collector", "tcp://127.0.0.1:%d" % self.iport, "--collector-key", self.ckey,
+                           "--config", "outbox_map_mb=2048", "--config", "outbox_max_bytes=1073741824")
+            key = [l.split(": ", 1)[1] for l in out.splitlines() if l.startswith("public key: ")][0]
+            self.run(self.bin + "/wanqi-collector", "authorize", "agent", "--dir", self.cdir, "--key", key,
+                     "--agent-id", aid, "--county", code)
+            camp = d + ".jsonl"
+            self.seed += 1
+            with open(camp, "w") as f:
+                subprocess.run([self.bin + "/wanqi-agent", "generate", "--county", code, "--enterprises",
+                                str(ents), "--seed", str(self.seed)], stdout=f, stderr=subprocess.DEVNULL,
+                               check=True)
+            agents.append({"id": aid, "dir": d, "camp": camp})
+        # The running collector reads the new peers on SIGHUP.
+        if getattr(self, "col", None) is not None and self.col.poll() is None:
+            self.col.send_signal(signal.SIGHUP)
+            time.sleep(1.0)
+        # Import two at a time (2 cores).
+        def imp(a):
+            subprocess.run([self.bin + "/wanqi-agent", "import", a["camp"], "--dir", a["dir"]],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            st = json.loads(self.run(self.bin + "/wanqi-agent", "status", "--format", "json", "--dir", a["dir"]))
+            a["last_seq"], a["inc"] = st["last_seq"], st["incarnation"]
+            os.unlink(a["camp"])
+        for i in range(0, len(agents), 2):
+            ts = [threading.Thread(target=imp, args=(a,)) for a in agents[i:i + 2]]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+        return agents
+
+    def drain(self, agents, label):
+        """Start the agents, wait until the collector's marks reach their outboxes; returns
+        (records, seconds, max RssAnon kB while draining, RssAnon kB idle after)."""
+        total = sum(a["last_seq"] for a in agents)
+        t0 = time.time()
+        for a in agents:
+            a["proc"] = self.start([self.bin + "/wanqi-agent", "run", "--dir", a["dir"]], a["dir"] + ".log")
+        rss_max = 0
+        deadline = t0 + 1800
+        while True:
+            for a in agents:
+                rss_max = max(rss_max, rss_anon(a["proc"].pid))
+            marks = self.agents_table()
+            if all(marks.get((a["id"], a["inc"]), 0) >= a["last_seq"] for a in agents):
+                break
+            if time.time() > deadline:
+                raise SystemExit("bench: %s not drained in 30 min" % label)
+            time.sleep(0.1)
+        dt = time.time() - t0
+        time.sleep(1.0)
+        idle = max(rss_anon(a["proc"].pid) for a in agents)
+        for a in agents:
+            self.stop(a["proc"])
+        return total, dt, rss_max, idle
+
+    # ---- figures -----------------------------------------------------------------------------
+
+    def fig(self, name, value, unit, ceiling=None, ceiling_name="", ratio=None):
+        self.figures[name] = {"value": value, "unit": unit}
+        if ceiling is not None:
+            self.figures[name]["ceiling"] = ceiling
+            self.figures[name]["ceiling_name"] = ceiling_name
+        if ratio is None and ceiling:
+            ratio = value / ceiling
+        if ratio is not None:
+            self.figures[name]["ratio"] = round(ratio, 3)
+        self.rows.append((name, value, unit, "%s %s" % (fmt(ceiling), ceiling_name) if ceiling else "",
+                          "%.2f×" % ratio if ratio is not None else ""))
+
+    def query_load(self, seconds, name, *params):
+        out = self.run(self.bin + "/query_load", self.qcert, self.ckey, "tcp://127.0.0.1:%d" % self.qport,
+                       seconds, 0, name, *params)
+        return json.loads(out)
+
+    def main(self):
+        a = self.args
+        small = a.small if not a.smoke else 1000
+        big = a.events if not a.smoke else 3000
+        qsec = 1 if a.smoke else 4
+        counts = [1, 2] if a.smoke else [1, 10]
+        bigk = 2 if a.smoke else 50
+        self.machine()
+        self.collector_init()
+        self.collector_start()
+
+        # 1. end to end
+        e2e = {}
+        for k in counts:
+            self.say("end to end: %d agent(s), %d records: importing" % (k, small))
+            ag = self.make_agents(k, small)
+            n, dt, rss, idle = self.drain(ag, "%d agents" % k)
+            e2e[k] = n / dt
+            self.say("  %d records in %.1f s" % (n, dt))
+        self.say("end to end: %d agents, %d records (the big store): importing" % (bigk, big))
+        ag = self.make_agents(bigk, big)
+        n, dt, rss_drain, rss_idle = self.drain(ag, "%d agents" % bigk)
+        e2e[bigk] = n / dt
+        self.say("  %d records in %.1f s" % (n, dt))
+        stored = n + sum(small for _ in counts)
+
+        # 5a. the composite ceiling on this run's records (the store holds them now)
+        self.collector_stop()
+        cdir = os.path.join(self.tmp, "ceil")
+        comp = json.loads(self.run(self.bin + "/ceilings", "composite", cdir + "-c",
+                                   os.path.join(self.cdir, "store"), small * 2))["per_s"]
+        raw = json.loads(self.run(self.bin + "/ceilings", "raw", cdir + "-r", small * 2))["per_s"]
+        shutil.rmtree(cdir + "-c", ignore_errors=True)
+        shutil.rmtree(cdir + "-r", ignore_errors=True)
+        for k in sorted(e2e):
+            self.fig("ingest_e2e_%d_agents" % k, round(e2e[k]), "records/s", comp, "composite ceiling")
+        self.fig("composite_ceiling", comp, "records/s", raw, "raw LMDB durable")
+        self.collector_start()
+
+        # 2. queries idle
+        queries = [("summary_province", "summary", "level=province"),
+                   ("summary_counties", "summary", "level=county"),
+                   ("overdue_city", "overdue", "area=130100"),
+                   ("overdue_province", "overdue", "area=130000"),
+                   ("agents", "agents")]
+        idle = {}
+        for label, *q in queries:
+            try:
+                idle[label] = self.query_load(qsec, *q)
+            except SystemExit as e:
+                self.say("  idle %s failed: %s" % (label, e))
+                idle[label] = {"p50_ms": float("nan"), "p99_ms": float("nan")}
+                continue
+            self.say("  idle %s: %s" % (label, idle[label]))
+
+        # 3. drains without and with query loops
+        k3 = 2 if a.smoke else 10
+        self.say("drain without queries: %d agents, %d records" % (k3, small))
+        ag = self.make_agents(k3, small)
+        n0, dt0, _, _ = self.drain(ag, "drain without queries")
+        self.say("drain with query loops: %d agents, %d records" % (k3, small))
+        ag = self.make_agents(k3, small)
+        # One query_load per query, each a loop for as long as the drain lasts.
+        loops = {}
+        for label, *q in [("summary_province", "summary", "level=province"),
+                          ("overdue_city", "overdue", "area=130100")]:
+            loops[label] = subprocess.Popen([self.bin + "/query_load", self.qcert, self.ckey,
+                                             "tcp://127.0.0.1:%d" % self.qport, "0", "0"] + q,
+                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            self.procs.append(loops[label])
+        n1, dt1, _, _ = self.drain(ag, "drain with queries")
+        during = {}
+        for label, p in loops.items():
+            p.send_signal(signal.SIGTERM)
+            out = p.communicate(timeout=60)[0]
+            if out.strip():
+                during[label] = json.loads(out)
+        stored += n0 + n1
+        self.fig("ingest_with_query_loop", round(n1 / dt1), "records/s", round(n0 / dt0), "without queries")
+        for label, q in idle.items():
+            self.fig("query_%s_idle_p50" % label, q["p50_ms"], "ms")
+            self.fig("query_%s_idle_p99" % label, q["p99_ms"], "ms")
+        for label, res in during.items():
+            p99 = res["p99_ms"]
+            self.fig("query_%s_drain_p50" % label, res["p50_ms"], "ms", idle[label]["p50_ms"], "idle p50")
+            self.fig("query_%s_drain_p99" % label, p99, "ms", idle[label]["p99_ms"], "idle p99",
+                     ratio=p99 / idle[label]["p99_ms"])
+        self.collector_stop()
+
+        # 4. verify
+        t0 = time.time()
+        self.run(self.bin + "/wanqi-collector", "verify", "--dir", self.cdir, "--quiet")
+        vt = time.time() - t0
+        scan = json.loads(self.run(self.bin + "/ceilings", "scan", os.path.join(self.cdir, "store")))
+        self.fig("verify_seconds", round(vt, 2), "s", scan["seconds"], "scan-decode-aggregate",
+                 ratio=vt / max(scan["seconds"], 1e-6))
+        sq = json.loads(self.run(self.bin + "/ceilings", "sqlite", self.tmp, os.path.join(self.cdir, "store")))
+        self.fig("sqlite_province_by_county", sq["province_by_county_ms"], "ms", idle["summary_counties"]["p50_ms"],
+                 "wanqi summary level=county p50 (client)",
+                 ratio=sq["province_by_county_ms"] / max(idle["summary_counties"]["p50_ms"], 1e-6))
+        self.fig("events_stored", scan["events"], "events")
+        self.fig("agent_rss_anon_draining_max", rss_drain, "kB", 4096, "target")
+        self.fig("agent_rss_anon_idle", rss_idle, "kB", 4096, "target")
+        self.store_stat()
+        self.report()
+
+    def machine(self):
+        cpu = ""
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith("model name"):
+                        cpu = line.split(":", 1)[1].strip()
+                        break
+        except OSError:
+            pass
+        self.figures["machine"] = {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+                                   "tmp": self.tmp, "smoke": self.args.smoke}
+
+    def store_stat(self):
+        """Bytes per event by database (mdb_stat -a), for write amplification."""
+        try:
+            out = subprocess.run(["mdb_stat", "-a", os.path.join(self.cdir, "store")], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True).stdout
+        except OSError:
+            return
+        dbs, cur, ps = {}, None, 4096
+        for line in out.splitlines():
+            line = line.strip()
+            if line.startswith("Status of "):
+                cur = line[len("Status of "):]
+            elif cur and ":" in line:
+                k, v = line.split(":", 1)
+                try:
+                    dbs.setdefault(cur, {})[k.strip()] = int(v.strip())
+                except ValueError:
+                    pass
+        ev = self.figures.get("events_stored", {}).get("value", 1) or 1
+        per = {}
+        for name, st in dbs.items():
+            pages = st.get("Branch pages", 0) + st.get("Leaf pages", 0) + st.get("Overflow pages", 0)
+            per[name] = {"entries": st.get("Entries", 0), "bytes_per_event": round(pages * ps / ev, 1)}
+        self.figures["store_bytes_per_event"] = per
+
+    def report(self):
+        print("%-40s %14s %-10s %-44s %s" % ("figure", "value", "unit", "ceiling / reference", "ratio"))
+        for name, value, unit, ceil, ratio in self.rows:
+            print("%-40s %14s %-10s %-44s %s" % (name, fmt(value), unit, ceil, ratio))
+        if "store_bytes_per_event" in self.figures:
+            print("\nstore pages per event by database (mdb_stat -a):")
+            for name, st in sorted(self.figures["store_bytes_per_event"].items()):
+                print("  %-12s %10d entries %8.1f bytes/event" % (name, st["entries"], st["bytes_per_event"]))
+        if self.args.json:
+            with open(self.args.json, "w") as f:
+                json.dump(self.figures, f, indent=1, sort_keys=True)
+            print("\nJSON: %s" % self.args.json)
+
+
+def rss_anon(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def fmt(v):
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "%.3f" % v if v < 100 else "%.0f" % v
+    return str(v)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build", help="CMake build directory (default build)")
+    ap.add_argument("--events", type=int, default=1000000, help="records in the big store (default 10^6)")
+    ap.add_argument("--small", type=int, default=100000,
+                    help="records of each other end-to-end run and drain (default 100000)")
+    ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--smoke", action="store_true", help="a tiny run that only checks the suite works")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args()
+    b = Bench(args)
+    try:
+        b.main()
+    finally:
+        b.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,334 @@
+/*  =========================================================================
+    test_central_asof - on time or late, overdue as of a date with the
+    deadline in force that day, and the queries built on marks
+
+    A hand-made history (deadline extended before and after it was passed,
+    rectified late, reopened, rectified again; another problem rectified on
+    time) is checked as of six dates against figures computed by hand, in
+    the summary and in the overdue list (with its deadline history), for
+    two delivery orders; verify finds 0 differences. Then the cadres,
+    pending and doubles queries, the grading record and its rollup, and
+    the version rule: a record type this collector does not know is
+    quarantined, never dropped, and the batch is acknowledged.
+    =========================================================================
+*/
+#include "test_central_fixture.h"
+
+#include "tests/support/testsupport.h"
+
+static wq_central_t *
+s_open(char **dir)
+{
+    wq_central_t *c = NULL;
+    wq_err_t err;
+    *dir = ts_tmpdir();
+    assert_int_equal(wq_central_open(*dir, 64u << 20, &c, &err), WQ_OK);
+    return c;
+}
+
+static uint64_t
+s_verify(wq_central_t *c)
+{
+    uint64_t d = 99;
+    wq_err_t err;
+    assert_int_equal(wq_central_verify(c, stderr, &d, &err), WQ_OK);
+    return d;
+}
+
+/*  Problems in stream a (seq 1 P, 2 Q, 3 R), their plans and progress in
+    stream b (another workstation), so that they can arrive first.
+    P: opened 03-01, deadline 03-31 then (plan of 03-25) 04-30; rectified
+       05-10 (late), reopened 05-20, rectified 06-05 (late).
+    Q: opened 03-05, deadline 04-15; rectified 04-10 (on time), verified 04-20.
+    R: opened 03-01, deadline 03-20, extended on 04-01 (already overdue) to
+       05-31; never rectified. */
+static void
+s_history(tc_stream_t *a, tc_stream_t *b, const char *code)
+{
+    tc_stream_init(a, "130102-01", "130102", 0x21);
+    tc_stream_init(b, "130102-02", "130102", 0x22);
+#define PROB(d, cat) tc_add(a, WQ_REC_PROBLEM, d, "ent", code, "category", cat, "severity", \
+                            "general", "description", "问题", NULL)
+#define PLAN(d, p, dl) tc_add(b, WQ_REC_PLAN, d, "ent", code, "problem", tc_id(a, p), "measures", \
+                              "措施", "deadline", dl, NULL)
+#define PROG(d, p, st) tc_add(b, WQ_REC_PROGRESS, d, "ent", code, "problem", tc_id(a, p), \
+                              "status", st, NULL)
+    PROB("2019-03-01", "air");                  /* 1 P */
+    PROB("2019-03-05", "water");                /* 2 Q */
+    PROB("2019-03-01", "noise");                /* 3 R */
+    PROG("2019-06-05", 1, "rectified");         /* b: newest first */
+    PROG("2019-05-20", 1, "reopened");
+    PROG("2019-05-10", 1, "rectified");
+    PLAN("2019-03-25", 1, "2019-04-30");
+    PLAN("2019-03-02", 1, "2019-03-31");
+    PROG("2019-04-20", 2, "verified");
+    PROG("2019-04-10", 2, "rectified");
+    PLAN("2019-03-06", 2, "2019-04-15");
+    PLAN("2019-04-01", 3, "2019-05-31");
+    PLAN("2019-03-02", 3, "2019-03-20");
+#undef PROB
+#undef PLAN
+#undef PROG
+}
+
+typedef struct {
+    const char *asof;
+    int64_t overdue, on_time, late;
+    /* overdue rows: problem seq, days, deadline, first deadline, extensions */
+    struct {
+        uint64_t seq;
+        int64_t days;
+        const char *deadline, *first;
+        int64_t ext;
+    } rows[2];
+} s_case_t;
+
+static const s_case_t s_cases[] = {
+    {"2019-03-25", 1, 0, 0, {{3, 5, "2019-03-20", "2019-03-20", 0}}},
+    {"2019-04-12", 0, 1, 0, {{0}}},
+    {"2019-05-05", 1, 1, 0, {{1, 5, "2019-04-30", "2019-03-31", 1}}},
+    {"2019-05-15", 0, 1, 1, {{0}}},
+    {"2019-06-03", 2, 1, 0,
+     {{1, 34, "2019-04-30", "2019-03-31", 1}, {3, 3, "2019-05-31", "2019-03-20", 1}}},
+    {"2019-06-10", 1, 1, 1, {{3, 10, "2019-05-31", "2019-03-20", 1}}},
+};
+
+static void
+s_check_history(wq_central_t *c, const tc_stream_t *s)
+{
+    for (size_t i = 0; i < sizeof s_cases / sizeof s_cases[0]; i++) {
+        const s_case_t *k = &s_cases[i];
+        char asof[32];
+        snprintf(asof, sizeof asof, "asof=%s", k->asof);
+        wq_table_t *t = tc_query(c, "summary", "level=county", "area=130102", asof, NULL);
+        if (tc_int(t, 0, "overdue") != k->overdue || tc_int(t, 0, "rectified_on_time") != k->on_time ||
+            tc_int(t, 0, "rectified_late") != k->late)
+            fail_msg("asof %s: overdue %lld on time %lld late %lld, want %lld %lld %lld", k->asof,
+                     (long long) tc_int(t, 0, "overdue"), (long long) tc_int(t, 0, "rectified_on_time"),
+                     (long long) tc_int(t, 0, "rectified_late"), (long long) k->overdue,
+                     (long long) k->on_time, (long long) k->late);
+        /* Current: P 96 days, Q 36 days to rectification: lower median 36. */
+        assert_int_equal(tc_int(t, 0, "rectify_days_median"), 36);
+        wq_table_destroy(&t);
+        /* The province row and a period filter agree. */
+        t = tc_query(c, "summary", asof, "from=2019-03", "to=2019-03", NULL);
+        assert_int_equal(tc_int(t, 0, "overdue"), k->overdue);
+        wq_table_destroy(&t);
+        t = tc_query(c, "summary", asof, "from=2019-04", NULL);
+        assert_int_equal(tc_int(t, 0, "overdue"), 0);
+        assert_int_equal(tc_int(t, 0, "rectified_on_time"), 0);
+        wq_table_destroy(&t);
+        t = tc_query(c, "overdue", asof, "from=2019-04", NULL);
+        assert_int_equal(wq_table_nrows(t), 0);
+        wq_table_destroy(&t);
+        /* The list: the same problems, with their deadline history. */
+        t = tc_query(c, "overdue", asof, "area=130102", "from=2019-03", "to=2019-03", NULL);
+        assert_int_equal((int64_t) wq_table_nrows(t), k->overdue);
+        for (size_t r = 0; r < wq_table_nrows(t); r++) {
+            size_t row = tc_row(t, "problem", tc_id(s, k->rows[r].seq));
+            assert_int_equal(tc_int(t, row, "days_overdue"), k->rows[r].days);
+            assert_string_equal(tc_str(t, row, "deadline"), k->rows[r].deadline);
+            assert_string_equal(tc_str(t, row, "first_deadline"), k->rows[r].first);
+            assert_int_equal(tc_int(t, row, "extensions"), k->rows[r].ext);
+        }
+        wq_table_destroy(&t);
+    }
+}
+
+static void
+test_history_five_dates(void **state)
+{
+    (void) state;
+    char code[19], *d1, *d2;
+    tc_code(31, code);
+    tc_stream_t sa, sb;
+    s_history(&sa, &sb, code);
+    wq_central_t *a = s_open(&d1), *b = s_open(&d2);
+    tc_send_all(a, &sa, 100);       /* problems first, then their history */
+    tc_send_all(a, &sb, 100);
+    tc_send_all(b, &sb, 1);         /* history first, one event per batch */
+    assert_int_equal(s_verify(b), 0);
+    tc_send_all(b, &sa, 1);
+    tc_send_all(b, &sb, 4);         /* and a resend: duplicates change nothing */
+    assert_int_equal(s_verify(a), 0);
+    assert_int_equal(s_verify(b), 0);
+    s_check_history(a, &sa);
+    s_check_history(b, &sa);
+    wq_central_destroy(&a);
+    wq_central_destroy(&b);
+    ts_tmpdir_remove(&d1);
+    ts_tmpdir_remove(&d2);
+    tc_stream_free(&sa);
+    tc_stream_free(&sb);
+}
+
+/*  Cadres, pending references, possible double entries, grades. */
+static void
+test_marks_queries(void **state)
+{
+    (void) state;
+    char code[19], code2[19], *dir;
+    tc_code(41, code);
+    tc_code(42, code2);
+    wq_central_t *c = s_open(&dir);
+    tc_stream_t x, y;
+    tc_stream_init(&x, "130102-01", "130102", 0x31);
+    tc_stream_init(&y, "130102-02", "130102", 0x32);
+    tc_add(&x, WQ_REC_ENTERPRISE, "2019-03-01", "ent", code, "name", "甲钢铁", "industry", "C3110",
+           "focus", "strategic_emerging", "above_size", "true", NULL);
+    tc_add(&x, WQ_REC_VISIT, "2019-03-02", "ent", code, "cadres", "张三,李四", "method",
+           "field_visit", NULL);
+    tc_add(&y, WQ_REC_VISIT, "2019-03-02", "ent", code, "cadres", "张三", "method", "field_visit",
+           NULL);                                                    /* double of x/2 */
+    tc_add(&y, WQ_REC_VISIT, "2019-04-02", "ent", code, "cadres", "张三", "method", "symposium",
+           NULL);
+    tc_add(&x, WQ_REC_GRADING, "2019-03-10", "ent", code, "industry", "C3110", "grade", "B", NULL);
+    tc_add(&y, WQ_REC_GRADING, "2019-06-10", "ent", code, "industry", "C3110", "grade", "A",
+           "reason", "超低排放改造完成", NULL);
+    tc_add(&x, WQ_REC_GRADING, "2019-05-10", "ent", code2, "industry", "C3011", "grade", "B-", NULL);
+    /* Waiting: a plan for a problem that never arrives, a correction of an
+       event that never arrives. */
+    char ghost[WQ_EVENT_ID_MAX];
+    wq_event_id_format("130102-09", 0x99, 5, ghost);
+    tc_add(&x, WQ_REC_PLAN, "2019-03-03", "ent", code, "problem", ghost, "measures", "m",
+           "deadline", "2019-04-01", NULL);                          /* x/5 */
+    wq_event_id_format("130102-09", 0x99, 6, ghost);
+    tc_add(&x, WQ_REC_CORRECTION, "2019-03-04", "target", ghost, "of", "visit", "set.method",
+           "symposium", "reason", "r", NULL);                        /* x/6 */
+    tc_send_all(c, &y, 2);
+    tc_send_all(c, &x, 3);
+    assert_int_equal(s_verify(c), 0);
+
+    wq_table_t *t = tc_query(c, "cadres", "area=130102", NULL);
+    assert_int_equal(wq_table_nrows(t), 3);   /* 张三 03, 李四 03, 张三 04 */
+    size_t r = 0;
+    assert_string_equal(tc_str(t, r, "month"), "2019-03");
+    for (r = 0; r < 3; r++) {
+        const char *name = tc_str(t, r, "cadre"), *month = tc_str(t, r, "month");
+        int64_t want = !strcmp(name, "张三") && !strcmp(month, "2019-03") ? 2 : 1;
+        assert_int_equal(tc_int(t, r, "visits"), want);
+        assert_string_equal(tc_str(t, r, "area"), "130102");
+    }
+    wq_table_destroy(&t);
+    t = tc_query(c, "cadres", "level=province", "from=2019-04", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "area"), "130000");
+    wq_table_destroy(&t);
+
+    t = tc_query(c, "doubles", "area=1301", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "ent"), code);
+    assert_string_equal(tc_str(t, 0, "date"), "2019-03-02");
+    assert_string_equal(tc_str(t, 0, "method"), "field_visit");
+    assert_int_equal(tc_int(t, 0, "visits"), 2);
+    assert_string_equal(tc_str(t, 0, "agents"), "130102-01,130102-02");
+    wq_table_destroy(&t);
+
+    t = tc_query(c, "waiting", "now_ms=1646300800000", NULL);
+    assert_int_equal(wq_table_nrows(t), 2);
+    size_t pr = tc_row(t, "type", "plan"), cr = tc_row(t, "type", "correction");
+    assert_string_equal(tc_str(t, pr, "id"), tc_id(&x, 5));
+    assert_string_equal(tc_str(t, cr, "waits_for"), ghost);
+    assert_true(tc_int(t, pr, "age_days") > 1000);
+    wq_table_destroy(&t);
+
+    /* Current grade: code A (regraded), code2 B-, in the month of the grade. */
+    t = tc_query(c, "summary", NULL);
+    assert_int_equal(tc_int(t, 0, "grade_a"), 1);
+    assert_int_equal(tc_int(t, 0, "grade_b"), 0);
+    assert_int_equal(tc_int(t, 0, "grade_b_minus"), 1);
+    wq_table_destroy(&t);
+    t = tc_query(c, "summary", "to=2019-05", NULL);
+    assert_int_equal(tc_int(t, 0, "grade_a"), 0);
+    wq_table_destroy(&t);
+    t = tc_query(c, "summary", "by=group", NULL);
+    assert_int_equal(tc_int(t, 0, "enterprises_registered_strategic_emerging"), 1);
+    assert_int_equal(tc_int(t, 0, "enterprises_visited_strategic_emerging"), 1);
+    assert_int_equal(tc_int(t, 0, "enterprises_registered_above_size"), 1);
+    assert_int_equal(tc_int(t, 0, "enterprises_registered_tech_sme"), 0);
+    wq_table_destroy(&t);
+    /* The case file shows the gradings with their grade. */
+    wq_param_t p = {"code", code};
+    wq_err_t err;
+    assert_int_equal(wq_central_query(c, "enterprise", &p, 1, &t, &err), WQ_OK);
+    size_t g = tc_row(t, "type", "grading");
+    assert_string_equal(tc_str(t, g, "status"), "B");
+    wq_table_destroy(&t);
+
+    /* The problem arrives: the plan stops waiting. */
+    tc_stream_t z;
+    tc_stream_init(&z, "130102-09", "130102", 0x99);
+    for (int i = 0; i < 4; i++)
+        tc_add(&z, WQ_REC_SERVICE, "2019-03-01", "ent", code, "kind", "law", "content", "c", NULL);
+    tc_add(&z, WQ_REC_PROBLEM, "2019-03-01", "ent", code, "category", "air", "severity", "minor",
+           "description", "d", NULL);
+    tc_send_all(c, &z, 10);
+    t = tc_query(c, "waiting", "now_ms=1646300800000", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "type"), "correction");
+    wq_table_destroy(&t);
+    assert_int_equal(s_verify(c), 0);
+
+    wq_central_destroy(&c);
+    ts_tmpdir_remove(&dir);
+    tc_stream_free(&x);
+    tc_stream_free(&y);
+    tc_stream_free(&z);
+}
+
+/*  The version rule (proto/PROTOCOL.md): a record of a type the collector
+    does not know (what a pre-grading collector sees of a grading, or this
+    one of a future type) is quarantined with its reason and acknowledged;
+    the stream goes on. */
+static void
+test_unknown_type_quarantined(void **state)
+{
+    (void) state;
+    char *dir, code[19];
+    tc_code(51, code);
+    wq_central_t *c = s_open(&dir);
+    tc_stream_t s;
+    tc_stream_init(&s, "130102-01", "130102", 0x41);
+    tc_add(&s, WQ_REC_VISIT, "2019-03-02", "ent", code, "cadres", "张三", "method", "field_visit",
+           NULL);
+    /* A record of type "rating" (unknown here), otherwise well formed. */
+    static const uint8_t raw[] = {0x87, 0xa4, 't', 'y', 'p', 'e', 0xa6, 'r', 'a', 't', 'i', 'n', 'g',
+                                  0xa5, 'a', 'g', 'e', 'n', 't', 0xa9, '1', '3', '0', '1', '0', '2',
+                                  '-', '0', '1', 0xa3, 'i', 'n', 'c', 0x41, 0xa3, 's', 'e', 'q', 0x02,
+                                  0xa4, 'd', 'a', 't', 'e', 0xaa, '2', '0', '1', '9', '-', '0', '3',
+                                  '-', '0', '3', 0xa8, 'r', 'e', 'c', 'o', 'r', 'd', 'e', 'd', 0x01,
+                                  0xa6, 'c', 'o', 'u', 'n', 't', 'y', 0xa6, '1', '3', '0', '1', '0',
+                                  '2'};
+    tc_stream_push_raw(&s, raw, sizeof raw);
+    tc_add(&s, WQ_REC_VISIT, "2019-03-04", "ent", code, "cadres", "张三", "method", "symposium",
+           NULL);
+    wq_ingest_result_t res;
+    assert_int_equal(tc_send(c, &s, 1, 3, &res), WQ_OK);
+    assert_int_equal(res.hwm, 3);
+    assert_int_equal(res.stored, 2);
+    assert_int_equal(res.nquarantined, 1);
+    assert_int_equal(res.quarantined[0].seq, 2);
+    wq_ingest_result_clear(&res);
+    wq_table_t *t = tc_query(c, "quarantine", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_non_null(strstr(tc_str(t, 0, "reason"), "rating"));
+    wq_table_destroy(&t);
+    t = tc_query(c, "summary", NULL);
+    assert_int_equal(tc_int(t, 0, "visits"), 2);
+    wq_table_destroy(&t);
+    assert_int_equal(s_verify(c), 0);
+    wq_central_destroy(&c);
+    ts_tmpdir_remove(&dir);
+    tc_stream_free(&s);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_history_five_dates),
+        cmocka_unit_test(test_marks_queries),
+        cmocka_unit_test(test_unknown_type_quarantined),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
