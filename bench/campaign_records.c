@@ -1,6 +1,9 @@
 /*  =========================================================================
-    zdict_samples - write generated campaign records as training samples
-    for the zstd dictionary shipped in proto/dict/ (scripts/train-zdict)
+    campaign_records - generated campaign records as they travel, for the
+    zstd dictionary (scripts/train-zdict) and the weak-link bench
+
+    `campaign_records samples DIR [RECORDS] [SEED]`: training samples for
+    the zstd dictionary shipped in proto/dict/ (scripts/train-zdict).
 
     Generates campaigns with common/generate.c for several Hebei counties,
     turns each JSON line into a record the way `wanqi-agent import` does
@@ -9,7 +12,13 @@
     common/record.h) to DIR/NNNNNN.rec: one sample per record, which is
     what `zstd --train` wants. Prints the number of samples and bytes.
 
-    Usage: zdict_samples DIR [RECORDS] [SEED]   (default 20000 records, seed 1)
+    Default 20000 records, seed 1.
+
+    `campaign_records json FILE AGENT INC`: the records of an import file
+    (JSON Lines, e.g. from `wanqi-agent generate`) as the collector sees
+    them, identity included (agent, inc, seq = line number, recorded), one
+    compact JSON object per line on stdout, as common/record.c writes them:
+    the "compact JSON" baseline of bench/weaklink.
     =========================================================================
 */
 #include <inttypes.h>
@@ -45,16 +54,68 @@ s_resolve(wq_json_object_t *obj, const char *agent, uint32_t inc, uint64_t base)
     return 0;
 }
 
+/*  One JSON line -> a record with its identity; NULL (message printed) on
+    error. */
+static wq_record_t *
+s_record(const char *line, size_t n, const char *agent, uint32_t inc, uint64_t seq)
+{
+    wq_json_object_t *obj = NULL;
+    wq_record_t *rec = NULL;
+    wq_err_t err;
+    if (wq_json_parse_object(line, n, &obj, &err) != WQ_OK || s_resolve(obj, agent, inc, 0)
+        || wq_record_from_json(obj, &rec, &err) != WQ_OK) {
+        fprintf(stderr, "campaign_records: line %" PRIu64 ": %s\n", seq, err.text);
+        rec = NULL;
+    } else {
+        wq_record_set_identity(rec, agent, inc, seq, 1548979200000ull + seq * 3600000ull);
+    }
+    wq_json_object_destroy(&obj);
+    return rec;
+}
+
+static int
+s_json(const char *path, const char *agent, uint32_t inc)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    uint64_t seq = 0;
+    int rc = 1;
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (line[n - 1] == '\n')
+            n--;
+        wq_record_t *rec = s_record(line, (size_t) n, agent, inc, ++seq);
+        if (!rec)
+            goto done;
+        wq_record_write_json(rec, stdout);
+        fputc('\n', stdout);
+        wq_record_destroy(&rec);
+    }
+    rc = fflush(stdout) == 0 ? 0 : 1;
+done:
+    free(line);
+    fclose(f);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 4) {
-        fprintf(stderr, "usage: zdict_samples DIR [RECORDS] [SEED]\n");
+    if (argc == 5 && strcmp(argv[1], "json") == 0)
+        return s_json(argv[2], argv[3], (uint32_t) strtoul(argv[4], NULL, 16));
+    if (argc < 3 || argc > 5 || strcmp(argv[1], "samples") != 0) {
+        fprintf(stderr, "usage: campaign_records samples DIR [RECORDS] [SEED]\n"
+                        "       campaign_records json FILE AGENT INC\n");
         return 2;
     }
-    const char *dir = argv[1];
-    long want = argc > 2 ? atol(argv[2]) : 20000;
-    uint64_t seed = argc > 3 ? strtoull(argv[3], NULL, 10) : 1;
+    const char *dir = argv[2];
+    long want = argc > 3 ? atol(argv[3]) : 20000;
+    uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 1;
     long written = 0;
     uint64_t bytes = 0;
     int rc = 1;
@@ -70,7 +131,7 @@ main(int argc, char **argv)
         /* ~11.6 records per enterprise */
         size_t ents = (size_t) (per_county / 11 + 1);
         if (wq_generate(mem, s_counties[c], NULL, NULL, seed + c, ents, NULL, &err) != WQ_OK) {
-            fprintf(stderr, "zdict_samples: generate %s: %s\n", s_counties[c], err.text);
+            fprintf(stderr, "campaign_records: generate %s: %s\n", s_counties[c], err.text);
             fclose(mem);
             free(text);
             goto fail;
@@ -84,24 +145,16 @@ main(int argc, char **argv)
         while (line < end && written < want) {
             char *nl = memchr(line, '\n', (size_t) (end - line));
             size_t n = nl ? (size_t) (nl - line) : (size_t) (end - line);
-            wq_json_object_t *obj = NULL;
-            wq_record_t *rec = NULL;
             uint8_t *buf = NULL;
             size_t size = 0;
             seq++;
-            if (wq_json_parse_object(line, n, &obj, &err) != WQ_OK || s_resolve(obj, agent, inc, 0)
-                || wq_record_from_json(obj, &rec, &err) != WQ_OK) {
-                fprintf(stderr, "zdict_samples: line %" PRIu64 " of %s: %s\n", seq, s_counties[c],
-                        err.text);
-                wq_json_object_destroy(&obj);
+            wq_record_t *rec = s_record(line, n, agent, inc, seq);
+            if (!rec) {
                 free(text);
                 goto fail;
             }
-            wq_record_set_identity(rec, agent, inc, seq,
-                                   1548979200000ull + seq * 3600000ull);
             int erc = wq_record_encode(rec, &buf, &size);
             wq_record_destroy(&rec);
-            wq_json_object_destroy(&obj);
             if (erc != WQ_OK) {
                 free(text);
                 goto fail;
