@@ -4,7 +4,8 @@
     Estimates are windowed: the rate is the largest of the last S_SAMPLES
     delivery-rate samples (a sample can only underestimate: an idle pipe
     adds a round trip to its interval), the round trip the smallest of the
-    last S_SAMPLES send-to-ACK times. A link that gets slower is noticed
+    last S_SAMPLES send-to-ACK times of batches sent with nothing in
+    flight, less their own link time (queueing is not latency). A link that gets slower is noticed
     within S_SAMPLES batches; one that gets faster at the next ACK.
     =========================================================================
 */
@@ -129,6 +130,8 @@ wq_pacer_sent(wq_pacer_t *self, uint64_t now_ms, size_t raw, size_t wire, size_t
     }
     mark->sent_ms = now_ms;
     mark->wire = wire;
+    mark->alone = inflight == 0;
+    mark->rate = wq_pacer_rate(self);
     mark->delivered = self->delivered;
     /* With nothing in flight the link was idle: the interval starts now. */
     mark->delivered_ms = inflight == 0 || !self->delivered_ms ? now_ms : self->delivered_ms;
@@ -143,7 +146,15 @@ wq_pacer_acked(wq_pacer_t *self, const wq_pacer_mark_t *mark, uint64_t now_ms)
     double rate = (double) (self->delivered - mark->delivered) * 1000.0 / (double) interval;
     self->rates[self->next_rate] = rate;
     self->next_rate = (self->next_rate + 1) % S_SAMPLES;
-    uint64_t rtt = now_ms > mark->sent_ms ? now_ms - mark->sent_ms : 1;
-    self->rtts[self->next_rtt] = rtt;
-    self->next_rtt = (self->next_rtt + 1) % S_SAMPLES;
+    /* The round trip, only from a batch sent with nothing ahead of it:
+       behind other batches, its wait in their queue would count as
+       latency, and batches sized to cover that latency would grow without
+       end. Its own link time (at the rate known when it was sent) is taken
+       off. */
+    if (mark->alone) {
+        double since = (double) (now_ms > mark->sent_ms ? now_ms - mark->sent_ms : 0);
+        double own = mark->rate > 0 ? (double) mark->wire * 1000.0 / mark->rate : 0;
+        self->rtts[self->next_rtt] = since - own >= 1.0 ? (uint64_t) (since - own) : 1;
+        self->next_rtt = (self->next_rtt + 1) % S_SAMPLES;
+    }
 }

@@ -9,7 +9,9 @@
     been acknowledged, and when, at the time it was sent; its ACK gives a
     delivery-rate sample (bytes acknowledged since / time since), and the
     largest recent sample is the link's rate. The smallest recent time
-    from sending a batch to its ACK is the round trip. From them:
+    from sending a batch with nothing in flight to its ACK, less its own
+    link time, is the round trip (a batch queued behind others would count
+    its wait as latency). From them:
       - the next batch's size in wire bytes = rate x target time (1 s),
         between a floor (a few KiB) and the frame limit; converted to the
         record bytes to read from the outbox with the compression ratio
@@ -28,6 +30,7 @@
 #ifndef WQ_AGENT_PACER_H_INCLUDED
 #define WQ_AGENT_PACER_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +46,8 @@ typedef struct {
     uint64_t delivered;         /* bytes acknowledged when it was sent */
     uint64_t delivered_ms;      /* time of the last ACK then (or sent_ms if idle) */
     size_t wire;                /* its frame's size */
+    bool alone;                 /* nothing was in flight: a round-trip sample */
+    double rate;                /* the rate estimate when it was sent */
 } wq_pacer_mark_t;
 
 typedef struct wq_pacer_t wq_pacer_t;
