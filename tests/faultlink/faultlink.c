@@ -82,6 +82,7 @@ typedef struct {
     int64_t last_due_us; /* due time of the newest chunk: keeps order when latency drops */
     double tokens;  /* token bucket, bytes */
     int64_t tok_us; /* last refill */
+    int64_t hole_until_us; /* --loss: a lost piece is resent then; the bucket is not capped till then */
     bool eof;       /* source closed its side */
     bool shut;      /* EOF passed on (shutdown(SHUT_WR) on the destination) */
 } fl_pipe_t;
@@ -426,7 +427,10 @@ static void s_pipe_refill(fl_t *fl, fl_pipe_t *p, int d, int64_t now)
     if (now > p->tok_us) {
         p->tokens += (double) (now - p->tok_us) * (double) bps / 8e6;
         double depth = fmax((double) bps / 80.0, (double) FL_TOKEN_QUANTUM); /* ~100 ms */
-        if (p->tokens > depth)
+        /* While a lost piece waits for its resend, the link goes on
+           carrying what follows it (TCP with SACK): that time is not lost,
+           so the bucket keeps it and delivers it when the hole is filled. */
+        if (p->tokens > depth && now >= p->hole_until_us)
             p->tokens = depth;
     }
     p->tok_us = now;
@@ -527,13 +531,15 @@ static bool s_pipe_write(fl_t *fl, fl_conn_t *c, int d, int64_t now)
             break;
         if (fl->dir[d].loss > 0 && s_chance(fl, fl->dir[d].loss)) {
             /* This piece (a packet's worth) is lost on the wire: the link
-               spent its time on it, and TCP sends it again after a
-               retransmission timeout (200 ms + a round trip), holding up
-               everything behind it. */
+               spent its time on it, and TCP's fast retransmit sends it again
+               a round trip later. The receiving program gets nothing past
+               the hole until then (in-order delivery), but the link keeps
+               carrying what follows meanwhile (see s_pipe_refill). */
+            int64_t rtt = fl->dir[FL_UP].latency_us + fl->dir[FL_DOWN].latency_us;
             if (fl->dir[d].bps)
                 p->tokens -= (double) n;
-            p->chunks[p->chead].due_us = now + 200000 + fl->dir[FL_UP].latency_us
-                                         + fl->dir[FL_DOWN].latency_us;
+            p->chunks[p->chead].due_us = now + (rtt > 10000 ? rtt : 10000);
+            p->hole_until_us = p->chunks[p->chead].due_us;
             fl->st.lost[d] += n;
             continue;
         }
@@ -1126,7 +1132,7 @@ static const fl_option_t s_options[] = {
     {"drop", "P", "probability 0..1 that a chunk resets its connection, both directions"},
     {"drop-up", "P", "reset probability for client -> target chunks only"},
     {"drop-down", "P", "reset probability for target -> client chunks only (lost acks)"},
-    {"loss", "P", "probability 0..1 that a piece (<= 1 KiB) is lost and sent again after 200 ms + RTT"},
+    {"loss", "P", "probability 0..1 that a piece (<= 1 KiB) is lost: its link time spent twice, resent a round trip later"},
     {"loss-up", "P", "loss, client -> target only"},
     {"loss-down", "P", "loss, target -> client only"},
     {"stall", NULL, "start stalled: accept and read, deliver nothing"},
