@@ -14,8 +14,8 @@
     know them answers the 8-element HELLO with E_RANGE, and the sender says
     HELLO again without the offer (and keeps to v1 with that collector for
     S_LEGACY_MS). The pacer (agent/pacer.h) sizes each batch from the link's
-    measured rate and round trip, and says when an
-    unanswered batch deserves a PING to find a reset connection quickly.
+    measured rate and round trip, and says when an unanswered batch
+    deserves a PING to find a reset connection quickly.
     =========================================================================
 */
 #include "agent/sender.h"
