@@ -22,6 +22,8 @@
 #include "agent/keys.h"
 #include "agent/outbox.h"
 #include "agent/sender.h"
+#include "agent/template.h"
+#include "common/i18n.h"
 #include "common/date.h"
 #include "common/generate.h"
 #include "common/json.h"
@@ -264,6 +266,46 @@ s_record_help(const char *type_name)
     printf("Event-id fields take AGENT/INC/SEQ as printed by record/import.\n");
 }
 
+/*  The record type an event-id field names ("last" looks for that type). */
+static wq_rec_type_t
+s_ref_type(const char *field)
+{
+    if (strncmp(field, "set.", 4) == 0)
+        field += 4;
+    if (strcmp(field, "visit") == 0)
+        return WQ_REC_VISIT;
+    if (strcmp(field, "problem") == 0)
+        return WQ_REC_PROBLEM;
+    if (strcmp(field, "consultation") == 0)
+        return WQ_REC_CONSULTATION;
+    return WQ_REC_NONE;     /* target: any record */
+}
+
+static bool
+s_is_event_field(const char *field)
+{
+    if (strncmp(field, "set.", 4) == 0)
+        field += 4;
+    return strcmp(field, "visit") == 0 || strcmp(field, "problem") == 0
+           || strcmp(field, "consultation") == 0 || strcmp(field, "target") == 0;
+}
+
+/*  "--name=value" or "--name value": *name points into a, *value into a
+    or the next argument (*i advanced). NULL value if missing. */
+static void
+s_opt_split(int argc, char **argv, int *i, char *name, size_t size, const char **value)
+{
+    const char *a = argv[*i] + 2;
+    const char *eq = strchr(a, '=');
+    if (eq) {
+        snprintf(name, size, "%.*s", (int) (eq - a), a);
+        *value = eq + 1;
+        return;
+    }
+    snprintf(name, size, "%s", a);
+    *value = (*i + 1 < argc) ? argv[++*i] : NULL;
+}
+
 static int
 s_cmd_record(int argc, char **argv, const char *dir_opt)
 {
@@ -272,52 +314,81 @@ s_cmd_record(int argc, char **argv, const char *dir_opt)
     wq_record_t *rec = NULL;
     wq_err_t e;
     int rc = 1;
+    bool repeat = false;
+    /* event-id fields given as short ids: resolved once the outbox is open */
+    const char *deferred_field[8], *deferred_value[8];
+    int ndeferred = 0;
     if (argc < 1 || s_is_help(argv[0])) {
         s_record_help(NULL);
         return argc < 1 ? S_USAGE : 0;
     }
-    wq_rec_type_t type = wq_rec_type_parse(argv[0]);
+    wq_rec_type_t type = wq_rec_type_parse_text(argv[0]);
     for (int i = 1; i < argc; i++)
         if (s_is_help(argv[i])) {
             if (type == WQ_REC_NONE)
-                return s_usage("record: unknown record type %s", argv[0]);
+                return s_usage(_("record: unknown record type '%s'"), argv[0]);
             s_record_help(argv[0]);
             return 0;
         }
     if (type == WQ_REC_NONE)
-        return s_usage("record: unknown record type '%s'", argv[0]);
+        return s_usage(_("record: unknown record type '%s'"), argv[0]);
     rec = wq_record_new(type);
     if (!rec) {
-        fprintf(stderr, "wanqi-agent: out of memory\n");
+        fprintf(stderr, "wanqi-agent: %s\n", _("out of memory"));
         return 1;
     }
     /* "of" first: a correction's patch fields need it. */
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--of") == 0 && wq_record_set_text(rec, "of", argv[i + 1], &e)) {
-            s_fail("record", &e);
+    for (int i = 1; i < argc; i++) {
+        char name[64];
+        const char *v;
+        if (strncmp(argv[i], "--", 2) != 0)
+            continue;
+        s_opt_split(argc, argv, &i, name, sizeof name, &v);
+        if (strcmp(name, "of") == 0 && v && wq_record_set_text(rec, "of", v, &e)) {
+            s_fail(_("record"), &e);
             rc = S_USAGE;
             goto done;
         }
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-            rc = s_usage("record: expected --FIELD VALUE, got '%s'", a);
+            rc = s_usage(_("record: expected --FIELD VALUE, got '%s'"), a);
             goto done;
         }
-        if (i + 1 >= argc) {
-            rc = s_usage("record: %s needs a value", a);
+        if (strcmp(a, "--repeat") == 0) {
+            repeat = true;
+            continue;
+        }
+        char field[64];
+        const char *v;
+        s_opt_split(argc, argv, &i, field, sizeof field, &v);
+        if (!v) {
+            rc = s_usage(_("record: %s needs a value"), a);
             goto done;
         }
-        const char *field = a + 2, *v = argv[++i];
         int r;
         if (strcmp(field, "of") == 0)
             continue;
+        if (s_is_event_field(field) && ndeferred < 8
+            && (strcmp(v, "last") == 0 || strcmp(v, "最后") == 0 || strcmp(v, "上一条") == 0
+                || (v[0] >= '1' && v[0] <= '9' && strspn(v, "0123456789") == strlen(v)))) {
+            deferred_value[ndeferred] = v;
+            /* keep the name: field is a local buffer */
+            deferred_field[ndeferred] = strdup(field);
+            if (!deferred_field[ndeferred]) {
+                fprintf(stderr, "wanqi-agent: %s\n", _("out of memory"));
+                goto done;
+            }
+            ndeferred++;
+            continue;
+        }
         if (strncmp(field, "set.", 4) == 0)
             r = wq_record_set_patch_text(rec, field + 4, v, &e);
         else
             r = wq_record_set_text(rec, field, v, &e);
         if (r != WQ_OK) {
-            s_fail("record", &e);
+            s_fail(_("record"), &e);
             rc = S_USAGE;
             goto done;
         }
@@ -326,26 +397,65 @@ s_cmd_record(int argc, char **argv, const char *dir_opt)
         char today[11];
         wq_date_today(today);
         if (wq_record_set_text(rec, "date", today, &e) != WQ_OK) {
-            s_fail("record", &e);
+            s_fail(_("record"), &e);
             goto done;
         }
     }
     const char *dir = wq_config_find_dir(dir_opt);
     if (s_open(dir, &cfg, &box) != 0)
         goto done;
+    for (int k = 0; k < ndeferred; k++) {
+        char id[WQ_EVENT_ID_MAX];
+        bool is_short;
+        const char *field = deferred_field[k];
+        if (wq_outbox_short_id(box, s_ref_type(field), deferred_value[k], id, &is_short, &e)
+            != WQ_OK) {
+            e.field[0] = '\0';
+            snprintf(e.field, sizeof e.field, "%s", field);
+            s_fail(_("record"), &e);
+            rc = S_USAGE;
+            goto done;
+        }
+        int r = strncmp(field, "set.", 4) == 0 ? wq_record_set_patch_text(rec, field + 4, id, &e)
+                                                : wq_record_set_text(rec, field, id, &e);
+        if (r != WQ_OK) {
+            s_fail(_("record"), &e);
+            rc = S_USAGE;
+            goto done;
+        }
+    }
     if (wq_import_prepare(rec, cfg.county, &e) != WQ_OK) {
-        s_fail("record", &e);
+        s_fail(_("record"), &e);
         rc = S_USAGE;
         goto done;
     }
+    if (!repeat) {
+        wq_outbox_match_t m;
+        if (wq_outbox_find_same(box, rec, NULL, &m, &e) != WQ_OK) {
+            s_fail(_("record not stored"), &e);
+            goto done;
+        }
+        if (m.found) {
+            char when[20];
+            wq_time_format(m.recorded_ms, when);
+            fprintf(stderr, _("wanqi-agent: the same record was already stored as %s (%s); "
+                              "nothing stored (give --repeat to record it again)\n"),
+                    m.id, when);
+            printf("%s\n", m.id);
+            rc = 3;
+            goto done;
+        }
+    }
     char id[WQ_EVENT_ID_MAX];
     if (wq_outbox_append(box, rec, id, &e) != WQ_OK) {
-        s_fail("record not stored", &e);
+        s_fail(_("record not stored"), &e);
         goto done;
     }
     printf("%s\n", id);
     rc = 0;
 done:
+    for (int k = 0; k < ndeferred; k++)
+        free((char *) deferred_field[k]);
     wq_record_destroy(&rec);
     wq_outbox_destroy(&box);
     return rc;
@@ -353,17 +463,29 @@ done:
 
 /*  ---- import -------------------------------------------------------------- */
 
-static const char s_import_help[] =
-    "usage: wanqi-agent import FILE [--format jsonl|csv] [--all-or-nothing] [--dir D]\n"
-    "\n"
-    "Validate and store one record per line (JSON Lines) or row (CSV with a header row of\n"
-    "field names), UTF-8. FILE '-' reads stdin (give --format). The format comes from the\n"
-    "extension (.jsonl .ndjson .json .csv) unless --format is given. county defaults to the\n"
-    "agent's county. \"@N\" in visit/problem/consultation/target refers to the record stored\n"
-    "from line N of the same file. A corrections's patch is given as set.FIELD members or\n"
-    "columns. Prints \"LINE<TAB>ID\" per stored record after its commit; each bad line is\n"
-    "reported on stderr as FILE:LINE: field: why. By default the good lines are stored and\n"
-    "the exit status is 1 if any line was bad; with --all-or-nothing nothing is stored then.\n";
+static const char *
+s_import_help(void)
+{
+    return _("usage: wanqi-agent import FILE [--format xlsx|csv|jsonl] [--type TYPE] [--repeat]\n"
+             "                          [--preview] [--all-or-nothing] [--dir D]\n"
+             "\n"
+             "Validate and store one record per row of an Excel/WPS workbook (.xlsx), a CSV file\n"
+             "or a JSON Lines file. CSV may be UTF-8 (with or without BOM) or GBK/GB18030, as\n"
+             "Excel and WPS save it. The first row names the columns, in Chinese (日期, 走访方式,\n"
+             "...) or with the field names in any letter case; `wanqi-agent template` writes a\n"
+             "ready-to-fill file. The record type comes from a 记录类型 (type) column, the sheet\n"
+             "name, or --type. Values may be codes or Chinese labels; dates 2019-05-06, 2019/5/6,\n"
+             "2019.5.6, 2019年5月6日 or Excel dates. Empty rows and the template's notes row are\n"
+             "skipped. county defaults to the agent's county.\n"
+             "A row already recorded (same content, or the same ref column value) is skipped and\n"
+             "reported with its id, so importing a file again stores only the new or corrected\n"
+             "rows; --repeat stores such rows anyway. --preview checks every row and stores\n"
+             "nothing. \"@N\" in visit/problem/consultation/target refers to the record of line N\n"
+             "of the same table; \"17\" to this agent's record 17, \"last\" to the newest one.\n"
+             "Prints \"LINE<TAB>ID\" per stored record after its commit; each bad or skipped row is\n"
+             "reported on stderr with the file, line, column and value. FILE '-' reads stdin.\n"
+             "Exit status: 0 every row stored or already recorded, 1 some row bad, 2 bad usage.\n");
+}
 
 static int
 s_cmd_import(int argc, char **argv, const char *dir_opt)
@@ -373,23 +495,44 @@ s_cmd_import(int argc, char **argv, const char *dir_opt)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (s_is_help(a)) {
-            fputs(s_import_help, stdout);
+            fputs(s_import_help(), stdout);
             return 0;
         }
+        char name[64];
+        const char *v = NULL;
+        if (strncmp(a, "--", 2) == 0 && a[2]) {
+            int j = i;
+            s_opt_split(argc, argv, &j, name, sizeof name, &v);
+            bool takes = strcmp(name, "format") == 0 || strcmp(name, "type") == 0;
+            if (takes)
+                i = j;
+            else if (strchr(a, '='))
+                return s_usage(_("import: %s takes no value"), name);
+            else
+                v = NULL;
+        } else
+            name[0] = '\0';
         if (strcmp(a, "--all-or-nothing") == 0)
             o.all_or_nothing = true;
-        else if (strcmp(a, "--format") == 0) {
-            if (i + 1 >= argc || (o.format = wq_import_format_parse(argv[++i])) == WQ_IMPORT_AUTO)
-                return s_usage("import: --format takes jsonl or csv");
+        else if (strcmp(a, "--repeat") == 0)
+            o.repeat = true;
+        else if (strcmp(a, "--preview") == 0)
+            o.preview = true;
+        else if (strcmp(name, "format") == 0) {
+            if (!v || (o.format = wq_import_format_parse(v)) == WQ_IMPORT_AUTO)
+                return s_usage(_("import: --format takes xlsx, csv or jsonl"));
+        } else if (strcmp(name, "type") == 0) {
+            if (!v || (o.type = wq_rec_type_parse_text(v)) == WQ_REC_NONE)
+                return s_usage(_("import: --type takes a record type (走访, visit, ...)"));
         } else if (a[0] == '-' && a[1] != '\0')
-            return s_usage("import: unknown option %s", a);
+            return s_usage(_("import: unknown option %s"), a);
         else if (file)
-            return s_usage("import: one FILE only");
+            return s_usage(_("import: one FILE only"));
         else
             file = a;
     }
     if (!file)
-        return s_usage("import: give the FILE to import");
+        return s_usage(_("import: give the FILE to import"));
     wq_agent_config_t cfg;
     wq_outbox_t *box = NULL;
     if (s_open(wq_config_find_dir(dir_opt), &cfg, &box) != 0)
@@ -398,10 +541,17 @@ s_cmd_import(int argc, char **argv, const char *dir_opt)
     wq_import_result_t res;
     wq_err_t e;
     int rc = wq_import_file(box, file, &o, &res, &e);
-    fprintf(stderr, "wanqi-agent: import %s: %zu records read, %zu stored, %zu bad\n", file,
-            res.lines, res.stored, res.bad);
+    /* The summary says what is true: what was stored, skipped and refused. */
+    if (o.preview)
+        fprintf(stderr, _("wanqi-agent: import %s (preview, nothing stored): %zu rows read, %zu "
+                          "would be stored, %zu already recorded, %zu bad\n"),
+                file, res.lines, res.stored, res.duplicates, res.bad);
+    else
+        fprintf(stderr, _("wanqi-agent: import %s: %zu rows read, %zu stored, %zu already "
+                          "recorded (skipped), %zu bad\n"),
+                file, res.lines, res.stored, res.duplicates, res.bad);
     if (rc != WQ_OK)
-        s_fail("import", &e);
+        s_fail(_("import"), &e);
     wq_outbox_destroy(&box);
     return rc == WQ_OK ? 0 : 1;
 }
@@ -812,6 +962,157 @@ s_cmd_generate(int argc, char **argv)
 
 /*  ---- main ----------------------------------------------------------------- */
 
+/*  ---- export -------------------------------------------------------------- */
+
+typedef struct {
+    FILE *out;
+    size_t n, unreadable;
+} s_export_t;
+
+static int
+s_export_cb(uint32_t inc, uint64_t seq, const uint8_t *data, size_t size, void *arg)
+{
+    (void) inc;
+    (void) seq;
+    s_export_t *x = arg;
+    wq_record_t *rec = NULL;
+    wq_err_t e;
+    if (!data || wq_record_decode(data, size, &rec, &e) != WQ_OK) {
+        x->unreadable++;
+        return 0;
+    }
+    /* Content only: the identity is the agent's to assign, so the lines
+       import again (and into this agent they are all "already recorded"). */
+    rec->present &= ~((1ull << WQ_F_AGENT) | (1ull << WQ_F_INC) | (1ull << WQ_F_SEQ)
+                      | (1ull << WQ_F_RECORDED));
+    wq_record_write_json(rec, x->out);
+    fputc('\n', x->out);
+    x->n++;
+    wq_record_destroy(&rec);
+    return 0;
+}
+
+static int
+s_cmd_export(int argc, char **argv, const char *dir_opt)
+{
+    const char *file = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (s_is_help(argv[i])) {
+            fputs(_("usage: wanqi-agent export [FILE.jsonl] [--dir D]\n"
+                    "\n"
+                    "Write every record of the outbox (archive included), oldest first, as JSON\n"
+                    "Lines with the wire field names, to FILE or stdout. The agent's own ids are\n"
+                    "left out, so the file imports again with `wanqi-agent import` (into this\n"
+                    "agent every line is then already recorded; into another agent, it is new).\n"),
+                  stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-' && argv[i][1])
+            return s_usage(_("export: unknown option %s"), argv[i]);
+        if (file)
+            return s_usage(_("export: one FILE only"));
+        file = argv[i];
+    }
+    wq_agent_config_t cfg;
+    wq_outbox_t *box = NULL;
+    if (s_open(wq_config_find_dir(dir_opt), &cfg, &box) != 0)
+        return 1;
+    s_export_t x = {.out = stdout};
+    if (file && strcmp(file, "-") != 0 && !(x.out = fopen(file, "w"))) {
+        fprintf(stderr, _("wanqi-agent: cannot create %s: %s\n"), file, strerror(errno));
+        wq_outbox_destroy(&box);
+        return 1;
+    }
+    wq_err_t e;
+    int rc = wq_outbox_scan(box, s_export_cb, &x, &e);
+    if (x.out != stdout && fclose(x.out) != 0 && rc == WQ_OK)
+        rc = wq_err_set(&e, WQ_E_IO, "file", _("cannot write %s: %s"), file, strerror(errno));
+    wq_outbox_destroy(&box);
+    if (rc != WQ_OK) {
+        s_fail(_("export"), &e);
+        return 1;
+    }
+    fprintf(stderr, _("wanqi-agent: exported %zu records\n"), x.n);
+    if (x.unreadable)
+        fprintf(stderr, _("wanqi-agent: %zu records could not be read and were left out\n"),
+                x.unreadable);
+    return x.unreadable ? 1 : 0;
+}
+
+/*  ---- template ------------------------------------------------------------ */
+
+static int
+s_cmd_template(int argc, char **argv)
+{
+    const char *file = NULL;
+    wq_rec_type_t type = WQ_REC_NONE;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (s_is_help(a)) {
+            fputs(_("usage: wanqi-agent template FILE.xlsx | FILE.csv [--type TYPE]\n"
+                    "\n"
+                    "Write a ready-to-fill import template for cadres: an Excel workbook (.xlsx)\n"
+                    "with Chinese column headers, one sheet per record type (企业, 走访, 问题, ...),\n"
+                    "a notes row under the headers and drop-down lists for every choice column;\n"
+                    "or the same as CSV (UTF-8 with BOM, for Excel and WPS): the columns of TYPE,\n"
+                    "or with a 记录类型 column and every type's columns. Fill it in Excel or WPS\n"
+                    "and give it to `wanqi-agent import`. An existing FILE is not overwritten.\n"),
+                  stdout);
+            return 0;
+        }
+        char name[64];
+        const char *v = NULL;
+        if (strncmp(a, "--", 2) == 0) {
+            s_opt_split(argc, argv, &i, name, sizeof name, &v);
+            if (strcmp(name, "type") != 0)
+                return s_usage(_("template: unknown option %s"), a);
+            if (!v || (type = wq_rec_type_parse_text(v)) == WQ_REC_NONE)
+                return s_usage(_("template: --type takes a record type (走访, visit, ...)"));
+        } else if (file)
+            return s_usage(_("template: one FILE only"));
+        else
+            file = a;
+    }
+    if (!file)
+        return s_usage(_("template: give the FILE to write (.xlsx or .csv)"));
+    const char *dot = strrchr(file, '.');
+    wq_import_format_t fmt = wq_import_format_parse(dot ? dot + 1 : NULL);
+    if (fmt != WQ_IMPORT_XLSX && fmt != WQ_IMPORT_CSV && strcmp(file, "-") != 0)
+        return s_usage(_("template: FILE must end in .xlsx or .csv"));
+    wq_err_t e;
+    int rc;
+    if (strcmp(file, "-") == 0)
+        rc = wq_template_write_csv(stdout, type, &e);
+    else {
+        struct stat st;
+        if (stat(file, &st) == 0) {
+            fprintf(stderr, _("wanqi-agent: %s exists; not overwritten\n"), file);
+            return 1;
+        }
+        if (fmt == WQ_IMPORT_XLSX)
+            rc = wq_template_write_xlsx(file, &e);
+        else {
+            FILE *f = fopen(file, "wb");
+            if (!f) {
+                fprintf(stderr, _("wanqi-agent: cannot create %s: %s\n"), file, strerror(errno));
+                return 1;
+            }
+            rc = wq_template_write_csv(f, type, &e);
+            if (fclose(f) != 0 && rc == WQ_OK)
+                rc = wq_err_set(&e, WQ_E_IO, "file", _("cannot write %s: %s"), file,
+                                strerror(errno));
+        }
+    }
+    if (rc != WQ_OK) {
+        s_fail(_("template"), &e);
+        return 1;
+    }
+    if (strcmp(file, "-") != 0)
+        fprintf(stderr, _("wanqi-agent: wrote %s: fill it in Excel or WPS, then run "
+                          "`wanqi-agent import %s`\n"), file, file);
+    return 0;
+}
+
 static const char s_help[] =
     "usage: wanqi-agent COMMAND [OPTIONS] [--dir D]\n"
     "\n"
@@ -821,7 +1122,9 @@ static const char s_help[] =
     "Commands:\n"
     "  init      create the agent (data dir, config, keys, incarnation, outbox)\n"
     "  record    validate and store one record\n"
-    "  import    validate and store records from a JSON Lines or CSV file\n"
+    "  import    validate and store records from an .xlsx, CSV or JSON Lines file\n"
+    "  template  write a ready-to-fill import template (.xlsx or .csv)\n"
+    "  export    write every record as JSON Lines that import again\n"
     "  run       send the outbox to the collector (foreground, logs to stderr)\n"
     "  status    what is queued, acknowledged, quarantined; last contact and error\n"
     "  show      an enterprise's case file from local data\n"
@@ -835,6 +1138,7 @@ static const char s_help[] =
 int
 main(int argc, char **argv)
 {
+    wq_i18n_init();
     if (argc < 2) {
         fputs(s_help, stderr);
         return S_USAGE;
@@ -882,6 +1186,10 @@ main(int argc, char **argv)
         rc = s_cmd_list(n, args, dir);
     else if (strcmp(cmd, "config") == 0)
         rc = s_cmd_config(n, args, dir);
+    else if (strcmp(cmd, "export") == 0)
+        rc = s_cmd_export(n, args, dir);
+    else if (strcmp(cmd, "template") == 0)
+        rc = dir ? s_usage("template takes no --dir") : s_cmd_template(n, args);
     else if (strcmp(cmd, "generate") == 0)
         rc = dir ? s_usage("generate takes no --dir") : s_cmd_generate(n, args);
     else

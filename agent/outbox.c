@@ -16,15 +16,17 @@
 
 #include <inttypes.h>
 #include <lmdb.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "common/date.h"
+#include "common/i18n.h"
 #include "common/store.h"
 
 struct wq_outbox_t {
     MDB_env *env;
-    MDB_dbi records, meta, quarantine, skipped;
+    MDB_dbi records, meta, quarantine, skipped, fprint, refs;
     wq_outbox_limits_t limits;
 };
 
@@ -102,6 +104,224 @@ s_rec_key(uint8_t key[12], uint32_t inc, uint64_t seq)
 
 /*  ---- open / close ------------------------------------------------------ */
 
+/*  Open every named database in a new txn (flags 0: create the missing
+    ones; MDB_RDONLY: MDB_NOTFOUND if one is missing). *txn is left open. */
+static int
+s_open_dbs(wq_outbox_t *self, unsigned flags, MDB_txn **txn)
+{
+    unsigned create = (flags & MDB_RDONLY) ? 0 : MDB_CREATE;
+    int mrc = mdb_txn_begin(self->env, NULL, flags, txn);
+    if (mrc != 0) {
+        *txn = NULL;
+        return mrc;
+    }
+    mrc = mdb_dbi_open(*txn, "records", create, &self->records);
+    if (mrc == 0)
+        mrc = mdb_dbi_open(*txn, "meta", create, &self->meta);
+    if (mrc == 0)
+        mrc = mdb_dbi_open(*txn, "quarantine", create, &self->quarantine);
+    if (mrc == 0)
+        mrc = mdb_dbi_open(*txn, "skipped", create, &self->skipped);
+    if (mrc == 0)
+        mrc = mdb_dbi_open(*txn, "fprint", create, &self->fprint);
+    if (mrc == 0)
+        mrc = mdb_dbi_open(*txn, "refs", create, &self->refs);
+    return mrc;
+}
+
+/*  ---- content fingerprints ---------------------------------------------- */
+
+int
+wq_record_fingerprint(const wq_record_t *rec, uint8_t fp[WQ_FINGERPRINT_BYTES], wq_err_t *err)
+{
+    /* The content is the canonical encoding without the identity fields
+       (agent, inc, seq, recorded): the same visit typed twice encodes to
+       the same bytes. A shallow copy: encoding only reads. */
+    wq_record_t tmp = *rec;
+    tmp.present &= ~((1ull << WQ_F_AGENT) | (1ull << WQ_F_INC) | (1ull << WQ_F_SEQ)
+                     | (1ull << WQ_F_RECORDED));
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    int rc = wq_record_encode(&tmp, &buf, &size);
+    if (rc != WQ_OK)
+        return wq_err_set(err, rc, "", "cannot encode the record: %s", wq_strerror(rc));
+    crypto_generichash(fp, WQ_FINGERPRINT_BYTES, buf, size, NULL, 0);
+    free(buf);
+    return WQ_OK;
+}
+
+/*  Index one stored record (its key and encoded bytes) in fprint, keeping
+    an existing entry (the first record with that content). */
+static int
+s_index_put(wq_outbox_t *self, MDB_txn *txn, const uint8_t fp[WQ_FINGERPRINT_BYTES],
+            const uint8_t key[12], wq_err_t *err)
+{
+    MDB_val k = {WQ_FINGERPRINT_BYTES, (void *) fp}, d = {12, (void *) key};
+    int mrc = mdb_put(txn, self->fprint, &k, &d, MDB_NOOVERWRITE);
+    if (mrc == MDB_KEYEXIST)
+        return WQ_OK;
+    return wq_store_err(mrc, "mdb_put(fprint)", err);
+}
+
+/*  An outbox made before the fingerprint index: index its records once. */
+static int
+s_index_old_records(wq_outbox_t *self, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    int rc = WQ_OK;
+    MDB_stat rs, fs;
+    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (mrc == 0)
+        mrc = mdb_stat(txn, self->records, &rs);
+    if (mrc == 0)
+        mrc = mdb_stat(txn, self->fprint, &fs);
+    mdb_txn_abort(txn);
+    txn = NULL;
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_stat(fprint)", err);
+    if (rs.ms_entries == 0 || fs.ms_entries > 0)
+        return WQ_OK;
+    mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
+    if (mrc == 0)
+        mrc = mdb_cursor_open(txn, self->records, &cur);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "indexing the outbox", err);
+        goto done;
+    }
+    MDB_val k, d;
+    for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+        wq_record_t *rec = NULL;
+        wq_err_t e;
+        uint8_t fp[WQ_FINGERPRINT_BYTES];
+        if (k.mv_size != 12 || wq_record_decode(d.mv_data, d.mv_size, &rec, &e) != WQ_OK)
+            continue;   /* unreadable: `run` reports it as skipped */
+        rc = wq_record_fingerprint(rec, fp, err);
+        wq_record_destroy(&rec);
+        if (rc == WQ_OK)
+            rc = s_index_put(self, txn, fp, k.mv_data, err);
+        if (rc != WQ_OK)
+            goto done;
+    }
+    if (mrc != MDB_NOTFOUND) {
+        rc = wq_store_err(mrc, "mdb_cursor_get(records)", err);
+        goto done;
+    }
+    mdb_cursor_close(cur);
+    cur = NULL;
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc != 0)
+        rc = wq_store_err(mrc, "mdb_txn_commit(fprint)", err);
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+/*  Fill m from the record stored under key (12 bytes) in txn. */
+static int
+s_match_fill(wq_outbox_t *self, MDB_txn *txn, const void *key, wq_outbox_match_t *m, wq_err_t *err)
+{
+    MDB_val k = {12, (void *) key}, d;
+    int mrc = mdb_get(txn, self->records, &k, &d);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_get(records)", err);
+    wq_record_t *rec = NULL;
+    int rc = wq_record_decode(d.mv_data, d.mv_size, &rec, err);
+    if (rc != WQ_OK)
+        return rc;
+    m->inc = rec->inc;
+    m->seq = rec->seq;
+    m->recorded_ms = rec->recorded_ms;
+    m->type = rec->type;
+    wq_record_id(rec, m->id);
+    wq_record_destroy(&rec);
+    return WQ_OK;
+}
+
+static void
+s_ref_key(char out[WQ_REF_MAX + 32], wq_rec_type_t type, const char *ref, size_t *len)
+{
+    *len = (size_t) snprintf(out, WQ_REF_MAX + 32, "%s:%s", wq_rec_type_name(type), ref);
+}
+
+/*  The lookups, in txn. */
+static int
+s_find(wq_outbox_t *self, MDB_txn *txn, const wq_record_t *rec, const char *ref,
+       wq_outbox_match_t *m, wq_err_t *err)
+{
+    memset(m, 0, sizeof *m);
+    uint8_t fp[WQ_FINGERPRINT_BYTES];
+    int rc = wq_record_fingerprint(rec, fp, err);
+    if (rc != WQ_OK)
+        return rc;
+    MDB_val k, d;
+    int mrc;
+    if (ref && *ref) {
+        char key[WQ_REF_MAX + 32];
+        size_t len;
+        if (strlen(ref) > WQ_REF_MAX)
+            return wq_err_set(err, WQ_E_RANGE, "ref", "ref has more than %d bytes", WQ_REF_MAX);
+        s_ref_key(key, rec->type, ref, &len);
+        k.mv_size = len;
+        k.mv_data = key;
+        mrc = mdb_get(txn, self->refs, &k, &d);
+        if (mrc == MDB_NOTFOUND)
+            return WQ_OK;
+        if (mrc != 0)
+            return wq_store_err(mrc, "mdb_get(refs)", err);
+        if (d.mv_size != 12 + WQ_FINGERPRINT_BYTES)
+            return wq_err_set(err, WQ_E_CORRUPT, "ref", "the outbox's ref index is damaged");
+        m->by_ref = true;
+        m->same_content = memcmp((uint8_t *) d.mv_data + 12, fp, WQ_FINGERPRINT_BYTES) == 0;
+        rc = s_match_fill(self, txn, d.mv_data, m, err);
+        if (rc == WQ_OK)
+            m->found = true;
+        return rc;
+    }
+    k.mv_size = WQ_FINGERPRINT_BYTES;
+    k.mv_data = fp;
+    mrc = mdb_get(txn, self->fprint, &k, &d);
+    if (mrc == MDB_NOTFOUND)
+        return WQ_OK;
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_get(fprint)", err);
+    if (d.mv_size != 12)
+        return wq_err_set(err, WQ_E_CORRUPT, "fprint", "the outbox's fingerprint index is damaged");
+    m->same_content = true;
+    rc = s_match_fill(self, txn, d.mv_data, m, err);
+    if (rc == WQ_OK)
+        m->found = true;
+    return rc;
+}
+
+int
+wq_outbox_find_same(wq_outbox_t *self, const wq_record_t *rec, const char *ref,
+                    wq_outbox_match_t *m, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_txn_begin(read)", err);
+    int rc = s_find(self, txn, rec, ref, m, err);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int
+wq_outbox_txn_find_same(wq_outbox_txn_t *t, const wq_record_t *rec, const char *ref,
+                        wq_outbox_match_t *m, wq_err_t *err)
+{
+    if (t->dead)
+        return wq_err_set(err, WQ_E_STATE, "", "the outbox transaction failed before: abort it");
+    return s_find(t->box, t->txn, rec, ref, m, err);
+}
+
+
 int
 wq_outbox_open(const char *dir, const wq_outbox_limits_t *limits, wq_outbox_t **out,
                wq_err_t *err)
@@ -121,15 +341,15 @@ wq_outbox_open(const char *dir, const wq_outbox_limits_t *limits, wq_outbox_t **
         rc = wq_store_err(mrc, "mdb_reader_check", err);
         goto fail;
     }
-    mrc = mdb_txn_begin(self->env, NULL, 0, &txn);
-    if (mrc == 0)
-        mrc = mdb_dbi_open(txn, "records", MDB_CREATE, &self->records);
-    if (mrc == 0)
-        mrc = mdb_dbi_open(txn, "meta", MDB_CREATE, &self->meta);
-    if (mrc == 0)
-        mrc = mdb_dbi_open(txn, "quarantine", MDB_CREATE, &self->quarantine);
-    if (mrc == 0)
-        mrc = mdb_dbi_open(txn, "skipped", MDB_CREATE, &self->skipped);
+    /* A read transaction when every database exists (the usual case), so
+       that opening never waits for a writer (an import, `run`); a write
+       transaction only to create them, the first time. */
+    mrc = s_open_dbs(self, MDB_RDONLY, &txn);
+    if (mrc == MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        txn = NULL;
+        mrc = s_open_dbs(self, 0, &txn);
+    }
     if (mrc != 0) {
         rc = wq_store_err(mrc, "opening the outbox databases", err);
         goto fail;
@@ -140,6 +360,9 @@ wq_outbox_open(const char *dir, const wq_outbox_limits_t *limits, wq_outbox_t **
         rc = wq_store_err(mrc, "mdb_txn_commit(open)", err);
         goto fail;
     }
+    rc = s_index_old_records(self, err);
+    if (rc != WQ_OK)
+        goto fail;
     *out = self;
     return WQ_OK;
 fail:
@@ -385,6 +608,14 @@ fail:
 int
 wq_outbox_txn_add(wq_outbox_txn_t *t, wq_record_t *rec, char id[WQ_EVENT_ID_MAX], wq_err_t *err)
 {
+    return wq_outbox_txn_add_ref(t, rec, NULL, id, err);
+}
+
+int
+wq_outbox_txn_add_ref(wq_outbox_txn_t *t, wq_record_t *rec, const char *ref,
+                      char id[WQ_EVENT_ID_MAX], wq_err_t *err)
+{
+    uint8_t fp[WQ_FINGERPRINT_BYTES];
     int rc;
     uint8_t *buf = NULL;
     size_t size = 0;
@@ -403,11 +634,18 @@ wq_outbox_txn_add(wq_outbox_txn_t *t, wq_record_t *rec, char id[WQ_EVENT_ID_MAX]
     rc = wq_record_validate(rec, err);
     if (rc != WQ_OK)
         goto fail;
+    if (ref && strlen(ref) > WQ_REF_MAX) {
+        rc = wq_err_set(err, WQ_E_RANGE, "ref", "ref has more than %d bytes", WQ_REF_MAX);
+        goto fail;
+    }
     rc = wq_record_encode(rec, &buf, &size);
     if (rc != WQ_OK) {
         rc = wq_err_set(err, rc, "", "cannot encode the record: %s", wq_strerror(rc));
         goto fail;
     }
+    rc = wq_record_fingerprint(rec, fp, err);
+    if (rc != WQ_OK)
+        goto fail;
     if (t->bytes + size > box->limits.max_bytes) {
         rc = wq_err_set(err, WQ_E_FULL, "outbox",
                         "the outbox is full: it holds %" PRIu64 " bytes of records and "
@@ -430,6 +668,19 @@ wq_outbox_txn_add(wq_outbox_txn_t *t, wq_record_t *rec, char id[WQ_EVENT_ID_MAX]
         rc = s_meta_put_u64(t->txn, box->meta, "bytes", t->bytes + size, err);
     if (rc == WQ_OK)
         rc = s_meta_put_u64(t->txn, box->meta, "count", t->count + 1, err);
+    if (rc == WQ_OK)
+        rc = s_index_put(box, t->txn, fp, key, err);
+    if (rc == WQ_OK && ref && *ref) {
+        char rk[WQ_REF_MAX + 32];
+        uint8_t rv[12 + WQ_FINGERPRINT_BYTES];
+        size_t rlen;
+        s_ref_key(rk, rec->type, ref, &rlen);
+        memcpy(rv, key, 12);
+        memcpy(rv + 12, fp, WQ_FINGERPRINT_BYTES);
+        MDB_val k2 = {rlen, rk}, d2 = {sizeof rv, rv};
+        mrc = mdb_put(t->txn, box->refs, &k2, &d2, MDB_NOOVERWRITE);
+        rc = mrc == MDB_KEYEXIST ? WQ_OK : wq_store_err(mrc, "mdb_put(refs)", err);
+    }
     if (rc != WQ_OK) {
         /* A failed mdb_put leaves the LMDB txn unusable. */
         t->dead = true;
@@ -740,3 +991,92 @@ fail:
         mdb_txn_abort(txn);
     return rc;
 }
+
+int
+wq_outbox_last_of_type(wq_outbox_t *self, wq_rec_type_t type, char id[WQ_EVENT_ID_MAX],
+                       bool *found, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    uint32_t inc;
+    uint64_t last, acked;
+    int rc;
+    *found = false;
+    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_txn_begin(read)", err);
+    rc = s_current(self, txn, NULL, &inc, &last, &acked, err);
+    if (rc != WQ_OK || last == 0)
+        goto done;
+    mrc = mdb_cursor_open(txn, self->records, &cur);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_cursor_open(records)", err);
+        goto done;
+    }
+    uint8_t key[12];
+    s_rec_key(key, inc, last);
+    MDB_val k = {12, key}, d;
+    /* Newest first, within the current incarnation. */
+    for (mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_KEY); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &d, MDB_PREV)) {
+        if (k.mv_size != 12 || wq_be32_get(k.mv_data) != inc)
+            break;
+        wq_record_t *rec = NULL;
+        wq_err_t e;
+        if (wq_record_decode(d.mv_data, d.mv_size, &rec, &e) != WQ_OK)
+            continue;
+        bool hit = type == WQ_REC_NONE || rec->type == type;
+        if (hit) {
+            wq_record_id(rec, id);
+            *found = true;
+        }
+        wq_record_destroy(&rec);
+        if (hit)
+            break;
+    }
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(records)", err);
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int
+wq_outbox_short_id(wq_outbox_t *self, wq_rec_type_t type, const char *text,
+                   char id[WQ_EVENT_ID_MAX], bool *is_short, wq_err_t *err)
+{
+    *is_short = false;
+    if (!text)
+        return WQ_OK;
+    size_t n = strlen(text);
+    bool digits = n > 0 && n <= 19 && text[0] != '0';
+    for (size_t i = 0; digits && i < n; i++)
+        digits = text[i] >= '0' && text[i] <= '9';
+    bool last = strcmp(text, "last") == 0 || strcmp(text, "最后") == 0
+                || strcmp(text, "上一条") == 0;
+    if (!digits && !last)
+        return WQ_OK;
+    *is_short = true;
+    if (last) {
+        bool found;
+        int rc = wq_outbox_last_of_type(self, type, id, &found, err);
+        if (rc != WQ_OK)
+            return rc;
+        if (!found)
+            return wq_err_set(err, WQ_E_NOTFOUND, "", _("\"%s\": this agent has no %s record yet"),
+                              text, type == WQ_REC_NONE ? _("stored") : wq_rec_type_label(type));
+        return WQ_OK;
+    }
+    wq_outbox_state_t st;
+    int rc = wq_outbox_state(self, &st, err);
+    if (rc != WQ_OK)
+        return rc;
+    if (st.inc == 0)
+        return wq_err_set(err, WQ_E_STATE, "", _("the outbox has no incarnation yet: run "
+                                                "`wanqi-agent init` first"));
+    wq_event_id_format(st.agent, st.inc, strtoull(text, NULL, 10), id);
+    return WQ_OK;
+}
+

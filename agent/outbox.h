@@ -21,6 +21,11 @@
       quarantine  key inc(be32) seq(be64) -> code(be32) + reason text
       skipped     key inc(be32) seq(be64) -> reason text: records `run` could
                   not read from the outbox and sent as a placeholder
+      fprint      key BLAKE2b-256 of the record's content (wq_record_fingerprint)
+                  -> inc(be32) seq(be64) of the first record with that content
+      refs        key "TYPE:REF" (a row's own id from an import's ref column)
+                  -> inc(be32) seq(be64) + the record's fingerprint (32 bytes)
+    An outbox made before fprint existed is indexed once when opened.
     Commits are durable (no MDB_NOSYNC): an id is reported only after
     mdb_txn_commit returned 0.
     =========================================================================
@@ -97,6 +102,14 @@ int wq_outbox_begin(wq_outbox_t *self, wq_outbox_txn_t **txn, wq_err_t *err);
 int wq_outbox_txn_add(wq_outbox_txn_t *txn, wq_record_t *rec, char id[WQ_EVENT_ID_MAX],
                       wq_err_t *err);
 
+/*  Same as wq_outbox_txn_add, and when ref is not NULL/empty also index
+    the record under (type, ref): the identity a person gave the row in an
+    import file's `ref` column (at most WQ_REF_MAX bytes, else WQ_E_RANGE).
+    The content fingerprint is always indexed (the first record with a
+    given content keeps the entry). */
+int wq_outbox_txn_add_ref(wq_outbox_txn_t *txn, wq_record_t *rec, const char *ref,
+                          char id[WQ_EVENT_ID_MAX], wq_err_t *err);
+
 /*  Records added in this txn so far. */
 size_t wq_outbox_txn_count(const wq_outbox_txn_t *txn);
 
@@ -111,6 +124,64 @@ void wq_outbox_abort(wq_outbox_txn_t **txn);
 
 /*  begin + add + commit for one record. */
 int wq_outbox_append(wq_outbox_t *self, wq_record_t *rec, char id[WQ_EVENT_ID_MAX], wq_err_t *err);
+
+/*  ---- never twice at the keyboard: the content fingerprint index ---------
+
+    Each stored record's content (its type and fields, without the identity
+    agent/inc/seq/recorded, so without the time it was recorded) is hashed
+    and indexed. Before storing, `record` and `import` ask whether the same
+    content (or, for an import row with a `ref`, the same type+ref) is
+    already stored, and skip it, naming the id it already has, unless the
+    user insists (--repeat). The web workbench asks the same to say
+    "这条记录已于…记录过". */
+
+#define WQ_FINGERPRINT_BYTES 32
+#define WQ_REF_MAX 200
+
+typedef struct {
+    bool found;             /* a stored record matches */
+    bool by_ref;            /* matched by (type, ref), not by content */
+    bool same_content;      /* its content equals rec's (always true unless by_ref) */
+    wq_rec_type_t type;
+    uint32_t inc;
+    uint64_t seq;
+    uint64_t recorded_ms;   /* when it was stored (unix ms) */
+    char id[WQ_EVENT_ID_MAX];   /* its text id AGENT/INC/SEQ */
+} wq_outbox_match_t;
+
+/*  The content fingerprint of rec: BLAKE2b-256 of its canonical encoding
+    with the identity fields left out. rec need not be validated. Errors:
+    WQ_E_RANGE (too large to encode), WQ_E_NOMEM. */
+int wq_record_fingerprint(const wq_record_t *rec, uint8_t fp[WQ_FINGERPRINT_BYTES], wq_err_t *err);
+
+/*  Is a record like rec already stored? With ref (not NULL, not empty):
+    the record stored with the same type and ref, whatever its content
+    (m->same_content says whether the content is the same too); without:
+    the first record with the same content. m->found false if none.
+    Uses its own read transaction: never waits for a writer. Errors:
+    WQ_E_RANGE (ref too long), WQ_E_CORRUPT, WQ_E_IO, WQ_E_NOMEM. */
+int wq_outbox_find_same(wq_outbox_t *self, const wq_record_t *rec, const char *ref,
+                        wq_outbox_match_t *m, wq_err_t *err);
+
+/*  The same inside a write transaction: also sees the records added in it
+    (two equal rows of one file). */
+int wq_outbox_txn_find_same(wq_outbox_txn_t *txn, const wq_record_t *rec, const char *ref,
+                            wq_outbox_match_t *m, wq_err_t *err);
+
+/*  ---- short ids ----------------------------------------------------------- */
+
+/*  The newest record of type (WQ_REC_NONE: of any type) in the current
+    incarnation; *found false if there is none. Own read transaction. */
+int wq_outbox_last_of_type(wq_outbox_t *self, wq_rec_type_t type, char id[WQ_EVENT_ID_MAX],
+                           bool *found, wq_err_t *err);
+
+/*  A short id as a person types it in an event-id field: "17" means this
+    agent's current incarnation, seq 17 (AGENT/INC/17); "last" (or 最后,
+    上一条) the newest record of type. *is_short false (and id untouched)
+    when text is neither: the caller takes it as a full id. Errors:
+    WQ_E_NOTFOUND (no such record for "last"), WQ_E_STATE (no incarnation). */
+int wq_outbox_short_id(wq_outbox_t *self, wq_rec_type_t type, const char *text,
+                       char id[WQ_EVENT_ID_MAX], bool *is_short, wq_err_t *err);
 
 /*  ---- reading ------------------------------------------------------------- */
 

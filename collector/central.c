@@ -313,6 +313,80 @@ fail:
     return rc;
 }
 
+int
+wq_central_open_readonly(const char *dir, wq_central_t **out, wq_err_t *err)
+{
+    wq_central_t *c = NULL;
+    MDB_txn *txn = NULL;
+    int rc = WQ_OK, mrc;
+    char what[200];
+    if (!dir || !out)
+        return wq_err_set(err, WQ_E_INTERNAL, "dir", "wq_central_open_readonly called without a path");
+    *out = NULL;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return wq_err_set(err, WQ_E_NOMEM, "central", "out of memory opening %s", dir);
+    if ((mrc = mdb_env_create(&c->env)) != 0 || (mrc = mdb_env_set_maxdbs(c->env, 16)) != 0) {
+        rc = wq_store_err(mrc, "mdb_env_create", err);
+        goto fail;
+    }
+    /* No map size: a read-only environment takes the store's own. */
+    mrc = mdb_env_open(c->env, dir, MDB_RDONLY | MDB_NOTLS, 0600);
+    if (mrc != 0) {
+        snprintf(what, sizeof what, "mdb_env_open(%s, read-only; start the collector once to create it)", dir);
+        rc = wq_store_err(mrc, what, err);
+        goto fail;
+    }
+    int dead = 0;
+    mdb_reader_check(c->env, &dead);
+    if ((mrc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn)) != 0) {
+        rc = wq_store_err(mrc, "mdb_txn_begin(read)", err);
+        goto fail;
+    }
+    struct {
+        const char *name;
+        MDB_dbi *dbi;
+    } dbs[] = {
+        {"events", &c->events}, {"entities", &c->entities}, {"pending", &c->pending},
+        {"links", &c->links},   {"states", &c->states},     {"views", &c->views},
+        {"deadlines", &c->deadlines}, {"streams", &c->streams}, {"quarantine", &c->quarantine},
+        {"meta", &c->meta},
+    };
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        mrc = mdb_dbi_open(txn, dbs[i].name, 0, dbs[i].dbi);
+        if (mrc != 0) {
+            snprintf(what, sizeof what, "mdb_dbi_open(%s) in %s", dbs[i].name, dir);
+            rc = wq_store_err(mrc, what, err);
+            goto fail;
+        }
+    }
+    uint64_t version;
+    if ((rc = s_meta_get(txn, c, "version", &version, err)) != WQ_OK)
+        goto fail;
+    if (version != S_FORMAT_VERSION) {
+        rc = wq_err_set(err, WQ_E_CORRUPT, "version",
+                        "%s holds a central store of format %" PRIu64 ", this program reads %d", dir,
+                        version, S_FORMAT_VERSION);
+        goto fail;
+    }
+    /* Committing a read transaction keeps the database handles open. */
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_txn_commit(read)", err);
+        goto fail;
+    }
+    *out = c;
+    return WQ_OK;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (c->env)
+        mdb_env_close(c->env);
+    free(c);
+    return rc;
+}
+
 void
 wq_central_destroy(wq_central_t **self)
 {
@@ -937,6 +1011,11 @@ wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uin
         rc = s_meta_add(txn, self, "quarantined", (int64_t) nquar, err);
     if (rc == WQ_OK && !exists)
         rc = s_meta_add(txn, self, "streams", 1, err);
+    /* Operators' counters (wanqi-web /metrics), kept in the same transaction. */
+    if (rc == WQ_OK)
+        rc = s_meta_add(txn, self, "batches", 1, err);
+    if (rc == WQ_OK && res->duplicates)
+        rc = s_meta_add(txn, self, "duplicates", (int64_t) res->duplicates, err);
     if (rc != WQ_OK)
         goto fail;
     mrc = mdb_txn_commit(txn);
@@ -973,8 +1052,27 @@ wq_central_stats(wq_central_t *self, wq_central_stats_t *stats, wq_err_t *err)
         rc = s_meta_get(txn, self, "quarantined", &stats->quarantined, err);
     if (rc == WQ_OK)
         rc = s_meta_get(txn, self, "streams", &stats->streams, err);
+    if (rc == WQ_OK)
+        rc = s_meta_get(txn, self, "batches", &stats->batches, err);
+    if (rc == WQ_OK)
+        rc = s_meta_get(txn, self, "duplicates", &stats->duplicates, err);
     mdb_txn_abort(txn);
     return rc;
+}
+
+int
+wq_central_env_info(wq_central_t *self, uint64_t *used_bytes, uint64_t *map_bytes, wq_err_t *err)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    int mrc = mdb_env_info(self->env, &info);
+    if (mrc == 0)
+        mrc = mdb_env_stat(self->env, &st);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_env_info", err);
+    *used_bytes = (uint64_t) (info.me_last_pgno + 1) * st.ms_psize;
+    *map_bytes = (uint64_t) info.me_mapsize;
+    return WQ_OK;
 }
 
 /*  ---- verify ------------------------------------------------------------- */
@@ -1402,6 +1500,12 @@ wq_central_query(wq_central_t *self, const char *name, const wq_param_t *params,
     if (!name)
         return wq_err_set(err, WQ_E_UNKNOWN, "name", "no query name given");
     int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (mrc == MDB_MAP_RESIZED) {
+        /* The collector grew the map (another process): adopt its size. */
+        mrc = mdb_env_set_mapsize(self->env, 0);
+        if (mrc == 0)
+            mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    }
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
     int rc = wq_queries_run(txn, self, name, params, nparams, out, err);

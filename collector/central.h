@@ -31,8 +31,22 @@ typedef struct wq_central_t wq_central_t;
     and the LMDB error), WQ_E_CORRUPT, WQ_E_NOMEM. */
 int wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t *err);
 
+/*  Open an existing store in dir READ-ONLY (LMDB MDB_RDONLY environment):
+    for wanqi-web, which runs in its own process beside the collector. It
+    can never write (LMDB refuses write transactions) and its short read
+    transactions never block the collector's writer. Stale reader slots of
+    dead processes are cleared (mdb_reader_check). Only wq_central_query,
+    wq_central_stats and wq_central_env_info may be used on it. Errors:
+    WQ_E_IO (no store there: text says to start the collector first),
+    WQ_E_CORRUPT (other format version), WQ_E_NOMEM. */
+int wq_central_open_readonly(const char *dir, wq_central_t **out, wq_err_t *err);
+
 /*  Close; sets *self to NULL; safe on NULL. */
 void wq_central_destroy(wq_central_t **self);
+
+/*  Store size for operators: bytes in use (last page) and the map size. */
+int wq_central_env_info(wq_central_t *self, uint64_t *used_bytes, uint64_t *map_bytes,
+                        wq_err_t *err);
 
 /*  Collector's high-water mark for stream (agent, inc): every seq <= *hwm
     is durably stored (or quarantined). 0 for a new stream. */
@@ -90,6 +104,8 @@ typedef struct {
     uint64_t events;
     uint64_t quarantined;
     uint64_t streams;
+    uint64_t batches;       /* batches ingested (each one write transaction) */
+    uint64_t duplicates;    /* records received again and dropped (at or below the mark) */
 } wq_central_stats_t;
 int wq_central_stats(wq_central_t *self, wq_central_stats_t *stats, wq_err_t *err);
 

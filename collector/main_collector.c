@@ -17,6 +17,7 @@
 #include "collector/config.h"
 #include "collector/peers.h"
 #include "collector/server.h"
+#include "common/i18n.h"
 #include "common/division.h"
 #include "common/log.h"
 #include "common/table.h"
@@ -673,6 +674,7 @@ s_cmd_key(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+    wq_i18n_init();
     /* Our own signal handling, not CZMQ's (see s_cmd_run); the other
        commands keep the default: Ctrl-C ends them. */
     zsys_handler_set(NULL);

@@ -14,6 +14,7 @@
     =========================================================================
 */
 #include "collector/peers.h"
+#include "common/i18n.h"
 #include "common/date.h"
 #include "common/table.h"
 #include "proto/curve.h"
@@ -68,9 +69,13 @@ s_usage(FILE *out)
             "  --collector ENDPOINT   collector's query endpoint, e.g. tcp://10.1.2.3:5571 (or $%s)\n"
             "  --collector-key KEY    collector's public key, Z85 or its certificate file (or $%s)\n"
             "  --level L              province | city | county\n"
-            "  --area CODE            GB/T 2260 code of the area (province, city or county)\n"
+            "  --area CODE            GB/T 2260 code of the area (province, city or county); alone,\n"
+            "                         summary shows that area's own row (its level)\n"
             "  --from YYYY-MM         first month of activity\n"
-            "  --to YYYY-MM           last month of activity\n"
+            "  --to YYYY-MM           last month of activity (not before --from)\n"
+            "  --columns G,G          summary: column groups to show: enterprises, visits, problems,\n"
+            "                         services, consultations, classes (default all); table and CSV\n"
+            "                         end with a totals row (area \"total\") when there are several rows\n"
             "  --asof YYYY-MM-DD      date for overdue figures (default: today, China time)\n"
             "  --agent ID             quarantine: only this agent's records\n"
             "  --param KEY=VALUE      any other query parameter (repeatable)\n"
@@ -182,7 +187,119 @@ typedef struct {
     int timeout_s;
     wq_param_t params[S_MAX_PARAMS];
     size_t nparams;
+    const char *columns;        /* summary: column groups, comma-separated (NULL: all) */
 } s_opts_t;
+
+/*  Column groups of summary (--columns): a column belongs to a group when
+    its name starts with one of the group's prefixes. */
+static const struct {
+    const char *group;
+    const char *prefixes[4];
+} s_groups[] = {
+    {"enterprises", {"enterprises_", NULL}},
+    {"visits", {"visits", NULL}},
+    {"problems", {"problems", "plans", "overdue", NULL}},
+    {"services", {"services", NULL}},
+    {"consultations", {"consultations", "answer_days", NULL}},
+    {"classes", {"class_", NULL}},
+};
+#define S_NGROUPS (sizeof s_groups / sizeof s_groups[0])
+
+/*  Check --columns: known groups only. */
+static int
+s_columns_check(const char *list)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *g = strtok_r(buf, ",", &save); g; g = strtok_r(NULL, ",", &save)) {
+        size_t i = 0;
+        while (i < S_NGROUPS && strcmp(s_groups[i].group, g) != 0)
+            i++;
+        if (i == S_NGROUPS && strcmp(g, "all") != 0) {
+            fprintf(stderr, "wanqi-query: --columns takes groups among all, enterprises, visits, "
+                            "problems, services, consultations, classes; not \"%s\"\n", g);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool
+s_column_wanted(const char *col, const char *list)
+{
+    if (!list || strcmp(col, "area") == 0 || strcmp(col, "area_name") == 0 || strcmp(col, "level") == 0)
+        return true;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *g = strtok_r(buf, ",", &save); g; g = strtok_r(NULL, ",", &save)) {
+        if (strcmp(g, "all") == 0)
+            return true;
+        for (size_t i = 0; i < S_NGROUPS; i++)
+            if (strcmp(s_groups[i].group, g) == 0)
+                for (size_t k = 0; s_groups[i].prefixes[k]; k++)
+                    if (strncmp(col, s_groups[i].prefixes[k], strlen(s_groups[i].prefixes[k])) == 0)
+                        return true;
+    }
+    return false;
+}
+
+/*  The summary as shown: the wanted column groups, and (for table and CSV,
+    when there is more than one row) a totals row "total / 合计" summing
+    each integer column; the median of answer days cannot be summed and is
+    left empty. JSON stays one object per area. NULL on no memory. */
+static wq_table_t *
+s_shape_summary(const wq_table_t *in, const char *columns, wq_format_t format)
+{
+    size_t nc = wq_table_ncols(in), nr = wq_table_nrows(in), keep[64], nk = 0;
+    const char *names[64];
+    for (size_t c = 0; c < nc && nk < 64; c++)
+        if (s_column_wanted(wq_table_col(in, c), columns)) {
+            keep[nk] = c;
+            names[nk++] = wq_table_col(in, c);
+        }
+    wq_table_t *t = wq_table_new(nk, names);
+    if (!t)
+        return NULL;
+    int rc = WQ_OK;
+    for (size_t r = 0; r < nr && rc == WQ_OK; r++) {
+        size_t row;
+        rc = wq_table_add_row(t, &row);
+        for (size_t k = 0; k < nk && rc == WQ_OK; k++) {
+            const wq_cell_t *cell = wq_table_cell(in, r, keep[k]);
+            if (cell->kind == WQ_CELL_INT)
+                rc = wq_table_set_int(t, row, k, cell->i);
+            else if (cell->kind == WQ_CELL_STR)
+                rc = wq_table_set_str(t, row, k, cell->s);
+        }
+    }
+    if (rc == WQ_OK && nr > 1 && format != WQ_FORMAT_JSON) {
+        size_t row;
+        rc = wq_table_add_row(t, &row);
+        for (size_t k = 0; k < nk && rc == WQ_OK; k++) {
+            const char *col = names[k];
+            if (strcmp(col, "area") == 0)
+                rc = wq_table_set_str(t, row, k, "total");
+            else if (strcmp(col, "area_name") == 0)
+                rc = wq_table_set_str(t, row, k, "合计");
+            else if (strcmp(col, "answer_days_median") != 0 && strcmp(col, "level") != 0) {
+                int64_t sum = 0;
+                bool any = false;
+                for (size_t r = 0; r < nr; r++) {
+                    const wq_cell_t *cell = wq_table_cell(in, r, keep[k]);
+                    if (cell->kind == WQ_CELL_INT) {
+                        sum += cell->i;
+                        any = true;
+                    }
+                }
+                if (any)
+                    rc = wq_table_set_int(t, row, k, sum);
+            }
+        }
+    }
+    if (rc != WQ_OK)
+        wq_table_destroy(&t);
+    return t;
+}
 
 static int
 s_add_param(s_opts_t *o, const char *key, const char *value)
@@ -362,7 +479,17 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
             fprintf(stderr, "wanqi-query: the collector's answer has no table\n");
             goto done;
         }
-        if (wq_table_write(reply->result.table, o->format, stdout) != WQ_OK || fflush(stdout) != 0) {
+        wq_table_t *shown = NULL;
+        if (strcmp(name, "summary") == 0) {
+            shown = s_shape_summary(reply->result.table, o->columns, o->format);
+            if (!shown) {
+                fprintf(stderr, "wanqi-query: out of memory shaping the summary\n");
+                goto done;
+            }
+        }
+        int wrc = wq_table_write(shown ? shown : reply->result.table, o->format, stdout);
+        wq_table_destroy(&shown);
+        if (wrc != WQ_OK || fflush(stdout) != 0) {
             fprintf(stderr, "wanqi-query: cannot write the result: %s\n", strerror(errno));
             goto done;
         }
@@ -380,7 +507,7 @@ done:
 }
 
 enum { O_DIR = 1000, O_KEY, O_COLLECTOR, O_COLLECTOR_KEY, O_LEVEL, O_AREA, O_FROM, O_TO, O_ASOF, O_AGENT, O_PARAM,
-       O_FORMAT, O_TIMEOUT, O_HELP };
+       O_FORMAT, O_TIMEOUT, O_HELP, O_COLUMNS };
 
 static const struct option s_options[] = {
     {"dir", required_argument, NULL, O_DIR},
@@ -397,12 +524,14 @@ static const struct option s_options[] = {
     {"format", required_argument, NULL, O_FORMAT},
     {"timeout", required_argument, NULL, O_TIMEOUT},
     {"help", no_argument, NULL, O_HELP},
+    {"columns", required_argument, NULL, O_COLUMNS},
     {NULL, 0, NULL, 0},
 };
 
 int
 main(int argc, char **argv)
 {
+    wq_i18n_init();
     zsys_handler_set(NULL);     /* Ctrl-C ends the program */
     zsys_set_logident("wanqi-query");
     int ret = S_EXIT_USAGE;
@@ -459,6 +588,11 @@ main(int argc, char **argv)
             o.timeout_s = (int) t;
             break;
         }
+        case O_COLUMNS:
+            if (s_columns_check(optarg) != 0)
+                goto done;
+            o.columns = optarg;
+            break;
         case 'h':
         case O_HELP: help = true; break;
         default:

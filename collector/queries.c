@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collector/fold.h"
+#include "collector/ledger.h"
 #include "collector/views.h"
 #include "common/creditcode.h"
 #include "common/date.h"
@@ -225,6 +226,10 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     if ((rc = s_area_prefix(p.area ? p.area : "130000", prefix, err)) != WQ_OK)
         return rc;
     size_t plen = strlen(prefix);
+    /* An area without a level is that area itself: 130100 alone is one row
+       for Shijiazhuang, not an error. */
+    if (!p.level)
+        level = plen <= 2 ? WQ_LEVEL_PROVINCE : plen <= 4 ? WQ_LEVEL_CITY : WQ_LEVEL_COUNTY;
     if ((level == WQ_LEVEL_PROVINCE && plen > 2) || (level == WQ_LEVEL_CITY && plen > 4))
         return wq_err_set(err, WQ_E_FORMAT, "level",
                           "level %s is above area %s: choose a level at or below the area",
@@ -233,6 +238,9 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         return rc;
     if (p.to && (rc = s_month_check("to", p.to, err)) != WQ_OK)
         return rc;
+    if (p.from && p.to && strcmp(p.from, p.to) > 0)
+        return wq_err_set(err, WQ_E_FORMAT, "from", "from %s is after to %s: no month lies between",
+                          p.from, p.to);
     if ((rc = s_asof(p.asof, asof, err)) != WQ_OK)
         return rc;
 
@@ -939,6 +947,14 @@ wq_queries_run(MDB_txn *txn, wq_central_t *c, const char *name, const wq_param_t
         return s_agents(txn, c, params, nparams, out, err);
     if (!strcmp(name, "quarantine"))
         return s_quarantine(txn, c, params, nparams, out, err);
+    /* The dashboard's list queries (ledger.h). */
+    if (!strcmp(name, "problems"))
+        return wq_ledger_problems(txn, c, params, nparams, out, err);
+    if (!strcmp(name, "enterprises"))
+        return wq_ledger_enterprises(txn, c, params, nparams, out, err);
+    if (!strcmp(name, "pending"))
+        return wq_ledger_pending(txn, c, params, nparams, out, err);
     return wq_err_set(err, WQ_E_UNKNOWN, "name",
-                      "unknown query \"%s\": summary, overdue, enterprise, agents, quarantine", name);
+                      "unknown query \"%s\": summary, overdue, enterprise, agents, quarantine, "
+                      "problems, enterprises, pending", name);
 }

@@ -11,9 +11,11 @@
     =========================================================================
 */
 #include "common/date.h"
+#include "common/i18n.h"
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -197,4 +199,105 @@ wq_time_format(uint64_t ms, char out[20])
     out[16] = ':';
     s_put_digits(out + 17, (int) (sod % 60), 2);
     out[19] = '\0';
+}
+
+/*  ---- dates as people write them ----------------------------------------- */
+
+/*  Read 1..max digits at *p into *v, advancing *p. */
+static bool
+s_num(const char **p, int max, int *v)
+{
+    int n = 0, x = 0;
+    while (n < max && **p >= '0' && **p <= '9') {
+        x = x * 10 + (**p - '0');
+        (*p)++;
+        n++;
+    }
+    *v = x;
+    return n > 0 && !(**p >= '0' && **p <= '9');
+}
+
+/*  Skip a time of day after a date: " 0:00", " 00:00:00", "T00:00:00". */
+static const char *
+s_skip_time(const char *p)
+{
+    const char *q = p;
+    if (*q != ' ' && *q != 'T')
+        return p;
+    while (*q == ' ' || *q == 'T')
+        q++;
+    while ((*q >= '0' && *q <= '9') || *q == ':' || *q == '.')
+        q++;
+    return q;
+}
+
+int
+wq_date_normalize(const char *in, char out[11], wq_err_t *err)
+{
+    const char *p = in ? in : "";
+    while (*p == ' ')
+        p++;
+    size_t n = strlen(p);
+    while (n > 0 && p[n - 1] == ' ')
+        n--;
+    char s[64];
+    if (n == 0 || n >= sizeof s)
+        goto bad;
+    memcpy(s, p, n);
+    s[n] = '\0';
+    /* An Excel serial day number (a date cell saved as a number, or a
+       date column formatted as "General"): 36526 is 2000-01-01. */
+    bool digits_only = true;
+    for (size_t i = 0; i < n; i++)
+        digits_only &= (s[i] >= '0' && s[i] <= '9') || (s[i] == '.' && i > 0);
+    if (digits_only && s[0] != '0' && n >= 5) {
+        long serial = atol(s);
+        if (serial >= 36526 && serial <= 73050) {
+            wq_date_from_days((int32_t) (serial - 25569), out);
+            return WQ_OK;
+        }
+    }
+    const char *q = s;
+    int y, m, d;
+    if (!s_num(&q, 4, &y) || q - s != 4)
+        goto bad;
+    if (strncmp(q, "年", 3) == 0) {                /* 2019年5月6日 */
+        q += 3;
+        if (!s_num(&q, 2, &m) || strncmp(q, "月", 3) != 0)
+            goto bad;
+        q += 3;
+        if (!s_num(&q, 2, &d))
+            goto bad;
+        if (strncmp(q, "日", 3) == 0)
+            q += 3;
+        else if (strncmp(q, "号", 3) == 0)
+            q += 3;
+    } else {                                        /* 2019-05-06 2019/5/6 2019.5.6 */
+        char sep = *q;
+        if (sep != '-' && sep != '/' && sep != '.')
+            goto bad;
+        q++;
+        if (!s_num(&q, 2, &m) || *q != sep)
+            goto bad;
+        q++;
+        if (!s_num(&q, 2, &d))
+            goto bad;
+    }
+    q = s_skip_time(q);
+    if (*q != '\0')
+        goto bad;
+    if (m < 1 || m > 12 || d < 1 || d > 31)
+        goto bad;
+    out[0] = '\0';
+    s_put_digits(out, y, 4);
+    out[4] = '-';
+    s_put_digits(out + 5, m, 2);
+    out[7] = '-';
+    s_put_digits(out + 8, d, 2);
+    out[10] = '\0';
+    return wq_date_check(out, err);
+bad:
+    return wq_err_set(err, WQ_E_FORMAT, "date",
+                      _("\"%s\" is not a date: write it as 2019-05-06, 2019/5/6, 2019.5.6 or "
+                        "2019年5月6日"), in ? in : "");
 }

@@ -16,6 +16,14 @@
     2019 has 28 days"). */
 int wq_date_check(const char *s, wq_err_t *err);
 
+/*  A date as people write it, to "YYYY-MM-DD" in out: 2019-05-06,
+    2019-5-6, 2019/5/6, 2019.5.6, 2019年5月6日 (or 6号), each optionally
+    followed by a time of day (" 0:00", "T00:00:00", as spreadsheets save
+    date cells), or an Excel serial day number 36526..73050 (2000-01-01 ..
+    2099-12-31). Then checked as wq_date_check. WQ_E_FORMAT (the text names
+    the accepted forms) otherwise. */
+int wq_date_normalize(const char *in, char out[11], wq_err_t *err);
+
 /*  Days since 1970-01-01 for a valid date; -1 if not valid. */
 int32_t wq_date_days(const char *s);
 

@@ -32,9 +32,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/creditcode.h"
 #include "common/date.h"
+#include "common/i18n.h"
 #include "common/division.h"
 #include "common/utf8.h"
 
@@ -83,6 +85,7 @@ typedef struct {
     bool multiline;             /* '\n' and '\t' allowed */
     const char *const *enums;   /* S_K_ENUM: names, [0] unused */
     int nenums;                 /* S_K_ENUM: number of entries incl. [0] */
+    const char *const *labels;  /* S_K_ENUM: Chinese labels, same order as enums */
     unsigned allowed;           /* bit per wq_rec_type_t */
     unsigned required;
     bool patchable;             /* a correction may set it */
@@ -107,103 +110,149 @@ static const char *const s_channel_names[] = {NULL, "reception_day", "platform",
 static const char *const s_class_names[] = {
     NULL, "support", "normal", "strict", "shutdown", "punish"};
 
+/*  Chinese labels, one per code, in the same order as the names above: what
+    a cadre writes and reads (CLI, CSV/JSON/xlsx import, template drop-downs,
+    web pages). Input accepts the label as well as the code; the wire carries
+    only the code. These are data of the campaign (the notice's own words),
+    not translations of the English codes, so they live here, not in po/. */
+static const char *const s_type_labels[WQ_REC_TYPE_COUNT] = {
+    "?", "企业", "走访", "问题", "整改方案", "整改进展", "服务",
+    "咨询", "答复", "分类监管", "更正", "撤销"};
+static const char *const s_focus_labels[] = {
+    NULL, "规上排污企业", "战略性新兴产业", "先进制造业", "科技型中小企业"};
+static const char *const s_method_labels[] = {NULL, "实地走访", "座谈", "专家会商", "执法检查"};
+static const char *const s_category_labels[] = {
+    NULL, "大气", "水", "固废", "噪声", "土壤", "环保手续", "自行监测", "超标排放", "其他"};
+static const char *const s_severity_labels[] = {NULL, "轻微", "一般", "严重"};
+static const char *const s_status_labels[] = {
+    NULL, "未整改", "整改中", "已整改", "已验收", "重新整改"};
+static const char *const s_kind_labels[] = {NULL, "送法律", "送政策", "送科技", "送方案", "送服务"};
+static const char *const s_channel_labels[] = {
+    NULL, "企业环保接待日", "政企联系信息交流平台", "其他"};
+static const char *const s_class_labels[] = {NULL, "扶持", "正常", "从严从紧", "取缔", "依法惩处"};
+
+/*  Chinese column headers / field names, indexed by wq_field_t. */
+static const char *const s_field_labels[WQ_F_COUNT] = {
+    [WQ_F_TYPE] = "记录类型", [WQ_F_AGENT] = "采集端", [WQ_F_INC] = "批次号",
+    [WQ_F_SEQ] = "序号", [WQ_F_DATE] = "日期", [WQ_F_RECORDED] = "录入时间",
+    [WQ_F_COUNTY] = "区县代码", [WQ_F_ENT] = "统一社会信用代码", [WQ_F_BY] = "录入人",
+    [WQ_F_NAME] = "企业名称", [WQ_F_INDUSTRY] = "行业代码", [WQ_F_ADDRESS] = "地址",
+    [WQ_F_ABOVE_SIZE] = "规模以上", [WQ_F_FOCUS] = "企业类别", [WQ_F_CADRE] = "包联干部",
+    [WQ_F_CADRES] = "走访干部", [WQ_F_METHOD] = "走访方式", [WQ_F_FINDINGS] = "发现情况",
+    [WQ_F_CATEGORY] = "问题类别", [WQ_F_SEVERITY] = "严重程度", [WQ_F_DESCRIPTION] = "问题描述",
+    [WQ_F_VISIT] = "来源走访", [WQ_F_PROBLEM] = "所属问题", [WQ_F_MEASURES] = "整改措施",
+    [WQ_F_GOAL] = "服务目标", [WQ_F_DEADLINE] = "整改期限", [WQ_F_STATUS] = "整改状态",
+    [WQ_F_NOTE] = "备注", [WQ_F_KIND] = "服务类型", [WQ_F_CONTENT] = "服务内容",
+    [WQ_F_CHANNEL] = "咨询渠道", [WQ_F_QUESTION] = "咨询问题", [WQ_F_CONSULTATION] = "所属咨询",
+    [WQ_F_ANSWER] = "答复内容", [WQ_F_CLASS] = "监管类别", [WQ_F_REASON] = "理由",
+    [WQ_F_TARGET] = "目标记录", [WQ_F_OF] = "目标类型", [WQ_F_SET] = "更正内容",
+};
+
 #define OFF(m) offsetof(wq_record_t, m)
 #define CAP(m) sizeof(((wq_record_t *) 0)->m)
-#define ENUMS(a) a, (int) (sizeof a / sizeof a[0])
+#define ENUMS(a, l) a, (int) (sizeof a / sizeof a[0]), l
+_Static_assert(sizeof s_focus_names == sizeof s_focus_labels, "a label per focus");
+_Static_assert(sizeof s_method_names == sizeof s_method_labels, "a label per method");
+_Static_assert(sizeof s_category_names == sizeof s_category_labels, "a label per category");
+_Static_assert(sizeof s_severity_names == sizeof s_severity_labels, "a label per severity");
+_Static_assert(sizeof s_status_names == sizeof s_status_labels, "a label per status");
+_Static_assert(sizeof s_kind_names == sizeof s_kind_labels, "a label per kind");
+_Static_assert(sizeof s_channel_names == sizeof s_channel_labels, "a label per channel");
+_Static_assert(sizeof s_class_names == sizeof s_class_labels, "a label per class");
 
 static const s_field_t s_fields[WQ_F_COUNT] = {
-    [WQ_F_TYPE] = {"type", S_K_TYPE, OFF(type), 0, 0, 0, false, NULL, 0, T_ALL, T_ALL, false,
+    [WQ_F_TYPE] = {"type", S_K_TYPE, OFF(type), 0, 0, 0, false, NULL, 0, NULL, T_ALL, T_ALL, false,
                    "record type"},
-    [WQ_F_AGENT] = {"agent", S_K_AGENT, OFF(agent), CAP(agent), 1, WQ_AGENT_ID_MAX, false, NULL, 0,
+    [WQ_F_AGENT] = {"agent", S_K_AGENT, OFF(agent), CAP(agent), 1, WQ_AGENT_ID_MAX, false, NULL, 0, NULL,
                     T_ALL, T_ALL, false, "agent id (assigned by the agent)"},
-    [WQ_F_INC] = {"inc", S_K_U32, OFF(inc), 0, 0, 0, false, NULL, 0, T_ALL, T_ALL, false,
+    [WQ_F_INC] = {"inc", S_K_U32, OFF(inc), 0, 0, 0, false, NULL, 0, NULL, T_ALL, T_ALL, false,
                   "agent incarnation (assigned by the agent)"},
-    [WQ_F_SEQ] = {"seq", S_K_U64, OFF(seq), 0, 0, 0, false, NULL, 0, T_ALL, T_ALL, false,
+    [WQ_F_SEQ] = {"seq", S_K_U64, OFF(seq), 0, 0, 0, false, NULL, 0, NULL, T_ALL, T_ALL, false,
                   "sequence number (assigned by the agent)"},
-    [WQ_F_DATE] = {"date", S_K_DATE, OFF(date), CAP(date), 10, 10, false, NULL, 0, T_ALL, T_ALL,
+    [WQ_F_DATE] = {"date", S_K_DATE, OFF(date), CAP(date), 10, 10, false, NULL, 0, NULL, T_ALL, T_ALL,
                    true, "YYYY-MM-DD, date of the activity"},
-    [WQ_F_RECORDED] = {"recorded", S_K_U64, OFF(recorded_ms), 0, 0, 0, false, NULL, 0, T_ALL,
+    [WQ_F_RECORDED] = {"recorded", S_K_U64, OFF(recorded_ms), 0, 0, 0, false, NULL, 0, NULL, T_ALL,
                        T_ALL, false, "unix ms when stored (assigned by the agent)"},
-    [WQ_F_COUNTY] = {"county", S_K_COUNTY, OFF(county), CAP(county), 6, 6, false, NULL, 0, T_ALL,
+    [WQ_F_COUNTY] = {"county", S_K_COUNTY, OFF(county), CAP(county), 6, 6, false, NULL, 0, NULL, T_ALL,
                      T_ALL, false, "GB/T 2260 county code, e.g. 130102"},
-    [WQ_F_ENT] = {"ent", S_K_ENT, OFF(ent), CAP(ent), 18, 18, false, NULL, 0, T_ALL, T_BASE, false,
+    [WQ_F_ENT] = {"ent", S_K_ENT, OFF(ent), CAP(ent), 18, 18, false, NULL, 0, NULL, T_ALL, T_BASE, false,
                   "enterprise's 18-character Unified Social Credit Code"},
-    [WQ_F_BY] = {"by", S_K_TEXT, OFF(by), 0, 0, 64, false, NULL, 0, T_ALL, 0, true,
+    [WQ_F_BY] = {"by", S_K_TEXT, OFF(by), 0, 0, 64, false, NULL, 0, NULL, T_ALL, 0, true,
                  "cadre who recorded it (<= 64 bytes)"},
-    [WQ_F_NAME] = {"name", S_K_TEXT, OFF(name), 0, 1, 200, false, NULL, 0, T(WQ_REC_ENTERPRISE),
+    [WQ_F_NAME] = {"name", S_K_TEXT, OFF(name), 0, 1, 200, false, NULL, 0, NULL, T(WQ_REC_ENTERPRISE),
                    T(WQ_REC_ENTERPRISE), true, "enterprise name (<= 200 bytes)"},
     [WQ_F_INDUSTRY] = {"industry", S_K_INDUSTRY, OFF(industry), CAP(industry), 1, 5, false, NULL,
-                       0, T(WQ_REC_ENTERPRISE), T(WQ_REC_ENTERPRISE), true,
+                       0, NULL, T(WQ_REC_ENTERPRISE), T(WQ_REC_ENTERPRISE), true,
                        "GB/T 4754 section A-T, optionally + 2-4 digits (C, C3110)"},
-    [WQ_F_ADDRESS] = {"address", S_K_TEXT, OFF(address), 0, 0, 300, false, NULL, 0,
+    [WQ_F_ADDRESS] = {"address", S_K_TEXT, OFF(address), 0, 0, 300, false, NULL, 0, NULL,
                       T(WQ_REC_ENTERPRISE), 0, true, "address (<= 300 bytes)"},
-    [WQ_F_ABOVE_SIZE] = {"above_size", S_K_BOOL, OFF(above_size), 0, 0, 0, false, NULL, 0,
+    [WQ_F_ABOVE_SIZE] = {"above_size", S_K_BOOL, OFF(above_size), 0, 0, 0, false, NULL, 0, NULL,
                          T(WQ_REC_ENTERPRISE), 0, true,
                          "true if an industrial enterprise above designated size"},
-    [WQ_F_FOCUS] = {"focus", S_K_ENUM, OFF(focus), 0, 0, 0, false, ENUMS(s_focus_names),
+    [WQ_F_FOCUS] = {"focus", S_K_ENUM, OFF(focus), 0, 0, 0, false, ENUMS(s_focus_names, s_focus_labels),
                     T(WQ_REC_ENTERPRISE), 0, true, "focus group"},
-    [WQ_F_CADRE] = {"cadre", S_K_TEXT, OFF(cadre), 0, 0, 64, false, NULL, 0,
+    [WQ_F_CADRE] = {"cadre", S_K_TEXT, OFF(cadre), 0, 0, 64, false, NULL, 0, NULL,
                     T(WQ_REC_ENTERPRISE), 0, true, "assigned cadre (<= 64 bytes)"},
-    [WQ_F_CADRES] = {"cadres", S_K_LIST, OFF(cadres), 0, 1, S_LIST_ITEM_MAX, false, NULL, 0,
+    [WQ_F_CADRES] = {"cadres", S_K_LIST, OFF(cadres), 0, 1, S_LIST_ITEM_MAX, false, NULL, 0, NULL,
                      T(WQ_REC_VISIT), T(WQ_REC_VISIT), true,
                      "1-16 cadre names, comma-separated (each <= 64 bytes)"},
-    [WQ_F_METHOD] = {"method", S_K_ENUM, OFF(method), 0, 0, 0, false, ENUMS(s_method_names),
+    [WQ_F_METHOD] = {"method", S_K_ENUM, OFF(method), 0, 0, 0, false, ENUMS(s_method_names, s_method_labels),
                      T(WQ_REC_VISIT), T(WQ_REC_VISIT), true, "how the enterprise was examined"},
-    [WQ_F_FINDINGS] = {"findings", S_K_TEXT, OFF(findings), 0, 0, 8000, true, NULL, 0,
+    [WQ_F_FINDINGS] = {"findings", S_K_TEXT, OFF(findings), 0, 0, 8000, true, NULL, 0, NULL,
                        T(WQ_REC_VISIT), 0, true, "what was found (<= 8000 bytes, multi-line)"},
     [WQ_F_CATEGORY] = {"category", S_K_ENUM, OFF(category), 0, 0, 0, false,
-                       ENUMS(s_category_names), T(WQ_REC_PROBLEM), T(WQ_REC_PROBLEM), true,
+                       ENUMS(s_category_names, s_category_labels), T(WQ_REC_PROBLEM), T(WQ_REC_PROBLEM), true,
                        "problem category"},
     [WQ_F_SEVERITY] = {"severity", S_K_ENUM, OFF(severity), 0, 0, 0, false,
-                       ENUMS(s_severity_names), T(WQ_REC_PROBLEM), T(WQ_REC_PROBLEM), true,
+                       ENUMS(s_severity_names, s_severity_labels), T(WQ_REC_PROBLEM), T(WQ_REC_PROBLEM), true,
                        "problem severity"},
-    [WQ_F_DESCRIPTION] = {"description", S_K_TEXT, OFF(description), 0, 1, 8000, true, NULL, 0,
+    [WQ_F_DESCRIPTION] = {"description", S_K_TEXT, OFF(description), 0, 1, 8000, true, NULL, 0, NULL,
                           T(WQ_REC_PROBLEM), T(WQ_REC_PROBLEM), true,
                           "the problem (1-8000 bytes, multi-line)"},
-    [WQ_F_VISIT] = {"visit", S_K_EVENT, OFF(visit), CAP(visit), 0, 0, false, NULL, 0,
+    [WQ_F_VISIT] = {"visit", S_K_EVENT, OFF(visit), CAP(visit), 0, 0, false, NULL, 0, NULL,
                     T(WQ_REC_PROBLEM), 0, true, "event id of the visit that found it"},
-    [WQ_F_PROBLEM] = {"problem", S_K_EVENT, OFF(problem), CAP(problem), 0, 0, false, NULL, 0,
+    [WQ_F_PROBLEM] = {"problem", S_K_EVENT, OFF(problem), CAP(problem), 0, 0, false, NULL, 0, NULL,
                       T(WQ_REC_PLAN) | T(WQ_REC_PROGRESS), T(WQ_REC_PLAN) | T(WQ_REC_PROGRESS),
                       false, "event id of the problem"},
-    [WQ_F_MEASURES] = {"measures", S_K_TEXT, OFF(measures), 0, 1, 8000, true, NULL, 0,
+    [WQ_F_MEASURES] = {"measures", S_K_TEXT, OFF(measures), 0, 1, 8000, true, NULL, 0, NULL,
                        T(WQ_REC_PLAN), T(WQ_REC_PLAN), true,
                        "rectification measures (1-8000 bytes, multi-line)"},
-    [WQ_F_GOAL] = {"goal", S_K_TEXT, OFF(goal), 0, 0, 2000, false, NULL, 0, T(WQ_REC_PLAN), 0,
+    [WQ_F_GOAL] = {"goal", S_K_TEXT, OFF(goal), 0, 0, 2000, false, NULL, 0, NULL, T(WQ_REC_PLAN), 0,
                    true, "service goal (<= 2000 bytes)"},
-    [WQ_F_DEADLINE] = {"deadline", S_K_DATE, OFF(deadline), CAP(deadline), 10, 10, false, NULL, 0,
+    [WQ_F_DEADLINE] = {"deadline", S_K_DATE, OFF(deadline), CAP(deadline), 10, 10, false, NULL, 0, NULL,
                        T(WQ_REC_PLAN), T(WQ_REC_PLAN), true, "YYYY-MM-DD, rectification deadline"},
-    [WQ_F_STATUS] = {"status", S_K_ENUM, OFF(status), 0, 0, 0, false, ENUMS(s_status_names),
+    [WQ_F_STATUS] = {"status", S_K_ENUM, OFF(status), 0, 0, 0, false, ENUMS(s_status_names, s_status_labels),
                      T(WQ_REC_PROGRESS), T(WQ_REC_PROGRESS), true, "the problem's new status"},
-    [WQ_F_NOTE] = {"note", S_K_TEXT, OFF(note), 0, 0, 8000, true, NULL, 0, T(WQ_REC_PROGRESS), 0,
+    [WQ_F_NOTE] = {"note", S_K_TEXT, OFF(note), 0, 0, 8000, true, NULL, 0, NULL, T(WQ_REC_PROGRESS), 0,
                    true, "note (<= 8000 bytes, multi-line)"},
-    [WQ_F_KIND] = {"kind", S_K_ENUM, OFF(kind), 0, 0, 0, false, ENUMS(s_kind_names),
+    [WQ_F_KIND] = {"kind", S_K_ENUM, OFF(kind), 0, 0, 0, false, ENUMS(s_kind_names, s_kind_labels),
                    T(WQ_REC_SERVICE), T(WQ_REC_SERVICE), true, "kind of service"},
-    [WQ_F_CONTENT] = {"content", S_K_TEXT, OFF(content), 0, 1, 8000, true, NULL, 0,
+    [WQ_F_CONTENT] = {"content", S_K_TEXT, OFF(content), 0, 1, 8000, true, NULL, 0, NULL,
                       T(WQ_REC_SERVICE), T(WQ_REC_SERVICE), true,
                       "what was delivered (1-8000 bytes, multi-line)"},
-    [WQ_F_CHANNEL] = {"channel", S_K_ENUM, OFF(channel), 0, 0, 0, false, ENUMS(s_channel_names),
+    [WQ_F_CHANNEL] = {"channel", S_K_ENUM, OFF(channel), 0, 0, 0, false, ENUMS(s_channel_names, s_channel_labels),
                       T(WQ_REC_CONSULTATION), T(WQ_REC_CONSULTATION), true,
                       "how the question came in"},
-    [WQ_F_QUESTION] = {"question", S_K_TEXT, OFF(question), 0, 1, 8000, true, NULL, 0,
+    [WQ_F_QUESTION] = {"question", S_K_TEXT, OFF(question), 0, 1, 8000, true, NULL, 0, NULL,
                        T(WQ_REC_CONSULTATION), T(WQ_REC_CONSULTATION), true,
                        "the question (1-8000 bytes, multi-line)"},
     [WQ_F_CONSULTATION] = {"consultation", S_K_EVENT, OFF(consultation), CAP(consultation), 0, 0,
-                           false, NULL, 0, T(WQ_REC_ANSWER), T(WQ_REC_ANSWER), false,
+                           false, NULL, 0, NULL, T(WQ_REC_ANSWER), T(WQ_REC_ANSWER), false,
                            "event id of the consultation answered"},
-    [WQ_F_ANSWER] = {"answer", S_K_TEXT, OFF(answer), 0, 1, 8000, true, NULL, 0,
+    [WQ_F_ANSWER] = {"answer", S_K_TEXT, OFF(answer), 0, 1, 8000, true, NULL, 0, NULL,
                      T(WQ_REC_ANSWER), T(WQ_REC_ANSWER), true,
                      "the answer (1-8000 bytes, multi-line)"},
-    [WQ_F_CLASS] = {"class", S_K_ENUM, OFF(klass), 0, 0, 0, false, ENUMS(s_class_names),
+    [WQ_F_CLASS] = {"class", S_K_ENUM, OFF(klass), 0, 0, 0, false, ENUMS(s_class_names, s_class_labels),
                     T(WQ_REC_CLASSIFICATION), T(WQ_REC_CLASSIFICATION), true,
                     "supervision class"},
-    [WQ_F_REASON] = {"reason", S_K_TEXT, OFF(reason), 0, 1, 2000, false, NULL, 0,
+    [WQ_F_REASON] = {"reason", S_K_TEXT, OFF(reason), 0, 1, 2000, false, NULL, 0, NULL,
                      T(WQ_REC_CLASSIFICATION) | T_FIX, T(WQ_REC_CLASSIFICATION) | T_FIX, true,
                      "reason (1-2000 bytes)"},
-    [WQ_F_TARGET] = {"target", S_K_EVENT, OFF(target), CAP(target), 0, 0, false, NULL, 0, T_FIX,
+    [WQ_F_TARGET] = {"target", S_K_EVENT, OFF(target), CAP(target), 0, 0, false, NULL, 0, NULL, T_FIX,
                      T_FIX, false, "event id of the event corrected or retracted"},
-    [WQ_F_OF] = {"of", S_K_OF, OFF(of), 0, 0, 0, false, NULL, 0, T(WQ_REC_CORRECTION),
+    [WQ_F_OF] = {"of", S_K_OF, OFF(of), 0, 0, 0, false, NULL, 0, NULL, T(WQ_REC_CORRECTION),
                  T(WQ_REC_CORRECTION), false, "type of the target event"},
-    [WQ_F_SET] = {"set", S_K_SET, OFF(set), 0, 0, 0, false, NULL, 0, T(WQ_REC_CORRECTION),
+    [WQ_F_SET] = {"set", S_K_SET, OFF(set), 0, 0, 0, false, NULL, 0, NULL, T(WQ_REC_CORRECTION),
                   T(WQ_REC_CORRECTION), false, "the corrected fields with their new values"},
 };
 
@@ -319,7 +368,8 @@ s_enum_list(wq_field_t f, char *buf, size_t size)
     size_t o = 0;
     buf[0] = '\0';
     for (int i = 1; i < s_fields[f].nenums && o < size; i++)
-        o += (size_t) snprintf(buf + o, size - o, "%s%s", i > 1 ? ", " : "", s_fields[f].enums[i]);
+        o += (size_t) snprintf(buf + o, size - o, "%s%s (%s)", i > 1 ? ", " : "",
+                               s_fields[f].labels[i], s_fields[f].enums[i]);
     return buf;
 }
 
@@ -461,6 +511,126 @@ wq_enum_parse(wq_field_t field, const char *name)
         if (strcmp(name, s_fields[field].enums[i]) == 0)
             return i;
     return 0;
+}
+
+static bool
+s_is_enum(wq_field_t field)
+{
+    return field >= 0 && field < WQ_F_COUNT && s_fields[field].kind == S_K_ENUM;
+}
+
+const char *
+wq_enum_label(wq_field_t field, int value)
+{
+    if (!s_is_enum(field) || value < 1 || value >= s_fields[field].nenums)
+        return "?";
+    return s_fields[field].labels[value];
+}
+
+int
+wq_enum_count(wq_field_t field)
+{
+    return s_is_enum(field) ? s_fields[field].nenums - 1 : 0;
+}
+
+bool
+wq_field_is_enum(wq_field_t field)
+{
+    return s_is_enum(field);
+}
+
+/*  s without leading/trailing ASCII spaces and ideographic spaces (U+3000),
+    as [*a, *b). */
+static void
+s_trim(const char *s, const char **a, const char **b)
+{
+    const char *p = s, *q = s + strlen(s);
+    for (;;) {
+        if (*p == ' ' || *p == '\t')
+            p++;
+        else if (strncmp(p, "\xE3\x80\x80", 3) == 0)
+            p += 3;
+        else
+            break;
+    }
+    for (;;) {
+        if (q > p && (q[-1] == ' ' || q[-1] == '\t'))
+            q--;
+        else if (q - p >= 3 && memcmp(q - 3, "\xE3\x80\x80", 3) == 0)
+            q -= 3;
+        else
+            break;
+    }
+    *a = p;
+    *b = q;
+}
+
+/*  Whether [a, b) equals word, ASCII letters compared without case. */
+static bool
+s_eq_text(const char *a, const char *b, const char *word)
+{
+    size_t n = (size_t) (b - a);
+    return strlen(word) == n && strncasecmp(a, word, n) == 0;
+}
+
+int
+wq_enum_parse_text(wq_field_t field, const char *text)
+{
+    if (!text || !s_is_enum(field))
+        return 0;
+    const char *a, *b;
+    s_trim(text, &a, &b);
+    for (int i = 1; i < s_fields[field].nenums; i++)
+        if (s_eq_text(a, b, s_fields[field].enums[i]) || s_eq_text(a, b, s_fields[field].labels[i]))
+            return i;
+    return 0;
+}
+
+const char *
+wq_rec_type_label(wq_rec_type_t type)
+{
+    return s_type_ok((int) type) ? s_type_labels[type] : "?";
+}
+
+wq_rec_type_t
+wq_rec_type_parse_text(const char *text)
+{
+    if (!text)
+        return WQ_REC_NONE;
+    const char *a, *b;
+    s_trim(text, &a, &b);
+    for (int t = 1; t < WQ_REC_TYPE_COUNT; t++)
+        if (s_eq_text(a, b, s_type_names[t]) || s_eq_text(a, b, s_type_labels[t]))
+            return (wq_rec_type_t) t;
+    return WQ_REC_NONE;
+}
+
+const char *
+wq_field_label(wq_field_t field)
+{
+    return (field >= 0 && field < WQ_F_COUNT) ? s_field_labels[field] : "?";
+}
+
+wq_field_t
+wq_field_parse_header(const char *text)
+{
+    if (!text)
+        return WQ_F_COUNT;
+    const char *a, *b;
+    s_trim(text, &a, &b);
+    for (int f = 0; f < WQ_F_COUNT; f++)
+        if (s_eq_text(a, b, s_fields[f].name) || s_eq_text(a, b, s_field_labels[f]))
+            return (wq_field_t) f;
+    /* A few words cadres use for the same columns. */
+    static const struct { const char *word; wq_field_t f; } alias[] = {
+        {"类型", WQ_F_TYPE}, {"信用代码", WQ_F_ENT}, {"统一社会信用代码证", WQ_F_ENT},
+        {"走访日期", WQ_F_DATE}, {"活动日期", WQ_F_DATE}, {"行业", WQ_F_INDUSTRY},
+        {"区县", WQ_F_COUNTY}, {"方式", WQ_F_METHOD}, {"问题", WQ_F_PROBLEM},
+    };
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+        if (s_eq_text(a, b, alias[i].word))
+            return alias[i].f;
+    return WQ_F_COUNT;
 }
 
 bool
@@ -982,7 +1152,7 @@ s_set_text(wq_record_t *r, wq_field_t f, bool patch, const char *value, wq_err_t
     size_t n = strlen(value);
     switch (d->kind) {
     case S_K_TYPE:
-        if (wq_rec_type_parse(value) != r->type)
+        if (wq_rec_type_parse_text(value) != r->type)
             return wq_err_set(err, WQ_E_UNKNOWN, fname, "the record is a %s; its type cannot be "
                               "changed to \"%s\"", wq_rec_type_name(r->type),
                               s_show(value, n, show, sizeof show));
@@ -1000,16 +1170,18 @@ s_set_text(wq_record_t *r, wq_field_t f, bool patch, const char *value, wq_err_t
             r->recorded_ms = v;
         break;
     case S_K_BOOL:
-        if (!strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes"))
+        if (!strcasecmp(value, "true") || !strcmp(value, "1") || !strcasecmp(value, "yes")
+            || !strcmp(value, "是"))
             r->above_size = true;
-        else if (!strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no"))
+        else if (!strcasecmp(value, "false") || !strcmp(value, "0") || !strcasecmp(value, "no")
+                 || !strcmp(value, "否"))
             r->above_size = false;
         else
             return wq_err_set(err, WQ_E_FORMAT, fname, "\"%s\" is not a yes/no value: use true, "
                               "false, yes, no, 1 or 0", s_show(value, n, show, sizeof show));
         break;
     case S_K_ENUM: {
-        int e = wq_enum_parse(f, value);
+        int e = wq_enum_parse_text(f, value);
         if (e == 0)
             return wq_err_set(err, WQ_E_UNKNOWN, fname, "\"%s\" is not a %s: use one of %s",
                               s_show(value, n, show, sizeof show), d->name,
@@ -1018,7 +1190,7 @@ s_set_text(wq_record_t *r, wq_field_t f, bool patch, const char *value, wq_err_t
         break;
     }
     case S_K_OF: {
-        wq_rec_type_t t = wq_rec_type_parse(value);
+        wq_rec_type_t t = wq_rec_type_parse_text(value);
         if (t < WQ_REC_ENTERPRISE || t > WQ_REC_CLASSIFICATION)
             return wq_err_set(err, WQ_E_UNKNOWN, fname, "\"%s\" is not a record type that can be "
                               "corrected: use enterprise, visit, problem, plan, progress, "
@@ -1074,7 +1246,20 @@ s_set_text(wq_record_t *r, wq_field_t f, bool patch, const char *value, wq_err_t
         }
         snprintf(s_inline(r, f), d->cap, "%s", value);
         break;
-    default: {  /* inline strings: agent, date, county, ent, industry */
+    case S_K_DATE: {  /* as people write dates: 2019/5/6, 2019年5月6日, Excel serials */
+        char iso[11];
+        wq_err_t e;
+        size_t bad = 0;
+        if (!wq_utf8_valid(value, n, &bad) || !wq_utf8_text_ok(value, n, false, &bad))
+            return wq_err_set(err, WQ_E_UTF8, fname, "\"%s\" has a control character or "
+                              "invalid UTF-8 at byte %zu", s_show(value, n, show, sizeof show),
+                              bad);
+        if (wq_date_normalize(value, iso, &e) != WQ_OK)
+            return wq_err_set(err, WQ_E_FORMAT, fname, "%s", e.text);
+        memcpy(s_inline(r, f), iso, sizeof iso);
+        break;
+    }
+    default: {  /* inline strings: agent, county, ent, industry */
         const char *date = NULL;
         if (f == WQ_F_COUNTY && (r->present & BIT(WQ_F_DATE)) && wq_date_days(r->date) >= 0)
             date = r->date;
@@ -1243,7 +1428,7 @@ wq_record_from_json(const wq_json_object_t *obj, wq_record_t **out, wq_err_t *er
         rc = wq_err_set(err, WQ_E_TYPE, "type", "\"type\" must be a string");
         goto fail;
     }
-    wq_rec_type_t type = wq_rec_type_parse(tm->text);
+    wq_rec_type_t type = wq_rec_type_parse_text(tm->text);
     if (type == WQ_REC_NONE) {
         rc = wq_err_set(err, WQ_E_UNKNOWN, "type", "\"%s\" is not a record type: use one of "
                         "enterprise, visit, problem, plan, progress, service, consultation, "

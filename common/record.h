@@ -205,8 +205,43 @@ wq_field_t wq_field_parse(const char *name);            /* WQ_F_COUNT if unknown
 /*  Enum value names: field is one of the enum fields (FOCUS, METHOD,
     CATEGORY, SEVERITY, STATUS, KIND, CHANNEL, CLASS). Returns "?" if bad. */
 const char *wq_enum_name(wq_field_t field, int value);
-/*  Parse an enum value name for field; 0 if unknown. */
+/*  Parse an enum value name (the wire code, exactly) for field; 0 if
+    unknown. The strict form, for decoding the wire. */
 int wq_enum_parse(wq_field_t field, const char *name);
+
+/*  ---- Chinese labels (what a person reads and writes) --------------------
+
+    Every enum value, record type and field has one Chinese label, defined
+    once in record.c beside the field table. Input from people (CLI, CSV,
+    JSON, .xlsx, web forms) takes the label or the code; the wire and the
+    stores keep the code. Labels are UTF-8 string constants (never freed).
+
+    Iterating a field's choices, e.g. for a drop-down list:
+        for (int v = 1; v <= wq_enum_count(WQ_F_METHOD); v++)
+            printf("%s %s\n", wq_enum_name(WQ_F_METHOD, v),    // "field_visit"
+                               wq_enum_label(WQ_F_METHOD, v));  // "实地走访"
+*/
+
+/*  Whether field is an enum field (FOCUS, METHOD, CATEGORY, SEVERITY,
+    STATUS, KIND, CHANNEL, CLASS). */
+bool wq_field_is_enum(wq_field_t field);
+/*  Number of choices of an enum field (values 1..count); 0 if not an enum. */
+int wq_enum_count(wq_field_t field);
+/*  Chinese label of value (e.g. WQ_F_METHOD, 1 -> "实地走访"); "?" if bad. */
+const char *wq_enum_label(wq_field_t field, int value);
+/*  Parse what a person wrote: the code (any letter case) or the Chinese
+    label, surrounding spaces (also U+3000) ignored. 0 if neither. */
+int wq_enum_parse_text(wq_field_t field, const char *text);
+/*  Chinese label of a record type ("走访"); "?" if bad. */
+const char *wq_rec_type_label(wq_rec_type_t type);
+/*  Parse a record type as a person writes it: name (any case) or label. */
+wq_rec_type_t wq_rec_type_parse_text(const char *text);
+/*  Chinese label of a field, used as its column header ("整改期限"). */
+const char *wq_field_label(wq_field_t field);
+/*  Parse a column header: the field name in any letter case ("Date",
+    "DEADLINE"), its Chinese label, or a few common synonyms ("信用代码",
+    "类型"); spaces around are ignored. WQ_F_COUNT if unknown. */
+wq_field_t wq_field_parse_header(const char *text);
 /*  Whether record type `type` takes field, and whether it must have it. */
 bool wq_field_allowed(wq_rec_type_t type, wq_field_t field);
 bool wq_field_required(wq_rec_type_t type, wq_field_t field);

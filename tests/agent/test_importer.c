@@ -130,6 +130,7 @@ test_jsonl_good_and_bad(void **state)
     assert_non_null(strstr(c->errs, "a.jsonl:2: ent:"));
     assert_non_null(strstr(c->errs, "E_CHECKCHAR"));
     assert_non_null(strstr(c->errs, "a.jsonl:5: method:"));
+    assert_non_null(strstr(c->errs, "E_UNKNOWN"));
     assert_non_null(strstr(c->errs, "a.jsonl:6: "));
     assert_int_equal(s_last(c), 2);
 }
@@ -191,10 +192,13 @@ test_all_or_nothing(void **state)
     assert_int_equal(res.bad, 1);
     assert_string_equal(c->out, "");
     assert_int_equal(s_last(c), 0);
-    /* The same file without the bad line goes in whole. */
+    /* The same file without the bad line goes in whole: the equal lines
+       are one record (issue 11: never twice). */
     assert_int_equal(s_import(c, "y.jsonl", ENT_LINE ENT_LINE ENT_LINE, true, &res), WQ_OK);
-    assert_int_equal(res.stored, 3);
-    assert_int_equal(s_last(c), 3);
+    assert_int_equal(res.stored, 1);
+    assert_int_equal(res.duplicates, 2);
+    assert_non_null(strstr(c->errs, "y.jsonl:2: same as line 1, skipped"));
+    assert_int_equal(s_last(c), 1);
 }
 
 static void
@@ -229,7 +233,7 @@ test_csv(void **state)
     assert_int_equal(res.bad, 2);
     /* The quoted visit spans lines 3-4, so the problem starts on line 5. */
     assert_string_equal(c->out, "2\t" ID(1) "\n3\t" ID(2) "\n5\t" ID(3) "\n");
-    assert_non_null(strstr(c->errs, "c.csv:6: severity:"));
+    assert_non_null(strstr(c->errs, "c.csv:6: column \"severity\", value \"huge\": "));
     assert_non_null(strstr(c->errs, "c.csv:7: "));
     wq_record_t *r = s_get(c, 1);
     assert_string_equal(r->name, "恒泰化工, 有限公司");
@@ -252,7 +256,8 @@ test_csv_without_type(void **state)
     assert_int_equal(s_import(c, "n.csv", "date,ent\n2019-05-10," AS_ENT "\n", false, &res),
                      WQ_E_FORMAT);
     assert_int_equal(res.stored, 0);
-    assert_non_null(strstr(c->errs, "n.csv:1: type:"));
+    assert_non_null(strstr(c->errs, "n.csv:1: "));
+    assert_non_null(strstr(c->errs, "(E_MISSING)"));
 }
 
 static void
@@ -273,11 +278,13 @@ test_chunks(void **state)
     /* More than one chunk: every id printed once, in order, all stored. */
     s_ctx_t *c = *state;
     size_t n = WQ_IMPORT_CHUNK + 5;
-    size_t len = strlen(ENT_LINE);
+    size_t len = strlen(ENT_LINE) + 16;
     char *text = malloc(n * len + 1);
-    for (size_t i = 0; i < n; i++)
-        memcpy(text + i * len, ENT_LINE, len);
-    text[n * len] = '\0';
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++)   /* distinct names: equal lines would be one record */
+        o += (size_t) sprintf(text + o, "{\"type\":\"enterprise\",\"date\":\"2019-05-10\","
+                              "\"ent\":\"" AS_ENT "\",\"name\":\"恒泰化工%zu\","
+                              "\"industry\":\"C2614\"}\n", i);
     wq_import_result_t res;
     assert_int_equal(s_import(c, "big.jsonl", text, false, &res), WQ_OK);
     free(text);

@@ -206,9 +206,15 @@ test_it_outbox_full(void **state)
 {
     ctx_t *c = *state;
     s_init(c, "outbox_max_queued=2");
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(s_agent(c, "record", "enterprise", "--ent", AS_ENT, "--name", "甲",
-                                 "--industry", "C", NULL), 0);
+    assert_int_equal(s_agent(c, "record", "enterprise", "--ent", AS_ENT, "--name", "甲",
+                             "--industry", "C", NULL), 0);
+    /* the same again is skipped (exit 3, the existing id), unless --repeat */
+    assert_int_equal(s_agent(c, "record", "enterprise", "--ent", AS_ENT, "--name", "甲",
+                             "--industry", "C", NULL), 3);
+    assert_non_null(strstr(c->out, AS_AGENT "/"));
+    assert_non_null(strstr(c->err, "already stored as"));
+    assert_int_equal(s_agent(c, "record", "enterprise", "--ent", AS_ENT, "--name=甲",
+                             "--industry", "C", "--repeat", NULL), 0);
     assert_int_equal(s_agent(c, "record", "enterprise", "--ent", AS_ENT, "--name", "乙",
                              "--industry", "C", NULL), 1);
     assert_non_null(strstr(c->err, "the outbox is full"));

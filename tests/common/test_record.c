@@ -860,9 +860,22 @@ test_dates(void **state)
 {
     (void) state;
     static const char *const bad[] = {
-        "2019-02-30", "2019-13-01", "2019-00-10", "2019-04-31", "19-05-10", "2019/05/10",
-        "2019-5-10", "1999-12-31", "2100-01-01", "", "2019-05-10x", "二〇一九年",
+        "2019-02-30", "2019-13-01", "2019-00-10", "2019-04-31", "19-05-10", "2019/05-10",
+        "2019-5-", "1999-12-31", "2100-01-01", "", "2019-05-10x", "二〇一九年", "2019年5月",
+        "2019.5.32", "12345", "2019-05-06 x",
     };
+    /* The forms people write (issue 11), all the same date. */
+    static const char *const good[] = {
+        "2019-05-06", "2019-5-6", "2019/5/6", "2019/05/06", "2019.5.6", "2019年5月6日",
+        "2019年05月06日", " 2019-05-06 ", "2019/5/6 0:00", "2019-05-06 00:00:00", "43591",
+        "43591.0",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        wq_record_t *g = rs_sample(WQ_REC_PLAN);
+        s_expect_set(g, "date", good[i], WQ_OK);
+        assert_string_equal(g->date, "2019-05-06");
+        wq_record_destroy(&g);
+    }
     wq_record_t *r = rs_sample(WQ_REC_PLAN);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         s_expect_set(r, "date", bad[i], WQ_E_FORMAT);
@@ -921,7 +934,8 @@ test_enums(void **state)
         s_expect_set(r, e[i].field, "", WQ_E_UNKNOWN);
         s_expect_set(r, e[i].field, "1", WQ_E_UNKNOWN);
         wq_err_t err;
-        assert_int_equal(wq_record_set_text(r, e[i].field, "AIR", &err), WQ_E_UNKNOWN);
+        /* People's input: any letter case of a code is taken (issue 11). */
+        assert_int_equal(wq_record_set_text(r, e[i].field, "AIRR", &err), WQ_E_UNKNOWN);
         assert_non_null(strstr(err.text, e[i].good));  /* lists the allowed values */
         /* On the wire. */
         uint8_t *v, *b;
@@ -974,8 +988,9 @@ test_bools(void **state)
         s_expect_set(r, "above_size", t[i], WQ_OK);
         assert_true(r->above_size);
     }
-    s_expect_set(r, "above_size", "TRUE", WQ_E_FORMAT);
-    s_expect_set(r, "above_size", "是", WQ_E_FORMAT);
+    s_expect_set(r, "above_size", "TRUE", WQ_OK);   /* any case, and 是/否 (issue 11) */
+    s_expect_set(r, "above_size", "是", WQ_OK);
+    s_expect_set(r, "above_size", "对", WQ_E_FORMAT);
     s_expect_set(r, "above_size", "", WQ_E_FORMAT);
     wq_record_destroy(&r);
 }

@@ -1,0 +1,377 @@
+/*  =========================================================================
+    web_load - does the dashboard slow ingest? and how fast are its pages?
+
+    1. Generates N events (default 10^6) for agents in 20 Hebei counties
+       and ingests them into a fresh store (batches of 1000).
+    2. Ingests M more events (default 50 000, batches of 100, each batch a
+       durable commit, as the collector does) with no web load: rate A.
+    3. Starts the real wanqi-web program on that store (read-only, its own
+       process, port 0), logs in, and runs U simulated users (default 20
+       threads) clicking through the pages (province and city overview,
+       problem ledger, overdue filter, sync status, enterprise search)
+       without pause, while it ingests M more events: rate B. Prints both
+       rates, B/A, and page latency (p50, p99, max) per page.
+    Prints figures only; asserts nothing. The machine's other load shows in
+    the figures: run it on a quiet machine for numbers to quote.
+
+    Usage: web_load [N] [M] [USERS]     (WANQI_BIN_DIR: where wanqi-web is,
+                                         default ./bin next to this program)
+    =========================================================================
+*/
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector/central.h"
+#include "common/creditcode.h"
+#include "common/date.h"
+#include "common/record.h"
+#include "web/accounts.h"
+
+static const char *const s_counties[20] = {
+    "130102", "130104", "130105", "130107", "130108", "130109", "130110", "130111", "130121",
+    "130123", "130202", "130203", "130204", "130205", "130207", "130208", "130209", "130224",
+    "130225", "130227"};
+
+static uint64_t s_rng = 88172645463325252ull;
+static uint32_t s_rnd(uint32_t n)
+{
+    s_rng ^= s_rng << 13;
+    s_rng ^= s_rng >> 7;
+    s_rng ^= s_rng << 17;
+    return (uint32_t)(s_rng % n);
+}
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void s_die(const char *what, const char *why)
+{
+    fprintf(stderr, "web_load: %s: %s\n", what, why);
+    exit(1);
+}
+
+/*  ---- events ------------------------------------------------------------ */
+
+typedef struct {
+    char agent[33];
+    const char *county;
+    uint32_t inc;
+    uint64_t next;           /* next seq to generate */
+    char pids[256][WQ_EVENT_ID_MAX];
+    size_t npids;
+} s_stream_t;
+
+static void s_set(wq_record_t *r, const char *f, const char *v)
+{
+    wq_err_t err;
+    if (wq_record_set_text(r, f, v, &err) != WQ_OK)
+        s_die(f, err.text);
+}
+
+/*  One encoded event for stream s (enterprise, visit, problem, plan,
+    progress, service), into *blob (malloc'd). */
+static void s_gen(s_stream_t *s, int si, size_t nents, wq_blob_t *blob)
+{
+    static const wq_rec_type_t mix[] = {WQ_REC_ENTERPRISE, WQ_REC_VISIT, WQ_REC_VISIT,
+                                        WQ_REC_PROBLEM, WQ_REC_PLAN, WQ_REC_PROGRESS,
+                                        WQ_REC_SERVICE};
+    wq_rec_type_t type = mix[s_rnd(sizeof mix / sizeof mix[0])];
+    if ((type == WQ_REC_PLAN || type == WQ_REC_PROGRESS) && s->npids == 0)
+        type = WQ_REC_PROBLEM;
+    wq_record_t *r = wq_record_new(type);
+    uint64_t seq = s->next++;
+    char date[11], dl[11], first[18], code[19], id[WQ_EVENT_ID_MAX];
+    wq_date_from_days(wq_date_days("2019-02-01") + (int32_t)s_rnd(330), date);
+    wq_date_from_days(wq_date_days(date) + 30 + (int32_t)s_rnd(90), dl);
+    snprintf(first, sizeof first, "91130100MA%02d%05u", si % 100,
+             (unsigned)s_rnd((uint32_t)nents) % 100000u);
+    memcpy(code, first, 17);
+    code[17] = wq_creditcode_checkchar(first);
+    code[18] = '\0';
+    wq_record_set_identity(r, s->agent, s->inc, seq, 1546300800000ull + seq);
+    s_set(r, "date", date);
+    s_set(r, "county", s->county);
+    s_set(r, "ent", code);
+    wq_event_id_format(s->agent, s->inc, seq, id);
+    switch (type) {
+    case WQ_REC_ENTERPRISE: s_set(r, "name", "某某化工有限公司"); s_set(r, "industry", "C2614"); break;
+    case WQ_REC_VISIT:
+        s_set(r, "cadres", "张三,李四");
+        s_set(r, "method", wq_enum_name(WQ_F_METHOD, 1 + (int)s_rnd(4)));
+        s_set(r, "findings", "现场检查发现废气收集不完善。");
+        break;
+    case WQ_REC_PROBLEM:
+        s_set(r, "category", wq_enum_name(WQ_F_CATEGORY, 1 + (int)s_rnd(9)));
+        s_set(r, "severity", "general");
+        s_set(r, "description", "无组织排放");
+        snprintf(s->pids[s->npids++ % 256], WQ_EVENT_ID_MAX, "%s", id);
+        break;
+    case WQ_REC_PLAN:
+        s_set(r, "problem", s->pids[s_rnd((uint32_t)(s->npids < 256 ? s->npids : 256))]);
+        s_set(r, "measures", "加装收集装置");
+        s_set(r, "deadline", dl);
+        break;
+    case WQ_REC_PROGRESS:
+        s_set(r, "problem", s->pids[s_rnd((uint32_t)(s->npids < 256 ? s->npids : 256))]);
+        s_set(r, "status", wq_enum_name(WQ_F_STATUS, 1 + (int)s_rnd(5)));
+        break;
+    default:
+        s_set(r, "kind", wq_enum_name(WQ_F_KIND, 1 + (int)s_rnd(5)));
+        s_set(r, "content", "送政策上门");
+        break;
+    }
+    uint8_t *buf;
+    size_t size;
+    wq_err_t err;
+    if (wq_record_validate(r, &err) != WQ_OK || wq_record_encode(r, &buf, &size) != WQ_OK)
+        s_die("generated record", err.text);
+    wq_record_destroy(&r);
+    blob->data = buf;
+    blob->size = size;
+}
+
+/*  Ingest `count` new events in batches of bs; returns events/s. */
+static double s_ingest(wq_central_t *c, s_stream_t *streams, size_t count, size_t bs, size_t nents)
+{
+    wq_blob_t *batch = calloc(bs, sizeof *batch);
+    size_t done = 0;
+    double t0 = s_now();
+    while (done < count) {
+        int si = (int)s_rnd(20);
+        s_stream_t *s = &streams[si];
+        size_t k = count - done < bs ? count - done : bs;
+        uint64_t first = s->next;
+        for (size_t i = 0; i < k; i++)
+            s_gen(s, si, nents, &batch[i]);
+        wq_ingest_result_t res;
+        wq_err_t err;
+        uint64_t now_ms = (uint64_t)time(NULL) * 1000;
+        if (wq_central_ingest(c, s->agent, s->county, s->inc, first, batch, k, now_ms, &res,
+                              &err) != WQ_OK)
+            s_die("ingest", err.text);
+        wq_ingest_result_clear(&res);
+        for (size_t i = 0; i < k; i++)
+            free((void *)batch[i].data);
+        done += k;
+    }
+    free(batch);
+    return (double)done / (s_now() - t0);
+}
+
+/*  ---- HTTP client ------------------------------------------------------- */
+
+static uint16_t s_port;
+static char s_cookie[160];
+
+/*  One request; returns the status (0 on a socket error); body discarded
+    except the Set-Cookie header when cookie_out is given. */
+static int s_http(const char *method, const char *path, const char *body, char *cookie_out)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(s_port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int status = 0;
+    char req[1024];
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+        goto done;
+    int n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nConnection: close\r\nCookie: %s\r\n"
+                     "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n%s",
+                     method, path, s_port, s_cookie, body ? strlen(body) : 0, body ? body : "");
+    if (write(fd, req, (size_t)n) != n)
+        goto done;
+    char buf[65536];
+    ssize_t got, total = 0;
+    char head[4096] = "";
+    while ((got = read(fd, buf, sizeof buf)) > 0) {
+        if (total < (ssize_t)sizeof head - 1) {
+            size_t k = (size_t)got < sizeof head - 1 - (size_t)total ? (size_t)got
+                                                                      : sizeof head - 1 - (size_t)total;
+            memcpy(head + total, buf, k);
+            head[total + (ssize_t)k] = '\0';
+        }
+        total += got;
+    }
+    if (strncmp(head, "HTTP/1.", 7) == 0)
+        status = atoi(head + 9);
+    if (cookie_out) {
+        const char *c = strstr(head, "Set-Cookie: ");
+        if (c) {
+            c += 12;
+            size_t len = strcspn(c, ";\r\n");
+            snprintf(cookie_out, 160, "%.*s", (int)len, c);
+        }
+    }
+done:
+    close(fd);
+    return status;
+}
+
+static const char *const s_pages[] = {
+    "/?area=130000&asof=2019-12-31", "/?area=130100&asof=2019-12-31",
+    "/problems?area=130100&asof=2019-12-31", "/problems?area=130000&overdue=yes&asof=2019-12-31",
+    "/sync?area=130000", "/enterprises?area=130102&q=91130100MA00"};
+#define S_NPAGES (sizeof s_pages / sizeof s_pages[0])
+#define S_MAXLAT 200000
+
+typedef struct {
+    double lat[S_NPAGES][S_MAXLAT / S_NPAGES];
+    size_t n[S_NPAGES];
+    pthread_mutex_t lock;
+    size_t errors;
+} s_lat_t;
+
+static s_lat_t s_lat;
+static atomic_bool s_stop;
+
+static void *s_user(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    while (!atomic_load(&s_stop)) {
+        size_t p = (size_t)rand_r(&seed) % S_NPAGES;
+        double t0 = s_now();
+        int st = s_http("GET", s_pages[p], NULL, NULL);
+        double dt = s_now() - t0;
+        pthread_mutex_lock(&s_lat.lock);
+        if (st != 200)
+            s_lat.errors++;
+        else if (s_lat.n[p] < S_MAXLAT / S_NPAGES)
+            s_lat.lat[p][s_lat.n[p]++] = dt;
+        pthread_mutex_unlock(&s_lat.lock);
+    }
+    return NULL;
+}
+
+static int s_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 1000000;
+    size_t m = argc > 2 ? (size_t)strtoull(argv[2], NULL, 10) : 50000;
+    int users = argc > 3 ? atoi(argv[3]) : 20;
+    size_t nents = n / 20 / 7 + 1;
+    char bindir[512];
+    if (getenv("WANQI_BIN_DIR"))
+        snprintf(bindir, sizeof bindir, "%s", getenv("WANQI_BIN_DIR"));
+    else {
+        ssize_t l = readlink("/proc/self/exe", bindir, sizeof bindir - 1);
+        bindir[l > 0 ? l : 0] = '\0';
+        char *slash = strrchr(bindir, '/');
+        if (slash)
+            *slash = '\0';
+    }
+    char dir[] = "/tmp/wanqi-bench-web-XXXXXX";
+    if (!mkdtemp(dir))
+        s_die("mkdtemp", strerror(errno));
+    char store[600], accounts[600], web[700];
+    snprintf(store, sizeof store, "%s/store", dir);
+    snprintf(accounts, sizeof accounts, "%s/web-accounts", dir);
+    snprintf(web, sizeof web, "%s/wanqi-web", bindir);
+    s_stream_t *streams = calloc(20, sizeof *streams);
+    for (int i = 0; i < 20; i++) {
+        snprintf(streams[i].agent, sizeof streams[i].agent, "%s-01", s_counties[i]);
+        streams[i].county = s_counties[i];
+        streams[i].inc = 0x1000u + (uint32_t)i;
+        streams[i].next = 1;
+    }
+    wq_central_t *c = NULL;
+    wq_err_t err;
+    if (wq_central_open(store, (size_t)32 << 30, &c, &err) != WQ_OK)
+        s_die("open", err.text);
+    double r0 = s_ingest(c, streams, n, 1000, nents);
+    printf("filled the store: %zu events at %.0f events/s (batches of 1000)\n", n, r0);
+    fflush(stdout);
+
+    double ra = s_ingest(c, streams, m, 100, nents);
+    printf("ingest, no web load:        %7zu events at %8.0f events/s (batches of 100)\n", m, ra);
+    fflush(stdout);
+
+    wq_accounts_t *a = NULL;
+    if (wq_accounts_open(accounts, &a, &err) != WQ_OK ||
+        wq_accounts_add(a, "bench", "bench password", "province", "130000", &err) != WQ_OK ||
+        wq_accounts_save(a, &err) != WQ_OK)
+        s_die("accounts", err.text);
+    wq_accounts_destroy(&a);
+    int pfd[2];
+    if (pipe(pfd) != 0)
+        s_die("pipe", strerror(errno));
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(pfd[1], STDOUT_FILENO);
+        close(pfd[0]);
+        setenv("WANQI_LOG", "warn", 1);
+        execl(web, web, "run", "--dir", dir, "--listen", "127.0.0.1:0", (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    FILE *pf = fdopen(pfd[0], "r");
+    char line[256] = "";
+    while (fgets(line, sizeof line, pf) && !strstr(line, "listening on port"))
+        ;
+    char *pp = strstr(line, "port ");
+    if (!pp)
+        s_die(web, "did not start (is WANQI_BIN_DIR right?)");
+    s_port = (uint16_t)atoi(pp + 5);
+    char cookie[160] = "";
+    int st = s_http("POST", "/login", "name=bench&password=bench+password", cookie);
+    if (st != 303 || !cookie[0])
+        s_die("login", "no session");
+    snprintf(s_cookie, sizeof s_cookie, "%s", cookie);
+    pthread_mutex_init(&s_lat.lock, NULL);
+    pthread_t th[64];
+    if (users > 64)
+        users = 64;
+    for (int i = 0; i < users; i++)
+        pthread_create(&th[i], NULL, s_user, (void *)(uintptr_t)(i + 1));
+    double rb = s_ingest(c, streams, m, 100, nents);
+    atomic_store(&s_stop, true);
+    for (int i = 0; i < users; i++)
+        pthread_join(th[i], NULL);
+    printf("ingest, %2d users clicking: %7zu events at %8.0f events/s (batches of 100)\n", users,
+           m, rb);
+    printf("ingest with web load / without: %.1f%% (target: within 5%%)\n", 100.0 * rb / ra);
+    printf("page latency over HTTP at %zu events (%zu errors):\n", n + 2 * m, s_lat.errors);
+    for (size_t p = 0; p < S_NPAGES; p++) {
+        size_t k = s_lat.n[p];
+        if (!k)
+            continue;
+        qsort(s_lat.lat[p], k, sizeof(double), s_cmp);
+        printf("  %-52s n=%5zu p50 %8.1f ms  p99 %8.1f ms  max %8.1f ms\n", s_pages[p], k,
+               s_lat.lat[p][k / 2] * 1e3, s_lat.lat[p][(k * 99) / 100] * 1e3,
+               s_lat.lat[p][k - 1] * 1e3);
+    }
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    fclose(pf);
+    wq_central_destroy(&c);
+    free(streams);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "web_load: could not remove %s\n", dir);
+    return 0;
+}

@@ -1,0 +1,437 @@
+/*  =========================================================================
+    ledger - problems, enterprises and pending references as tables
+
+    "problems" and "enterprises" walk the "P:" / "E:" range of the states
+    table (one folded state per entity, so no event is read) and keep the
+    rows under the area that pass the filters; a problem's enterprise name
+    is one more get. "pending" walks the pending table and names each
+    waiting event's stream county. See ledger.h and docs/STORE.md.
+    =========================================================================
+*/
+#include "collector/ledger.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "collector/fold.h"
+#include "common/date.h"
+#include "common/division.h"
+#include "common/record.h"
+#include "common/store.h"
+
+#define S_MAX_ENTERPRISES 2000
+
+typedef struct {
+    const char *key;
+    const char *value;
+} s_kv_t;
+
+/*  Parameters: each key must be in allowed (NULL-terminated); values go
+    to vals in the same order. */
+static int
+s_params(const char *query, const wq_param_t *p, size_t n, const char *const *allowed,
+         const char **vals, wq_err_t *err)
+{
+    size_t na = 0;
+    while (allowed[na])
+        vals[na++] = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = p[i].key ? p[i].key : "";
+        size_t j = 0;
+        while (j < na && strcmp(allowed[j], k) != 0)
+            j++;
+        if (j == na)
+            return wq_err_set(err, WQ_E_UNKNOWN, k, "query %s takes no parameter \"%s\"", query, k);
+        vals[j] = p[i].value ? p[i].value : "";
+    }
+    return WQ_OK;
+}
+
+/*  As queries.c: 130000 -> "13", 130100 -> "1301", 2/4-digit prefixes too. */
+static int
+s_area_prefix(const char *area, char prefix[7], wq_err_t *err)
+{
+    size_t n = area ? strlen(area) : 0;
+    if (!area || (n != 2 && n != 4 && n != 6) || strspn(area, "0123456789") != n)
+        return wq_err_set(err, WQ_E_FORMAT, "area", "area \"%s\" is not a GB/T 2260 code",
+                          area ? area : "");
+    memcpy(prefix, area, n + 1);
+    while (n > 2 && prefix[n - 1] == '0' && prefix[n - 2] == '0')
+        prefix[n -= 2] = '\0';
+    return WQ_OK;
+}
+
+static int
+s_enum_param(wq_field_t f, const char *v, int *out, wq_err_t *err)
+{
+    *out = 0;
+    if (!v || !*v)
+        return WQ_OK;
+    *out = wq_enum_parse(f, v);
+    if (!*out)
+        return wq_err_set(err, WQ_E_FORMAT, wq_field_name(f), "%s \"%s\" is not a known value",
+                          wq_field_name(f), v);
+    return WQ_OK;
+}
+
+static int
+s_state(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_state_t *st, bool *found,
+        wq_err_t *err)
+{
+    MDB_val k = {strlen(entity), (void *) entity}, v;
+    memset(st, 0, sizeof *st);
+    *found = false;
+    int mrc = mdb_get(txn, c->states, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return WQ_OK;
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_get(states)", err);
+    int rc = wq_fold_state_decode(v.mv_data, v.mv_size, st, err);
+    *found = rc == WQ_OK;
+    return rc;
+}
+
+static const char *
+s_name(const char *code)
+{
+    const wq_division_t *d = wq_division_find(code);
+    return d ? d->name : NULL;
+}
+
+/*  Set cells, remembering the first failure (always NOMEM). */
+static void
+s_str(wq_table_t *t, size_t r, size_t col, const char *s, int *rc)
+{
+    if (*rc == WQ_OK && wq_table_set_str(t, r, col, s) != WQ_OK)
+        *rc = WQ_E_NOMEM;
+}
+
+static void
+s_int(wq_table_t *t, size_t r, size_t col, int64_t v, int *rc)
+{
+    if (*rc == WQ_OK && wq_table_set_int(t, r, col, v) != WQ_OK)
+        *rc = WQ_E_NOMEM;
+}
+
+/*  Walk the states whose key starts with kind ("P:" / "E:"), calling fn
+    on each decoded state until it returns non-OK. */
+typedef int (*s_visit_fn)(MDB_txn *txn, wq_central_t *c, const char *entity,
+                          const wq_fold_state_t *st, void *arg, wq_err_t *err);
+
+static int
+s_walk(MDB_txn *txn, wq_central_t *c, const char *kind, s_visit_fn fn, void *arg, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    int rc = WQ_OK;
+    int mrc = mdb_cursor_open(txn, c->states, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(states)", err);
+    MDB_val k = {2, (void *) kind}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == WQ_OK;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 3 || memcmp(k.mv_data, kind, 2) != 0 || k.mv_size > WQ_ENTITY_MAX)
+            break;
+        char entity[WQ_ENTITY_MAX + 1];
+        memcpy(entity, k.mv_data, k.mv_size);
+        entity[k.mv_size] = '\0';
+        wq_fold_state_t st;
+        memset(&st, 0, sizeof st);
+        rc = wq_fold_state_decode(v.mv_data, v.mv_size, &st, err);
+        if (rc == WQ_OK && st.exists)
+            rc = fn(txn, c, entity, &st, arg, err);
+        wq_fold_state_clear(&st);
+    }
+    if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(states)", err);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/*  ---- problems ----------------------------------------------------------- */
+
+typedef struct {
+    wq_table_t *t;
+    char prefix[7];
+    char asof[11];
+    int status, category, severity;
+    int overdue;          /* -1 any, 0 not overdue, 1 overdue */
+    const char *ent;
+} s_problems_t;
+
+static int
+s_problem_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_state_t *ps,
+              void *arg, wq_err_t *err)
+{
+    s_problems_t *q = arg;
+    if (strncmp(ps->county, q->prefix, strlen(q->prefix)) != 0 || strcmp(ps->date, q->asof) > 0)
+        return WQ_OK;
+    if ((q->status && ps->status != q->status) || (q->category && ps->category != q->category) ||
+        (q->severity && ps->severity != q->severity) || (q->ent && strcmp(q->ent, ps->ent) != 0))
+        return WQ_OK;
+    bool overdue = ps->deadline[0] && strcmp(ps->deadline, q->asof) < 0 &&
+                   !wq_fold_resolved_at(ps->toggles ? ps->toggles : "",
+                                        ps->toggles ? strlen(ps->toggles) : 0, q->asof);
+    if (q->overdue >= 0 && overdue != (q->overdue == 1))
+        return WQ_OK;
+    char ename[WQ_ENTITY_MAX + 1];
+    snprintf(ename, sizeof ename, "E:%s", ps->ent);
+    wq_fold_state_t es;
+    bool ef = false;
+    int rc = s_state(txn, c, ename, &es, &ef, err);
+    if (rc != WQ_OK)
+        return rc;
+    size_t r;
+    if (wq_table_add_row(q->t, &r) != WQ_OK)
+        rc = WQ_E_NOMEM;
+    s_str(q->t, r, 0, entity + 2, &rc);
+    s_str(q->t, r, 1, ps->ent, &rc);
+    s_str(q->t, r, 2, ef && es.exists && es.name[0] ? es.name : NULL, &rc);
+    s_str(q->t, r, 3, ps->county, &rc);
+    s_str(q->t, r, 4, s_name(ps->county), &rc);
+    s_str(q->t, r, 5, wq_enum_name(WQ_F_CATEGORY, ps->category), &rc);
+    s_str(q->t, r, 6, wq_enum_name(WQ_F_SEVERITY, ps->severity), &rc);
+    s_str(q->t, r, 7, ps->date, &rc);
+    s_str(q->t, r, 8, ps->deadline[0] ? ps->deadline : NULL, &rc);
+    if (overdue)
+        s_int(q->t, r, 9, wq_date_days(q->asof) - wq_date_days(ps->deadline), &rc);
+    s_str(q->t, r, 10, wq_enum_name(WQ_F_STATUS, ps->status), &rc);
+    s_str(q->t, r, 11, overdue ? "yes" : "no", &rc);
+    wq_fold_state_clear(&es);
+    if (rc != WQ_OK)
+        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the problems table");
+    return WQ_OK;
+}
+
+/*  overdue=yes: only problems with a deadline before asof can be overdue,
+    so walk the deadline index up to asof (as the overdue query does)
+    instead of every problem; the rows come in deadline order. */
+static int
+s_walk_overdue(MDB_txn *txn, wq_central_t *c, s_problems_t *q, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    int rc = WQ_OK;
+    int mrc = mdb_cursor_open(txn, c->deadlines, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(deadlines)", err);
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == WQ_OK;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 12 || k.mv_size > 10 + WQ_ENTITY_MAX || v.mv_size < 13) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "deadlines", "a deadline entry is malformed: run verify");
+            break;
+        }
+        if (memcmp(k.mv_data, q->asof, 10) >= 0)
+            break;
+        if (strncmp(v.mv_data, q->prefix, strlen(q->prefix)) != 0)
+            continue;
+        char entity[WQ_ENTITY_MAX + 1];
+        memcpy(entity, (const char *) k.mv_data + 10, k.mv_size - 10);
+        entity[k.mv_size - 10] = '\0';
+        wq_fold_state_t st;
+        bool found = false;
+        rc = s_state(txn, c, entity, &st, &found, err);
+        if (rc == WQ_OK && found && st.exists)
+            rc = s_problem_row(txn, c, entity, &st, q, err);
+        wq_fold_state_clear(&st);
+    }
+    if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(deadlines)", err);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int
+wq_ledger_problems(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
+                   wq_table_t **out, wq_err_t *err)
+{
+    static const char *const cols[] = {"problem", "ent", "enterprise_name", "county",
+                                       "county_name", "category", "severity", "opened",
+                                       "deadline", "days_overdue", "status", "overdue"};
+    static const char *const allowed[] = {"area", "asof", "status", "category", "severity",
+                                          "overdue", "ent", NULL};
+    const char *v[7];
+    s_problems_t q = {.overdue = -1};
+    *out = NULL;
+    int rc = s_params("problems", params, nparams, allowed, v, err);
+    if (rc == WQ_OK)
+        rc = s_area_prefix(v[0] ? v[0] : "130000", q.prefix, err);
+    if (rc == WQ_OK && v[1] && wq_date_check(v[1], err) != WQ_OK)
+        rc = wq_err_set(err, WQ_E_FORMAT, "asof", "asof \"%s\" is not a date YYYY-MM-DD", v[1]);
+    if (rc == WQ_OK)
+        rc = s_enum_param(WQ_F_STATUS, v[2], &q.status, err);
+    if (rc == WQ_OK)
+        rc = s_enum_param(WQ_F_CATEGORY, v[3], &q.category, err);
+    if (rc == WQ_OK)
+        rc = s_enum_param(WQ_F_SEVERITY, v[4], &q.severity, err);
+    if (rc == WQ_OK && v[5] && *v[5]) {
+        if (strcmp(v[5], "yes") && strcmp(v[5], "no"))
+            rc = wq_err_set(err, WQ_E_FORMAT, "overdue", "overdue is yes or no, not \"%s\"", v[5]);
+        q.overdue = strcmp(v[5], "yes") == 0;
+    }
+    if (rc != WQ_OK)
+        return rc;
+    if (v[1])
+        snprintf(q.asof, sizeof q.asof, "%s", v[1]);
+    else
+        wq_date_today(q.asof);
+    q.ent = v[6] && *v[6] ? v[6] : NULL;
+    q.t = wq_table_new(sizeof cols / sizeof cols[0], cols);
+    if (!q.t)
+        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the problems table");
+    if (q.overdue == 1)
+        rc = s_walk_overdue(txn, c, &q, err);
+    else
+        rc = s_walk(txn, c, "P:", s_problem_row, &q, err);
+    if (rc == WQ_OK)
+        *out = q.t;
+    else
+        wq_table_destroy(&q.t);
+    return rc;
+}
+
+/*  ---- enterprises -------------------------------------------------------- */
+
+typedef struct {
+    wq_table_t *t;
+    char prefix[7];
+    const char *q;
+    size_t limit;
+} s_ents_t;
+
+static int
+s_ent_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_state_t *es, void *arg,
+          wq_err_t *err)
+{
+    (void) txn;
+    (void) c;
+    s_ents_t *q = arg;
+    if (strncmp(es->county, q->prefix, strlen(q->prefix)) != 0)
+        return WQ_OK;
+    if (q->q && !strstr(es->name, q->q) && strncmp(entity + 2, q->q, strlen(q->q)) != 0)
+        return WQ_OK;
+    if (wq_table_nrows(q->t) >= q->limit)
+        return WQ_OK;
+    size_t r;
+    int rc = WQ_OK;
+    if (wq_table_add_row(q->t, &r) != WQ_OK)
+        rc = WQ_E_NOMEM;
+    s_str(q->t, r, 0, entity + 2, &rc);
+    s_str(q->t, r, 1, es->name[0] ? es->name : NULL, &rc);
+    s_str(q->t, r, 2, es->county, &rc);
+    s_str(q->t, r, 3, s_name(es->county), &rc);
+    s_str(q->t, r, 4, es->month[0] ? es->month : NULL, &rc);
+    s_str(q->t, r, 5, es->klass ? wq_enum_name(WQ_F_CLASS, es->klass) : NULL, &rc);
+    if (rc != WQ_OK)
+        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the enterprises table");
+    return WQ_OK;
+}
+
+int
+wq_ledger_enterprises(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
+                      wq_table_t **out, wq_err_t *err)
+{
+    static const char *const cols[] = {"ent", "name", "county", "county_name", "registered", "class"};
+    static const char *const allowed[] = {"area", "q", "limit", NULL};
+    const char *v[3];
+    s_ents_t q = {.limit = S_MAX_ENTERPRISES};
+    *out = NULL;
+    int rc = s_params("enterprises", params, nparams, allowed, v, err);
+    if (rc == WQ_OK)
+        rc = s_area_prefix(v[0] ? v[0] : "130000", q.prefix, err);
+    if (rc == WQ_OK && v[2]) {
+        char *end;
+        long n = strtol(v[2], &end, 10);
+        if (*end || n < 1 || n > S_MAX_ENTERPRISES)
+            rc = wq_err_set(err, WQ_E_FORMAT, "limit", "limit is 1..%d, not \"%s\"",
+                            S_MAX_ENTERPRISES, v[2]);
+        q.limit = (size_t) n;
+    }
+    if (rc != WQ_OK)
+        return rc;
+    q.q = v[1] && *v[1] ? v[1] : NULL;
+    q.t = wq_table_new(sizeof cols / sizeof cols[0], cols);
+    if (!q.t)
+        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the enterprises table");
+    rc = s_walk(txn, c, "E:", s_ent_row, &q, err);
+    if (rc == WQ_OK)
+        *out = q.t;
+    else
+        wq_table_destroy(&q.t);
+    return rc;
+}
+
+/*  ---- pending ------------------------------------------------------------ */
+
+int
+wq_ledger_pending(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
+                  wq_table_t **out, wq_err_t *err)
+{
+    static const char *const cols[] = {"waiting", "waiting_for", "agent", "county", "county_name"};
+    static const char *const allowed[] = {"area", NULL};
+    const char *v[1];
+    char prefix[7];
+    MDB_cursor *cur = NULL;
+    wq_table_t *t = NULL;
+    *out = NULL;
+    int rc = s_params("pending", params, nparams, allowed, v, err);
+    if (rc == WQ_OK)
+        rc = s_area_prefix(v[0] ? v[0] : "130000", prefix, err);
+    if (rc != WQ_OK)
+        return rc;
+    t = wq_table_new(sizeof cols / sizeof cols[0], cols);
+    if (!t)
+        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the pending table");
+    int mrc = mdb_cursor_open(txn, c->pending, &cur);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_cursor_open(pending)", err);
+        goto done;
+    }
+    MDB_val k, val;
+    for (mrc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); mrc == 0 && rc == WQ_OK;
+         mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+        char target[WQ_EVENT_ID_MAX], waiting[WQ_EVENT_ID_MAX], agent[WQ_AGENT_ID_MAX + 1];
+        uint32_t inc;
+        uint64_t seq;
+        if (!wq_ek_to_text(k.mv_data, k.mv_size, target) ||
+            !wq_ek_to_text(val.mv_data, val.mv_size, waiting) ||
+            !wq_ek_split(val.mv_data, val.mv_size, agent, &inc, &seq)) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "pending", "a pending entry is malformed: run verify");
+            break;
+        }
+        uint8_t sk[WQ_AGENT_ID_MAX + 5];
+        size_t an = strlen(agent);
+        memcpy(sk, agent, an + 1);
+        wq_be32_put(sk + an + 1, inc);
+        MDB_val skv = {an + 5, sk}, sv;
+        wq_stream_row_t row = {0};
+        int grc = mdb_get(txn, c->streams, &skv, &sv);
+        if (grc == 0 && wq_stream_decode(sv.mv_data, sv.mv_size, &row) != WQ_OK)
+            grc = MDB_CORRUPTED;
+        if (grc != 0 && grc != MDB_NOTFOUND) {
+            rc = wq_store_err(grc, "mdb_get(streams)", err);
+            break;
+        }
+        if (strncmp(row.county, prefix, strlen(prefix)) != 0)
+            continue;
+        size_t r;
+        if (wq_table_add_row(t, &r) != WQ_OK)
+            rc = WQ_E_NOMEM;
+        s_str(t, r, 0, waiting, &rc);
+        s_str(t, r, 1, target, &rc);
+        s_str(t, r, 2, agent, &rc);
+        s_str(t, r, 3, row.county, &rc);
+        s_str(t, r, 4, s_name(row.county), &rc);
+        if (rc != WQ_OK)
+            rc = wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the pending table");
+    }
+    if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(pending)", err);
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (rc == WQ_OK)
+        *out = t;
+    else
+        wq_table_destroy(&t);
+    return rc;
+}

@@ -1,0 +1,169 @@
+/*  =========================================================================
+    test_ledger - the dashboard's list queries (problems, enterprises,
+    pending), summary's area-alone level and from/to order, and the
+    read-only store: it answers every query, counts batches and duplicates,
+    and can never write
+    =========================================================================
+*/
+#include "test_central_fixture.h"
+
+#include "tests/support/testsupport.h"
+
+static void
+test_ledger_and_readonly(void **state)
+{
+    (void) state;
+    char *dir = ts_tmpdir();
+    wq_central_t *c = NULL;
+    wq_err_t err;
+    if (wq_central_open(dir, 64u << 20, &c, &err) != WQ_OK)
+        fail_msg("open: %s", err.text);
+    char e1[19], e2[19], e3[19];
+    tc_code(1, e1);
+    tc_code(2, e2);
+    tc_code(3, e3);
+    tc_stream_t a, b, y;
+    tc_stream_init(&a, "130102-01", "130102", 0x11111111);   /* 长安区, 石家庄 */
+    tc_stream_init(&b, "130203-01", "130203", 0x22222222);   /* 路北区, 唐山 */
+    tc_stream_init(&y, "130102-02", "130102", 0x33333333);
+    tc_add(&a, WQ_REC_ENTERPRISE, "2019-03-01", "ent", e1, "name", "长安甲化工有限公司", "industry",
+           "C2614", NULL);                                                               /* 1 */
+    tc_add(&a, WQ_REC_PROBLEM, "2019-03-05", "ent", e1, "category", "air", "severity", "serious",
+           "description", "无组织排放", NULL);                                           /* 2 P1 */
+    tc_add(&a, WQ_REC_PLAN, "2019-03-10", "ent", e1, "problem", tc_id(&a, 2), "measures", "收集",
+           "deadline", "2019-04-01", NULL);                                              /* 3 */
+    tc_add(&a, WQ_REC_PROBLEM, "2019-03-06", "ent", e1, "category", "water", "severity", "minor",
+           "description", "废水", NULL);                                                 /* 4 P2 */
+    tc_add(&a, WQ_REC_PLAN, "2019-03-10", "ent", e1, "problem", tc_id(&a, 4), "measures", "治理",
+           "deadline", "2019-04-01", NULL);                                              /* 5 */
+    tc_add(&a, WQ_REC_PROGRESS, "2019-03-20", "ent", e1, "problem", tc_id(&a, 4), "status",
+           "rectified", NULL);                                                           /* 6 */
+    tc_add(&a, WQ_REC_PROBLEM, "2019-06-01", "ent", e1, "category", "noise", "severity", "minor",
+           "description", "噪声", NULL);                                                 /* 7 P3, later */
+    tc_add(&b, WQ_REC_ENTERPRISE, "2019-03-01", "ent", e2, "name", "唐山乙钢铁有限公司", "industry",
+           "C3120", NULL);
+    tc_add(&b, WQ_REC_PROBLEM, "2019-03-05", "ent", e2, "category", "air", "severity", "general",
+           "description", "扬尘", NULL);
+    /* A correction whose target (seq 9 of stream a) has not arrived: pending. */
+    tc_add(&y, WQ_REC_CORRECTION, "2019-03-07", "target", tc_id(&a, 9), "of", "problem",
+           "set.category", "water", "reason", "r", NULL);
+    tc_send_all(c, &a, 3);
+    tc_send_all(c, &b, 10);
+    tc_send_all(c, &y, 10);
+    wq_ingest_result_t res;
+    assert_int_equal(tc_send(c, &a, 1, 2, &res), WQ_OK);   /* two duplicates */
+    assert_int_equal(res.duplicates, 2);
+    wq_ingest_result_clear(&res);
+    wq_central_destroy(&c);
+
+    /* Everything below runs on the read-only store. */
+    char *store = strdup(dir);
+    assert_int_equal(wq_central_open_readonly(store, &c, &err), WQ_OK);
+
+    wq_table_t *t = tc_query(c, "problems", "area=130100", "asof=2019-05-01", NULL);
+    assert_int_equal(wq_table_nrows(t), 2);   /* P3 opened after asof; 唐山 outside */
+    wq_table_destroy(&t);
+    t = tc_query(c, "problems", "area=130100", "asof=2019-05-01", "overdue=yes", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "problem"), tc_id(&a, 2));
+    assert_string_equal(tc_str(t, 0, "enterprise_name"), "长安甲化工有限公司");
+    assert_int_equal(tc_int(t, 0, "days_overdue"), 30);
+    assert_string_equal(tc_str(t, 0, "overdue"), "yes");
+    wq_table_destroy(&t);
+    /* The ledger's overdue rows are exactly the overdue query's. */
+    wq_table_t *o = tc_query(c, "overdue", "area=130100", "asof=2019-05-01", NULL);
+    assert_int_equal(wq_table_nrows(o), 1);
+    assert_string_equal(tc_str(o, 0, "problem"), tc_id(&a, 2));
+    wq_table_destroy(&o);
+    t = tc_query(c, "problems", "area=130000", "category=water", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "status"), "rectified");
+    assert_string_equal(tc_str(t, 0, "overdue"), "no");
+    wq_table_destroy(&t);
+    t = tc_query(c, "problems", "area=130200", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "county"), "130203");
+    wq_table_destroy(&t);
+    t = tc_query(c, "problems", "status=open", "severity=serious", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    wq_table_destroy(&t);
+    wq_param_t bad[] = {{"status", "done"}};
+    assert_int_equal(wq_central_query(c, "problems", bad, 1, &t, &err), WQ_E_FORMAT);
+    wq_param_t bad2[] = {{"overdue", "maybe"}};
+    assert_int_equal(wq_central_query(c, "problems", bad2, 1, &t, &err), WQ_E_FORMAT);
+
+    t = tc_query(c, "enterprises", "area=130100", "q=长安", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "ent"), e1);
+    wq_table_destroy(&t);
+    t = tc_query(c, "enterprises", "q=91", NULL);   /* a credit-code prefix */
+    assert_int_equal(wq_table_nrows(t), 2);
+    wq_table_destroy(&t);
+    t = tc_query(c, "enterprises", "area=130100", NULL);
+    for (size_t r = 0; r < wq_table_nrows(t); r++)
+        assert_string_equal(tc_str(t, r, "county"), "130102");   /* never 唐山's */
+    wq_table_destroy(&t);
+
+    t = tc_query(c, "pending", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "waiting"), tc_id(&y, 1));
+    assert_string_equal(tc_str(t, 0, "waiting_for"), tc_id(&a, 9));
+    wq_table_destroy(&t);
+    t = tc_query(c, "pending", "area=130200", NULL);
+    assert_int_equal(wq_table_nrows(t), 0);
+    wq_table_destroy(&t);
+
+    /* summary: an area alone is its own level; from after to is an error */
+    t = tc_query(c, "summary", "area=130100", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "level"), "city");
+    assert_int_equal(tc_int(t, 0, "problems"), 3);
+    wq_table_destroy(&t);
+    t = tc_query(c, "summary", "area=130102", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "level"), "county");
+    wq_table_destroy(&t);
+    wq_param_t order[] = {{"from", "2019-06"}, {"to", "2019-05"}};
+    assert_int_equal(wq_central_query(c, "summary", order, 2, &t, &err), WQ_E_FORMAT);
+    assert_string_equal(err.field, "from");
+
+    /* operators' counters */
+    wq_central_stats_t st;
+    assert_int_equal(wq_central_stats(c, &st, &err), WQ_OK);
+    assert_int_equal(st.events, 7 + 2 + 1);   /* the waiting correction is stored too */
+    assert_true(st.batches >= 5);
+    assert_int_equal(st.duplicates, 2);
+    uint64_t used = 0, map = 0;
+    assert_int_equal(wq_central_env_info(c, &used, &map, &err), WQ_OK);
+    assert_true(used > 0 && map >= used);
+
+    /* a read-only store refuses every write */
+    wq_ingest_result_t r2;
+    tc_stream_t z;
+    tc_stream_init(&z, "130104-01", "130104", 0x44444444);
+    tc_add(&z, WQ_REC_ENTERPRISE, "2019-03-01", "ent", e3, "name", "丙公司", "industry", "C2614",
+           NULL);
+    assert_int_not_equal(tc_send(c, &z, 1, 1, &r2), WQ_OK);
+    assert_int_not_equal(wq_central_touch(c, "130104-01", "130104", 1, 0, 0, 1, &err), WQ_OK);
+    wq_central_destroy(&c);
+    /* ... and a missing store is an error, not a new one */
+    char *none = ts_strf("%s/none", dir);
+    assert_int_not_equal(wq_central_open_readonly(none, &c, &err), WQ_OK);
+    assert_null(c);
+    free(none);
+    free(store);
+    tc_stream_free(&a);
+    tc_stream_free(&b);
+    tc_stream_free(&y);
+    tc_stream_free(&z);
+    ts_tmpdir_remove(&dir);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ledger_and_readonly),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

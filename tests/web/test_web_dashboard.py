@@ -1,0 +1,407 @@
+#!/usr/bin/env python3
+"""The province dashboard end to end, in a real headless Chromium.
+
+A real wanqi-collector on 127.0.0.1 (ephemeral ports) is filled by real
+wanqi-agent processes (generate -> import -> run), for 长安区 and 桥西区 of
+石家庄 and 路北区 of 唐山; one more agent (新华区) is authorised but never runs.
+Then wanqi-web serves the store read-only and Selenium logs in as province,
+city and county staff and checks:
+  - every figure on the overview (headline and every area row, at province and
+    city level) equals `wanqi-query summary` for the same area and date;
+  - drill-down province -> city -> county, then an enterprise's case book has
+    as many rows as `wanqi-query enterprise CODE`;
+  - 同步状态 shows the never-connected agent and the agent-less counties, red;
+  - a city account is refused another city's county and enterprise by URL;
+  - the CSV and .xlsx exports (read with csv and openpyxl) hold the same
+    figures as wanqi-query.
+Screenshots go to $WANQI_ARTIFACTS (default build/artifacts/web).
+"""
+import csv
+import io
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from webproc import Guard  # noqa: E402
+
+import openpyxl  # noqa: E402
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+BIN = os.environ.get("WANQI_BIN_DIR") or sys.exit("WANQI_BIN_DIR is not set (run through ctest)")
+ART = os.environ.get("WANQI_ARTIFACTS") or os.path.join(os.path.dirname(BIN), "artifacts", "web")
+ENTERPRISES = os.environ.get("WANQI_WEB_ENTERPRISES", "15")
+RUNNING = {"130102": "130102-01", "130104": "130104-01", "130203": "130203-01"}
+NEVER = ("130105", "130105-01")
+ASOF = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))  # China date, as the programs
+PASSWORDS = {"prov": "province pass 1", "sjz": "shijiazhuang 22", "changan": "changan pass 3"}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def run(argv, stdin=None, check=True):
+    p = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=120)
+    if check and p.returncode != 0:
+        raise AssertionError("%s failed (%d): %s %s" % (" ".join(argv), p.returncode, p.stdout, p.stderr))
+    return p.stdout
+
+
+def b(name):
+    return os.path.join(BIN, name)
+
+
+class Env:
+    def __init__(self, g):
+        self.g = g
+        self.tmp = g.tmpdir()
+        self.cdir = os.path.join(self.tmp, "collector")
+        self.ingest, self.query = free_port(), free_port()
+        out = run([b("wanqi-collector"), "init", "--dir", self.cdir,
+                   "--ingest", "tcp://127.0.0.1:%d" % self.ingest,
+                   "--query", "tcp://127.0.0.1:%d" % self.query, "--map-size", "256M"])
+        self.key = out.splitlines()[0].strip()
+        assert len(self.key) == 40, out
+        self.qdir = os.path.join(self.tmp, "query")
+        qkey = run([b("wanqi-query"), "keygen", "--dir", self.qdir]).splitlines()[0].strip()
+        run([b("wanqi-collector"), "authorize", "client", "--dir", self.cdir, "--key", qkey,
+             "--name", "webtest"])
+        self.agents = {}
+        for county, agent in list(RUNNING.items()) + [NEVER]:
+            d = os.path.join(self.tmp, "agent-" + county)
+            out = run([b("wanqi-agent"), "init", "--dir", d, "--agent-id", agent, "--county", county,
+                       "--collector", "tcp://127.0.0.1:%d" % self.ingest, "--collector-key", self.key,
+                       "--config", "poll_ms=50", "--config", "heartbeat_ms=1000"])
+            key = re.search(r"public key: (\S{40})", out).group(1)
+            run([b("wanqi-collector"), "authorize", "agent", "--dir", self.cdir, "--key", key,
+                 "--agent-id", agent, "--county", county])
+            self.agents[county] = d
+        self.collector = g.start([b("wanqi-collector"), "run", "--dir", self.cdir],
+                                 log=os.path.join(self.tmp, "collector.log"))
+        self.records = {}
+        for county in RUNNING:
+            jsonl = os.path.join(self.tmp, "campaign-%s.jsonl" % county)
+            with open(jsonl, "w") as f:
+                subprocess.run([b("wanqi-agent"), "generate", "--county", county, "--enterprises",
+                                ENTERPRISES, "--seed", county[-2:]], stdout=f, check=True, timeout=120)
+            run([b("wanqi-agent"), "import", jsonl, "--dir", self.agents[county]])
+            # What the agent holds (an import may skip lines it already has).
+            st = json.loads(run([b("wanqi-agent"), "status", "--format", "json", "--dir",
+                                 self.agents[county]]))
+            self.records[county] = st["last_seq"]
+            assert st["last_seq"] > 0, st
+        procs = [g.start([b("wanqi-agent"), "run", "--dir", self.agents[c]],
+                         log=os.path.join(self.tmp, "agent-%s.log" % c)) for c in RUNNING]
+
+        def synced():
+            for c in RUNNING:
+                st = json.loads(run([b("wanqi-agent"), "status", "--format", "json", "--dir",
+                                     self.agents[c]]))
+                if st.get("queued") != 0 or st.get("acknowledged") != self.records[c]:
+                    return False
+            return True
+        g.wait_until(synced, 180, "every agent to have its whole campaign acknowledged")
+        for p in procs:
+            g.stop(p)
+        self.web = None
+
+    def wq(self, *args):
+        out = run([b("wanqi-query"), "--dir", self.qdir, "--collector",
+                   "tcp://127.0.0.1:%d" % self.query, "--collector-key", self.key,
+                   "--timeout", "30"] + list(args) + ["--format", "json"])
+        return json.loads(out)
+
+    def start_web(self):
+        for name, role, area in (("prov", "province", "130000"), ("sjz", "city", "130100"),
+                                 ("changan", "county", "130102")):
+            run([b("wanqi-web"), "user", "add", name, "--role", role, "--area", area, "--dir",
+                 self.cdir], stdin=PASSWORDS[name] + "\n")
+        log = os.path.join(self.tmp, "web.log")
+        self.web = self.g.start([b("wanqi-web"), "run", "--dir", self.cdir, "--listen", "127.0.0.1:0"],
+                                log=log)
+
+        def port():
+            m = re.search(r"listening on port (\d+)", open(log, encoding="utf-8").read())
+            return int(m.group(1)) if m else None
+        self.port = self.g.wait_until(port, 30, "wanqi-web to print its port")
+        self.base = "http://127.0.0.1:%d" % self.port
+
+
+def browser(g, tmp):
+    port = free_port()
+    g.start(["/usr/bin/chromedriver", "--port=%d" % port], log=os.path.join(tmp, "chromedriver.log"))
+    g.wait_until(lambda: _open(port), 30, "chromedriver to listen")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=zh-CN",
+              "--user-data-dir=" + os.path.join(tmp, "chrome-profile")):
+        opts.add_argument(a)
+    return webdriver.Remote(command_executor="http://127.0.0.1:%d" % port, options=opts)
+
+
+def _open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+        return True
+    except OSError:
+        return False
+
+
+def login(d, env, name):
+    d.delete_all_cookies()
+    d.get(env.base + "/login")
+    d.find_element(By.ID, "name").send_keys(name)
+    d.find_element(By.ID, "password").send_keys(PASSWORDS[name])
+    d.find_element(By.ID, "login").click()
+    WebDriverWait(d, 30).until(lambda x: x.find_elements(By.ID, "who"))
+    assert name in d.find_element(By.ID, "who").text
+
+
+def ready(d):
+    WebDriverWait(d, 30).until(lambda x: x.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+
+
+def shot(d, name):
+    os.makedirs(ART, exist_ok=True)
+    d.save_screenshot(os.path.join(ART, name + ".png"))
+
+
+def num(v):
+    return 0 if v in (None, "") else int(v)
+
+
+def check_overview(d, env, area, level, child):
+    """Headline and every area row equal wanqi-query summary."""
+    head = env.wq("summary", "--level", level, "--area", area, "--asof", ASOF)
+    assert len(head) == 1, head
+    cards = d.find_elements(By.CSS_SELECTOR, "#headline .v")
+    assert len(cards) >= 10
+    for c in cards:
+        col = c.get_attribute("data-col")
+        assert num(c.text) == num(head[0][col]), (area, col, c.text, head[0][col])
+    if not child:
+        return head[0]
+    rows = env.wq("summary", "--level", child, "--area", area, "--asof", ASOF)
+    trs = d.find_elements(By.CSS_SELECTOR, "#areas tbody tr")
+    assert len(trs) == len(rows), (len(trs), len(rows))
+    by = {r["area"]: r for r in rows}
+    checked = 0
+    for tr in trs:
+        r = by[tr.get_attribute("data-area")]
+        for td in tr.find_elements(By.CSS_SELECTOR, "td.num"):
+            col = td.get_attribute("data-col")
+            assert num(td.text) == num(r[col]), (tr.get_attribute("data-area"), col, td.text, r[col])
+            checked += 1
+    assert checked > 0
+    return head[0]
+
+
+def fetch(env, d, path):
+    """GET path with the browser's session cookie (for exports)."""
+    cookie = "; ".join("%s=%s" % (c["name"], c["value"]) for c in d.get_cookies())
+    req = urllib.request.Request(env.base + path, headers={"Cookie": cookie})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), dict(e.headers)
+
+
+def main():
+    with Guard() as g:
+        env = Env(g)
+        env.start_web()
+        d = browser(g, env.tmp)
+        try:
+            scenario(env, d)
+        finally:
+            d.quit()
+        code = g.stop(env.web)
+        assert code == 0, "wanqi-web exited %s" % code
+        # The store was opened read-only: verify still finds no difference.
+        g.stop(env.collector)
+        out = run([b("wanqi-collector"), "verify", "--dir", env.cdir])
+        print(out.strip())
+    print("dashboard test passed")
+
+
+def scenario(env, d):
+    # -- no session: the login page
+    d.get(env.base + "/")
+    assert "/login" in d.current_url
+    d.find_element(By.ID, "name").send_keys("prov")
+    d.find_element(By.ID, "password").send_keys("wrong password")
+    d.find_element(By.ID, "login").click()
+    assert "账号或密码错误" in d.find_element(By.ID, "login-error").text
+
+    # -- province: overview = wanqi-query summary, at province and city level
+    login(d, env, "prov")
+    d.get(env.base + "/?asof=" + ASOF)
+    ready(d)
+    head = check_overview(d, env, "130000", "province", "city")
+    assert head["problems"] > 0
+    head_problems = head["problems"]
+    time.sleep(0.3)  # charts are drawn without animation; let the canvas paint
+    shot(d, "overview-province")
+    d.find_element(By.CSS_SELECTOR, "#areas tr[data-area='130100'] a.drill").click()
+    ready(d)
+    assert "area=130100" in d.current_url
+    d.get(env.base + "/?area=130100&asof=" + ASOF)
+    ready(d)
+    check_overview(d, env, "130100", "city", "county")
+    shot(d, "overview-city")
+    d.find_element(By.CSS_SELECTOR, "#areas tr[data-area='130102'] a.drill").click()
+    ready(d)
+    d.get(env.base + "/?area=130102&asof=" + ASOF)
+    ready(d)
+    check_overview(d, env, "130102", "county", None)
+
+    # -- drill down to an enterprise's case book
+    d.find_element(By.ID, "nav-enterprises").click()
+    ready(d)
+    first = d.find_element(By.CSS_SELECTOR, "#enterprises tbody tr td[data-col='ent']").text
+    d.find_element(By.ID, "q").send_keys(first[:10])
+    d.find_element(By.ID, "search").click()
+    ready(d)
+    d.find_element(By.CSS_SELECTOR, "#enterprises tbody tr a.case").click()
+    ready(d)
+    code = d.find_element(By.ID, "case-code").text
+    case = env.wq("enterprise", code)
+    assert len(d.find_elements(By.CSS_SELECTOR, "#case tbody tr")) == len(case)
+    shot(d, "case-book")
+
+    # -- problem ledger: overdue filter equals the overdue query
+    d.get(env.base + "/problems?area=130100&overdue=yes&asof=" + ASOF)
+    ready(d)
+    over = env.wq("overdue", "--area", "130100", "--asof", ASOF)
+    rows = d.find_elements(By.CSS_SELECTOR, "#problems tbody tr")
+    assert len(rows) == len(over), (len(rows), len(over))
+    assert all("red" in r.get_attribute("class") for r in rows)
+    ids = sorted(r.find_element(By.CSS_SELECTOR, "td[data-col='problem']").text for r in rows)
+    assert ids == sorted(o["problem"] for o in over)
+    shot(d, "problems")
+
+    # -- sync status: never-connected agent, agent-less counties, in red
+    d.get(env.base + "/sync?area=130100")
+    ready(d)
+    text = d.find_element(By.ID, "sync").text
+    never = [tr for tr in d.find_elements(By.CSS_SELECTOR, "#sync tbody tr")
+             if NEVER[1] in tr.text]
+    assert len(never) == 1 and "从未连接" in never[0].text and "red" in never[0].get_attribute("class")
+    noagent = [tr for tr in d.find_elements(By.CSS_SELECTOR, "#sync tbody tr") if "无采集端" in tr.text]
+    assert any("井陉矿区" in tr.text for tr in noagent), text
+    assert all("red" in tr.get_attribute("class") for tr in noagent)
+    assert "130102-01" in text and "130104-01" in text and "130203-01" not in text
+    shot(d, "sync")
+
+    # -- quarantine and pending: both tables, the same rows as wanqi-query
+    d.get(env.base + "/quarantine?area=130000")
+    ready(d)
+    quar = env.wq("quarantine")
+    assert len(d.find_elements(By.CSS_SELECTOR, "#quarantine tbody tr")) == len(quar)
+    assert d.find_elements(By.ID, "pending")
+    shot(d, "quarantine")
+
+    # -- exports open with the same figures (csv and openpyxl)
+    rows = env.wq("summary", "--level", "city", "--area", "130000", "--asof", ASOF)
+    st, body, hdr = fetch(env, d, "/?area=130000&asof=%s&format=csv&table=areas" % ASOF)
+    assert st == 200 and body.startswith(b"\xef\xbb\xbf"), (st, body[:80])
+    table = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    head = table[0]
+    assert "发现问题" in head and "地区代码" in head
+    pi, ai = head.index("发现问题"), head.index("地区代码")
+    got = {r[ai]: int(r[pi]) for r in table[1:]}
+    assert got == {r["area"]: r["problems"] for r in rows}, (got, rows)
+    st, body, hdr = fetch(env, d, "/?area=130000&asof=%s&format=xlsx&table=areas" % ASOF)
+    assert st == 200
+    wb = openpyxl.load_workbook(io.BytesIO(body))
+    ws = wb.active
+    xrows = list(ws.iter_rows(values_only=True))
+    assert list(xrows[0]) == head
+    assert {r[ai]: int(r[pi]) for r in xrows[1:]} == got
+    st, body, _ = fetch(env, d, "/problems?area=130100&overdue=yes&asof=%s&format=csv" % ASOF)
+    assert st == 200 and len(list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))) == len(over) + 1
+
+    # -- /metrics (loopback)
+    st, body, _ = fetch(env, d, "/metrics")
+    text = body.decode()
+    total = sum(env.records.values())
+    assert st == 200 and ("wanqi_records_ingested_total %d" % total) in text, text[:400]
+    assert 'wanqi_agent_backlog{agent="130102-01"' in text
+    assert "wanqi_web_query_seconds_bucket" in text
+
+    # -- wanqi-query summary: column groups, totals row, area alone, from after to
+    base = [b("wanqi-query"), "--dir", env.qdir, "--collector", "tcp://127.0.0.1:%d" % env.query,
+            "--collector-key", env.key, "--timeout", "30"]
+    out = run(base + ["summary", "--level", "city", "--columns", "problems", "--asof", ASOF,
+                      "--format", "csv"])
+    table = list(csv.reader(io.StringIO(out.lstrip("\ufeff"))))
+    assert table[0][:3] == ["area", "area_name", "level"], table[0]
+    assert all(c.startswith(("problems", "plans", "overdue")) for c in table[0][3:]), table[0]
+    assert "visits" not in table[0] and "services" not in table[0]
+    assert table[-1][0] == "total" and table[-1][1] == "合计"
+    pi = table[0].index("problems")
+    assert int(table[-1][pi]) == sum(int(r[pi]) for r in table[1:-1]) == head_problems
+    one = env.wq("summary", "--area", "130100", "--asof", ASOF)
+    assert len(one) == 1 and one[0]["level"] == "city" and one[0]["area"] == "130100"
+    bad = subprocess.run(base + ["summary", "--from", "2019-06", "--to", "2019-05"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "after" in bad.stderr, (bad.returncode, bad.stderr)
+
+    # -- city account: its counties only, whatever the URL says
+    login(d, env, "sjz")
+    d.get(env.base + "/")
+    ready(d)
+    assert "石家庄市" in d.find_element(By.TAG_NAME, "h1").text
+    check_overview(d, env, "130100", "city", "county")
+    for path in ("/?area=130200", "/?area=130203", "/?area=130000", "/problems?area=130203",
+                 "/sync?area=130200", "/quarantine?area=130000", "/enterprises?area=130203"):
+        d.get(env.base + path)
+        assert "无权查看" in d.find_element(By.TAG_NAME, "body").text, path
+        st, _, _ = fetch(env, d, path)
+        assert st == 403, (path, st)
+    tangshan = env.wq("summary", "--level", "county", "--area", "130203")
+    assert tangshan  # the other city has data the city account must not reach
+    ts_ent = [r for r in env.wq("overdue", "--area", "130203", "--asof", ASOF)]
+    ts_case = ts_ent[0]["ent"] if ts_ent else None
+    if ts_case:
+        st, _, _ = fetch(env, d, "/enterprise/" + ts_case)
+        assert st == 404, st
+    d.get(env.base + "/problems")
+    ready(d)
+    counties = {td.text for td in d.find_elements(By.CSS_SELECTOR, "#problems td[data-col='county_name']")}
+    assert counties and counties <= {"长安区", "桥西区"}, counties
+
+    # -- county account: itself only
+    login(d, env, "changan")
+    d.get(env.base + "/")
+    ready(d)
+    check_overview(d, env, "130102", "county", None)
+    d.get(env.base + "/?area=130104")
+    assert "无权查看" in d.find_element(By.TAG_NAME, "body").text
+    d.get(env.base + "/sync")
+    ready(d)
+    assert "130104-01" not in d.find_element(By.ID, "sync").text
+
+    # -- logout
+    d.find_element(By.ID, "logout").click()
+    WebDriverWait(d, 30).until(lambda x: "/login" in x.current_url)
+
+
+if __name__ == "__main__":
+    main()
