@@ -7,6 +7,7 @@
     =========================================================================
 */
 #include "agent/casefile.h"
+#include "common/i18n.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -41,8 +42,8 @@ s_decode(uint32_t inc, uint64_t seq, const uint8_t *data, size_t size)
     wq_err_t e;
     if (wq_record_decode(data, size, &rec, &e) != WQ_OK) {
         char buf[400];
-        fprintf(stderr, "warning: outbox record %08" PRIx32 "/%" PRIu64 " cannot be decoded "
-                "(%s): skipped\n", inc, seq, wq_err_format(&e, buf, sizeof buf));
+        fprintf(stderr, _("warning: outbox record %08" PRIx32 "/%" PRIu64 " cannot be decoded "
+                "(%s): skipped\n"), inc, seq, wq_err_format(&e, buf, sizeof buf));
         return NULL;
     }
     return rec;
@@ -105,10 +106,27 @@ s_retracted(s_show_t *s, const char *id)
     return false;
 }
 
+/*  An enum value as the reader says it: the Chinese label in Chinese, the
+    code otherwise. */
+static const char *
+s_enum(wq_field_t f, int v)
+{
+    return wq_i18n_chinese() ? wq_enum_label(f, v) : wq_enum_name(f, v);
+}
+
 static const char *
 s_or(const char *s)
 {
     return s ? s : "";
+}
+
+/*  A retracted event is void: the sections leave it out. */
+static bool
+s_void(s_show_t *s, const wq_record_t *r)
+{
+    char id[WQ_EVENT_ID_MAX];
+    wq_record_id(r, id);
+    return s_retracted(s, id);
 }
 
 static void
@@ -116,8 +134,8 @@ s_head(s_show_t *s, const wq_record_t *r, FILE *out, const char *indent)
 {
     char id[WQ_EVENT_ID_MAX];
     wq_record_id(r, id);
-    fprintf(out, "%s%s  [%s]%s%s%s ", indent, r->date, id, r->by ? " by " : "", s_or(r->by),
-            s_retracted(s, id) ? " (RETRACTED)" : "");
+    fprintf(out, "%s%s  [%s]%s%s%s ", indent, r->date, id, r->by ? _(" by ") : "", s_or(r->by),
+            s_retracted(s, id) ? _(" (RETRACTED)") : "");
 }
 
 /*  Under an event, the corrections aimed at it, with the values they set. */
@@ -131,7 +149,7 @@ s_fixes(s_show_t *s, const wq_record_t *r, FILE *out, const char *indent)
         if (c->type != WQ_REC_CORRECTION || strcmp(c->target, id) != 0 || !c->set)
             continue;
         wq_record_id(c, cid);
-        fprintf(out, "%s%s  [%s] corrected: ", indent, c->date, cid);
+        fprintf(out, _("%s%s  [%s] corrected: "), indent, c->date, cid);
         wq_record_write_json(c->set, out);
         fprintf(out, " (%s)\n", s_or(c->reason));
     }
@@ -145,7 +163,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
     if (rc != WQ_OK)
         goto done;
     if (s.oom) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory reading the case file");
+        rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory reading the case file"));
         goto done;
     }
     /* Keep only the corrections/retractions aimed at this enterprise's
@@ -153,7 +171,7 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
        drop the others. */
     bool *drop = calloc(s.n ? s.n : 1, sizeof *drop);
     if (!drop) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory reading the case file");
+        rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory reading the case file"));
         goto done;
     }
     for (size_t i = 0; i < s.n; i++) {
@@ -174,50 +192,71 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
     for (size_t i = 0; i < s.n; i++)
         own += strcmp(s.recs[i]->ent, ent) == 0;
     if (own == 0) {
-        rc = wq_err_set(err, WQ_E_NOTFOUND, "ent", "no record of enterprise %s in this outbox",
+        rc = wq_err_set(err, WQ_E_NOTFOUND, "ent", _("no record of enterprise %s in this outbox"),
                         ent);
         goto done;
     }
     qsort(s.recs, s.n, sizeof *s.recs, s_by_date);
+    /* As the province's case file does: corrections are applied to their
+       targets in activity order (the values shown are the corrected ones,
+       the corrections are listed under the event), and retracted events are
+       left out of the sections (listed at the end). */
+    for (size_t i = 0; i < s.n; i++) {
+        const wq_record_t *c = s.recs[i];
+        if (c->type != WQ_REC_CORRECTION || !c->set || s_retracted(&s, c->target))
+            continue;
+        for (size_t j = 0; j < s.n; j++) {
+            char tid[WQ_EVENT_ID_MAX];
+            wq_record_id(s.recs[j], tid);
+            if (strcmp(tid, c->target) != 0)
+                continue;
+            wq_err_t pe;
+            if (s.recs[j]->type == c->set->type
+                && wq_record_apply_patch(s.recs[j], c->set, &pe) != WQ_OK) {
+                rc = wq_err_set(err, pe.code, pe.field, "%s", pe.text);
+                goto done;
+            }
+        }
+    }
     const wq_record_t *profile = NULL;
     for (size_t i = 0; i < s.n; i++)
-        if (s.recs[i]->type == WQ_REC_ENTERPRISE)
+        if (s.recs[i]->type == WQ_REC_ENTERPRISE && !s_void(&s, s.recs[i]))
             profile = s.recs[i];
-    fprintf(out, "Case file of %s (local data, %zu records)\n\n", ent, s.n);
-    fprintf(out, "Profile\n");
+    fprintf(out, _("Case file of %s (local data, %zu records)\n\n"), ent, s.n);
+    fprintf(out, _("Profile\n"));
     if (profile) {
-        fprintf(out, "  name:      %s\n  county:    %s\n  industry:  %s\n", s_or(profile->name),
+        fprintf(out, _("  name:      %s\n  county:    %s\n  industry:  %s\n"), s_or(profile->name),
                 profile->county, profile->industry);
         if (profile->address)
-            fprintf(out, "  address:   %s\n", profile->address);
-        fprintf(out, "  above designated size: %s\n", profile->above_size ? "yes" : "no");
+            fprintf(out, _("  address:   %s\n"), profile->address);
+        fprintf(out, _("  above designated size: %s\n"), profile->above_size ? _("yes") : _("no"));
         if (profile->focus)
-            fprintf(out, "  focus:     %s\n", wq_enum_name(WQ_F_FOCUS, profile->focus));
+            fprintf(out, _("  focus:     %s\n"), s_enum(WQ_F_FOCUS, profile->focus));
         if (profile->cadre)
-            fprintf(out, "  cadre:     %s\n", profile->cadre);
-        fprintf(out, "  as of:     %s\n", profile->date);
+            fprintf(out, _("  cadre:     %s\n"), profile->cadre);
+        fprintf(out, _("  as of:     %s\n"), profile->date);
         for (size_t i = 0; i < s.n; i++)
             if (s.recs[i]->type == WQ_REC_ENTERPRISE)
                 s_fixes(&s, s.recs[i], out, "  ");
     } else
-        fprintf(out, "  (no enterprise record)\n");
+        fprintf(out, _("  (no enterprise record)\n"));
 
-    fprintf(out, "\nClassification\n");
+    fprintf(out, _("\nClassification\n"));
     for (size_t i = 0; i < s.n; i++) {
         const wq_record_t *r = s.recs[i];
-        if (r->type != WQ_REC_CLASSIFICATION)
+        if (r->type != WQ_REC_CLASSIFICATION || s_void(&s, r))
             continue;
         s_head(&s, r, out, "  ");
-        fprintf(out, "%s: %s\n", wq_enum_name(WQ_F_CLASS, r->klass), s_or(r->reason));
+        fprintf(out, "%s: %s\n", s_enum(WQ_F_CLASS, r->klass), s_or(r->reason));
         s_fixes(&s, r, out, "      ");
     }
-    fprintf(out, "\nVisits\n");
+    fprintf(out, _("\nVisits\n"));
     for (size_t i = 0; i < s.n; i++) {
         const wq_record_t *r = s.recs[i];
-        if (r->type != WQ_REC_VISIT)
+        if (r->type != WQ_REC_VISIT || s_void(&s, r))
             continue;
         s_head(&s, r, out, "  ");
-        fprintf(out, "%s by", wq_enum_name(WQ_F_METHOD, r->method));
+        fprintf(out, _("%s by"), s_enum(WQ_F_METHOD, r->method));
         for (size_t k = 0; k < r->ncadres; k++)
             fprintf(out, "%s%s", k ? ", " : " ", r->cadres[k]);
         fprintf(out, "\n");
@@ -225,66 +264,69 @@ wq_casefile_show(wq_outbox_t *box, const char *ent, FILE *out, wq_err_t *err)
             fprintf(out, "      %s\n", r->findings);
         s_fixes(&s, r, out, "      ");
     }
-    fprintf(out, "\nProblems\n");
+    fprintf(out, _("\nProblems\n"));
     for (size_t i = 0; i < s.n; i++) {
         const wq_record_t *r = s.recs[i];
-        if (r->type != WQ_REC_PROBLEM)
+        if (r->type != WQ_REC_PROBLEM || s_void(&s, r))
             continue;
         char pid[WQ_EVENT_ID_MAX];
         wq_record_id(r, pid);
         s_head(&s, r, out, "  ");
-        fprintf(out, "%s, %s: %s\n", wq_enum_name(WQ_F_CATEGORY, r->category),
-                wq_enum_name(WQ_F_SEVERITY, r->severity), s_or(r->description));
+        fprintf(out, "%s, %s: %s\n", s_enum(WQ_F_CATEGORY, r->category),
+                s_enum(WQ_F_SEVERITY, r->severity), s_or(r->description));
         s_fixes(&s, r, out, "      ");
         for (size_t j = 0; j < s.n; j++) {
             const wq_record_t *p = s.recs[j];
-            if ((p->type != WQ_REC_PLAN && p->type != WQ_REC_PROGRESS) || strcmp(p->problem, pid))
+            if ((p->type != WQ_REC_PLAN && p->type != WQ_REC_PROGRESS) || strcmp(p->problem, pid)
+                || s_void(&s, p))
                 continue;
             s_head(&s, p, out, "      ");
             if (p->type == WQ_REC_PLAN)
-                fprintf(out, "plan, deadline %s: %s%s%s%s\n", p->deadline, s_or(p->measures),
-                        p->goal ? " (goal: " : "", s_or(p->goal), p->goal ? ")" : "");
+                fprintf(out, _("plan, deadline %s: %s%s%s%s\n"), p->deadline, s_or(p->measures),
+                        p->goal ? _(" (goal: ") : "", s_or(p->goal), p->goal ? ")" : "");
             else
-                fprintf(out, "progress: %s%s%s\n", wq_enum_name(WQ_F_STATUS, p->status),
+                fprintf(out, _("progress: %s%s%s\n"), s_enum(WQ_F_STATUS, p->status),
                         p->note ? ": " : "", s_or(p->note));
             s_fixes(&s, p, out, "          ");
         }
     }
-    fprintf(out, "\nServices\n");
+    fprintf(out, _("\nServices\n"));
     for (size_t i = 0; i < s.n; i++) {
         const wq_record_t *r = s.recs[i];
-        if (r->type != WQ_REC_SERVICE)
+        if (r->type != WQ_REC_SERVICE || s_void(&s, r))
             continue;
         s_head(&s, r, out, "  ");
-        fprintf(out, "%s: %s\n", wq_enum_name(WQ_F_KIND, r->kind), s_or(r->content));
+        fprintf(out, "%s: %s\n", s_enum(WQ_F_KIND, r->kind), s_or(r->content));
         s_fixes(&s, r, out, "      ");
     }
-    fprintf(out, "\nConsultations\n");
+    fprintf(out, _("\nConsultations\n"));
     for (size_t i = 0; i < s.n; i++) {
         const wq_record_t *r = s.recs[i];
-        if (r->type != WQ_REC_CONSULTATION)
+        if (r->type != WQ_REC_CONSULTATION || s_void(&s, r))
             continue;
         char cid[WQ_EVENT_ID_MAX];
         wq_record_id(r, cid);
         s_head(&s, r, out, "  ");
-        fprintf(out, "%s: %s\n", wq_enum_name(WQ_F_CHANNEL, r->channel), s_or(r->question));
+        fprintf(out, "%s: %s\n", s_enum(WQ_F_CHANNEL, r->channel), s_or(r->question));
         s_fixes(&s, r, out, "      ");
         for (size_t j = 0; j < s.n; j++) {
             const wq_record_t *a = s.recs[j];
-            if (a->type != WQ_REC_ANSWER || strcmp(a->consultation, cid))
+            if (a->type != WQ_REC_ANSWER || strcmp(a->consultation, cid) || s_void(&s, a))
                 continue;
             s_head(&s, a, out, "      ");
-            fprintf(out, "answer: %s\n", s_or(a->answer));
+            fprintf(out, _("answer: %s\n"), s_or(a->answer));
             s_fixes(&s, a, out, "          ");
         }
     }
-    fprintf(out, "\nCorrections and retractions\n");
+    fprintf(out, _("\nCorrections and retractions\n"));
     for (size_t i = 0; i < s.n; i++) {
         const wq_record_t *r = s.recs[i];
         if (r->type != WQ_REC_CORRECTION && r->type != WQ_REC_RETRACTION)
             continue;
         s_head(&s, r, out, "  ");
-        fprintf(out, "%s of %s: %s\n", wq_rec_type_name(r->type), r->target, s_or(r->reason));
+        fprintf(out, _("%s of %s: %s\n"),
+                wq_i18n_chinese() ? wq_rec_type_label(r->type) : wq_rec_type_name(r->type),
+                r->target, s_or(r->reason));
     }
 done:
     for (size_t i = 0; i < s.n; i++)
@@ -377,10 +419,10 @@ wq_casefile_list(wq_outbox_t *box, const wq_list_filter_t *filter, wq_format_t f
     l.acked = st.acked;
     l.t = wq_table_new(6, cols);
     if (!l.t)
-        return wq_err_set(err, WQ_E_NOMEM, "", "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, "", _("out of memory"));
     rc = wq_outbox_scan(box, s_list_cb, &l, err);
     if (rc == WQ_OK && l.rc != WQ_OK)
-        rc = wq_err_set(err, l.rc, "", "cannot build the list: %s", wq_strerror(l.rc));
+        rc = wq_err_set(err, l.rc, "", _("cannot build the list: %s"), wq_strerror(l.rc));
     if (rc == WQ_OK)
         rc = wq_table_write(l.t, format, out);
     wq_table_destroy(&l.t);

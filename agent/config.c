@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "common/i18n.h"
 #include "common/division.h"
 #include "proto/curve.h"
 
@@ -79,21 +80,21 @@ s_set(wq_agent_config_t *cfg, const s_key_t *k, const char *value, wq_err_t *err
     if (k->kind == S_STR) {
         size_t len = strlen(value);
         if (len >= k->size)
-            return wq_err_set(err, WQ_E_RANGE, k->name, "value is %zu bytes, at most %zu", len,
+            return wq_err_set(err, WQ_E_RANGE, k->name, _("value is %zu bytes, at most %zu"), len,
                               k->size - 1);
         memcpy(base, value, len + 1);
         return WQ_OK;
     }
     if (*value == '\0')
-        return wq_err_set(err, WQ_E_FORMAT, k->name, "empty value: give a decimal number");
+        return wq_err_set(err, WQ_E_FORMAT, k->name, _("empty value: give a decimal number"));
     for (const char *p = value; *p; p++)
         if (*p < '0' || *p > '9')
             return wq_err_set(err, WQ_E_FORMAT, k->name,
-                              "'%s' is not a decimal number (digits only)", value);
+                              _("'%s' is not a decimal number (digits only)"), value);
     errno = 0;
     unsigned long long v = strtoull(value, NULL, 10);
     if (errno || v < k->min || v > k->max)
-        return wq_err_set(err, WQ_E_RANGE, k->name, "%s is outside %" PRIu64 "..%" PRIu64, value,
+        return wq_err_set(err, WQ_E_RANGE, k->name, _("%s is outside %" PRIu64 "..%" PRIu64), value,
                           k->min, k->max);
     memcpy(base, &(uint64_t){v}, sizeof(uint64_t));
     return WQ_OK;
@@ -121,7 +122,7 @@ wq_config_set(wq_agent_config_t *cfg, const char *key, const char *value, wq_err
             if (i + 1 < S_NKEYS)
                 strncat(list, " ", sizeof list - strlen(list) - 1);
         }
-        return wq_err_set(err, WQ_E_UNKNOWN, key, "unknown configuration key; the keys are: %s",
+        return wq_err_set(err, WQ_E_UNKNOWN, key, _("unknown configuration key; the keys are: %s"),
                           list);
     }
     return s_set(cfg, k, value, err);
@@ -135,35 +136,35 @@ wq_config_check(const wq_agent_config_t *cfg, wq_err_t *err)
         const s_key_t *k = &s_keys[i];
         if (k->kind == S_STR && !k->def && ((const char *) cfg + k->offset)[0] == '\0')
             return wq_err_set(err, WQ_E_CONFIG, k->name,
-                              "required key is missing: set it in %s (see `wanqi-agent init "
-                              "--help`)", WQ_AGENT_CONF_FILE);
+                              _("required key is missing: set it in %s (see `wanqi-agent init "
+                              "--help`)"), WQ_AGENT_CONF_FILE);
     }
     if (wq_agent_id_check(cfg->agent_id, &sub) != WQ_OK)
-        return wq_err_set(err, WQ_E_CONFIG, "agent_id", "%s", sub.text);
+        return wq_err_set(err, WQ_E_CONFIG, "agent_id", _("%s"), sub.text);
     if (wq_division_check_county(cfg->county, "2099-12-31", &sub) != WQ_OK &&
         wq_division_check_county(cfg->county, "2019-06-30", &sub) != WQ_OK)
-        return wq_err_set(err, WQ_E_CONFIG, "county", "%s", sub.text);
+        return wq_err_set(err, WQ_E_CONFIG, "county", _("%s"), sub.text);
     if (strncmp(cfg->collector, "tcp://", 6) != 0 && strncmp(cfg->collector, "ipc://", 6) != 0)
         return wq_err_set(err, WQ_E_CONFIG, "collector",
-                          "'%s' is not a ZeroMQ endpoint: write tcp://HOST:PORT", cfg->collector);
+                          _("'%s' is not a ZeroMQ endpoint: write tcp://HOST:PORT"), cfg->collector);
     if (wq_curve_key_check(cfg->collector_key, &sub) != WQ_OK)
         return wq_err_set(err, WQ_E_CONFIG, "collector_key",
-                          "not a CURVE public key (%s): copy it from the collector's "
-                          "certificate", sub.text);
+                          _("not a CURVE public key (%s): copy it from the collector's "
+                          "certificate"), sub.text);
     if (cfg->backoff_min_ms > cfg->backoff_max_ms)
         return wq_err_set(err, WQ_E_CONFIG, "backoff_min_ms",
-                          "backoff_min_ms %" PRIu64 " exceeds backoff_max_ms %" PRIu64,
+                          _("backoff_min_ms %" PRIu64 " exceeds backoff_max_ms %" PRIu64),
                           cfg->backoff_min_ms, cfg->backoff_max_ms);
     if (cfg->outbox_max_bytes + cfg->outbox_max_bytes / 4 + (16u << 20) >
         cfg->outbox_map_mb * 1024 * 1024)
         return wq_err_set(err, WQ_E_CONFIG, "outbox_map_mb",
-                          "outbox_map_mb (%" PRIu64 " MiB) must exceed outbox_max_bytes (%" PRIu64
-                          " bytes) by a quarter plus 16 MiB for LMDB's own pages",
+                          _("outbox_map_mb (%" PRIu64 " MiB) must exceed outbox_max_bytes (%" PRIu64
+                          " bytes) by a quarter plus 16 MiB for LMDB's own pages"),
                           cfg->outbox_map_mb, cfg->outbox_max_bytes);
     const char *lv = cfg->log_level;
     if (strcmp(lv, "debug") && strcmp(lv, "info") && strcmp(lv, "warn") && strcmp(lv, "error"))
         return wq_err_set(err, WQ_E_CONFIG, "log_level",
-                          "'%s' is not one of debug, info, warn, error", lv);
+                          _("'%s' is not one of debug, info, warn, error"), lv);
     return WQ_OK;
 }
 
@@ -192,8 +193,8 @@ wq_config_load(const char *dir, wq_agent_config_t *cfg, wq_err_t *err)
     f = fopen(path, "r");
     if (!f) {
         rc = wq_err_set(err, WQ_E_IO, "dir",
-                        "cannot read %s (%s): is this an agent directory? Run `wanqi-agent init` "
-                        "first, or give --dir / WANQI_AGENT_DIR", path, strerror(errno));
+                        _("cannot read %s (%s): is this an agent directory? Run `wanqi-agent init` "
+                        "first, or give --dir / WANQI_AGENT_DIR"), path, strerror(errno));
         goto fail;
     }
     while (getline(&line, &cap, f) >= 0) {
@@ -203,7 +204,7 @@ wq_config_load(const char *dir, wq_agent_config_t *cfg, wq_err_t *err)
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            rc = wq_err_set(err, WQ_E_CONFIG, "", "%s line %u: expected key = value", path, lineno);
+            rc = wq_err_set(err, WQ_E_CONFIG, "", _("%s line %u: expected key = value"), path, lineno);
             goto fail;
         }
         *eq = '\0';
@@ -211,12 +212,12 @@ wq_config_load(const char *dir, wq_agent_config_t *cfg, wq_err_t *err)
         char *value = s_trim(eq + 1);
         wq_err_t sub;
         if (wq_config_set(cfg, key, value, &sub) != WQ_OK) {
-            rc = wq_err_set(err, WQ_E_CONFIG, sub.field, "%s line %u: %s", path, lineno, sub.text);
+            rc = wq_err_set(err, WQ_E_CONFIG, sub.field, _("%s line %u: %s"), path, lineno, sub.text);
             goto fail;
         }
     }
     if (ferror(f)) {
-        rc = wq_err_set(err, WQ_E_IO, "dir", "error reading %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "dir", _("error reading %s: %s"), path, strerror(errno));
         goto fail;
     }
     rc = wq_config_check(cfg, err);
@@ -243,7 +244,7 @@ wq_config_save(const char *dir, const wq_agent_config_t *cfg, wq_err_t *err)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0 || !(f = fdopen(fd, "w"))) {
-        rc = wq_err_set(err, WQ_E_IO, "dir", "cannot write %s: %s", tmp, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "dir", _("cannot write %s: %s"), tmp, strerror(errno));
         if (fd >= 0)
             close(fd);
         goto fail;
@@ -262,17 +263,17 @@ wq_config_save(const char *dir, const wq_agent_config_t *cfg, wq_err_t *err)
         }
     }
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        rc = wq_err_set(err, WQ_E_IO, "dir", "cannot write %s: %s", tmp, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "dir", _("cannot write %s: %s"), tmp, strerror(errno));
         goto fail;
     }
     if (fclose(f) != 0) {
         f = NULL;
-        rc = wq_err_set(err, WQ_E_IO, "dir", "cannot write %s: %s", tmp, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "dir", _("cannot write %s: %s"), tmp, strerror(errno));
         goto fail;
     }
     f = NULL;
     if (rename(tmp, path) != 0) {
-        rc = wq_err_set(err, WQ_E_IO, "dir", "cannot rename %s to %s: %s", tmp, path,
+        rc = wq_err_set(err, WQ_E_IO, "dir", _("cannot rename %s to %s: %s"), tmp, path,
                         strerror(errno));
         goto fail;
     }

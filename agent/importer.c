@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "common/date.h"
 #include "common/i18n.h"
 #include "common/json.h"
 #include "common/utf8.h"
@@ -146,6 +147,99 @@ s_ref_type(wq_field_t f)
 {
     return f == WQ_F_VISIT ? WQ_REC_VISIT : f == WQ_F_PROBLEM ? WQ_REC_PROBLEM
            : f == WQ_F_CONSULTATION ? WQ_REC_CONSULTATION : WQ_REC_NONE;
+}
+
+/*  ---- references that hold ------------------------------------------------- */
+
+#define S_CAMPAIGN_START "2019-01-01"
+
+static bool
+s_only_spaces(const char *t)
+{
+    return t && t[0] && s_blank(t);
+}
+
+int
+wq_import_check_refs(wq_outbox_t *box, wq_outbox_txn_t *txn, const wq_record_t *rec,
+                     char *warn, size_t warn_size, wq_err_t *err)
+{
+    if (warn && warn_size)
+        warn[0] = '\0';
+    /* Dates that cannot be right, and one that is suspicious. */
+    char today[11];
+    wq_date_today(today);
+    if ((rec->present & (1ull << WQ_F_DATE)) && strcmp(rec->date, today) > 0)
+        return wq_err_set(err, WQ_E_RANGE, "date", _("%s is in the future (today is %s): give "
+                                                     "the date the activity took place"),
+                          rec->date, today);
+    if (rec->type == WQ_REC_PLAN && (rec->present & (1ull << WQ_F_DEADLINE))
+        && strcmp(rec->deadline, rec->date) < 0)
+        return wq_err_set(err, WQ_E_RANGE, "deadline", _("the deadline %s is before the plan's "
+                                                         "date %s"), rec->deadline, rec->date);
+    if ((rec->present & (1ull << WQ_F_DATE)) && strcmp(rec->date, S_CAMPAIGN_START) < 0 && warn)
+        snprintf(warn, warn_size, _("the date %s is before the campaign (2019): check it"),
+                 rec->date);
+    /* Texts of only spaces. */
+    const struct { wq_field_t f; const char *v; } texts[] = {
+        {WQ_F_NAME, rec->name}, {WQ_F_DESCRIPTION, rec->description},
+        {WQ_F_MEASURES, rec->measures}, {WQ_F_CONTENT, rec->content},
+        {WQ_F_QUESTION, rec->question}, {WQ_F_ANSWER, rec->answer}, {WQ_F_REASON, rec->reason},
+        {WQ_F_FINDINGS, rec->findings}, {WQ_F_NOTE, rec->note}, {WQ_F_GOAL, rec->goal}};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (s_only_spaces(texts[i].v))
+            return wq_err_set(err, WQ_E_RANGE, wq_field_name(texts[i].f),
+                              _("the %s holds only spaces: write the text, or leave it out"),
+                              wq_field_label(texts[i].f));
+    /* The event it names. */
+    const char *id = NULL, *fname = NULL;
+    wq_rec_type_t want = WQ_REC_NONE;
+    switch (rec->type) {
+    case WQ_REC_PLAN:
+    case WQ_REC_PROGRESS:
+        id = rec->problem, fname = "problem", want = WQ_REC_PROBLEM;
+        break;
+    case WQ_REC_ANSWER:
+        id = rec->consultation, fname = "consultation", want = WQ_REC_CONSULTATION;
+        break;
+    case WQ_REC_CORRECTION:
+        id = rec->target, fname = "target", want = rec->of;
+        break;
+    case WQ_REC_RETRACTION:
+        id = rec->target, fname = "target";
+        break;
+    case WQ_REC_PROBLEM:
+        if (rec->present & (1ull << WQ_F_VISIT))
+            id = rec->visit, fname = "visit", want = WQ_REC_VISIT;
+        break;
+    default:
+        break;
+    }
+    if (!id || !id[0])
+        return WQ_OK;
+    wq_record_t *ref = NULL;
+    bool own = false;
+    int rc = txn ? wq_outbox_txn_get(txn, id, &ref, &own, err)
+                 : wq_outbox_get(box, id, &ref, &own, err);
+    if (rc != WQ_OK) {
+        snprintf(err->field, sizeof err->field, "%s", fname);
+        return rc;
+    }
+    if (!own)
+        return WQ_OK;   /* another agent's: the collector will join them */
+    if (!ref)
+        return wq_err_set(err, WQ_E_NOTFOUND, fname, _("%s is not a record of this agent: no "
+                                                       "record has that id (check the number)"),
+                          id);
+    if (want != WQ_REC_NONE && ref->type != want)
+        rc = wq_err_set(err, WQ_E_TYPE, fname, _("%s is a %s record, not a %s"), id,
+                        wq_rec_type_label(ref->type), wq_rec_type_label(want));
+    else if ((rec->type == WQ_REC_PLAN || rec->type == WQ_REC_PROGRESS
+              || rec->type == WQ_REC_ANSWER)
+             && (rec->present & (1ull << WQ_F_ENT)) && strcmp(ref->ent, rec->ent) != 0)
+        rc = wq_err_set(err, WQ_E_FORMAT, "ent", _("the enterprise %s is not the one of %s (%s)"),
+                        rec->ent, id, ref->ent);
+    wq_record_destroy(&ref);
+    return rc;
 }
 
 /*  ---- reporting ----------------------------------------------------------- */
@@ -379,6 +473,18 @@ s_add(wq_import_t *imp, unsigned long line, wq_record_t *rec, const char *ref,
     }
     if (!s_begin(imp, line))
         return;
+    char warn[300];
+    rc = wq_import_check_refs(imp->box, imp->txn, rec, warn, sizeof warn, &e);
+    if (rc != WQ_OK) {
+        if (!wq_outbox_txn_ok(imp->txn)) {
+            s_fatal(imp, line, rc, &e);
+            return;
+        }
+        s_bad(imp, line, rec->type, &e, cells, ncells);
+        return;
+    }
+    if (warn[0])
+        s_emit(imp, line, WQ_ROW_NOTE, rec->type, NULL, 0, warn, NULL);
     if (!imp->o->repeat) {
         wq_outbox_match_t m;
         rc = wq_outbox_txn_find_same(imp->txn, rec, ref, &m, &e);

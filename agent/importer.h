@@ -118,6 +118,27 @@ typedef struct wq_import_t wq_import_t;
     `import`. Errors: WQ_E_FOREIGN and any validation code. */
 int wq_import_prepare(wq_record_t *rec, const char *county, wq_err_t *err);
 
+/*  References that hold, and what cannot be right (issue 11):
+      - a plan, progress, answer, correction or retraction naming an event
+        of this agent that the outbox does not have is refused (WQ_E_NOTFOUND,
+        with the id); one naming another agent's event is accepted (the
+        collector resolves it when both have arrived);
+      - the named event must be of the right type (a plan's problem is a
+        problem, an answer's consultation a consultation, a correction's
+        target of type "of") (WQ_E_TYPE);
+      - a plan or progress whose enterprise differs from its problem's, or an
+        answer whose enterprise differs from its consultation's, is refused
+        (WQ_E_FORMAT);
+      - an activity date after today (China Standard Time) or a plan whose
+        deadline is before its date is refused (WQ_E_RANGE);
+      - a text field of only spaces is refused (WQ_E_RANGE);
+      - an activity date before the campaign (2019-01-01) is accepted with a
+        warning in warn (may be NULL; "" if none).
+    box or txn (one of them) is where the referenced events are looked up.
+    Errors also those of wq_outbox_get. */
+int wq_import_check_refs(wq_outbox_t *box, wq_outbox_txn_t *txn, const wq_record_t *rec,
+                         char *warn, size_t warn_size, wq_err_t *err);
+
 /*  ---- the row engine ----------------------------------------------------- */
 
 /*  Start an import into box with opts (kept by reference: must outlive the

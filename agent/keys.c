@@ -9,6 +9,7 @@
     =========================================================================
 */
 #include "agent/keys.h"
+#include "common/i18n.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,8 +22,8 @@ s_path(const char *dir, char *out, size_t size, wq_err_t *err)
     int n = snprintf(out, size, "%s/%s", dir, WQ_AGENT_CERT_FILE);
     if (n < 0 || (size_t) n >= size || (size_t) n > WQ_CURVE_PATH_MAX)
         return wq_err_set(err, WQ_E_CONFIG, "dir",
-                          "the data directory path is too long for a key file (at most %d "
-                          "bytes): choose a shorter --dir", WQ_CURVE_PATH_MAX - 12);
+                          _("the data directory path is too long for a key file (at most %d "
+                          "bytes): choose a shorter --dir"), WQ_CURVE_PATH_MAX - 12);
     return WQ_OK;
 }
 

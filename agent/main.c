@@ -22,6 +22,7 @@
 #include "agent/keys.h"
 #include "agent/outbox.h"
 #include "agent/sender.h"
+#include "agent/serve.h"
 #include "agent/template.h"
 #include "common/i18n.h"
 #include "common/date.h"
@@ -37,7 +38,7 @@ static void
 s_fail(const char *what, const wq_err_t *e)
 {
     char buf[512];
-    fprintf(stderr, "wanqi-agent: %s: %s\n", what, wq_err_format(e, buf, sizeof buf));
+    fprintf(stderr, _("wanqi-agent: %s: %s\n"), what, wq_err_format(e, buf, sizeof buf));
 }
 
 static int
@@ -48,9 +49,9 @@ s_usage(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "wanqi-agent: ");
+    fprintf(stderr, _("wanqi-agent: "));
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see --help)\n");
+    fprintf(stderr, "%s", _(" (see --help)\n"));
     va_end(ap);
     return S_USAGE;
 }
@@ -67,7 +68,7 @@ s_open(const char *dir, wq_agent_config_t *cfg, wq_outbox_t **box)
 {
     wq_err_t e;
     if (wq_config_load(dir, cfg, &e) != WQ_OK) {
-        s_fail("configuration", &e);
+        s_fail(_("configuration"), &e);
         return 1;
     }
     char path[4200];
@@ -75,7 +76,7 @@ s_open(const char *dir, wq_agent_config_t *cfg, wq_outbox_t **box)
     wq_outbox_limits_t lim = {cfg->outbox_max_queued, cfg->outbox_max_bytes,
                               cfg->outbox_map_mb * 1024 * 1024};
     if (wq_outbox_open(path, &lim, box, &e) != WQ_OK) {
-        s_fail("outbox", &e);
+        s_fail(_("outbox"), &e);
         return 1;
     }
     return 0;
@@ -120,7 +121,7 @@ s_cmd_init(int argc, char **argv, const char *dir_opt)
             continue;
         }
         if (i + 1 >= argc)
-            return s_usage("init: %s needs a value", a);
+            return s_usage(_("init: %s needs a value"), a);
         const char *v = argv[++i];
         if (strcmp(a, "--agent-id") == 0)
             agent = v;
@@ -133,7 +134,7 @@ s_cmd_init(int argc, char **argv, const char *dir_opt)
         else if (strcmp(a, "--config") == 0 && nsets < 32)
             sets[nsets++] = v;
         else
-            return s_usage("init: unknown option %s", a);
+            return s_usage(_("init: unknown option %s"), a);
     }
     const char *dir = wq_config_find_dir(dir_opt);
     char path[4200];
@@ -141,52 +142,52 @@ s_cmd_init(int argc, char **argv, const char *dir_opt)
     struct stat st;
     bool exists = stat(path, &st) == 0;
     if (exists && !force) {
-        fprintf(stderr, "wanqi-agent: init: an agent already exists in %s: refusing to overwrite "
-                "it (use --force-new-incarnation to start a new incarnation)\n", dir);
+        fprintf(stderr, _("wanqi-agent: init: an agent already exists in %s: refusing to overwrite "
+                "it (use --force-new-incarnation to start a new incarnation)\n"), dir);
         return 1;
     }
     uint32_t inc = 0;
     while (inc == 0)
         if (getrandom(&inc, sizeof inc, 0) != sizeof inc) {
-            fprintf(stderr, "wanqi-agent: init: getrandom: %s\n", strerror(errno));
+            fprintf(stderr, _("wanqi-agent: init: getrandom: %s\n"), strerror(errno));
             return 1;
         }
     if (exists) {
         /* New incarnation of an existing agent: keep keys and config. */
         if (agent || county || collector || key || nsets)
-            return s_usage("init: with an existing agent, --force-new-incarnation takes no "
-                           "other option (edit %s to change the configuration)", path);
+            return s_usage(_("init: with an existing agent, --force-new-incarnation takes no "
+                           "other option (edit %s to change the configuration)"), path);
         if (s_open(dir, &cfg, &box) != 0)
             return 1;
         wq_outbox_state_t os;
         if (wq_outbox_state(box, &os, &e) != WQ_OK) {
-            s_fail("outbox", &e);
+            s_fail(_("outbox"), &e);
             goto done;
         }
         if (wq_outbox_start_incarnation(box, cfg.agent_id, inc, true, &e) != WQ_OK) {
-            s_fail("init", &e);
+            s_fail(_("init"), &e);
             goto done;
         }
         if (os.queued > 0)
-            fprintf(stderr, "wanqi-agent: warning: %" PRIu64 " records of incarnation %08" PRIx32
-                    " were never acknowledged and will not be sent; they stay in the archive\n",
+            fprintf(stderr, _("wanqi-agent: warning: %" PRIu64 " records of incarnation %08" PRIx32
+                    " were never acknowledged and will not be sent; they stay in the archive\n"),
                     os.queued, os.inc);
-        printf("agent %s: new incarnation %08" PRIx32 " (previous %08" PRIx32 " kept as archive)\n",
+        printf(_("agent %s: new incarnation %08" PRIx32 " (previous %08" PRIx32 " kept as archive)\n"),
                cfg.agent_id, inc, os.inc);
         rc = 0;
         goto done;
     }
     if (!agent || !county || !collector || !key)
-        return s_usage("init: --agent-id, --county, --collector and --collector-key are required");
+        return s_usage(_("init: --agent-id, --county, --collector and --collector-key are required"));
     wq_config_defaults(&cfg);
     if (wq_config_set(&cfg, "agent_id", agent, &e) != WQ_OK ||
         wq_config_set(&cfg, "county", county, &e) != WQ_OK ||
         wq_config_set(&cfg, "collector", collector, &e) != WQ_OK) {
-        s_fail("init", &e);
+        s_fail(_("init"), &e);
         return S_USAGE;
     }
     if (wq_keys_parse_public(key, cfg.collector_key, &e) != WQ_OK) {
-        s_fail("init", &e);
+        s_fail(_("init"), &e);
         return S_USAGE;
     }
     for (size_t i = 0; i < nsets; i++) {
@@ -194,15 +195,15 @@ s_cmd_init(int argc, char **argv, const char *dir_opt)
         snprintf(kv, sizeof kv, "%s", sets[i]);
         char *eq = strchr(kv, '=');
         if (!eq)
-            return s_usage("init: --config wants KEY=VALUE, not %s", sets[i]);
+            return s_usage(_("init: --config wants KEY=VALUE, not %s"), sets[i]);
         *eq = '\0';
         if (wq_config_set(&cfg, kv, eq + 1, &e) != WQ_OK) {
-            s_fail("init", &e);
+            s_fail(_("init"), &e);
             return S_USAGE;
         }
     }
     if (wq_config_check(&cfg, &e) != WQ_OK) {
-        s_fail("init", &e);
+        s_fail(_("init"), &e);
         return S_USAGE;
     }
     char opath[4200];
@@ -211,31 +212,34 @@ s_cmd_init(int argc, char **argv, const char *dir_opt)
                               cfg.outbox_map_mb * 1024 * 1024};
     /* Creates dir and dir/outbox with mode 0700. */
     if (wq_outbox_open(opath, &lim, &box, &e) != WQ_OK) {
-        s_fail("outbox", &e);
+        s_fail(_("outbox"), &e);
         goto done;
     }
     if (chmod(dir, 0700) != 0) {
-        fprintf(stderr, "wanqi-agent: init: chmod %s: %s\n", dir, strerror(errno));
+        fprintf(stderr, _("wanqi-agent: init: chmod %s: %s\n"), dir, strerror(errno));
         goto done;
     }
     char pub[41];
     if (wq_keys_create(dir, cfg.agent_id, pub, &e) != WQ_OK) {
-        s_fail("init", &e);
+        s_fail(_("init"), &e);
         goto done;
     }
     if (wq_outbox_start_incarnation(box, cfg.agent_id, inc, false, &e) != WQ_OK) {
-        s_fail("init", &e);
+        s_fail(_("init"), &e);
         goto done;
     }
     /* The config last: its presence means "a complete agent lives here". */
     if (wq_config_save(dir, &cfg, &e) != WQ_OK) {
-        s_fail("init", &e);
+        s_fail(_("init"), &e);
         goto done;
     }
-    printf("agent %s initialised in %s\n", cfg.agent_id, dir);
+    printf(_("agent %s initialised in %s\n"), cfg.agent_id, dir);
+    /* Scripts read these two lines: they stay as they are in every language. */
     printf("incarnation: %08" PRIx32 "\n", inc);
     printf("public key: %s\n", pub);
-    printf("authorize this key for agent %s on the collector\n", cfg.agent_id);
+    /* Ready to paste: Z85 keys hold shell characters, hence the quotes. */
+    printf(_("authorize this key on the collector:\n  wanqi-collector authorize agent --key '%s' "
+             "--agent-id %s --county %s\n"), pub, cfg.agent_id, cfg.county);
     rc = 0;
 done:
     wq_outbox_destroy(&box);
@@ -249,21 +253,21 @@ s_record_help(const char *type_name)
 {
     wq_rec_type_t type = type_name ? wq_rec_type_parse(type_name) : WQ_REC_NONE;
     if (type == WQ_REC_NONE) {
-        printf("usage: wanqi-agent record TYPE --FIELD VALUE ... [--dir D]\n\n"
+        printf(_("usage: wanqi-agent record TYPE --FIELD VALUE ... [--dir D]\n\n"
                "Validate one record, store it in the outbox, print its id after the commit.\n"
                "county defaults to the agent's county (and must be it); date defaults to today.\n"
-               "Types:");
+               "Types:"));
         for (int t = 1; t < WQ_REC_TYPE_COUNT; t++)
             printf(" %s", wq_rec_type_name((wq_rec_type_t) t));
-        printf("\n`wanqi-agent record TYPE --help` lists the fields of TYPE.\n");
+        printf(_("\n`wanqi-agent record TYPE --help` lists the fields of TYPE.\n"));
         return;
     }
-    printf("usage: wanqi-agent record %s --FIELD VALUE ... [--dir D]\n\n"
+    printf(_("usage: wanqi-agent record %s --FIELD VALUE ... [--dir D]\n\n"
            "Fields, each given as --FIELD VALUE (a correction's patch as --set.FIELD VALUE,\n"
            "with --of TYPE). date defaults to today, county to the agent's county; cadres\n"
-           "is comma-separated or the option repeated:\n", wq_rec_type_name(type));
+           "is comma-separated or the option repeated:\n"), wq_rec_type_name(type));
     wq_record_write_help(stdout, type);
-    printf("Event-id fields take AGENT/INC/SEQ as printed by record/import.\n");
+    printf(_("Event-id fields take AGENT/INC/SEQ as printed by record/import.\n"));
 }
 
 /*  The record type an event-id field names ("last" looks for that type). */
@@ -334,7 +338,7 @@ s_cmd_record(int argc, char **argv, const char *dir_opt)
         return s_usage(_("record: unknown record type '%s'"), argv[0]);
     rec = wq_record_new(type);
     if (!rec) {
-        fprintf(stderr, "wanqi-agent: %s\n", _("out of memory"));
+        fprintf(stderr, _("wanqi-agent: %s\n"), _("out of memory"));
         return 1;
     }
     /* "of" first: a correction's patch fields need it. */
@@ -377,7 +381,7 @@ s_cmd_record(int argc, char **argv, const char *dir_opt)
             /* keep the name: field is a local buffer */
             deferred_field[ndeferred] = strdup(field);
             if (!deferred_field[ndeferred]) {
-                fprintf(stderr, "wanqi-agent: %s\n", _("out of memory"));
+                fprintf(stderr, _("wanqi-agent: %s\n"), _("out of memory"));
                 goto done;
             }
             ndeferred++;
@@ -429,6 +433,14 @@ s_cmd_record(int argc, char **argv, const char *dir_opt)
         rc = S_USAGE;
         goto done;
     }
+    char warn[300];
+    if (wq_import_check_refs(box, NULL, rec, warn, sizeof warn, &e) != WQ_OK) {
+        s_fail(_("record"), &e);
+        rc = S_USAGE;
+        goto done;
+    }
+    if (warn[0])
+        fprintf(stderr, _("wanqi-agent: warning: %s\n"), warn);
     if (!repeat) {
         wq_outbox_match_t m;
         if (wq_outbox_find_same(box, rec, NULL, &m, &e) != WQ_OK) {
@@ -572,13 +584,13 @@ s_cmd_run(int argc, char **argv, const char *dir_opt)
 {
     for (int i = 0; i < argc; i++) {
         if (s_is_help(argv[i])) {
-            printf("usage: wanqi-agent run [--dir D]\n\n"
+            printf(_("usage: wanqi-agent run [--dir D]\n\n"
                    "Send the outbox to the collector, in the foreground, logging to stderr\n"
                    "(systemd runs it). Keeps one CURVE-encrypted connection, reconnects with\n"
-                   "backoff, picks up new records within poll_ms. SIGTERM/SIGINT: clean exit.\n");
+                   "backoff, picks up new records within poll_ms. SIGTERM/SIGINT: clean exit.\n"));
             return 0;
         }
-        return s_usage("run: unknown option %s", argv[i]);
+        return s_usage(_("run: unknown option %s"), argv[i]);
     }
     const char *dir = wq_config_find_dir(dir_opt);
     wq_agent_config_t cfg;
@@ -598,7 +610,7 @@ s_cmd_run(int argc, char **argv, const char *dir_opt)
         lv = WQ_LOG_ERROR;
     wq_log_init("wanqi-agent", lv);
     if (wq_keys_load(dir, &cert, &e) != WQ_OK) {
-        s_fail("keys", &e);
+        s_fail(_("keys"), &e);
         goto done;
     }
     zsys_handler_set(NULL);
@@ -612,12 +624,12 @@ s_cmd_run(int argc, char **argv, const char *dir_opt)
                            cfg.backoff_min_ms, cfg.backoff_max_ms, cfg.poll_ms};
     sender = wq_sender_new(box, &so);
     if (!sender) {
-        fprintf(stderr, "wanqi-agent: out of memory\n");
+        fprintf(stderr, _("wanqi-agent: out of memory\n"));
         goto done;
     }
     wq_info("wanqi-agent %s starting, data in %s", WANQI_VERSION, dir);
     if (wq_sender_run(sender, &s_stop, &e) != WQ_OK) {
-        s_fail("run", &e);
+        s_fail(_("run"), &e);
         goto done;
     }
     wq_info("stopped");
@@ -662,16 +674,87 @@ s_time_or_never(uint64_t ms, char out[24])
         wq_time_format(ms, out);
 }
 
+/*  1234567 -> "1,234,567". */
+static const char *
+s_thousands(uint64_t v, char out[32])
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%" PRIu64, v), o = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/*  A time for people: "12月2日 10:32" in Chinese, "2026-12-02 10:32" else
+    (China Standard Time). */
+static const char *
+s_when(uint64_t ms, char out[32])
+{
+    char t[20];
+    wq_time_format(ms, t);      /* "YYYY-MM-DD HH:MM:SS" */
+    if (wq_i18n_chinese())
+        snprintf(out, 32, "%d月%d日 %.5s", atoi(t + 5), atoi(t + 8), t + 11);
+    else
+        snprintf(out, 32, "%.16s", t);
+    return out;
+}
+
+/*  What a cadre wants to know first, in one or two sentences: has
+    everything reached the province, and if not, how much waits since when
+    and why. An error older than the last successful contact is fixed. */
+static void
+s_status_words(const wq_outbox_state_t *st, char *out, size_t size)
+{
+    char n[32], when[32], since[32];
+    if (st->last_seq == 0 && st->count == 0) {
+        snprintf(out, size, "%s", _("No records yet."));
+        return;
+    }
+    if (st->queued == 0) {
+        if (st->contact_ms)
+            snprintf(out, size, _("All %s records have reached the province (last confirmed %s)."),
+                     s_thousands(st->acked, n), s_when(st->contact_ms, when));
+        else
+            snprintf(out, size, _("All %s records have reached the province."),
+                     s_thousands(st->acked, n));
+        return;
+    }
+    size_t o;
+    if (st->oldest_unsent_ms)
+        o = (size_t) snprintf(out, size, _("%s records wait to be sent to the province, the oldest "
+                                           "since %s."), s_thousands(st->queued, n),
+                              s_when(st->oldest_unsent_ms, since));
+    else
+        o = (size_t) snprintf(out, size, _("%s records wait to be sent to the province."),
+                              s_thousands(st->queued, n));
+    if (o >= size)
+        return;
+    if (st->error_ms && st->error_ms > st->contact_ms)
+        snprintf(out + o, size - o, _(" Why: %s (%s)."), st->last_error,
+                 s_when(st->error_ms, when));
+    else if (st->contact_ms)
+        snprintf(out + o, size - o, _(" Last contact with the province: %s; the rest follows "
+                                      "while `wanqi-agent run` works."),
+                 s_when(st->contact_ms, when));
+    else
+        snprintf(out + o, size - o, "%s", _(" The agent has not reached the province yet: is "
+                                            "`wanqi-agent run` running?"));
+}
+
 static int
 s_cmd_status(int argc, char **argv, const char *dir_opt)
 {
     bool json = false;
     for (int i = 0; i < argc; i++) {
         if (s_is_help(argv[i])) {
-            printf("usage: wanqi-agent status [--format table|json] [--dir D]\n\n"
+            printf(_("usage: wanqi-agent status [--format table|json] [--dir D]\n\n"
                    "Records queued and acknowledged, oldest unsent record's age, last successful\n"
                    "contact, last error, quarantined records (with reasons), records skipped as\n"
-                   "unreadable, incarnation.\n");
+                   "unreadable, incarnation.\n"));
             return 0;
         }
         if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
@@ -679,9 +762,9 @@ s_cmd_status(int argc, char **argv, const char *dir_opt)
             if (strcmp(f, "json") == 0)
                 json = true;
             else if (strcmp(f, "table") != 0)
-                return s_usage("status: --format takes table or json");
+                return s_usage(_("status: --format takes table or json"));
         } else
-            return s_usage("status: unknown option %s", argv[i]);
+            return s_usage(_("status: unknown option %s"), argv[i]);
     }
     wq_agent_config_t cfg;
     wq_outbox_t *box = NULL;
@@ -691,7 +774,7 @@ s_cmd_status(int argc, char **argv, const char *dir_opt)
     if (s_open(wq_config_find_dir(dir_opt), &cfg, &box) != 0)
         return 1;
     if (wq_outbox_state(box, &st, &e) != WQ_OK) {
-        s_fail("status", &e);
+        s_fail(_("status"), &e);
         goto done;
     }
     uint64_t now = wq_now_ms();
@@ -730,34 +813,44 @@ s_cmd_status(int argc, char **argv, const char *dir_opt)
         n.n = 0;
         if (wq_outbox_notes(box, 1, s_note_cb, &n, &e) != WQ_OK)
             goto fail;
-        printf("]}\n");
+        char words[600];
+        s_status_words(&st, words, sizeof words);
+        printf("],\"delivered_all\":%s,\"summary\":", st.queued == 0 ? "true" : "false");
+        wq_json_write_string(stdout, words);
+        printf("}\n");
     } else {
-        printf("agent:              %s (county %s)\n", st.agent, cfg.county);
-        printf("incarnation:        %08" PRIx32 "\n", st.inc);
-        printf("queued:             %" PRIu64 "\n", st.queued);
-        printf("acknowledged:       %" PRIu64 " (last seq %" PRIu64 ")\n", st.acked, st.last_seq);
+        char headline[600];
+        s_status_words(&st, headline, sizeof headline);
+        printf("%s\n\n", headline);
+        printf(_("agent:              %s (county %s)\n"), st.agent, cfg.county);
+        printf(_("incarnation:        %08" PRIx32 "\n"), st.inc);
+        printf(_("queued:             %" PRIu64 "\n"), st.queued);
+        printf(_("acknowledged:       %" PRIu64 " (last seq %" PRIu64 ")\n"), st.acked, st.last_seq);
         if (age >= 0)
-            printf("oldest unsent:      %" PRId64 " s old\n", age);
+            printf(_("oldest unsent:      %" PRId64 " s old\n"), age);
         else
-            printf("oldest unsent:      -\n");
-        printf("last contact:       %s\n", contact);
-        if (st.error_ms)
-            printf("last error:         %s: %s\n", errat, st.last_error);
+            printf(_("oldest unsent:      -\n"));
+        printf(_("last contact:       %s\n"), st.contact_ms ? contact : _("never"));
+        if (st.error_ms && st.error_ms > st.contact_ms)
+            printf(_("last error:         %s: %s\n"), errat, st.last_error);
+        else if (st.error_ms)
+            printf(_("last error:         - (the error of %s was cleared by a later contact)\n"),
+                   errat);
         else
-            printf("last error:         -\n");
-        printf("records stored:     %" PRIu64 " (%" PRIu64 " bytes, archive included)\n", st.count,
-               st.bytes);
-        printf("quarantined:        %" PRIu64 "\n", st.quarantined);
+            printf(_("last error:         -\n"));
+        printf(_("records stored:     %" PRIu64 " (%" PRIu64 " bytes, archive included)\n"),
+               st.count, st.bytes);
+        printf(_("quarantined:        %" PRIu64 "\n"), st.quarantined);
         if (wq_outbox_notes(box, 0, s_note_cb, &n, &e) != WQ_OK)
             goto fail;
-        printf("skipped unreadable: %" PRIu64 "\n", st.skipped);
+        printf(_("skipped unreadable: %" PRIu64 "\n"), st.skipped);
         if (wq_outbox_notes(box, 1, s_note_cb, &n, &e) != WQ_OK)
             goto fail;
     }
     rc = 0;
     goto done;
 fail:
-    s_fail("status", &e);
+    s_fail(_("status"), &e);
 done:
     wq_outbox_destroy(&box);
     return rc;
@@ -769,24 +862,24 @@ static int
 s_cmd_show(int argc, char **argv, const char *dir_opt)
 {
     if (argc < 1 || s_is_help(argv[0])) {
-        printf("usage: wanqi-agent show CREDIT_CODE [--dir D]\n\n"
+        printf(_("usage: wanqi-agent show CREDIT_CODE [--dir D]\n\n"
                "Print the enterprise's case file from local data: profile, classification,\n"
                "visits, problems with their plans and progress, services, consultations with\n"
-               "their answers, corrections and retractions.\n");
+               "their answers, corrections and retractions.\n"));
         return argc < 1 ? S_USAGE : 0;
     }
     if (argc > 1)
-        return s_usage("show: one CREDIT_CODE only");
+        return s_usage(_("show: one CREDIT_CODE only"));
     wq_agent_config_t cfg;
     wq_outbox_t *box = NULL;
     wq_err_t e;
     if (strlen(argv[0]) != 18)
-        return s_usage("show: '%s' is not an 18-character credit code", argv[0]);
+        return s_usage(_("show: '%s' is not an 18-character credit code"), argv[0]);
     if (s_open(wq_config_find_dir(dir_opt), &cfg, &box) != 0)
         return 1;
     int rc = wq_casefile_show(box, argv[0], stdout, &e);
     if (rc != WQ_OK)
-        s_fail("show", &e);
+        s_fail(_("show"), &e);
     wq_outbox_destroy(&box);
     return rc == WQ_OK ? 0 : 1;
 }
@@ -800,18 +893,18 @@ s_cmd_list(int argc, char **argv, const char *dir_opt)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (s_is_help(a)) {
-            printf("usage: wanqi-agent list [--type T] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+            printf(_("usage: wanqi-agent list [--type T] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
                    "                        [--ent CREDIT_CODE] [--format table|csv|json] [--dir D]\n\n"
                    "List the outbox's records (archive included) by type, activity date or\n"
-                   "enterprise; state says acked, queued or archive (older incarnation).\n");
+                   "enterprise; state says acked, queued or archive (older incarnation).\n"));
             return 0;
         }
         if (i + 1 >= argc)
-            return s_usage("list: %s needs a value", a);
+            return s_usage(_("list: %s needs a value"), a);
         const char *v = argv[++i];
         if (strcmp(a, "--type") == 0) {
             if ((f.type = wq_rec_type_parse(v)) == WQ_REC_NONE)
-                return s_usage("list: unknown record type '%s'", v);
+                return s_usage(_("list: unknown record type '%s'"), v);
         } else if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0) {
             if (wq_date_check(v, &e) != WQ_OK) {
                 s_fail(a, &e);
@@ -825,9 +918,9 @@ s_cmd_list(int argc, char **argv, const char *dir_opt)
             f.ent = v;
         else if (strcmp(a, "--format") == 0) {
             if ((fmt = wq_format_parse(v)) == 0)
-                return s_usage("list: --format takes table, csv or json");
+                return s_usage(_("list: --format takes table, csv or json"));
         } else
-            return s_usage("list: unknown option %s", a);
+            return s_usage(_("list: unknown option %s"), a);
     }
     wq_agent_config_t cfg;
     wq_outbox_t *box = NULL;
@@ -835,7 +928,7 @@ s_cmd_list(int argc, char **argv, const char *dir_opt)
         return 1;
     int rc = wq_casefile_list(box, &f, fmt, stdout, &e);
     if (rc != WQ_OK)
-        s_fail("list", &e);
+        s_fail(_("list"), &e);
     wq_outbox_destroy(&box);
     return rc == WQ_OK ? 0 : 1;
 }
@@ -844,17 +937,17 @@ static int
 s_cmd_config(int argc, char **argv, const char *dir_opt)
 {
     if (argc > 0 && s_is_help(argv[0])) {
-        printf("usage: wanqi-agent config [--dir D]\n\nPrint the configuration in effect.\n\n");
+        printf(_("usage: wanqi-agent config [--dir D]\n\nPrint the configuration in effect.\n\n"));
         wq_config_print_help(stdout);
         return 0;
     }
     if (argc > 0)
-        return s_usage("config: unknown option %s", argv[0]);
+        return s_usage(_("config: unknown option %s"), argv[0]);
     const char *dir = wq_config_find_dir(dir_opt);
     wq_agent_config_t cfg;
     wq_err_t e;
     if (wq_config_load(dir, &cfg, &e) != WQ_OK) {
-        s_fail("configuration", &e);
+        s_fail(_("configuration"), &e);
         return 1;
     }
     printf("dir = %s\nagent_id = %s\ncounty = %s\ncollector = %s\ncollector_key = %s\n"
@@ -909,16 +1002,16 @@ s_cmd_generate(int argc, char **argv)
             return 0;
         }
         if (i + 1 >= argc)
-            return s_usage("generate: %s needs a value", a);
+            return s_usage(_("generate: %s needs a value"), a);
         const char *v = argv[++i];
         if (strcmp(a, "--county") == 0)
             county = v;
         else if (strcmp(a, "--seed") == 0) {
             if (!s_parse_u64(v, &seed))
-                return s_usage("generate: --seed takes a decimal number, not '%s'", v);
+                return s_usage(_("generate: --seed takes a decimal number, not '%s'"), v);
         } else if (strcmp(a, "--enterprises") == 0) {
             if (!s_parse_u64(v, &ents))
-                return s_usage("generate: --enterprises takes a decimal number, not '%s'", v);
+                return s_usage(_("generate: --enterprises takes a decimal number, not '%s'"), v);
             have_ents = true;
         } else if (strcmp(a, "--from") == 0)
             from = v;
@@ -927,32 +1020,32 @@ s_cmd_generate(int argc, char **argv)
         else if (strcmp(a, "--stats") == 0)
             stats_path = v;
         else
-            return s_usage("generate: unknown option %s", a);
+            return s_usage(_("generate: unknown option %s"), a);
     }
     if (!county || !have_ents)
-        return s_usage("generate: --county and --enterprises are required");
+        return s_usage(_("generate: --county and --enterprises are required"));
     if ((from == NULL) != (to == NULL))
-        return s_usage("generate: give both --from and --to, or neither");
+        return s_usage(_("generate: give both --from and --to, or neither"));
     wq_generate_stats_t stats;
     wq_err_t e;
     int rc = wq_generate(stdout, county, from, to, seed, (size_t) ents, &stats, &e);
     if (rc == WQ_OK && fflush(stdout) != 0)
-        rc = wq_err_set(&e, WQ_E_IO, "", "cannot write the output: %s", strerror(errno));
+        rc = wq_err_set(&e, WQ_E_IO, "", _("cannot write the output: %s"), strerror(errno));
     if (rc != WQ_OK) {
-        s_fail("generate", &e);
+        s_fail(_("generate"), &e);
         return rc == WQ_E_IO || rc == WQ_E_NOMEM ? 1 : S_USAGE;
     }
     if (stats_path) {
         FILE *f = fopen(stats_path, "w");
         if (!f || wq_generate_stats_write(&stats, f) != WQ_OK) {
-            fprintf(stderr, "wanqi-agent: generate: cannot write %s: %s\n", stats_path,
+            fprintf(stderr, _("wanqi-agent: generate: cannot write %s: %s\n"), stats_path,
                     strerror(errno));
             if (f)
                 fclose(f);
             return 1;
         }
         if (fclose(f) != 0) {
-            fprintf(stderr, "wanqi-agent: generate: cannot write %s: %s\n", stats_path,
+            fprintf(stderr, _("wanqi-agent: generate: cannot write %s: %s\n"), stats_path,
                     strerror(errno));
             return 1;
         }
@@ -1113,63 +1206,99 @@ s_cmd_template(int argc, char **argv)
     return 0;
 }
 
-static const char s_help[] =
-    "usage: wanqi-agent COMMAND [OPTIONS] [--dir D]\n"
-    "\n"
-    "The county agent: records campaign events offline into a local LMDB outbox and pushes\n"
-    "them to the provincial collector whenever the link allows.\n"
-    "\n"
-    "Commands:\n"
-    "  init      create the agent (data dir, config, keys, incarnation, outbox)\n"
-    "  record    validate and store one record\n"
-    "  import    validate and store records from an .xlsx, CSV or JSON Lines file\n"
-    "  template  write a ready-to-fill import template (.xlsx or .csv)\n"
-    "  export    write every record as JSON Lines that import again\n"
-    "  run       send the outbox to the collector (foreground, logs to stderr)\n"
-    "  status    what is queued, acknowledged, quarantined; last contact and error\n"
-    "  show      an enterprise's case file from local data\n"
-    "  list      list records by type, date or enterprise\n"
-    "  config    print the configuration in effect\n"
-    "  generate  write a reproducible test campaign for one county (JSON Lines)\n"
-    "\n"
-    "Data directory: --dir D, else $WANQI_AGENT_DIR, else " WQ_AGENT_DEFAULT_DIR ".\n"
-    "`wanqi-agent COMMAND --help` describes each command. See docs/AGENT.md.\n";
+static const char *
+s_help(void)
+{
+    return _("usage: wanqi-agent COMMAND [OPTIONS] [--dir D]\n"
+             "\n"
+             "The county agent: records campaign events offline into a local LMDB outbox and pushes\n"
+             "them to the provincial collector whenever the link allows.\n"
+             "\n"
+             "Commands:\n"
+             "  init      create the agent (data dir, config, keys, incarnation, outbox)\n"
+             "  record    validate and store one record\n"
+             "  import    validate and store records from an .xlsx, CSV or JSON Lines file\n"
+             "  template  write a ready-to-fill import template (.xlsx or .csv)\n"
+             "  export    write every record as JSON Lines that import again\n"
+             "  run       send the outbox to the collector (foreground, logs to stderr)\n"
+             "  status    what is queued, acknowledged, quarantined; last contact and error\n"
+             "  show      an enterprise's case file from local data\n"
+             "  list      list records by type, date or enterprise\n"
+             "  serve     the county workbench: a web page in Chinese on this outbox\n"
+             "  user      accounts of the workbench (add, passwd, remove, list)\n"
+             "  config    print the configuration in effect\n"
+             "  generate  write a reproducible test campaign for one county (JSON Lines)\n"
+             "\n"
+             "Data directory: --dir D, else $WANQI_AGENT_DIR, else /var/lib/wanqi-agent.\n"
+             "Options are written --opt value or --opt=value.\n"
+             "Exit status: 0 done, 1 failed (or some import row bad), 2 bad usage,\n"
+             "3 record: the same record was already stored (nothing stored).\n"
+             "`wanqi-agent COMMAND --help` describes each command. See docs/AGENT.md.\n");
+}
 
 int
 main(int argc, char **argv)
 {
     wq_i18n_init();
     if (argc < 2) {
-        fputs(s_help, stderr);
+        fputs(s_help(), stderr);
         return S_USAGE;
     }
     const char *cmd = argv[1];
     if (s_is_help(cmd)) {
-        fputs(s_help, stdout);
+        fputs(s_help(), stdout);
         return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
         printf("wanqi-agent %s\n", WANQI_VERSION);
         return 0;
     }
+    /* Every option may be written --opt=value as well as --opt value:
+       split the first form here, once, for every command. */
+    char **split = calloc((size_t) argc * 2, sizeof *split);
+    char **names = calloc((size_t) argc, sizeof *names);
+    int nsplit = 0, nnames = 0;
+    if (!split || !names) {
+        free(split);
+        free(names);
+        return 1;
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *eq = strncmp(argv[i], "--", 2) == 0 ? strchr(argv[i], '=') : NULL;
+        if (!eq) {
+            split[nsplit++] = argv[i];
+            continue;
+        }
+        char *name = strndup(argv[i], (size_t) (eq - argv[i]));
+        if (!name) {
+            for (int k = 0; k < nnames; k++)
+                free(names[k]);
+            free(names);
+            free(split);
+            return 1;
+        }
+        names[nnames++] = name;
+        split[nsplit++] = name;
+        split[nsplit++] = (char *) eq + 1;
+    }
     /* Pull --dir D out of the command's arguments, wherever it is. */
     const char *dir = NULL;
-    char **args = calloc((size_t) argc, sizeof *args);
+    int rc = 1;
+    char **args = calloc((size_t) nsplit + 1, sizeof *args);
     if (!args)
-        return 1;
+        goto out;
     int n = 0;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--dir") == 0) {
-            if (i + 1 >= argc) {
-                free(args);
-                return s_usage("--dir needs a directory");
+    for (int i = 0; i < nsplit; i++) {
+        if (strcmp(split[i], "--dir") == 0) {
+            if (i + 1 >= nsplit) {
+                rc = s_usage(_("--dir needs a directory"));
+                goto out;
             }
-            dir = argv[++i];
+            dir = split[++i];
         } else
-            args[n++] = argv[i];
+            args[n++] = split[i];
     }
     wq_log_init("wanqi-agent", WQ_LOG_INFO);
-    int rc;
     if (strcmp(cmd, "init") == 0)
         rc = s_cmd_init(n, args, dir);
     else if (strcmp(cmd, "record") == 0)
@@ -1184,16 +1313,25 @@ main(int argc, char **argv)
         rc = s_cmd_show(n, args, dir);
     else if (strcmp(cmd, "list") == 0)
         rc = s_cmd_list(n, args, dir);
+    else if (strcmp(cmd, "serve") == 0)
+        rc = wq_serve_cmd(n, args, dir);
+    else if (strcmp(cmd, "user") == 0)
+        rc = wq_user_cmd(n, args, dir);
     else if (strcmp(cmd, "config") == 0)
         rc = s_cmd_config(n, args, dir);
     else if (strcmp(cmd, "export") == 0)
         rc = s_cmd_export(n, args, dir);
     else if (strcmp(cmd, "template") == 0)
-        rc = dir ? s_usage("template takes no --dir") : s_cmd_template(n, args);
+        rc = dir ? s_usage(_("template takes no --dir")) : s_cmd_template(n, args);
     else if (strcmp(cmd, "generate") == 0)
-        rc = dir ? s_usage("generate takes no --dir") : s_cmd_generate(n, args);
+        rc = dir ? s_usage(_("generate takes no --dir")) : s_cmd_generate(n, args);
     else
-        rc = s_usage("unknown command '%s'", cmd);
+        rc = s_usage(_("unknown command '%s'"), cmd);
+out:
     free(args);
+    for (int k = 0; k < nnames; k++)
+        free(names[k]);
+    free(names);
+    free(split);
     return rc;
 }

@@ -65,7 +65,7 @@ s_meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *v, wq_err_t
         *v = wq_be32_get(d.mv_data);
     else
         return wq_err_set(err, WQ_E_CORRUPT, key,
-                          "outbox meta value %s has %zu bytes: the outbox is damaged", key,
+                          _("outbox meta value %s has %zu bytes: the outbox is damaged"), key,
                           d.mv_size);
     return WQ_OK;
 }
@@ -144,7 +144,7 @@ wq_record_fingerprint(const wq_record_t *rec, uint8_t fp[WQ_FINGERPRINT_BYTES], 
     size_t size = 0;
     int rc = wq_record_encode(&tmp, &buf, &size);
     if (rc != WQ_OK)
-        return wq_err_set(err, rc, "", "cannot encode the record: %s", wq_strerror(rc));
+        return wq_err_set(err, rc, "", _("cannot encode the record: %s"), wq_strerror(rc));
     crypto_generichash(fp, WQ_FINGERPRINT_BYTES, buf, size, NULL, 0);
     free(buf);
     return WQ_OK;
@@ -265,7 +265,7 @@ s_find(wq_outbox_t *self, MDB_txn *txn, const wq_record_t *rec, const char *ref,
         char key[WQ_REF_MAX + 32];
         size_t len;
         if (strlen(ref) > WQ_REF_MAX)
-            return wq_err_set(err, WQ_E_RANGE, "ref", "ref has more than %d bytes", WQ_REF_MAX);
+            return wq_err_set(err, WQ_E_RANGE, "ref", _("ref has more than %d bytes"), WQ_REF_MAX);
         s_ref_key(key, rec->type, ref, &len);
         k.mv_size = len;
         k.mv_data = key;
@@ -275,7 +275,7 @@ s_find(wq_outbox_t *self, MDB_txn *txn, const wq_record_t *rec, const char *ref,
         if (mrc != 0)
             return wq_store_err(mrc, "mdb_get(refs)", err);
         if (d.mv_size != 12 + WQ_FINGERPRINT_BYTES)
-            return wq_err_set(err, WQ_E_CORRUPT, "ref", "the outbox's ref index is damaged");
+            return wq_err_set(err, WQ_E_CORRUPT, "ref", _("the outbox's ref index is damaged"));
         m->by_ref = true;
         m->same_content = memcmp((uint8_t *) d.mv_data + 12, fp, WQ_FINGERPRINT_BYTES) == 0;
         rc = s_match_fill(self, txn, d.mv_data, m, err);
@@ -291,7 +291,7 @@ s_find(wq_outbox_t *self, MDB_txn *txn, const wq_record_t *rec, const char *ref,
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_get(fprint)", err);
     if (d.mv_size != 12)
-        return wq_err_set(err, WQ_E_CORRUPT, "fprint", "the outbox's fingerprint index is damaged");
+        return wq_err_set(err, WQ_E_CORRUPT, "fprint", _("the outbox's fingerprint index is damaged"));
     m->same_content = true;
     rc = s_match_fill(self, txn, d.mv_data, m, err);
     if (rc == WQ_OK)
@@ -317,7 +317,7 @@ wq_outbox_txn_find_same(wq_outbox_txn_t *t, const wq_record_t *rec, const char *
                         wq_outbox_match_t *m, wq_err_t *err)
 {
     if (t->dead)
-        return wq_err_set(err, WQ_E_STATE, "", "the outbox transaction failed before: abort it");
+        return wq_err_set(err, WQ_E_STATE, "", _("the outbox transaction failed before: abort it"));
     return s_find(t->box, t->txn, rec, ref, m, err);
 }
 
@@ -330,7 +330,7 @@ wq_outbox_open(const char *dir, const wq_outbox_limits_t *limits, wq_outbox_t **
     MDB_txn *txn = NULL;
     wq_outbox_t *self = calloc(1, sizeof *self);
     if (!self)
-        return wq_err_set(err, WQ_E_NOMEM, "", "out of memory opening the outbox");
+        return wq_err_set(err, WQ_E_NOMEM, "", _("out of memory opening the outbox"));
     self->limits = *limits;
     rc = wq_store_open(dir, (size_t) limits->map_bytes, 8, &self->env, err);
     if (rc != WQ_OK)
@@ -393,7 +393,7 @@ wq_outbox_start_incarnation(wq_outbox_t *self, const char *agent, uint32_t inc, 
     uint64_t old = 0;
     char key[32];
     if (inc == 0)
-        return wq_err_set(err, WQ_E_RANGE, "inc", "an incarnation must not be 0");
+        return wq_err_set(err, WQ_E_RANGE, "inc", _("an incarnation must not be 0"));
     rc = wq_agent_id_check(agent, err);
     if (rc != WQ_OK)
         return rc;
@@ -407,13 +407,13 @@ wq_outbox_start_incarnation(wq_outbox_t *self, const char *agent, uint32_t inc, 
         goto fail;
     if (old != 0 && !force) {
         rc = wq_err_set(err, WQ_E_STATE, "inc",
-                        "this outbox already has incarnation %08" PRIx64 ": refusing to start "
+                        _("this outbox already has incarnation %08" PRIx64 ": refusing to start "
                         "another (use --force-new-incarnation to keep the old records as archive "
-                        "and start a new stream)", old);
+                        "and start a new stream)"), old);
         goto fail;
     }
     if (old == inc) {
-        rc = wq_err_set(err, WQ_E_STATE, "inc", "incarnation %08" PRIx32 " is already current",
+        rc = wq_err_set(err, WQ_E_STATE, "inc", _("incarnation %08" PRIx32 " is already current"),
                         inc);
         goto fail;
     }
@@ -424,7 +424,7 @@ wq_outbox_start_incarnation(wq_outbox_t *self, const char *agent, uint32_t inc, 
         goto fail;
     if (exists != 0) {
         rc = wq_err_set(err, WQ_E_STATE, "inc",
-                        "incarnation %08" PRIx32 " was used before in this outbox: pick another",
+                        _("incarnation %08" PRIx32 " was used before in this outbox: pick another"),
                         inc);
         goto fail;
     }
@@ -576,7 +576,7 @@ wq_outbox_begin(wq_outbox_t *self, wq_outbox_txn_t **out, wq_err_t *err)
     int rc;
     wq_outbox_txn_t *t = calloc(1, sizeof *t);
     if (!t)
-        return wq_err_set(err, WQ_E_NOMEM, "", "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, "", _("out of memory"));
     t->box = self;
     int mrc = mdb_txn_begin(self->env, NULL, 0, &t->txn);
     if (mrc != 0) {
@@ -593,7 +593,7 @@ wq_outbox_begin(wq_outbox_t *self, wq_outbox_txn_t **out, wq_err_t *err)
         goto fail;
     if (t->inc == 0 || t->agent[0] == '\0') {
         rc = wq_err_set(err, WQ_E_STATE, "inc",
-                        "the outbox has no incarnation yet: run `wanqi-agent init` first");
+                        _("the outbox has no incarnation yet: run `wanqi-agent init` first"));
         goto fail;
     }
     *out = t;
@@ -620,13 +620,13 @@ wq_outbox_txn_add_ref(wq_outbox_txn_t *t, wq_record_t *rec, const char *ref,
     uint8_t *buf = NULL;
     size_t size = 0;
     if (t->dead)
-        return wq_err_set(err, WQ_E_STATE, "", "the outbox transaction failed before: abort it");
+        return wq_err_set(err, WQ_E_STATE, "", _("the outbox transaction failed before: abort it"));
     wq_outbox_t *box = t->box;
     if (t->last - t->acked >= box->limits.max_queued) {
         rc = wq_err_set(err, WQ_E_FULL, "outbox",
-                        "the outbox is full: %" PRIu64 " records wait for the collector "
+                        _("the outbox is full: %" PRIu64 " records wait for the collector "
                         "(outbox_max_queued = %" PRIu64 "); nothing was stored. Let `wanqi-agent "
-                        "run` deliver them, or raise outbox_max_queued",
+                        "run` deliver them, or raise outbox_max_queued"),
                         t->last - t->acked, box->limits.max_queued);
         goto fail;
     }
@@ -635,12 +635,12 @@ wq_outbox_txn_add_ref(wq_outbox_txn_t *t, wq_record_t *rec, const char *ref,
     if (rc != WQ_OK)
         goto fail;
     if (ref && strlen(ref) > WQ_REF_MAX) {
-        rc = wq_err_set(err, WQ_E_RANGE, "ref", "ref has more than %d bytes", WQ_REF_MAX);
+        rc = wq_err_set(err, WQ_E_RANGE, "ref", _("ref has more than %d bytes"), WQ_REF_MAX);
         goto fail;
     }
     rc = wq_record_encode(rec, &buf, &size);
     if (rc != WQ_OK) {
-        rc = wq_err_set(err, rc, "", "cannot encode the record: %s", wq_strerror(rc));
+        rc = wq_err_set(err, rc, "", _("cannot encode the record: %s"), wq_strerror(rc));
         goto fail;
     }
     rc = wq_record_fingerprint(rec, fp, err);
@@ -648,9 +648,9 @@ wq_outbox_txn_add_ref(wq_outbox_txn_t *t, wq_record_t *rec, const char *ref,
         goto fail;
     if (t->bytes + size > box->limits.max_bytes) {
         rc = wq_err_set(err, WQ_E_FULL, "outbox",
-                        "the outbox is full: it holds %" PRIu64 " bytes of records and "
+                        _("the outbox is full: it holds %" PRIu64 " bytes of records and "
                         "outbox_max_bytes is %" PRIu64 "; nothing was stored. Raise "
-                        "outbox_max_bytes (and outbox_map_mb) or move the archive away",
+                        "outbox_max_bytes (and outbox_map_mb) or move the archive away"),
                         t->bytes, box->limits.max_bytes);
         goto fail;
     }
@@ -724,7 +724,7 @@ wq_outbox_commit(wq_outbox_txn_t **txn, wq_err_t *err)
     *txn = NULL;
     if (t->dead) {
         mdb_txn_abort(t->txn);
-        rc = wq_err_set(err, WQ_E_STATE, "", "the outbox transaction failed: nothing stored");
+        rc = wq_err_set(err, WQ_E_STATE, "", _("the outbox transaction failed: nothing stored"));
     } else {
         int mrc = mdb_txn_commit(t->txn);
         if (mrc != 0)
@@ -879,7 +879,7 @@ wq_outbox_ack(wq_outbox_t *self, uint32_t inc, uint64_t hwm, const wq_quarantine
         size_t len = strlen(reason);
         uint8_t *val = malloc(4 + len);
         if (!val) {
-            rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory storing a quarantine entry");
+            rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory storing a quarantine entry"));
             break;
         }
         wq_be32_put(val, q[i].code);
@@ -1078,5 +1078,56 @@ wq_outbox_short_id(wq_outbox_t *self, wq_rec_type_t type, const char *text,
                                                 "`wanqi-agent init` first"));
     wq_event_id_format(st.agent, st.inc, strtoull(text, NULL, 10), id);
     return WQ_OK;
+}
+
+/*  Look id up in txn: *out the decoded record, or NULL if this outbox has
+    no record with that (inc, seq) or id is another agent's (*own false). */
+static int
+s_get(wq_outbox_t *self, MDB_txn *txn, const char *id, wq_record_t **out, bool *own,
+      wq_err_t *err)
+{
+    char agent[WQ_AGENT_ID_MAX + 1], mine[WQ_AGENT_ID_MAX + 1];
+    uint32_t inc;
+    uint64_t seq;
+    *out = NULL;
+    *own = false;
+    int rc = wq_event_id_parse(id, agent, &inc, &seq, err);
+    if (rc != WQ_OK)
+        return rc;
+    rc = s_meta_get_str(txn, self->meta, "agent", mine, sizeof mine, err);
+    if (rc != WQ_OK)
+        return rc;
+    if (strcmp(agent, mine) != 0)
+        return WQ_OK;
+    *own = true;
+    uint8_t key[12];
+    s_rec_key(key, inc, seq);
+    MDB_val k = {12, key}, d;
+    int mrc = mdb_get(txn, self->records, &k, &d);
+    if (mrc == MDB_NOTFOUND)
+        return WQ_OK;
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_get(records)", err);
+    return wq_record_decode(d.mv_data, d.mv_size, out, err);
+}
+
+int
+wq_outbox_get(wq_outbox_t *self, const char *id, wq_record_t **out, bool *own, wq_err_t *err)
+{
+    MDB_txn *txn = NULL;
+    int mrc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_txn_begin(read)", err);
+    int rc = s_get(self, txn, id, out, own, err);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int
+wq_outbox_txn_get(wq_outbox_txn_t *t, const char *id, wq_record_t **out, bool *own, wq_err_t *err)
+{
+    if (t->dead)
+        return wq_err_set(err, WQ_E_STATE, "", _("the outbox transaction failed before: abort it"));
+    return s_get(t->box, t->txn, id, out, own, err);
 }
 

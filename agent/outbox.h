@@ -168,6 +168,17 @@ int wq_outbox_find_same(wq_outbox_t *self, const wq_record_t *rec, const char *r
 int wq_outbox_txn_find_same(wq_outbox_txn_t *txn, const wq_record_t *rec, const char *ref,
                             wq_outbox_match_t *m, wq_err_t *err);
 
+/*  ---- looking a record up by id -------------------------------------------- */
+
+/*  The record with text id: *own says whether the id is this agent's; *out
+    is the decoded record (caller destroys) or NULL when it is not this
+    agent's or this outbox has no such record. Own read transaction (the
+    txn form also sees records added in it). Errors: WQ_E_FORMAT (not an
+    id), WQ_E_IO, decode errors. */
+int wq_outbox_get(wq_outbox_t *self, const char *id, wq_record_t **out, bool *own, wq_err_t *err);
+int wq_outbox_txn_get(wq_outbox_txn_t *txn, const char *id, wq_record_t **out, bool *own,
+                      wq_err_t *err);
+
 /*  ---- short ids ----------------------------------------------------------- */
 
 /*  The newest record of type (WQ_REC_NONE: of any type) in the current

@@ -103,79 +103,6 @@ fail:
 
 /*  ---- corrections ------------------------------------------------------- */
 
-static int
-s_dupstr(char **dst, const char *src)
-{
-    char *copy = NULL;
-    if (src) {
-        copy = strdup(src);
-        if (!copy)
-            return WQ_E_NOMEM;
-    }
-    free(*dst);
-    *dst = copy;
-    return WQ_OK;
-}
-
-/*  Copy one field of a correction's patch into its target. Identity and
-    linking fields are never patched (fold.h). */
-static int
-s_patch_field(wq_record_t *dst, const wq_record_t *src, wq_field_t f)
-{
-    switch (f) {
-    case WQ_F_DATE: memcpy(dst->date, src->date, sizeof dst->date); break;
-    case WQ_F_BY: return s_dupstr(&dst->by, src->by);
-    case WQ_F_NAME: return s_dupstr(&dst->name, src->name);
-    case WQ_F_INDUSTRY: memcpy(dst->industry, src->industry, sizeof dst->industry); break;
-    case WQ_F_ADDRESS: return s_dupstr(&dst->address, src->address);
-    case WQ_F_ABOVE_SIZE: dst->above_size = src->above_size; break;
-    case WQ_F_FOCUS: dst->focus = src->focus; break;
-    case WQ_F_CADRE: return s_dupstr(&dst->cadre, src->cadre);
-    case WQ_F_CADRES: {
-        char **arr = NULL;
-        if (src->ncadres) {
-            arr = calloc(src->ncadres, sizeof *arr);
-            if (!arr)
-                return WQ_E_NOMEM;
-            for (size_t i = 0; i < src->ncadres; i++) {
-                if (s_dupstr(&arr[i], src->cadres[i]) != WQ_OK) {
-                    for (size_t j = 0; j < i; j++)
-                        free(arr[j]);
-                    free(arr);
-                    return WQ_E_NOMEM;
-                }
-            }
-        }
-        for (size_t i = 0; i < dst->ncadres; i++)
-            free(dst->cadres[i]);
-        free(dst->cadres);
-        dst->cadres = arr;
-        dst->ncadres = src->ncadres;
-        break;
-    }
-    case WQ_F_METHOD: dst->method = src->method; break;
-    case WQ_F_FINDINGS: return s_dupstr(&dst->findings, src->findings);
-    case WQ_F_CATEGORY: dst->category = src->category; break;
-    case WQ_F_SEVERITY: dst->severity = src->severity; break;
-    case WQ_F_DESCRIPTION: return s_dupstr(&dst->description, src->description);
-    case WQ_F_VISIT: memcpy(dst->visit, src->visit, sizeof dst->visit); break;
-    case WQ_F_MEASURES: return s_dupstr(&dst->measures, src->measures);
-    case WQ_F_GOAL: return s_dupstr(&dst->goal, src->goal);
-    case WQ_F_DEADLINE: memcpy(dst->deadline, src->deadline, sizeof dst->deadline); break;
-    case WQ_F_STATUS: dst->status = src->status; break;
-    case WQ_F_NOTE: return s_dupstr(&dst->note, src->note);
-    case WQ_F_KIND: dst->kind = src->kind; break;
-    case WQ_F_CONTENT: return s_dupstr(&dst->content, src->content);
-    case WQ_F_CHANNEL: dst->channel = src->channel; break;
-    case WQ_F_QUESTION: return s_dupstr(&dst->question, src->question);
-    case WQ_F_ANSWER: return s_dupstr(&dst->answer, src->answer);
-    case WQ_F_CLASS: dst->klass = src->klass; break;
-    case WQ_F_REASON: return s_dupstr(&dst->reason, src->reason);
-    default: return WQ_OK;      /* protected: never patched */
-    }
-    return WQ_OK;
-}
-
 static bool
 s_is_modifier(const wq_record_t *r)
 {
@@ -240,12 +167,8 @@ s_apply_modifiers(wq_fold_item_t *items, size_t n)
         items[i].effect = WQ_EFFECT_EFFECTIVE;
         if (t->effect == WQ_EFFECT_EFFECTIVE)
             t->effect = WQ_EFFECT_CORRECTED;
-        for (int f = 0; f < WQ_F_COUNT; f++) {
-            if (!(r->set->present & (1ull << f)) || !wq_field_allowed(t->rec->type, (wq_field_t) f))
-                continue;
-            if (s_patch_field(t->rec, r->set, (wq_field_t) f) != WQ_OK)
-                return WQ_E_NOMEM;
-        }
+        if (wq_record_apply_patch(t->rec, r->set, NULL) != WQ_OK)
+            return WQ_E_NOMEM;      /* types match (checked above): only memory can fail */
     }
     return WQ_OK;
 }

@@ -8,6 +8,7 @@
     place) is never used to infer anything.
     =========================================================================
 */
+#include "common/i18n.h"
 #include "common/creditcode.h"
 
 #include <stdbool.h>
@@ -63,16 +64,16 @@ int
 wq_creditcode_check(const char *s, wq_err_t *err)
 {
     if (!s)
-        return wq_err_set(err, WQ_E_MISSING, "credit_code", "credit code is missing");
+        return wq_err_set(err, WQ_E_MISSING, "credit_code", _("credit code is missing"));
     size_t len = strlen(s);
     if (len != WQ_CREDITCODE_LEN) {
         if (s_printable(s))
             return wq_err_set(err, WQ_E_FORMAT, "credit_code",
-                              "\"%.40s\" has %zu characters; a Unified Social Credit Code has "
-                              "exactly 18", s, len);
+                              _("\"%.40s\" has %zu characters; a Unified Social Credit Code has "
+                              "exactly 18"), s, len);
         return wq_err_set(err, WQ_E_FORMAT, "credit_code",
-                          "the credit code has %zu bytes, some not ASCII; a Unified Social "
-                          "Credit Code has exactly 18 ASCII characters", len);
+                          _("the credit code has %zu bytes, some not ASCII; a Unified Social "
+                          "Credit Code has exactly 18 ASCII characters"), len);
     }
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
@@ -88,16 +89,16 @@ wq_creditcode_check(const char *s, wq_err_t *err)
             why = "only digits and the letters 0-9 A-H J-N P-R T U W-Y are allowed";
         if (s_printable(s))
             return wq_err_set(err, WQ_E_FORMAT, "credit_code",
-                              "\"%s\": character %zu ('%c') is not allowed: %s", s, i + 1, c,
+                              _("\"%s\": character %zu ('%c') is not allowed: %s"), s, i + 1, c,
                               why);
         return wq_err_set(err, WQ_E_FORMAT, "credit_code",
-                          "credit code: character %zu (byte 0x%02X) is not allowed: %s", i + 1,
+                          _("credit code: character %zu (byte 0x%02X) is not allowed: %s"), i + 1,
                           (unsigned) (unsigned char) c, why);
     }
     char expect = s_alphabet[s_check_index(s)];
     if (s[17] != expect)
         return wq_err_set(err, WQ_E_CHECKCHAR, "credit_code",
-                          "\"%s\": the check character is '%c' but the first 17 characters "
-                          "give '%c': a character was probably mistyped", s, s[17], expect);
+                          _("\"%s\": the check character is '%c' but the first 17 characters "
+                          "give '%c': a character was probably mistyped"), s, s[17], expect);
     return WQ_OK;
 }

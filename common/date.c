@@ -102,20 +102,20 @@ wq_date_check(const char *s, wq_err_t *err)
 {
     int y, m, d;
     if (!s)
-        return wq_err_set(err, WQ_E_MISSING, "date", "date is missing");
+        return wq_err_set(err, WQ_E_MISSING, "date", _("date is missing"));
     if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !s_digits(s, 4, &y) ||
         !s_digits(s + 5, 2, &m) || !s_digits(s + 8, 2, &d))
         return wq_err_set(err, WQ_E_FORMAT, "date",
-                          "\"%s\" is not a date in the form YYYY-MM-DD (e.g. 2019-05-01)",
+                          _("\"%s\" is not a date in the form YYYY-MM-DD (e.g. 2019-05-01)"),
                           s_quotable(s));
     if (y < 2000 || y > 2099)
         return wq_err_set(err, WQ_E_FORMAT, "date",
-                          "%s: year %d is outside 2000-2099: check the year", s, y);
+                          _("%s: year %d is outside 2000-2099: check the year"), s, y);
     if (m < 1 || m > 12)
-        return wq_err_set(err, WQ_E_FORMAT, "date", "%s: there is no month %02d", s, m);
+        return wq_err_set(err, WQ_E_FORMAT, "date", _("%s: there is no month %02d"), s, m);
     int dim = s_days_in_month(y, m);
     if (d < 1 || d > dim)
-        return wq_err_set(err, WQ_E_FORMAT, "date", "%s: %s %d has %d days", s,
+        return wq_err_set(err, WQ_E_FORMAT, "date", _("%s: %s %d has %d days"), s,
                           s_month_names[m - 1], y, dim);
     return WQ_OK;
 }

@@ -12,6 +12,7 @@
     user which new code replaced a retired one.
     =========================================================================
 */
+#include "common/i18n.h"
 #include "common/division.h"
 #include "common/date.h"
 
@@ -276,7 +277,7 @@ int
 wq_division_check_county(const char *code, const char *date, wq_err_t *err)
 {
     if (!code || !*code)
-        return wq_err_set(err, WQ_E_FORMAT, "county", "the county code is missing");
+        return wq_err_set(err, WQ_E_FORMAT, "county", _("the county code is missing"));
     if (!s_is_code(code)) {
         size_t n = strlen(code);
         bool ascii = n <= 32;
@@ -284,24 +285,24 @@ wq_division_check_county(const char *code, const char *date, wq_err_t *err)
             ascii = (unsigned char) code[i] >= 0x20 && (unsigned char) code[i] < 0x7F;
         if (ascii)
             return wq_err_set(err, WQ_E_FORMAT, "county",
-                              "\"%s\" is not a county code: give 6 digits (GB/T 2260), e.g. "
-                              "130102", code);
+                              _("\"%s\" is not a county code: give 6 digits (GB/T 2260), e.g. "
+                              "130102"), code);
         return wq_err_set(err, WQ_E_FORMAT, "county",
-                          "the county code is not 6 digits (GB/T 2260), e.g. 130102");
+                          _("the county code is not 6 digits (GB/T 2260), e.g. 130102"));
     }
     if (!s_ready())
         return wq_err_set(err, WQ_E_NOMEM, "county",
-                          "out of memory loading the divisions table: restart the program");
+                          _("out of memory loading the divisions table: restart the program"));
     const wq_division_t *d = wq_division_find(code);
     if (!d)
         return wq_err_set(err, WQ_E_COUNTY, "county",
-                          "%s is not a Hebei county-level code in the divisions table "
-                          "(GB/T 2260, 2019 or today): check the code",
+                          _("%s is not a Hebei county-level code in the divisions table "
+                          "(GB/T 2260, 2019 or today): check the code"),
                           code);
     if (d->level != WQ_LEVEL_COUNTY && d->level != WQ_LEVEL_ZONE)
         return wq_err_set(err, WQ_E_COUNTY, "county",
-                          "%s (%s) is a %s, not a county-level unit: give the code of the "
-                          "county, district or county-level city",
+                          _("%s (%s) is a %s, not a county-level unit: give the code of the "
+                          "county, district or county-level city"),
                           code, d->name, wq_level_name(d->level));
     if (d->current)
         return WQ_OK;
@@ -315,13 +316,13 @@ wq_division_check_county(const char *code, const char *date, wq_err_t *err)
         char repl[200];
         s_describe_new(d->retired_to, repl, sizeof repl);
         return wq_err_set(err, WQ_E_COUNTY, "county",
-                          "%s (%s) was retired in the 2020 reorganisation and is valid only "
-                          "for activities up to %s; for %s use %s",
+                          _("%s (%s) was retired in the 2020 reorganisation and is valid only "
+                          "for activities up to %s; for %s use %s"),
                           code, d->name, S_RETIRED_UNTIL, date, repl);
     }
     return wq_err_set(err, WQ_E_COUNTY, "county",
-                      "%s (%s) is no longer a division and is valid only for activities up "
-                      "to %s: use today's code",
+                      _("%s (%s) is no longer a division and is valid only for activities up "
+                      "to %s: use today's code"),
                       code, d->name, S_RETIRED_UNTIL);
 }
 

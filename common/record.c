@@ -260,6 +260,14 @@ static const s_field_t s_fields[WQ_F_COUNT] = {
 
 /*  ---- small helpers ------------------------------------------------------ */
 
+/*  A field as the reader calls it: its Chinese label when messages are
+    Chinese, its wire name otherwise. */
+static const char *
+s_word(wq_field_t f)
+{
+    return wq_i18n_chinese() ? s_field_labels[f] : s_fields[f].name;
+}
+
 static char *
 s_inline(wq_record_t *r, wq_field_t f)
 {
@@ -432,6 +440,61 @@ wq_record_destroy(wq_record_t **self_p)
     wq_record_destroy(&self->set);
     free(self);
     *self_p = NULL;
+}
+
+int
+wq_record_apply_patch(wq_record_t *self, const wq_record_t *patch, wq_err_t *err)
+{
+    if (!patch || patch->type != self->type)
+        return wq_err_set(err, WQ_E_TYPE, "set", _("the set holds fields of a %s but the "
+                                                  "correction is of a %s"),
+                          patch ? wq_rec_type_name(patch->type) : "?",
+                          wq_rec_type_name(self->type));
+    for (int f = 0; f < WQ_F_COUNT; f++) {
+        if (!(patch->present & BIT(f)) || !s_fields[f].patchable)
+            continue;
+        const s_field_t *d = &s_fields[f];
+        switch (d->kind) {
+        case S_K_TEXT: {
+            const char *v = s_cheap(patch, (wq_field_t) f);
+            char *copy = v ? strdup(v) : NULL;
+            if (v && !copy)
+                return wq_err_set(err, WQ_E_NOMEM, d->name, _("out of memory"));
+            char **slot = s_heap(self, (wq_field_t) f);
+            free(*slot);
+            *slot = copy;
+            break;
+        }
+        case S_K_ENUM:
+            s_set_int(self, (wq_field_t) f, s_get_int(patch, (wq_field_t) f));
+            break;
+        case S_K_BOOL:
+            self->above_size = patch->above_size;
+            break;
+        case S_K_LIST: {
+            char **items = calloc(patch->ncadres ? patch->ncadres : 1, sizeof *items);
+            if (!items)
+                return wq_err_set(err, WQ_E_NOMEM, d->name, _("out of memory"));
+            for (size_t i = 0; i < patch->ncadres; i++)
+                if (!(items[i] = strdup(patch->cadres[i]))) {
+                    while (i > 0)
+                        free(items[--i]);
+                    free(items);
+                    return wq_err_set(err, WQ_E_NOMEM, d->name, _("out of memory"));
+                }
+            s_free_cadres(self);
+            self->cadres = items;
+            self->ncadres = patch->ncadres;
+            break;
+        }
+        default:    /* inline strings: date, industry, deadline, visit ... */
+            if (d->cap)
+                memcpy(s_inline(self, (wq_field_t) f), s_cinline(patch, (wq_field_t) f), d->cap);
+            break;
+        }
+        self->present |= BIT(f);
+    }
+    return WQ_OK;
 }
 
 void
@@ -664,11 +727,11 @@ wq_agent_id_check(const char *agent, wq_err_t *err)
 {
     char show[64];
     if (!agent || !*agent)
-        return wq_err_set(err, WQ_E_FORMAT, "agent", "the agent id is empty: give 1-32 of "
-                          "A-Z a-z 0-9 _ -");
+        return wq_err_set(err, WQ_E_FORMAT, "agent", _("the agent id is empty: give 1-32 of "
+                          "A-Z a-z 0-9 _ -"));
     size_t n = strlen(agent);
     if (n > WQ_AGENT_ID_MAX)
-        return wq_err_set(err, WQ_E_FORMAT, "agent", "agent id \"%s\" has %zu characters, at most %d",
+        return wq_err_set(err, WQ_E_FORMAT, "agent", _("agent id \"%s\" has %zu characters, at most %d"),
                           s_show(agent, n, show, sizeof show), n, WQ_AGENT_ID_MAX);
     for (size_t i = 0; i < n; i++) {
         char c = agent[i];
@@ -676,7 +739,7 @@ wq_agent_id_check(const char *agent, wq_err_t *err)
                   || c == '_' || c == '-';
         if (!ok)
             return wq_err_set(err, WQ_E_FORMAT, "agent",
-                              "agent id \"%s\": character %zu is not one of A-Z a-z 0-9 _ -",
+                              _("agent id \"%s\": character %zu is not one of A-Z a-z 0-9 _ -"),
                               s_show(agent, n, show, sizeof show), i + 1);
     }
     return WQ_OK;
@@ -701,54 +764,54 @@ wq_event_id_parse(const char *text, char agent[WQ_AGENT_ID_MAX + 1], uint32_t *i
     char show[64];
     char a[WQ_AGENT_ID_MAX + 1];
     if (!text)
-        return wq_err_set(err, WQ_E_FORMAT, "id", "event id is missing");
+        return wq_err_set(err, WQ_E_FORMAT, "id", _("event id is missing"));
     size_t n = strlen(text);
     s_show(text, n, show, sizeof show);
     const char *s1 = strchr(text, '/');
     const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
     if (!s1 || !s2)
-        return wq_err_set(err, WQ_E_FORMAT, "id", "\"%s\" is not an event id AGENT/INC/SEQ, e.g. "
-                          "130102-01/9f86d081/17", show);
+        return wq_err_set(err, WQ_E_FORMAT, "id", _("\"%s\" is not an event id AGENT/INC/SEQ, e.g. "
+                          "130102-01/9f86d081/17"), show);
     size_t alen = (size_t) (s1 - text);
     if (alen == 0 || alen > WQ_AGENT_ID_MAX)
-        return wq_err_set(err, WQ_E_FORMAT, "id", "event id \"%s\": the agent part must have "
-                          "1-%d characters", show, WQ_AGENT_ID_MAX);
+        return wq_err_set(err, WQ_E_FORMAT, "id", _("event id \"%s\": the agent part must have "
+                          "1-%d characters"), show, WQ_AGENT_ID_MAX);
     memcpy(a, text, alen);
     a[alen] = '\0';
     wq_err_t e;
     if (wq_agent_id_check(a, &e) != WQ_OK)
-        return wq_err_set(err, WQ_E_FORMAT, "id", "event id \"%s\": the agent part may only "
-                          "have A-Z a-z 0-9 _ -", show);
+        return wq_err_set(err, WQ_E_FORMAT, "id", _("event id \"%s\": the agent part may only "
+                          "have A-Z a-z 0-9 _ -"), show);
     const char *h = s1 + 1;
     if (s2 - h != 8)
-        return wq_err_set(err, WQ_E_FORMAT, "id", "event id \"%s\": the incarnation must be 8 "
-                          "lower-case hex digits", show);
+        return wq_err_set(err, WQ_E_FORMAT, "id", _("event id \"%s\": the incarnation must be 8 "
+                          "lower-case hex digits"), show);
     uint32_t iv = 0;
     for (int i = 0; i < 8; i++) {
         char c = h[i];
         int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
         if (d < 0)
-            return wq_err_set(err, WQ_E_FORMAT, "id", "event id \"%s\": the incarnation must be "
-                              "8 lower-case hex digits", show);
+            return wq_err_set(err, WQ_E_FORMAT, "id", _("event id \"%s\": the incarnation must be "
+                              "8 lower-case hex digits"), show);
         iv = (iv << 4) | (uint32_t) d;
     }
     if (iv == 0)
-        return wq_err_set(err, WQ_E_FORMAT, "id", "event id \"%s\": the incarnation must not be "
-                          "00000000", show);
+        return wq_err_set(err, WQ_E_FORMAT, "id", _("event id \"%s\": the incarnation must not be "
+                          "00000000"), show);
     const char *q = s2 + 1;
     size_t qlen = strlen(q);
     if (qlen == 0 || qlen > 19 || (q[0] == '0'))
-        return wq_err_set(err, WQ_E_FORMAT, "id", "event id \"%s\": the sequence number must be "
-                          "a decimal 1 to 9223372036854775807 without leading zeros", show);
+        return wq_err_set(err, WQ_E_FORMAT, "id", _("event id \"%s\": the sequence number must be "
+                          "a decimal 1 to 9223372036854775807 without leading zeros"), show);
     uint64_t sv = 0;
     for (size_t i = 0; i < qlen; i++) {
         if (q[i] < '0' || q[i] > '9')
-            return wq_err_set(err, WQ_E_FORMAT, "id", "event id \"%s\": the sequence number "
-                              "must be decimal digits only", show);
+            return wq_err_set(err, WQ_E_FORMAT, "id", _("event id \"%s\": the sequence number "
+                              "must be decimal digits only"), show);
         uint64_t d = (uint64_t) (q[i] - '0');
         if (sv > (UINT64_C(9223372036854775807) - d) / 10)
-            return wq_err_set(err, WQ_E_FORMAT, "id", "event id \"%s\": the sequence number "
-                              "is above 9223372036854775807", show);
+            return wq_err_set(err, WQ_E_FORMAT, "id", _("event id \"%s\": the sequence number "
+                              "is above 9223372036854775807"), show);
         sv = sv * 10 + d;
     }
     if (agent)
@@ -820,8 +883,8 @@ s_check_industry(const char *fname, const char *s, wq_err_t *err)
         ok = s[i] >= '0' && s[i] <= '9';
     if (!ok)
         return wq_err_set(err, WQ_E_FORMAT, fname,
-                          "\"%s\" is not a GB/T 4754 industry: give the section letter A-T, "
-                          "optionally followed by 2-4 digits (e.g. C or C3110)",
+                          _("\"%s\" is not a GB/T 4754 industry: give the section letter A-T, "
+                          "optionally followed by 2-4 digits (e.g. C or C3110)"),
                           s_show(s, n, show, sizeof show));
     return WQ_OK;
 }
@@ -838,69 +901,69 @@ s_check_str(wq_field_t f, bool patch, const char *s, size_t n, const char *date,
     int rc;
     s_fname(f, patch, fname, sizeof fname);
     if (memchr(s, '\0', n))
-        return wq_err_set(err, WQ_E_UTF8, fname, "the value contains a NUL byte");
+        return wq_err_set(err, WQ_E_UTF8, fname, _("the value contains a NUL byte"));
     size_t bad = 0;
     if (d->kind != S_K_TEXT) {  /* codes, dates, ids: line fields (PROTOCOL.md 3.3) */
         if (!wq_utf8_valid(s, n, &bad))
-            return wq_err_set(err, WQ_E_UTF8, fname, "\"%s\" is not valid UTF-8 at byte %zu",
+            return wq_err_set(err, WQ_E_UTF8, fname, _("\"%s\" is not valid UTF-8 at byte %zu"),
                               s_show(s, n, show, sizeof show), bad);
         if (!wq_utf8_text_ok(s, n, false, &bad))
-            return wq_err_set(err, WQ_E_UTF8, fname, "\"%s\" has a control character at byte %zu",
+            return wq_err_set(err, WQ_E_UTF8, fname, _("\"%s\" has a control character at byte %zu"),
                               s_show(s, n, show, sizeof show), bad);
     }
     switch (d->kind) {
     case S_K_AGENT:
         rc = wq_agent_id_check(s, &e);
         if (rc != WQ_OK)
-            return wq_err_set(err, rc, fname, "%s", e.text);
+            return wq_err_set(err, rc, fname, _("%s"), e.text);
         return WQ_OK;
     case S_K_DATE:
         rc = wq_date_check(s, &e);
         if (rc != WQ_OK)
-            return wq_err_set(err, rc, fname, "%s", e.text);
+            return wq_err_set(err, rc, fname, _("%s"), e.text);
         return WQ_OK;
     case S_K_COUNTY:
         rc = wq_division_check_county(s, date ? date : "2020-12-31", &e);
         if (rc != WQ_OK)
-            return wq_err_set(err, rc, fname, "%s", e.text);
+            return wq_err_set(err, rc, fname, _("%s"), e.text);
         return WQ_OK;
     case S_K_ENT:
         rc = wq_creditcode_check(s, &e);
         if (rc != WQ_OK)
-            return wq_err_set(err, rc, fname, "%s", e.text);
+            return wq_err_set(err, rc, fname, _("%s"), e.text);
         return WQ_OK;
     case S_K_INDUSTRY:
         return s_check_industry(fname, s, err);
     case S_K_EVENT:
         if (wq_event_ref_is_line(s, NULL))
             return wq_err_set(err, WQ_E_FORMAT, fname,
-                              "\"%s\" is an unresolved line reference: only an import file may "
-                              "refer to its own lines, give an event id AGENT/INC/SEQ", s);
+                              _("\"%s\" is an unresolved line reference: only an import file may "
+                              "refer to its own lines, give an event id AGENT/INC/SEQ"), s);
         rc = wq_event_id_parse(s, NULL, NULL, NULL, &e);
         if (rc != WQ_OK)
-            return wq_err_set(err, rc, fname, "%s", e.text);
+            return wq_err_set(err, rc, fname, _("%s"), e.text);
         return WQ_OK;
     case S_K_TEXT:
         if (n < d->min)
-            return wq_err_set(err, WQ_E_RANGE, fname, "the %s is empty: give 1 to %zu bytes",
-                              d->name, d->max);
+            return wq_err_set(err, WQ_E_RANGE, fname, _("the %s is empty: give 1 to %zu bytes"),
+                              s_word(f), d->max);
         if (n > d->max)
-            return wq_err_set(err, WQ_E_RANGE, fname, "\"%s\" has %zu bytes, at most %zu",
+            return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu bytes, at most %zu"),
                               s_show(s, n, show, sizeof show), n, d->max);
         if (!wq_utf8_valid(s, n, &bad))
             return wq_err_set(err, WQ_E_UTF8, fname,
-                              "\"%s\" is not valid UTF-8 at byte %zu: save the text as UTF-8",
+                              _("\"%s\" is not valid UTF-8 at byte %zu: save the text as UTF-8"),
                               s_show(s, n, show, sizeof show), bad);
         if (!wq_utf8_text_ok(s, n, d->multiline, &bad))
             return wq_err_set(err, WQ_E_UTF8, fname,
-                              "\"%s\" has a control character at byte %zu%s",
+                              _("\"%s\" has a control character at byte %zu%s"),
                               s_show(s, n, show, sizeof show), bad,
                               d->multiline ? " (only line feed and tab are allowed)"
                                            : " (a single line: no line feed or tab)");
         return WQ_OK;
     default:
         assert(!"not a string kind");
-        return wq_err_set(err, WQ_E_INTERNAL, fname, "not a string field");
+        return wq_err_set(err, WQ_E_INTERNAL, fname, _("not a string field"));
     }
 }
 
@@ -912,16 +975,16 @@ s_check_cadre_item(bool patch, size_t i, const char *s, wq_err_t *err)
     size_t n = strlen(s), bad = 0;
     s_fname(WQ_F_CADRES, patch, fname, sizeof fname);
     if (n == 0)
-        return wq_err_set(err, WQ_E_RANGE, fname, "cadre %zu is an empty name", i + 1);
+        return wq_err_set(err, WQ_E_RANGE, fname, _("cadre %zu is an empty name"), i + 1);
     if (n > S_LIST_ITEM_MAX)
-        return wq_err_set(err, WQ_E_RANGE, fname, "cadre %zu \"%s\" has %zu bytes, at most %d",
+        return wq_err_set(err, WQ_E_RANGE, fname, _("cadre %zu \"%s\" has %zu bytes, at most %d"),
                           i + 1, s_show(s, n, show, sizeof show), n, S_LIST_ITEM_MAX);
     if (!wq_utf8_valid(s, n, &bad))
-        return wq_err_set(err, WQ_E_UTF8, fname, "cadre %zu \"%s\" is not valid UTF-8 at byte %zu",
+        return wq_err_set(err, WQ_E_UTF8, fname, _("cadre %zu \"%s\" is not valid UTF-8 at byte %zu"),
                           i + 1, s_show(s, n, show, sizeof show), bad);
     if (!wq_utf8_text_ok(s, n, false, &bad))
-        return wq_err_set(err, WQ_E_UTF8, fname, "cadre %zu \"%s\" has a control character at "
-                          "byte %zu", i + 1, s_show(s, n, show, sizeof show), bad);
+        return wq_err_set(err, WQ_E_UTF8, fname, _("cadre %zu \"%s\" has a control character at "
+                          "byte %zu"), i + 1, s_show(s, n, show, sizeof show), bad);
     return WQ_OK;
 }
 
@@ -937,50 +1000,50 @@ s_check_field(const wq_record_t *r, wq_field_t f, bool patch, wq_err_t *err)
     switch (d->kind) {
     case S_K_TYPE:
         if (!s_type_ok((int) r->type))
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, "record type %d is unknown", (int) r->type);
+            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("record type %d is unknown"), (int) r->type);
         return WQ_OK;
     case S_K_U32:
     case S_K_U64:
         if (f == WQ_F_INC && r->inc == 0)
-            return wq_err_set(err, WQ_E_RANGE, fname, "the incarnation must not be 0");
+            return wq_err_set(err, WQ_E_RANGE, fname, _("the incarnation must not be 0"));
         if (f == WQ_F_SEQ && (r->seq == 0 || r->seq > UINT64_C(9223372036854775807)))
-            return wq_err_set(err, WQ_E_RANGE, fname, "seq %" PRIu64 " is outside "
-                              "1..9223372036854775807", r->seq);
+            return wq_err_set(err, WQ_E_RANGE, fname, _("seq %" PRIu64 " is outside "
+                              "1..9223372036854775807"), r->seq);
         return WQ_OK;
     case S_K_BOOL:
         return WQ_OK;
     case S_K_ENUM: {
         int v = s_get_int(r, f);
         if (v < 1 || v >= d->nenums)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, "value %d is not a %s: use one of %s", v,
+            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("value %d is not a %s: use one of %s"), v,
                               d->name, s_enum_list(f, list, sizeof list));
         return WQ_OK;
     }
     case S_K_OF:
         if (r->of < WQ_REC_ENTERPRISE || r->of > WQ_REC_CLASSIFICATION)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, "\"%s\" cannot be corrected: a correction "
+            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("\"%s\" cannot be corrected: a correction "
                               "is of an enterprise, visit, problem, plan, progress, service, "
-                              "consultation, answer or classification (retract instead)",
+                              "consultation, answer or classification (retract instead)"),
                               wq_rec_type_name(r->of));
         return WQ_OK;
     case S_K_SET: {
         if (!r->set)
-            return wq_err_set(err, WQ_E_MISSING, fname, "the correction sets no field");
+            return wq_err_set(err, WQ_E_MISSING, fname, _("the correction sets no field"));
         if (r->set->type != r->of)
-            return wq_err_set(err, WQ_E_TYPE, fname, "the set holds fields of a %s but the "
-                              "correction is of a %s", wq_rec_type_name(r->set->type),
+            return wq_err_set(err, WQ_E_TYPE, fname, _("the set holds fields of a %s but the "
+                              "correction is of a %s"), wq_rec_type_name(r->set->type),
                               wq_rec_type_name(r->of));
         return s_validate(r->set, true, false, err);
     }
     case S_K_LIST:
         if (r->ncadres == 0 || !r->cadres)
-            return wq_err_set(err, WQ_E_MISSING, fname, "a visit needs at least one cadre");
+            return wq_err_set(err, WQ_E_MISSING, fname, _("a visit needs at least one cadre"));
         if (r->ncadres > S_LIST_MAX)
-            return wq_err_set(err, WQ_E_RANGE, fname, "%zu cadres, at most %d", r->ncadres,
+            return wq_err_set(err, WQ_E_RANGE, fname, _("%zu cadres, at most %d"), r->ncadres,
                               S_LIST_MAX);
         for (size_t i = 0; i < r->ncadres; i++) {
             if (!r->cadres[i])
-                return wq_err_set(err, WQ_E_MISSING, fname, "cadre %zu is missing", i + 1);
+                return wq_err_set(err, WQ_E_MISSING, fname, _("cadre %zu is missing"), i + 1);
             int rc = s_check_cadre_item(patch, i, r->cadres[i], err);
             if (rc != WQ_OK)
                 return rc;
@@ -989,7 +1052,7 @@ s_check_field(const wq_record_t *r, wq_field_t f, bool patch, wq_err_t *err)
     case S_K_TEXT: {
         const char *s = s_cheap(r, f);
         if (!s)
-            return wq_err_set(err, WQ_E_MISSING, fname, "marked present but has no value");
+            return wq_err_set(err, WQ_E_MISSING, fname, _("marked present but has no value"));
         return s_check_str(f, patch, s, strlen(s), NULL, err);
     }
     default: {
@@ -997,8 +1060,8 @@ s_check_field(const wq_record_t *r, wq_field_t f, bool patch, wq_err_t *err)
         const char *date = NULL;
         size_t n = strnlen(s, d->cap);
         if (n == d->cap)
-            return wq_err_set(err, WQ_E_RANGE, fname, "the value is not NUL-terminated within "
-                              "%zu bytes", d->cap);
+            return wq_err_set(err, WQ_E_RANGE, fname, _("the value is not NUL-terminated within "
+                              "%zu bytes"), d->cap);
         if (f == WQ_F_COUNTY && (r->present & BIT(WQ_F_DATE)) && wq_date_days(r->date) >= 0)
             date = r->date;
         return s_check_str(f, patch, s, n, date, err);
@@ -1012,10 +1075,10 @@ s_validate(const wq_record_t *self, bool patch, bool identity, wq_err_t *err)
 {
     char fname[48], list[400];
     if (!s_type_ok((int) self->type))
-        return wq_err_set(err, WQ_E_UNKNOWN, patch ? "of" : "type", "record type %d is unknown",
+        return wq_err_set(err, WQ_E_UNKNOWN, patch ? "of" : "type", _("record type %d is unknown"),
                           (int) self->type);
     if (self->present >> WQ_F_COUNT)
-        return wq_err_set(err, WQ_E_INTERNAL, "", "present has bits beyond the last field");
+        return wq_err_set(err, WQ_E_INTERNAL, "", _("present has bits beyond the last field"));
     unsigned tbit = T(self->type);
     uint64_t set = 0;
     for (int i = 0; i < WQ_F_COUNT; i++) {
@@ -1030,17 +1093,19 @@ s_validate(const wq_record_t *self, bool patch, bool identity, wq_err_t *err)
         s_fname(f, patch, fname, sizeof fname);
         if (!present) {
             if (!patch && (d->required & tbit))
-                return wq_err_set(err, WQ_E_MISSING, fname, "a %s record needs %s (%s)",
-                                  wq_rec_type_name(self->type), d->name, d->help);
+                return wq_err_set(err, WQ_E_MISSING, fname, _("a %s record needs %s (%s)"),
+                                  wq_i18n_chinese() ? s_type_labels[self->type]
+                                                    : wq_rec_type_name(self->type),
+                                  s_word(f), d->help);
             continue;
         }
         if (!(d->allowed & tbit))
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, "a %s record has no field %s; it takes: %s",
+            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("a %s record has no field %s; it takes: %s"),
                               wq_rec_type_name(self->type), d->name,
                               s_type_fields(self->type, patch, list, sizeof list));
         if (patch && !d->patchable)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, "a correction cannot change %s; it may "
-                              "set: %s (to change %s, retract the event and record it again)",
+            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("a correction cannot change %s; it may "
+                              "set: %s (to change %s, retract the event and record it again)"),
                               d->name, s_type_fields(self->type, true, list, sizeof list),
                               d->name);
         int rc = s_check_field(self, f, patch, err);
@@ -1049,7 +1114,7 @@ s_validate(const wq_record_t *self, bool patch, bool identity, wq_err_t *err)
         set |= BIT(f);
     }
     if (patch && set == 0)
-        return wq_err_set(err, WQ_E_MISSING, "set", "the correction sets no field");
+        return wq_err_set(err, WQ_E_MISSING, "set", _("the correction sets no field"));
     return WQ_OK;
 }
 
@@ -1074,7 +1139,7 @@ s_store_text(wq_record_t *r, wq_field_t f, const char *value, wq_err_t *err)
 {
     char *copy = strdup(value);
     if (!copy)
-        return wq_err_set(err, WQ_E_NOMEM, s_fields[f].name, "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, s_fields[f].name, _("out of memory"));
     char **slot = s_heap(r, f);
     free(*slot);
     *slot = copy;
@@ -1087,10 +1152,10 @@ s_append_cadre(wq_record_t *r, bool patch, const char *s, size_t n, wq_err_t *er
     char fname[48];
     s_fname(WQ_F_CADRES, patch, fname, sizeof fname);
     if (r->ncadres >= S_LIST_MAX)
-        return wq_err_set(err, WQ_E_RANGE, fname, "more than %d cadres", S_LIST_MAX);
+        return wq_err_set(err, WQ_E_RANGE, fname, _("more than %d cadres"), S_LIST_MAX);
     char *item = strndup(s, n);
     if (!item)
-        return wq_err_set(err, WQ_E_NOMEM, fname, "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, fname, _("out of memory"));
     int rc = s_check_cadre_item(patch, r->ncadres, item, err);
     if (rc != WQ_OK) {
         free(item);
@@ -1099,7 +1164,7 @@ s_append_cadre(wq_record_t *r, bool patch, const char *s, size_t n, wq_err_t *er
     char **grown = realloc(r->cadres, (r->ncadres + 1) * sizeof *grown);
     if (!grown) {
         free(item);
-        return wq_err_set(err, WQ_E_NOMEM, fname, "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, fname, _("out of memory"));
     }
     r->cadres = grown;
     r->cadres[r->ncadres++] = item;
@@ -1129,12 +1194,12 @@ s_parse_u64(const char *fname, const char *value, uint64_t max, uint64_t *out, w
         ok = value[i] >= '0' && value[i] <= '9';
         uint64_t d = (uint64_t) (value[i] - '0');
         if (ok && v > (max - d) / 10)
-            return wq_err_set(err, WQ_E_RANGE, fname, "%s is above %" PRIu64,
+            return wq_err_set(err, WQ_E_RANGE, fname, _("%s is above %" PRIu64),
                               s_show(value, n, show, sizeof show), max);
         v = v * 10 + d;
     }
     if (!ok)
-        return wq_err_set(err, WQ_E_FORMAT, fname, "\"%s\" is not a decimal number",
+        return wq_err_set(err, WQ_E_FORMAT, fname, _("\"%s\" is not a decimal number"),
                           s_show(value, n, show, sizeof show));
     *out = v;
     return WQ_OK;
@@ -1153,8 +1218,8 @@ s_set_text(wq_record_t *r, wq_field_t f, bool patch, const char *value, wq_err_t
     switch (d->kind) {
     case S_K_TYPE:
         if (wq_rec_type_parse_text(value) != r->type)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, "the record is a %s; its type cannot be "
-                              "changed to \"%s\"", wq_rec_type_name(r->type),
+            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("the record is a %s; its type cannot be "
+                              "changed to \"%s\""), wq_rec_type_name(r->type),
                               s_show(value, n, show, sizeof show));
         return WQ_OK;
     case S_K_U32:
@@ -1177,14 +1242,14 @@ s_set_text(wq_record_t *r, wq_field_t f, bool patch, const char *value, wq_err_t
                  || !strcmp(value, "否"))
             r->above_size = false;
         else
-            return wq_err_set(err, WQ_E_FORMAT, fname, "\"%s\" is not a yes/no value: use true, "
-                              "false, yes, no, 1 or 0", s_show(value, n, show, sizeof show));
+            return wq_err_set(err, WQ_E_FORMAT, fname, _("\"%s\" is not a yes/no value: use true, "
+                              "false, yes, no, 1 or 0"), s_show(value, n, show, sizeof show));
         break;
     case S_K_ENUM: {
         int e = wq_enum_parse_text(f, value);
         if (e == 0)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, "\"%s\" is not a %s: use one of %s",
-                              s_show(value, n, show, sizeof show), d->name,
+            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("\"%s\" is not a %s: use one of %s"),
+                              s_show(value, n, show, sizeof show), s_word(f),
                               s_enum_list(f, list, sizeof list));
         s_set_int(r, f, e);
         break;
@@ -1192,20 +1257,20 @@ s_set_text(wq_record_t *r, wq_field_t f, bool patch, const char *value, wq_err_t
     case S_K_OF: {
         wq_rec_type_t t = wq_rec_type_parse_text(value);
         if (t < WQ_REC_ENTERPRISE || t > WQ_REC_CLASSIFICATION)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, "\"%s\" is not a record type that can be "
+            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("\"%s\" is not a record type that can be "
                               "corrected: use enterprise, visit, problem, plan, progress, "
-                              "service, consultation, answer or classification",
+                              "service, consultation, answer or classification"),
                               s_show(value, n, show, sizeof show));
         if (r->set && r->set->type != t)
-            return wq_err_set(err, WQ_E_FORMAT, fname, "the correction already sets fields of a "
-                              "%s; \"of\" cannot become %s", wq_rec_type_name(r->set->type),
+            return wq_err_set(err, WQ_E_FORMAT, fname, _("the correction already sets fields of a "
+                              "%s; \"of\" cannot become %s"), wq_rec_type_name(r->set->type),
                               value);
         r->of = t;
         break;
     }
     case S_K_SET:
-        return wq_err_set(err, WQ_E_UNKNOWN, fname, "set the corrected fields one by one "
-                          "(set.FIELD), not \"set\" itself");
+        return wq_err_set(err, WQ_E_UNKNOWN, fname, _("set the corrected fields one by one "
+                          "(set.FIELD), not \"set\" itself"));
     case S_K_LIST: {
         const char *p = value;
         size_t before = r->ncadres;
@@ -1251,11 +1316,11 @@ s_set_text(wq_record_t *r, wq_field_t f, bool patch, const char *value, wq_err_t
         wq_err_t e;
         size_t bad = 0;
         if (!wq_utf8_valid(value, n, &bad) || !wq_utf8_text_ok(value, n, false, &bad))
-            return wq_err_set(err, WQ_E_UTF8, fname, "\"%s\" has a control character or "
-                              "invalid UTF-8 at byte %zu", s_show(value, n, show, sizeof show),
+            return wq_err_set(err, WQ_E_UTF8, fname, _("\"%s\" has a control character or "
+                              "invalid UTF-8 at byte %zu"), s_show(value, n, show, sizeof show),
                               bad);
         if (wq_date_normalize(value, iso, &e) != WQ_OK)
-            return wq_err_set(err, WQ_E_FORMAT, fname, "%s", e.text);
+            return wq_err_set(err, WQ_E_FORMAT, fname, _("%s"), e.text);
         memcpy(s_inline(r, f), iso, sizeof iso);
         break;
     }
@@ -1267,7 +1332,7 @@ s_set_text(wq_record_t *r, wq_field_t f, bool patch, const char *value, wq_err_t
         if (rc != WQ_OK)
             return rc;
         if (n >= d->cap)   /* cannot happen once checked; keep the copy safe */
-            return wq_err_set(err, WQ_E_RANGE, fname, "value too long");
+            return wq_err_set(err, WQ_E_RANGE, fname, _("value too long"));
         memcpy(s_inline(r, f), value, n + 1);
         break;
     }
@@ -1285,11 +1350,11 @@ s_lookup(wq_rec_type_t type, bool patch, const char *field, wq_field_t *out, wq_
     const char *what = patch ? "a correction of a" : "a";
     snprintf(fname, sizeof fname, "%s%s", patch ? "set." : "", field ? field : "");
     if (f == WQ_F_COUNT)
-        return wq_err_set(err, WQ_E_UNKNOWN, fname, "\"%s\" is not a field; %s %s takes: %s",
+        return wq_err_set(err, WQ_E_UNKNOWN, fname, _("\"%s\" is not a field; %s %s takes: %s"),
                           field ? s_show(field, strlen(field), show, sizeof show) : "", what,
                           wq_rec_type_name(type), s_type_fields(type, patch, list, sizeof list));
     if (!(s_fields[f].allowed & T(type)) || (patch && !s_fields[f].patchable))
-        return wq_err_set(err, WQ_E_UNKNOWN, fname, "%s %s cannot %s %s; it takes: %s", what,
+        return wq_err_set(err, WQ_E_UNKNOWN, fname, _("%s %s cannot %s %s; it takes: %s"), what,
                           wq_rec_type_name(type), patch ? "change" : "have", field,
                           s_type_fields(type, patch, list, sizeof list));
     *out = f;
@@ -1302,12 +1367,12 @@ wq_record_set_text(wq_record_t *self, const char *field, const char *value, wq_e
     assert(self);
     wq_field_t f;
     if (!s_type_ok((int) self->type))
-        return wq_err_set(err, WQ_E_UNKNOWN, "type", "the record has no type");
+        return wq_err_set(err, WQ_E_UNKNOWN, "type", _("the record has no type"));
     int rc = s_lookup(self->type, false, field, &f, err);
     if (rc != WQ_OK)
         return rc;
     if (!value)
-        return wq_err_set(err, WQ_E_MISSING, field, "no value given");
+        return wq_err_set(err, WQ_E_MISSING, field, _("no value given"));
     return s_set_text(self, f, false, value, err);
 }
 
@@ -1317,22 +1382,22 @@ wq_record_set_patch_text(wq_record_t *self, const char *field, const char *value
     assert(self);
     wq_field_t f;
     if (self->type != WQ_REC_CORRECTION)
-        return wq_err_set(err, WQ_E_UNKNOWN, "set", "only a correction has a set of fields; this "
-                          "is a %s", wq_rec_type_name(self->type));
+        return wq_err_set(err, WQ_E_UNKNOWN, "set", _("only a correction has a set of fields; this "
+                          "is a %s"), wq_rec_type_name(self->type));
     if (!(self->present & BIT(WQ_F_OF)) || self->of < WQ_REC_ENTERPRISE
         || self->of > WQ_REC_CLASSIFICATION)
-        return wq_err_set(err, WQ_E_MISSING, "of", "give \"of\" (the type of the corrected "
-                          "event) before the fields it sets");
+        return wq_err_set(err, WQ_E_MISSING, "of", _("give \"of\" (the type of the corrected "
+                          "event) before the fields it sets"));
     int rc = s_lookup(self->of, true, field, &f, err);
     if (rc != WQ_OK)
         return rc;
     if (!value)
-        return wq_err_set(err, WQ_E_MISSING, field, "no value given");
+        return wq_err_set(err, WQ_E_MISSING, field, _("no value given"));
     bool made = false;
     if (!self->set) {
         self->set = wq_record_new(self->of);
         if (!self->set)
-            return wq_err_set(err, WQ_E_NOMEM, "set", "out of memory");
+            return wq_err_set(err, WQ_E_NOMEM, "set", _("out of memory"));
         made = true;
     }
     rc = s_set_text(self->set, f, true, value, err);
@@ -1361,8 +1426,8 @@ s_json_member(wq_record_t *r, const wq_json_member_t *m, const char *name, bool 
     char fname[48];
     s_fname(f, patch, fname, sizeof fname);
     if (f == WQ_F_AGENT || f == WQ_F_INC || f == WQ_F_SEQ || f == WQ_F_RECORDED)
-        return wq_err_set(err, WQ_E_UNKNOWN, fname, "%s is assigned by the agent when it stores "
-                          "the record: remove it from the import line", d->name);
+        return wq_err_set(err, WQ_E_UNKNOWN, fname, _("%s is assigned by the agent when it stores "
+                          "the record: remove it from the import line"), d->name);
     if (m->kind == WQ_JSON_NULL)
         return WQ_OK;   /* null: the field is absent */
     bool kind_ok;
@@ -1378,7 +1443,7 @@ s_json_member(wq_record_t *r, const wq_json_member_t *m, const char *name, bool 
         break;
     }
     if (!kind_ok)
-        return wq_err_set(err, WQ_E_TYPE, fname, "%s must be %s", d->name,
+        return wq_err_set(err, WQ_E_TYPE, fname, _("%s must be %s"), d->name,
                           d->kind == S_K_BOOL   ? "true or false"
                           : d->kind == S_K_LIST ? "an array of strings"
                                                 : "a string");
@@ -1387,11 +1452,11 @@ s_json_member(wq_record_t *r, const wq_json_member_t *m, const char *name, bool 
                      : wq_record_set_text(r, name, m->boolean ? "true" : "false", err);
     if (m->kind == WQ_JSON_ARRAY) {
         if (m->nitems == 0)
-            return wq_err_set(err, WQ_E_MISSING, fname, "the list of cadres is empty");
+            return wq_err_set(err, WQ_E_MISSING, fname, _("the list of cadres is empty"));
         if (patch && !r->set) {
             r->set = wq_record_new(r->of);
             if (!r->set)
-                return wq_err_set(err, WQ_E_NOMEM, fname, "out of memory");
+                return wq_err_set(err, WQ_E_NOMEM, fname, _("out of memory"));
         }
         wq_record_t *t = patch ? r->set : r;
         for (size_t i = 0; i < m->nitems; i++) {
@@ -1419,26 +1484,26 @@ wq_record_from_json(const wq_json_object_t *obj, wq_record_t **out, wq_err_t *er
     *out = NULL;
     const wq_json_member_t *tm = wq_json_get(obj, "type");
     if (!tm) {
-        rc = wq_err_set(err, WQ_E_MISSING, "type", "the line has no \"type\": give one of "
+        rc = wq_err_set(err, WQ_E_MISSING, "type", _("the line has no \"type\": give one of "
                         "enterprise, visit, problem, plan, progress, service, consultation, "
-                        "answer, classification, correction, retraction");
+                        "answer, classification, correction, retraction"));
         goto fail;
     }
     if (tm->kind != WQ_JSON_STRING) {
-        rc = wq_err_set(err, WQ_E_TYPE, "type", "\"type\" must be a string");
+        rc = wq_err_set(err, WQ_E_TYPE, "type", _("\"type\" must be a string"));
         goto fail;
     }
     wq_rec_type_t type = wq_rec_type_parse_text(tm->text);
     if (type == WQ_REC_NONE) {
-        rc = wq_err_set(err, WQ_E_UNKNOWN, "type", "\"%s\" is not a record type: use one of "
+        rc = wq_err_set(err, WQ_E_UNKNOWN, "type", _("\"%s\" is not a record type: use one of "
                         "enterprise, visit, problem, plan, progress, service, consultation, "
-                        "answer, classification, correction, retraction",
+                        "answer, classification, correction, retraction"),
                         s_show(tm->text, strlen(tm->text), show, sizeof show));
         goto fail;
     }
     r = wq_record_new(type);
     if (!r) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory");
+        rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory"));
         goto fail;
     }
     /* "of" first so that set.FIELD members know the type they patch;
@@ -1455,20 +1520,20 @@ wq_record_from_json(const wq_json_object_t *obj, wq_record_t **out, wq_err_t *er
     for (size_t i = 0; i < obj->count; i++) {
         const wq_json_member_t *m = &obj->members[i];
         if (!m->key) {
-            rc = wq_err_set(err, WQ_E_FORMAT, "", "member without a key");
+            rc = wq_err_set(err, WQ_E_FORMAT, "", _("member without a key"));
             goto fail;
         }
         if (!strcmp(m->key, "type") || !strcmp(m->key, "of") || !strcmp(m->key, "date"))
             continue;
         if (!strncmp(m->key, "set.", 4)) {
             if (type != WQ_REC_CORRECTION) {
-                rc = wq_err_set(err, WQ_E_UNKNOWN, m->key, "only a correction has set.FIELD "
-                                "members; this is a %s", wq_rec_type_name(type));
+                rc = wq_err_set(err, WQ_E_UNKNOWN, m->key, _("only a correction has set.FIELD "
+                                "members; this is a %s"), wq_rec_type_name(type));
                 goto fail;
             }
             if (!(r->present & BIT(WQ_F_OF))) {
-                rc = wq_err_set(err, WQ_E_MISSING, "of", "a correction with set.FIELD members "
-                                "needs \"of\", the type of the corrected event");
+                rc = wq_err_set(err, WQ_E_MISSING, "of", _("a correction with set.FIELD members "
+                                "needs \"of\", the type of the corrected event"));
                 goto fail;
             }
             rc = s_json_member(r, m, m->key + 4, true, err);
@@ -1623,10 +1688,10 @@ static int
 s_scan(const uint8_t *p, size_t n, size_t *off, int depth, wq_err_t *err)
 {
     if (depth > S_SCAN_DEPTH)
-        return wq_err_set(err, WQ_E_TYPE, "", "msgpack nested deeper than %d levels at byte %zu",
+        return wq_err_set(err, WQ_E_TYPE, "", _("msgpack nested deeper than %d levels at byte %zu"),
                           S_SCAN_DEPTH, *off);
     if (*off >= n)
-        return wq_err_set(err, WQ_E_TRUNCATED, "", "the record ends at byte %zu, inside a value",
+        return wq_err_set(err, WQ_E_TRUNCATED, "", _("the record ends at byte %zu, inside a value"),
                           n);
     size_t at = *off;
     uint8_t b = p[(*off)++];
@@ -1668,12 +1733,12 @@ s_scan(const uint8_t *p, size_t n, size_t *off, int depth, wq_err_t *err)
         case 0xde: lenbytes = 2; is_container = is_map = true; break;
         case 0xdf: lenbytes = 4; is_container = is_map = true; break;
         default:   /* 0xc1 */
-            return wq_err_set(err, WQ_E_TYPE, "", "byte 0x%02X at %zu is not msgpack", b, at);
+            return wq_err_set(err, WQ_E_TYPE, "", _("byte 0x%02X at %zu is not msgpack"), b, at);
         }
         if (lenbytes) {
             if ((size_t) lenbytes > n - *off)
-                return wq_err_set(err, WQ_E_TRUNCATED, "", "the record ends at byte %zu, inside "
-                                  "the header of the value at byte %zu", n, at);
+                return wq_err_set(err, WQ_E_TRUNCATED, "", _("the record ends at byte %zu, inside "
+                                  "the header of the value at byte %zu"), n, at);
             uint64_t v = 0;
             for (int i = 0; i < lenbytes; i++)
                 v = (v << 8) | p[(*off)++];
@@ -1686,8 +1751,8 @@ s_scan(const uint8_t *p, size_t n, size_t *off, int depth, wq_err_t *err)
     if (is_container) {
         uint64_t elems = is_map ? count * 2 : count;
         if (elems > n - *off)
-            return wq_err_set(err, WQ_E_TRUNCATED, "", "the %s at byte %zu claims %" PRIu64
-                              " entries but only %zu bytes follow", is_map ? "map" : "array",
+            return wq_err_set(err, WQ_E_TRUNCATED, "", _("the %s at byte %zu claims %" PRIu64
+                              " entries but only %zu bytes follow"), is_map ? "map" : "array",
                               at, count, n - *off);
         for (uint64_t i = 0; i < elems; i++) {
             int rc = s_scan(p, n, off, depth + 1, err);
@@ -1698,8 +1763,8 @@ s_scan(const uint8_t *p, size_t n, size_t *off, int depth, wq_err_t *err)
     }
     uint64_t need = (uint64_t) skip + len;
     if (need > n - *off)
-        return wq_err_set(err, WQ_E_TRUNCATED, "", "the value at byte %zu needs %" PRIu64
-                          " bytes but only %zu follow", at, need, n - *off);
+        return wq_err_set(err, WQ_E_TRUNCATED, "", _("the value at byte %zu needs %" PRIu64
+                          " bytes but only %zu follow"), at, need, n - *off);
     *off += (size_t) need;
     return WQ_OK;
 }
@@ -1729,7 +1794,7 @@ s_want(const msgpack_object *o, msgpack_object_type t, const char *fname, const 
 {
     if (o->type == t)
         return WQ_OK;
-    return wq_err_set(err, WQ_E_TYPE, fname, "%s must be %s, got %s", fname, what,
+    return wq_err_set(err, WQ_E_TYPE, fname, _("%s must be %s, got %s"), fname, what,
                       s_mp_type_name(o->type));
 }
 
@@ -1745,12 +1810,12 @@ s_want_str(const msgpack_object *o, const char *fname, size_t max, wq_err_t *err
     const char *s = o->via.str.ptr;
     size_t n = o->via.str.size;
     if (n > max)
-        return wq_err_set(err, WQ_E_RANGE, fname, "\"%s\" has %zu bytes, at most %zu",
+        return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu bytes, at most %zu"),
                           s_show(s, n, show, sizeof show), n, max);
     if (n && memchr(s, '\0', n))
-        return wq_err_set(err, WQ_E_UTF8, fname, "the value contains a NUL byte");
+        return wq_err_set(err, WQ_E_UTF8, fname, _("the value contains a NUL byte"));
     if (!wq_utf8_valid(s, n, &bad))
-        return wq_err_set(err, WQ_E_UTF8, fname, "\"%s\" is not valid UTF-8 at byte %zu",
+        return wq_err_set(err, WQ_E_UTF8, fname, _("\"%s\" is not valid UTF-8 at byte %zu"),
                           s_show(s, n, show, sizeof show), bad);
     return WQ_OK;
 }
@@ -1776,7 +1841,7 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
         name[o->via.str.size] = '\0';
         wq_rec_type_t t = wq_rec_type_parse(name);
         if (t == WQ_REC_NONE)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, "\"%s\" is not a record type",
+            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("\"%s\" is not a record type"),
                               s_show(name, strlen(name), show, sizeof show));
         if (d->kind == S_K_TYPE)
             r->type = t;
@@ -1787,14 +1852,14 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
     case S_K_U32:
     case S_K_U64:
         if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-            return wq_err_set(err, WQ_E_RANGE, fname, "%s is negative (%" PRId64 ")", d->name,
+            return wq_err_set(err, WQ_E_RANGE, fname, _("%s is negative (%" PRId64 ")"), d->name,
                               o->via.i64);
         rc = s_want(o, MSGPACK_OBJECT_POSITIVE_INTEGER, fname, "a positive integer", err);
         if (rc != WQ_OK)
             return rc;
         if (d->kind == S_K_U32) {
             if (o->via.u64 > UINT32_MAX)
-                return wq_err_set(err, WQ_E_RANGE, fname, "%" PRIu64 " is above %" PRIu32,
+                return wq_err_set(err, WQ_E_RANGE, fname, _("%" PRIu64 " is above %" PRIu32),
                                   o->via.u64, UINT32_MAX);
             r->inc = (uint32_t) o->via.u64;
         } else if (f == WQ_F_SEQ) {
@@ -1818,7 +1883,7 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
         name[o->via.str.size] = '\0';
         int v = wq_enum_parse(f, name);
         if (v == 0)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, "\"%s\" is not a %s: use one of %s",
+            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("\"%s\" is not a %s: use one of %s"),
                               s_show(name, strlen(name), show, sizeof show), d->name,
                               s_enum_list(f, list, sizeof list));
         s_set_int(r, f, v);
@@ -1829,13 +1894,13 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
         if (rc != WQ_OK)
             return rc;
         if (o->via.array.size > S_LIST_MAX)
-            return wq_err_set(err, WQ_E_RANGE, fname, "%" PRIu32 " cadres, at most %d",
+            return wq_err_set(err, WQ_E_RANGE, fname, _("%" PRIu32 " cadres, at most %d"),
                               o->via.array.size, S_LIST_MAX);
         s_free_cadres(r);
         if (o->via.array.size) {
             r->cadres = calloc(o->via.array.size, sizeof *r->cadres);
             if (!r->cadres)
-                return wq_err_set(err, WQ_E_NOMEM, fname, "out of memory");
+                return wq_err_set(err, WQ_E_NOMEM, fname, _("out of memory"));
         }
         for (uint32_t i = 0; i < o->via.array.size; i++) {
             const msgpack_object *it = &o->via.array.ptr[i];
@@ -1844,21 +1909,21 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
                 return rc;
             r->cadres[i] = strndup(it->via.str.ptr, it->via.str.size);
             if (!r->cadres[i])
-                return wq_err_set(err, WQ_E_NOMEM, fname, "out of memory");
+                return wq_err_set(err, WQ_E_NOMEM, fname, _("out of memory"));
             r->ncadres++;
         }
         break;
     }
     case S_K_SET: {
         if (patch)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, "a set cannot hold another set");
+            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("a set cannot hold another set"));
         rc = s_want(o, MSGPACK_OBJECT_MAP, fname, "a map", err);
         if (rc != WQ_OK)
             return rc;
         wq_record_destroy(&r->set);
         r->set = wq_record_new(r->of);
         if (!r->set)
-            return wq_err_set(err, WQ_E_NOMEM, fname, "out of memory");
+            return wq_err_set(err, WQ_E_NOMEM, fname, _("out of memory"));
         rc = s_decode_map(o, r->set, true, err);
         if (rc != WQ_OK)
             return rc;
@@ -1870,7 +1935,7 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
             return rc;
         char *copy = strndup(o->via.str.ptr, o->via.str.size);
         if (!copy)
-            return wq_err_set(err, WQ_E_NOMEM, fname, "out of memory");
+            return wq_err_set(err, WQ_E_NOMEM, fname, _("out of memory"));
         char **slot = s_heap(r, f);
         free(*slot);
         *slot = copy;
@@ -1898,22 +1963,22 @@ s_decode_map(const msgpack_object *map, wq_record_t *r, bool patch, wq_err_t *er
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *k = &map->via.map.ptr[i].key;
         if (k->type != MSGPACK_OBJECT_STR)
-            return wq_err_set(err, WQ_E_TYPE, patch ? "set" : "", "map key %" PRIu32 " is %s, "
-                              "keys must be strings", i + 1, s_mp_type_name(k->type));
+            return wq_err_set(err, WQ_E_TYPE, patch ? "set" : "", _("map key %" PRIu32 " is %s, "
+                              "keys must be strings"), i + 1, s_mp_type_name(k->type));
         wq_field_t f = s_field_parse_n(k->via.str.ptr, k->via.str.size);
         if (f == WQ_F_COUNT)
-            return wq_err_set(err, WQ_E_UNKNOWN, patch ? "set" : "", "\"%s\" is not a field",
+            return wq_err_set(err, WQ_E_UNKNOWN, patch ? "set" : "", _("\"%s\" is not a field"),
                               s_show(k->via.str.ptr, k->via.str.size, show, sizeof show));
         if (patch && f == WQ_F_TYPE)
-            return wq_err_set(err, WQ_E_UNKNOWN, "set.type", "a correction's set cannot hold "
-                              "\"type\": the type is given by \"of\"");
+            return wq_err_set(err, WQ_E_UNKNOWN, "set.type", _("a correction's set cannot hold "
+                              "\"type\": the type is given by \"of\""));
         if (slot[f])
-            return wq_err_set(err, WQ_E_DUPFIELD, s_fields[f].name, "%s%s appears twice",
+            return wq_err_set(err, WQ_E_DUPFIELD, s_fields[f].name, _("%s%s appears twice"),
                               patch ? "set." : "", s_fields[f].name);
         slot[f] = &map->via.map.ptr[i].val;
     }
     if (!patch && !slot[WQ_F_TYPE])
-        return wq_err_set(err, WQ_E_MISSING, "type", "the record has no \"type\"");
+        return wq_err_set(err, WQ_E_MISSING, "type", _("the record has no \"type\""));
     for (int i = 0; i < WQ_F_COUNT; i++) {
         if (!slot[i])
             continue;
@@ -1935,11 +2000,11 @@ wq_record_decode(const uint8_t *buf, size_t size, wq_record_t **out, wq_err_t *e
     *out = NULL;
     msgpack_unpacked_init(&u);
     if (!buf || size == 0) {
-        rc = wq_err_set(err, WQ_E_TRUNCATED, "", "the record is empty");
+        rc = wq_err_set(err, WQ_E_TRUNCATED, "", _("the record is empty"));
         goto fail;
     }
     if (size > WQ_RECORD_MAX_BYTES) {
-        rc = wq_err_set(err, WQ_E_RANGE, "", "the record has %zu bytes, at most %d", size,
+        rc = wq_err_set(err, WQ_E_RANGE, "", _("the record has %zu bytes, at most %d"), size,
                         WQ_RECORD_MAX_BYTES);
         goto fail;
     }
@@ -1947,28 +2012,28 @@ wq_record_decode(const uint8_t *buf, size_t size, wq_record_t **out, wq_err_t *e
     if (rc != WQ_OK)
         goto fail;
     if (end != size) {
-        rc = wq_err_set(err, WQ_E_TRAILING, "", "%zu bytes follow the record (it ends at byte "
-                        "%zu of %zu)", size - end, end, size);
+        rc = wq_err_set(err, WQ_E_TRAILING, "", _("%zu bytes follow the record (it ends at byte "
+                        "%zu of %zu)"), size - end, end, size);
         goto fail;
     }
     msgpack_unpack_return ur = msgpack_unpack_next(&u, (const char *) buf, size, &off);
     if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory decoding a record");
+        rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory decoding a record"));
         goto fail;
     }
     if (ur != MSGPACK_UNPACK_SUCCESS) {
         rc = wq_err_set(err, ur == MSGPACK_UNPACK_CONTINUE ? WQ_E_TRUNCATED : WQ_E_TYPE, "",
-                        "msgpack-c rejects the record (code %d)", (int) ur);
+                        _("msgpack-c rejects the record (code %d)"), (int) ur);
         goto fail;
     }
     if (u.data.type != MSGPACK_OBJECT_MAP) {
-        rc = wq_err_set(err, WQ_E_TYPE, "", "a record must be a msgpack map, got %s",
+        rc = wq_err_set(err, WQ_E_TYPE, "", _("a record must be a msgpack map, got %s"),
                         s_mp_type_name(u.data.type));
         goto fail;
     }
     r = wq_record_new(WQ_REC_NONE);
     if (!r) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory");
+        rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory"));
         goto fail;
     }
     r->present = 0;
@@ -2086,5 +2151,38 @@ wq_record_write_help(FILE *f, wq_rec_type_t type)
                     s_enum_list((wq_field_t) i, list, sizeof list));
         else
             fprintf(f, "  %-14s %-9s %s\n", d->name, req ? "required" : "optional", d->help);
+    }
+}
+
+/*  ---- field metadata ---------------------------------------------------- */
+
+void
+wq_field_meta(wq_field_t field, wq_field_meta_t *out)
+{
+    assert(out);
+    memset(out, 0, sizeof *out);
+    if ((int) field < 0 || field >= WQ_F_COUNT)
+        return;
+    const s_field_t *d = &s_fields[field];
+    out->name = d->name;
+    out->help = d->help;
+    out->min = d->min;
+    out->max = d->max;
+    out->multiline = d->multiline;
+    switch (d->kind) {
+    case S_K_TEXT: out->kind = WQ_FK_TEXT; break;
+    case S_K_ENUM:
+        out->kind = WQ_FK_ENUM;
+        out->nenums = d->nenums - 1;
+        break;
+    case S_K_BOOL: out->kind = WQ_FK_BOOL; break;
+    case S_K_DATE: out->kind = WQ_FK_DATE; break;
+    case S_K_LIST: out->kind = WQ_FK_LIST; break;
+    case S_K_EVENT: out->kind = WQ_FK_EVENT; break;
+    case S_K_ENT: out->kind = WQ_FK_ENT; break;
+    case S_K_COUNTY: out->kind = WQ_FK_COUNTY; break;
+    case S_K_INDUSTRY: out->kind = WQ_FK_INDUSTRY; break;
+    case S_K_OF: out->kind = WQ_FK_TYPE; break;
+    default: out->kind = WQ_FK_OTHER; break;
     }
 }

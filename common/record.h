@@ -252,6 +252,13 @@ bool wq_field_required(wq_rec_type_t type, wq_field_t field);
     the event and record it again. False for correction/retraction types. */
 bool wq_field_patchable(wq_rec_type_t type, wq_field_t field);
 
+/*  Apply a correction's patch (a record of the same type holding only the
+    corrected fields, wq_record_t.set) to self: each patchable field present
+    in patch replaces self's. What a case file shows after a correction.
+    Errors: WQ_E_TYPE (patch of another type), WQ_E_NOMEM (self may then
+    hold some of the new values). */
+int wq_record_apply_patch(wq_record_t *self, const wq_record_t *patch, wq_err_t *err);
+
 /*  Set the identity fields (agent, inc, seq, recorded_ms) and their
     present bits; what the agent does when it stores a record. agent is
     copied (truncated to WQ_AGENT_ID_MAX; wq_record_validate checks it). */
@@ -364,5 +371,35 @@ void wq_record_write_json(const wq_record_t *self, FILE *f);
     required|optional  help"), for `wanqi-agent record TYPE --help`. Driven
     by the same table as validation. Nothing for a bad type. */
 void wq_record_write_help(FILE *f, wq_rec_type_t type);
+
+/*  ---- field metadata (forms) -------------------------------------------- */
+
+/*  What kind of value a field takes, for building an input form. */
+typedef enum {
+    WQ_FK_OTHER = 0,    /* identity and structural fields: not typed by a person */
+    WQ_FK_TEXT,         /* free text (see multiline, min, max) */
+    WQ_FK_ENUM,         /* one of wq_enum_name(field, 1..nenums) */
+    WQ_FK_BOOL,
+    WQ_FK_DATE,         /* YYYY-MM-DD */
+    WQ_FK_LIST,         /* list of names (cadres) */
+    WQ_FK_EVENT,        /* an event id AGENT/INC/SEQ */
+    WQ_FK_ENT,          /* a credit code */
+    WQ_FK_COUNTY,       /* a GB/T 2260 county code */
+    WQ_FK_INDUSTRY,     /* GB/T 4754 section letter + 0-4 digits */
+    WQ_FK_TYPE          /* a record type name ("of") */
+} wq_field_kind_t;
+
+typedef struct {
+    const char *name;       /* wire name */
+    wq_field_kind_t kind;
+    size_t min, max;        /* length limits in bytes (UTF-8), 0/0 if none */
+    bool multiline;
+    int nenums;             /* WQ_FK_ENUM: values are 1..nenums */
+    const char *help;       /* English help line of the table */
+} wq_field_meta_t;
+
+/*  Describe field from the one field table (what `record --help` prints). */
+void wq_field_meta(wq_field_t field, wq_field_meta_t *out);
+
 
 #endif

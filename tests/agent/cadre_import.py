@@ -15,13 +15,18 @@ With LANG=zh_CN.UTF-8, as a county cadre works:
   4. A row with a wrong value is refused naming the file, line, column as
      written and value, in Chinese; after the cadre corrects the file, the
      re-import stores only that row.
-Runs the real wanqi-agent; leaves nothing behind.
+  5. A collector on 127.0.0.1 receives them; `status` then says in words that
+     everything reached the province ("全部 12 条记录已送达省平台").
+Runs the real wanqi-agent and wanqi-collector; leaves nothing behind.
 """
 import datetime
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
+import time
 import sys
 import tempfile
 
@@ -30,6 +35,7 @@ from openpyxl.styles import Font
 
 BIN = os.environ.get("WANQI_BIN_DIR", "build/bin")
 AGENT = os.path.join(BIN, "wanqi-agent")
+COLLECTOR = os.path.join(BIN, "wanqi-collector")
 ENT1 = "91130102MA0000001Y"
 ENT2 = "91130102MA00000022"
 ENV = dict(os.environ, LANG="zh_CN.UTF-8", LANGUAGE="zh_CN", LC_ALL="")
@@ -42,6 +48,31 @@ def run(*args, ok=(0,)):
         sys.exit("FAIL: wanqi-agent %s exited %d\nstdout:\n%s\nstderr:\n%s"
                  % (" ".join(args), p.returncode, p.stdout, p.stderr))
     return p
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def collector(*args):
+    p = subprocess.run([COLLECTOR, *args], env=ENV, capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        sys.exit("FAIL: wanqi-collector %s exited %d\n%s%s"
+                 % (" ".join(args), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def stop(proc, name):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            sys.exit("FAIL: %s did not stop within 30 s of SIGTERM" % name)
 
 
 def check(cond, what, detail=""):
@@ -91,9 +122,20 @@ def main():
     tmp = tempfile.mkdtemp(prefix="wq-cadre-")
     try:
         d = os.path.join(tmp, "agent")
-        run("init", "--dir", d, "--agent-id", "130102-01", "--county", "130102",
-            "--collector", "tcp://127.0.0.1:9", "--collector-key",
-            "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7")
+        col = os.path.join(tmp, "collector")
+        ingest = free_port()
+        p = collector("init", "--dir", col, "--ingest", "tcp://127.0.0.1:%d" % ingest,
+                      "--query", "tcp://127.0.0.1:%d" % free_port(), "--map-size", "64M")
+        col_key = p.stdout.splitlines()[0].strip()
+        check(len(col_key) == 40, "collector initialised", p.stdout)
+        p = run("init", "--dir", d, "--agent-id", "130102-01", "--county", "130102",
+                "--collector", "tcp://127.0.0.1:%d" % ingest, "--collector-key", col_key,
+                "--config", "backoff_min_ms=200", "--config", "backoff_max_ms=1000")
+        agent_key = [l.split(":", 1)[1].strip() for l in (p.stdout + p.stderr).splitlines()
+                     if l.startswith("public key:")]
+        check(len(agent_key) == 1 and len(agent_key[0]) == 40, "agent initialised", p.stdout)
+        collector("authorize", "agent", "--dir", col, "--key", agent_key[0],
+                  "--agent-id", "130102-01", "--county", "130102")
         tpl = os.path.join(tmp, "模板.xlsx")
         p = run("template", tpl)
         check(os.path.exists(tpl), "template .xlsx written", p.stderr)
@@ -170,7 +212,33 @@ def main():
         p = run("export", "--dir", d)
         check(len([l for l in p.stdout.splitlines() if l.strip()]) == n_xlsx + n_csv + 2,
               "the outbox holds %d records" % (n_xlsx + n_csv + 2), p.stdout)
-        print("PASS: cadre import, twice, exactly once")
+        total = n_xlsx + n_csv + 2
+        p = run("status", "--dir", d)
+        check("还有 %d 条记录等待送往省平台" % total in p.stdout, "status says in words what waits",
+              p.stdout)
+
+        # The province receives them; status then says all arrived.
+        logs = open(os.path.join(tmp, "run.log"), "w")
+        cproc = subprocess.Popen([COLLECTOR, "run", "--dir", col], env=ENV, stdout=logs,
+                                 stderr=subprocess.STDOUT)
+        aproc = subprocess.Popen([AGENT, "run", "--dir", d], env=ENV, stdout=logs,
+                                 stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            words = ""
+            while time.monotonic() < deadline:
+                words = run("status", "--dir", d).stdout.splitlines()[0]
+                if words.startswith("全部 %d 条记录已送达省平台（最后确认 " % total):
+                    break
+                time.sleep(0.3)
+            check(words.startswith("全部 %d 条记录已送达省平台（最后确认 " % total),
+                  "status: all delivered, in words (waited up to 120 s for the agent's "
+                  "records to be acknowledged)", words)
+        finally:
+            stop(aproc, "wanqi-agent run")
+            stop(cproc, "wanqi-collector run")
+            logs.close()
+        print("PASS: cadre import, twice, exactly once, all delivered")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -110,7 +110,7 @@ test_fault_kill_import(void **state)
        the kill lands on. */
     for (int round = 0; round < 6; round++) {
         ts_write_file(out, "");
-        char *imp[] = {(char *) ts_bin("wanqi-agent"), "import", file, "--dir", dir, NULL};
+        char *imp[] = {(char *) ts_bin("wanqi-agent"), "import", file, "--repeat", "--dir", dir, NULL};
         pid_t pid = ts_spawn(imp, out, NULL);
         static const int delay_ms[] = {5, 15, 30, 50, 80, 120};
         ts_sleep_ms(delay_ms[round]);

@@ -132,8 +132,10 @@ s_report(const wq_import_row_report_t *r, void *arg)
     case WQ_ROW_BAD: n->bad++; break;
     case WQ_ROW_NOTE: n->note++; break;
     }
-    if (r->message)
+    if (r->message && r->outcome != WQ_ROW_NOTE)
         snprintf(n->last, sizeof n->last, "%s", r->message);
+    if (r->outcome == WQ_ROW_BAD && r->err && getenv("WQ_TEST_VERBOSE"))
+        fprintf(stderr, "line %lu: %s\n", r->line, r->message);
 }
 
 static void
@@ -224,6 +226,34 @@ test_bad_cell_names_column_and_value(void **state)
     assert_non_null(strstr(n.last, "实地走访"));   /* what to write instead */
 }
 
+static void
+test_references_hold(void **state)
+{
+    s_ctx_t *c = *state;
+    wq_err_t err;
+    const char *csv =
+        "type,date,ent,category,severity,description,problem,measures,deadline,cadres,method\n"
+        "problem,2019-05-08," AS_ENT ",air,general,废气,,,,,\n"                     /* 1 */
+        "plan,2019-05-09," AS_ENT ",,,,@2,加装集气罩,2019-06-30,,\n"                /* ok */
+        "plan,2019-05-09," AS_ENT ",,,,99,加装集气罩,2019-06-30,,\n"                /* no 99 */
+        "plan,2019-05-09," AS_ENT2 ",,,,1,另一家,2019-06-30,,\n"                    /* ent */
+        "visit,2019-05-09," AS_ENT ",,,,,,,张三,symposium\n"                         /* 3 */
+        "plan,2019-05-09," AS_ENT ",,,,3,走访不是问题,2019-06-30,,\n"               /* type */
+        "plan,2019-05-09," AS_ENT ",,,,1,期限早于日期,2019-05-01,,\n"               /* deadline */
+        "plan,2019-05-09," AS_ENT ",,,,130102-02/12345678/5,别的工作站,2019-06-30,,\n" /* ok */
+        "visit,2099-05-09," AS_ENT ",,,,,,,张三,symposium\n"                         /* future */
+        "problem,2019-05-08," AS_ENT ",air,general,\"   \",,,,,\n";                 /* spaces */
+    s_count_t n = {0};
+    wq_import_opts_t o = {.county = AS_COUNTY, .report = s_report, .report_arg = &n};
+    wq_import_result_t res;
+    assert_int_equal(wq_import_buffer(c->box, "r.csv", csv, strlen(csv), &o, &res, &err),
+                     WQ_E_FORMAT);
+    assert_int_equal(res.stored, 4);
+    assert_int_equal(res.bad, 6);
+    assert_int_equal(n.bad, 6);
+    assert_non_null(strstr(n.last, "needs description"));   /* cells are trimmed */
+}
+
 int
 main(void)
 {
@@ -232,6 +262,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_xlsx_import_twice, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_gbk_csv, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_cell_names_column_and_value, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_references_hold, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

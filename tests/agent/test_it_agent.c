@@ -444,7 +444,10 @@ agent_record(ctx_t *c, int n)
                                  "\",\"name\":\"企业%d\",\"industry\":\"C\"}\n", i);
     ts_write_file(path, text);
     free(text);
-    char *argv[] = {(char *) ts_bin("wanqi-agent"), "import", path, "--dir", c->agent_dir, NULL};
+    /* --repeat: calls make the same records again and want them stored
+       (the content fingerprint would skip them otherwise). */
+    char *argv[] = {(char *) ts_bin("wanqi-agent"), "import", path, "--repeat", "--dir",
+                    c->agent_dir, NULL};
     char *out = NULL, *err = NULL;
     int rc = ts_run(argv, NULL, &out, &err, 30000, NULL);
     if (rc != 0)

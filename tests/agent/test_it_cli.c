@@ -181,7 +181,8 @@ test_it_record(void **state)
     assert_non_null(strstr(c->out, "Visits\n"));
     assert_non_null(strstr(c->out, "symposium by 张三, 李四"));
     assert_non_null(strstr(c->out, "water, minor: 污水"));
-    /* A correction shows under its target, a retraction marks it. */
+    /* A correction is applied (as the province's case file does) and shown
+       under its target; a retracted event leaves the sections. */
     assert_int_equal(s_agent(c, "record", "correction", "--target", visit, "--set.findings", "补记",
                              "--of", "visit", "--reason", "漏记", NULL), 0);
     char problem[80];
@@ -193,7 +194,9 @@ test_it_record(void **state)
                              NULL), 0);
     assert_int_equal(s_agent(c, "show", AS_ENT, NULL), 0);
     assert_non_null(strstr(c->out, "corrected: {\"type\":\"visit\",\"findings\":\"补记\"} (漏记)"));
-    assert_non_null(strstr(c->out, "(RETRACTED) water, minor"));
+    assert_non_null(strstr(c->out, "\n      补记\n"));          /* the corrected findings */
+    assert_null(strstr(c->out, "water, minor"));             /* retracted */
+    assert_non_null(strstr(c->out, "retraction of " AS_AGENT "/"));
     assert_int_equal(s_agent(c, "show", AS_ENT2, NULL), 1);
     assert_non_null(strstr(c->err, "no record"));
     assert_int_equal(s_agent(c, "status", NULL), 0);

@@ -569,7 +569,7 @@ long fx_slice_lines(const char *in, long from, long n, const char *out)
 int fx_import(fx_t *fx, int i, const char *path, char **out, char **err)
 {
     char *bin = s_bin("wanqi-agent");
-    char *argv[] = {bin, "import", (char *) path, "--dir", fx->agents[i].dir, NULL};
+    char *argv[] = {bin, "import", (char *) path, "--repeat", "--dir", fx->agents[i].dir, NULL};
     int rc = s_run(out, err, argv);
     free(bin);
     return rc;

@@ -81,7 +81,7 @@ static void test_kill_while_recording(void **state)
         fx_slice_lines(alone, from, n, chunk);
         from += n;
         char *bin = strdup(ts_bin("wanqi-agent"));
-        char *argv[] = {bin, "import", chunk, "--dir", fx.agents[a].dir, NULL};
+        char *argv[] = {bin, "import", chunk, "--repeat", "--dir", fx.agents[a].dir, NULL};
         pid_t pid = ts_spawn(argv, log, NULL);
         ts_sleep_ms(fx_rand_between(0, max_delay));
         ts_kill(pid, SIGKILL);

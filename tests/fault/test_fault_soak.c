@@ -70,7 +70,7 @@ static void test_soak(void **state)
             char *chunk = ts_strf("%s/chunk.jsonl", fx.tmp);
             fx_slice_lines(alone[i], from[i], n, chunk);
             from[i] += n;
-            char *argv[] = {bin, "import", chunk, "--dir", fx.agents[i].dir, NULL};
+            char *argv[] = {bin, "import", chunk, "--repeat", "--dir", fx.agents[i].dir, NULL};
             pid_t pid = ts_spawn(argv, "/dev/null", NULL);
             int what = fx_rand_between(0, 5);
             ts_sleep_ms(fx_rand_between(0, 40));

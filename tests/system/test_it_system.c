@@ -277,7 +277,7 @@ s_agent_start(sys_agent_t *a)
 static void
 s_import(sys_agent_t *a)
 {
-    char *argv[] = {(char *) ts_bin("wanqi-agent"), "import", a->jsonl, "--dir", a->dir, NULL};
+    char *argv[] = {(char *) ts_bin("wanqi-agent"), "import", a->jsonl, "--repeat", "--dir", a->dir, NULL};
     free(s_run_ok(argv));
 }
 
