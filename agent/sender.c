@@ -8,6 +8,14 @@
     The outbox is the only memory of what was sent: in-flight batches are
     just (first, last) pairs, and anything to resend is read again from
     LMDB, so memory stays bounded whatever the backlog.
+
+    Weak links (issue 16): the HELLO offers compressed batches (ZBATCH,
+    proto/zbatch.h) unless WANQI_PROTO_V1 is set; a collector that does not
+    know them answers the 8-element HELLO with E_RANGE, and the sender says
+    HELLO again without the offer (and keeps to v1 with that collector for
+    S_LEGACY_MS). The pacer (agent/pacer.h) sizes each batch from the link's
+    measured rate and round trip, and says when an unanswered batch
+    deserves a PING to find a reset connection quickly.
     =========================================================================
 */
 #include "agent/sender.h"
@@ -20,17 +28,21 @@
 #include "common/date.h"
 #include "common/i18n.h"
 #include "common/log.h"
+#include "agent/pacer.h"
 #include "proto/msg.h"
+#include "proto/zbatch.h"
 
 #define S_MAX_CREDIT 64
 #define S_CONTACT_MS 10000          /* store the contact time on PONG at most this often */
 #define S_PLACEHOLDER_BYTE 0xc0     /* msgpack nil: never a valid record */
 #define S_BATCH_BYTES (WQ_MSG_MAX_BYTES - 65536 - 8 * WQ_BATCH_MAX_RECORDS)
+#define S_LEGACY_MS 3600000         /* a collector without ZBATCH: ask again after an hour */
 
 typedef enum { S_DOWN, S_HELLO_SENT, S_READY } s_phase_t;
 
 typedef struct {
     uint64_t first, last;
+    wq_pacer_mark_t mark;           /* for the pacer's rate sample at its ACK */
 } s_flight_t;
 
 struct wq_sender_t {
@@ -61,9 +73,14 @@ struct wq_sender_t {
        (0: none) and the acked mark then; the last progress line. */
     uint64_t drain_at, drain_from, prog_at, prog_acked;
     bool prog_said;
+    /* Compression: offered in this HELLO; granted by WELCOME (dictionary);
+       until when a v1 collector is not offered it again. */
+    bool zstd_offered, zstd_on;
+    uint32_t zstd_dict;
+    uint64_t legacy_until;
+    size_t last_sent_bytes;         /* frame size of the last message sent */
+    wq_pacer_t *pacer;
 };
-
-
 
 wq_sender_t *
 wq_sender_new(wq_outbox_t *box, const wq_sender_opts_t *opts)
@@ -75,6 +92,11 @@ wq_sender_new(wq_outbox_t *box, const wq_sender_opts_t *opts)
     self->opts = *opts;
     self->backoff = opts->backoff_min_ms;
     self->hb_ms = opts->heartbeat_ms;
+    self->pacer = wq_pacer_new(&(wq_pacer_opts_t){.max_bytes = S_BATCH_BYTES});
+    if (!self->pacer) {
+        free(self);
+        return NULL;
+    }
     return self;
 }
 
@@ -84,6 +106,7 @@ wq_sender_destroy(wq_sender_t **self)
     if (!self || !*self)
         return;
     zsock_destroy(&(*self)->sock);
+    wq_pacer_destroy(&(*self)->pacer);
     free(*self);
     *self = NULL;
 }
@@ -141,6 +164,7 @@ s_send_msg(wq_sender_t *self, const wq_msg_t *msg)
         return WQ_E_IO;
     }
     self->last_send = wq_mono_ms();
+    self->last_sent_bytes = size;
     return WQ_OK;
 }
 
@@ -174,6 +198,12 @@ s_send_hello(wq_sender_t *self)
     m.hello.software = "wanqi-agent " WANQI_VERSION;
     m.hello.last_seq = self->last_seq;
     m.hello.queued = self->last_seq > self->acked ? self->last_seq - self->acked : 0;
+    self->zstd_offered = !wq_msg_v1_only() && wq_mono_ms() >= self->legacy_until;
+    self->zstd_on = false;
+    if (self->zstd_offered) {
+        m.hello.zstd_offer = true;
+        m.hello.nzstd = wq_zbatch_dicts(m.hello.zstd, WQ_ZSTD_OFFER_MAX);
+    }
     self->phase = S_HELLO_SENT;
     self->nflight = 0;
     self->rewound_to = 0;
@@ -280,8 +310,9 @@ s_send_batch(wq_sender_t *self, wq_err_t *err)
     if (!c.blobs)
         return wq_err_set(err, WQ_E_NOMEM, "", "out of memory for a batch");
     size_t count = 0;
+    size_t raw = 0;
     rc = wq_outbox_read(self->box, self->inc, self->next_send, upto, self->max_batch,
-                        S_BATCH_BYTES, s_collect, &c, &count, err);
+                        wq_pacer_batch_bytes(self->pacer, self->credit), s_collect, &c, &count, err);
     if (rc != WQ_OK)
         goto fail;
     if (c.oom) {
@@ -304,12 +335,19 @@ s_send_batch(wq_sender_t *self, wq_err_t *err)
     m.batch.first_seq = self->next_send;
     m.batch.count = c.n;
     m.batch.records = c.blobs;
+    m.batch.zstd = self->zstd_on;
+    m.batch.dict = self->zstd_dict;
+    for (size_t i = 0; i < c.n; i++)
+        raw += c.blobs[i].size;
     rc = s_send_msg(self, &m);
     if (rc == WQ_OK) {
         self->flight[self->nflight].first = self->next_send;
         self->flight[self->nflight].last = self->next_send + c.n - 1;
+        wq_pacer_sent(self->pacer, self->last_send, raw, self->last_sent_bytes, self->nflight,
+                      &self->flight[self->nflight].mark);
         self->nflight++;
-        wq_debug("sent batch %" PRIu64 "..%" PRIu64, self->next_send, self->next_send + c.n - 1);
+        wq_debug("sent batch %" PRIu64 "..%" PRIu64 " (%zu record bytes, %zu on the wire)",
+                 self->next_send, self->next_send + c.n - 1, raw, self->last_sent_bytes);
         self->next_send += c.n;
     } else if (rc != WQ_E_BUSY) {
         /* Encoding or socket trouble: drop the link and start over. */
@@ -388,9 +426,14 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
         if (self->max_batch > WQ_BATCH_MAX_RECORDS)
             self->max_batch = WQ_BATCH_MAX_RECORDS;
         self->hb_ms = m->welcome.heartbeat_ms < 50 ? 50 : m->welcome.heartbeat_ms;
+        self->zstd_on = self->zstd_offered && m->welcome.zstd_answer && m->welcome.zstd_on
+                        && wq_zbatch_has_dict(m->welcome.zstd_dict);
+        self->zstd_dict = self->zstd_on ? m->welcome.zstd_dict : 0;
         wq_info("welcome: collector holds up to seq %" PRIu64 " (credit %" PRIu32
-                ", batch %" PRIu32 ", heartbeat %" PRIu64 " ms)", m->welcome.hwm, self->credit,
-                self->max_batch, self->hb_ms);
+                ", batch %" PRIu32 ", heartbeat %" PRIu64 " ms, %s)", m->welcome.hwm, self->credit,
+                self->max_batch, self->hb_ms,
+                self->zstd_on ? (self->zstd_dict ? "zstd with dictionary" : "zstd")
+                              : "uncompressed");
         if (!s_mark(self, m->welcome.hwm, NULL, 0, now))
             return;
         self->next_send = m->welcome.hwm + 1;
@@ -408,9 +451,12 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
             return;
         {
             size_t keep = 0;
-            for (size_t i = 0; i < self->nflight; i++)
+            for (size_t i = 0; i < self->nflight; i++) {
                 if (self->flight[i].last > m->ack.hwm)
                     self->flight[keep++] = self->flight[i];
+                else
+                    wq_pacer_acked(self->pacer, &self->flight[i].mark, now);
+            }
             self->nflight = keep;
         }
         if (self->next_send <= m->ack.hwm)
@@ -469,6 +515,23 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
             self->pause_until = now + self->backoff;
             self->backoff = self->backoff * 2 > self->opts.backoff_max_ms
                                 ? self->opts.backoff_max_ms : self->backoff * 2;
+            return;
+        }
+        if (self->phase == S_HELLO_SENT && self->zstd_offered && m->error.code == WQ_E_RANGE) {
+            /* A collector of the protocol before compression refuses the
+               8-element HELLO (its arity check): say HELLO as it knows. */
+            wq_info("the collector does not know compressed batches (%s): sending them "
+                    "uncompressed", m->error.text);
+            self->legacy_until = now + S_LEGACY_MS;
+            if (s_send_hello(self) != WQ_OK)
+                s_disconnect(self, now);
+            return;
+        }
+        if (m->error.code == WQ_E_STATE && self->phase == S_HELLO_SENT) {
+            /* The answer to a batch or PING sent before our HELLO (a new
+               connection after a reset): the HELLO is on its way already;
+               another would only rewind again and resend twice. */
+            wq_debug("collector says %s: HELLO already sent", m->error.text);
             return;
         }
         if (m->error.code == WQ_E_STATE) {
@@ -600,7 +663,14 @@ wq_sender_run(wq_sender_t *self, const volatile sig_atomic_t *stop, wq_err_t *er
             }
             rc = WQ_OK;
         }
-        if (self->phase == S_READY && now - self->last_send >= self->hb_ms) {
+        /* A PING every heartbeat when idle; sooner when a batch is overdue
+           (the pacer knows how long the link needs), because ZeroMQ
+           reconnects a reset connection silently and only an answer
+           (E_STATE on the new connection) tells us to say HELLO again. */
+        uint64_t probe = wq_pacer_probe_ms(self->pacer, self->hb_ms);
+        bool overdue = self->nflight > 0 && now - self->last_send >= probe
+                       && now - self->last_recv >= probe;
+        if (self->phase == S_READY && (now - self->last_send >= self->hb_ms || overdue)) {
             wq_msg_t m = {.type = WQ_MSG_PING};
             m.ping.inc = self->inc;
             m.ping.last_seq = self->last_seq;

@@ -41,6 +41,7 @@
 #include "common/date.h"
 #include "common/log.h"
 #include "proto/curve.h"
+#include "proto/zbatch.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -638,6 +639,10 @@ s_on_hello(wq_server_t *self, s_in_t *in, const wq_peer_t *peer, const wq_msg_t 
     reply.welcome.credit = self->opts.credit;
     reply.welcome.max_batch = self->opts.max_batch;
     reply.welcome.heartbeat_ms = self->opts.heartbeat_ms;
+    /* Compressed batches, only for an agent that offered them (PROTOCOL.md 6.3). */
+    reply.welcome.zstd_answer = msg->hello.zstd_offer;
+    reply.welcome.zstd_on = msg->hello.zstd_offer
+                            && wq_zbatch_choose(msg->hello.zstd, msg->hello.nzstd, &reply.welcome.zstd_dict);
     s_send(self, self->ingest, in, &reply);
 }
 

@@ -15,6 +15,11 @@
     before anything is read, and whatever is left at the end is an error.
     Every failure names the element ("batch.records[3]").
 
+    A ZBATCH's compressed frame is decompressed by proto/zbatch.c under the
+    frame limit (its content is a BATCH's records array, which must fit a
+    frame), then read by the same bounded reader with paths
+    "zbatch.records[i]"; the result is a BATCH message.
+
     Both directions share the per-field checks (s_check_text, the range
     arguments), so the encoder refuses exactly what a decoder must reject.
 
@@ -36,6 +41,7 @@
 
 #include "common/record.h"
 #include "common/utf8.h"
+#include "proto/zbatch.h"
 
 /*  Limits of PROTOCOL.md that msg.h does not name. */
 #define S_SEQ_MAX ((uint64_t) INT64_MAX)       /* seqs are 1..2^63-1 (record.h) */
@@ -400,8 +406,19 @@ s_rd_str(s_rd_t *rd, const s_path_t *path, size_t min, size_t max, bool multilin
 
 /*  ---- decoding each message type ----------------------------------------- */
 
+/*  The optional zstd element of HELLO (array of dictionary ids) or
+    WELCOME (array of at most one). */
 static int
-s_dec_hello(s_rd_t *rd, wq_msg_t *m)
+s_dec_zstd_ids(s_rd_t *rd, const char *base, size_t max, uint32_t *ids, size_t *n)
+{
+    int rc = s_rd_container(rd, S_P(base), false, 0, max, n);
+    for (size_t i = 0; rc == WQ_OK && i < *n; i++)
+        rc = s_rd_u32(rd, S_PI(base, i, NULL), 0, UINT32_MAX, &ids[i]);
+    return rc;
+}
+
+static int
+s_dec_hello(s_rd_t *rd, wq_msg_t *m, size_t arity)
 {
     int rc;
     uint64_t v = 0;
@@ -417,11 +434,17 @@ s_dec_hello(s_rd_t *rd, wq_msg_t *m)
     if ((rc = s_rd_uint(rd, S_P("hello.queued"), 0, UINT64_MAX, &v)))
         return rc;
     m->hello.queued = v;
+    if (arity == 8) {
+        m->hello.zstd_offer = true;
+        if ((rc = s_dec_zstd_ids(rd, "hello.zstd", WQ_ZSTD_OFFER_MAX, m->hello.zstd,
+                                 &m->hello.nzstd)))
+            return rc;
+    }
     return WQ_OK;
 }
 
 static int
-s_dec_welcome(s_rd_t *rd, wq_msg_t *m)
+s_dec_welcome(s_rd_t *rd, wq_msg_t *m, size_t arity)
 {
     int rc;
     if ((rc = s_rd_u32(rd, S_P("welcome.inc"), 1, UINT32_MAX, &m->welcome.inc)))
@@ -436,19 +459,25 @@ s_dec_welcome(s_rd_t *rd, wq_msg_t *m)
     if ((rc = s_rd_u32(rd, S_P("welcome.heartbeat_ms"), 1, S_HEARTBEAT_MAX,
                        &m->welcome.heartbeat_ms)))
         return rc;
+    if (arity == 8) {
+        size_t n = 0;
+        m->welcome.zstd_answer = true;
+        if ((rc = s_dec_zstd_ids(rd, "welcome.zstd", 1, &m->welcome.zstd_dict, &n)))
+            return rc;
+        m->welcome.zstd_on = n == 1;
+    }
     return WQ_OK;
 }
 
+/*  The records array of a BATCH (base "batch.records") or of a ZBATCH's
+    decompressed frame ("zbatch.records", exactly `want` elements). */
 static int
-s_dec_batch(s_rd_t *rd, wq_msg_t *m)
+s_dec_records(s_rd_t *rd, wq_msg_t *m, const char *base, size_t want)
 {
     int rc;
     size_t n = 0;
-    if ((rc = s_rd_u32(rd, S_P("batch.inc"), 1, UINT32_MAX, &m->batch.inc)))
-        return rc;
-    if ((rc = s_rd_uint(rd, S_P("batch.first_seq"), 1, S_SEQ_MAX, &m->batch.first_seq)))
-        return rc;
-    if ((rc = s_rd_container(rd, S_P("batch.records"), false, 1, WQ_BATCH_MAX_RECORDS, &n)))
+    if ((rc = s_rd_container(rd, S_P(base), false, want ? want : 1,
+                             want ? want : WQ_BATCH_MAX_RECORDS, &n)))
         return rc;
     if (m->batch.first_seq - 1 > S_SEQ_MAX - n)
         return s_fail(rd->err, WQ_E_RANGE, S_P("batch.first_seq"),
@@ -456,18 +485,18 @@ s_dec_batch(s_rd_t *rd, wq_msg_t *m)
                       (unsigned long long) m->batch.first_seq, n);
     m->batch.records = s_alloc(rd->arena, n * sizeof(wq_blob_t));
     if (!m->batch.records)
-        return s_fail(rd->err, WQ_E_NOMEM, S_P("batch.records"), "out of memory for %zu records", n);
+        return s_fail(rd->err, WQ_E_NOMEM, S_P(base), "out of memory for %zu records", n);
     for (size_t i = 0; i < n; i++) {
         const uint8_t *data = NULL;
         size_t len = 0;
-        if ((rc = s_rd_raw(rd, S_PI("batch.records", i, NULL), true, &data, &len)))
+        if ((rc = s_rd_raw(rd, S_PI(base, i, NULL), true, &data, &len)))
             return rc;
         if (len > WQ_RECORD_MAX_BYTES)
-            return s_fail(rd->err, WQ_E_RANGE, S_PI("batch.records", i, NULL),
+            return s_fail(rd->err, WQ_E_RANGE, S_PI(base, i, NULL),
                           "record of %zu bytes, at most %d", len, WQ_RECORD_MAX_BYTES);
         uint8_t *copy = s_alloc(rd->arena, len);
         if (!copy)
-            return s_fail(rd->err, WQ_E_NOMEM, S_PI("batch.records", i, NULL),
+            return s_fail(rd->err, WQ_E_NOMEM, S_PI(base, i, NULL),
                           "out of memory copying a %zu-byte record", len);
         if (len)
             memcpy(copy, data, len);
@@ -476,6 +505,52 @@ s_dec_batch(s_rd_t *rd, wq_msg_t *m)
         m->batch.count = i + 1;
     }
     return WQ_OK;
+}
+
+static int
+s_dec_batch(s_rd_t *rd, wq_msg_t *m)
+{
+    int rc;
+    if ((rc = s_rd_u32(rd, S_P("batch.inc"), 1, UINT32_MAX, &m->batch.inc)))
+        return rc;
+    if ((rc = s_rd_uint(rd, S_P("batch.first_seq"), 1, S_SEQ_MAX, &m->batch.first_seq)))
+        return rc;
+    return s_dec_records(rd, m, "batch.records", 0);
+}
+
+/*  ZBATCH: header fields, then the frame decompressed (at most one frame's
+    worth, WQ_MSG_MAX_BYTES) and read as the records array it must hold,
+    with nothing after it. */
+static int
+s_dec_zbatch(s_rd_t *rd, wq_msg_t *m)
+{
+    int rc;
+    uint64_t count = 0;
+    const uint8_t *data = NULL;
+    size_t len = 0, plain_len = 0;
+    uint8_t *plain = NULL;
+    if ((rc = s_rd_u32(rd, S_P("zbatch.inc"), 1, UINT32_MAX, &m->batch.inc)))
+        return rc;
+    if ((rc = s_rd_uint(rd, S_P("zbatch.first_seq"), 1, S_SEQ_MAX, &m->batch.first_seq)))
+        return rc;
+    if ((rc = s_rd_uint(rd, S_P("zbatch.count"), 1, WQ_BATCH_MAX_RECORDS, &count)))
+        return rc;
+    if ((rc = s_rd_u32(rd, S_P("zbatch.dict"), 0, UINT32_MAX, &m->batch.dict)))
+        return rc;
+    if ((rc = s_rd_raw(rd, S_P("zbatch.data"), true, &data, &len)))
+        return rc;
+    m->batch.zstd = true;
+    m->batch.zsize = len;
+    if ((rc = wq_zbatch_decompress(m->batch.dict, data, len, WQ_MSG_MAX_BYTES, &plain, &plain_len,
+                                   "zbatch.data", rd->err)))
+        return rc;
+    s_rd_t in = {plain, plain + plain_len, rd->err, rd->arena};
+    rc = s_dec_records(&in, m, "zbatch.records", (size_t) count);
+    if (rc == WQ_OK && in.p != in.end)
+        rc = s_fail(rd->err, WQ_E_TRAILING, S_P("zbatch.data"),
+                    "%zu bytes after the records array in the zstd frame", s_left(&in));
+    free(plain);
+    return rc;
 }
 
 static int
@@ -699,12 +774,20 @@ s_arity(int type)
     case WQ_MSG_PONG: return 4;
     case WQ_MSG_QUERY: return 5;
     case WQ_MSG_RESULT: return 7;
+    case WQ_MSG_ZBATCH: return 7;
     default: return 0;
     }
 }
 
-static const char *s_lower_names[] = {NULL,    "hello", "welcome", "batch", "ack",
-                                      "error", "ping",  "pong",    "query", "result"};
+static const char *s_lower_names[] = {NULL,    "hello", "welcome", "batch", "ack",   "error",
+                                      "ping",  "pong",  "query",   "result", "zbatch"};
+
+bool
+wq_msg_v1_only(void)
+{
+    const char *v = getenv("WANQI_PROTO_V1");
+    return v && *v && strcmp(v, "0") != 0;
+}
 
 int
 wq_msg_decode(const uint8_t *buf, size_t size, wq_msg_t **out, wq_err_t *err)
@@ -767,23 +850,29 @@ wq_msg_decode(const uint8_t *buf, size_t size, wq_msg_t **out, wq_err_t *err)
     }
     if ((rc = s_rd_integer(&rd, S_P("type"), &neg, &type, &sversion)))
         goto fail;
-    if (neg || type < WQ_MSG_HELLO || type > WQ_MSG_RESULT) {
-        rc = s_fail(err, WQ_E_UNKNOWN, S_P("type"), "unknown message type %s%llu (known: 1..9)",
-                    neg ? "-" : "",
-                    neg ? (unsigned long long) -(sversion + 1) + 1 : (unsigned long long) type);
+    bool v1 = wq_msg_v1_only();
+    int last = v1 ? WQ_MSG_RESULT : WQ_MSG_ZBATCH;
+    if (neg || type < WQ_MSG_HELLO || type > (uint64_t) last) {
+        rc = s_fail(err, WQ_E_UNKNOWN, S_P("type"), "unknown message type %s%llu (known: 1..%d)",
+                    neg ? "-" : "", 
+                    neg ? (unsigned long long) -(sversion + 1) + 1 : (unsigned long long) type, last);
         goto fail;
     }
     msg->type = (wq_msg_type_t) type;
-    /* A paged RESULT has one more element: next (section 5.9). */
-    if (n != s_arity((int) type) && !(type == WQ_MSG_RESULT && n == s_arity((int) type) + 1)) {
+    /* A paged RESULT has one more element: next (section 5.9); HELLO and
+       WELCOME may carry the optional zstd element (PROTOCOL.md 6.3). */
+    bool optional = n == s_arity((int) type) + 1
+                    && (type == WQ_MSG_RESULT
+                        || (!v1 && (type == WQ_MSG_HELLO || type == WQ_MSG_WELCOME)));
+    if (n != s_arity((int) type) && !optional) {
         rc = s_fail(err, WQ_E_RANGE, S_P(s_lower_names[type]),
                     "%s is an array of %zu elements, this one has %zu", wq_msg_type_name((int) type),
                     s_arity((int) type), n);
         goto fail;
     }
     switch (msg->type) {
-    case WQ_MSG_HELLO: rc = s_dec_hello(&rd, msg); break;
-    case WQ_MSG_WELCOME: rc = s_dec_welcome(&rd, msg); break;
+    case WQ_MSG_HELLO: rc = s_dec_hello(&rd, msg, n); break;
+    case WQ_MSG_WELCOME: rc = s_dec_welcome(&rd, msg, n); break;
     case WQ_MSG_BATCH: rc = s_dec_batch(&rd, msg); break;
     case WQ_MSG_ACK: rc = s_dec_ack(&rd, msg); break;
     case WQ_MSG_ERROR: rc = s_dec_error(&rd, msg); break;
@@ -791,6 +880,10 @@ wq_msg_decode(const uint8_t *buf, size_t size, wq_msg_t **out, wq_err_t *err)
     case WQ_MSG_PONG: rc = s_dec_pong(&rd, msg); break;
     case WQ_MSG_QUERY: rc = s_dec_query(&rd, msg); break;
     case WQ_MSG_RESULT: rc = s_dec_result(&rd, msg, n == s_arity(WQ_MSG_RESULT) + 1); break;
+    case WQ_MSG_ZBATCH:
+        rc = s_dec_zbatch(&rd, msg);
+        msg->type = WQ_MSG_BATCH;
+        break;
     }
     if (rc != WQ_OK)
         goto fail;
@@ -907,7 +1000,16 @@ s_enc_hello(s_wr_t *w, const wq_msg_t *m)
         return rc;
     if ((rc = s_put_uint(w, S_P("hello.last_seq"), m->hello.last_seq, 0, S_SEQ_MAX)))
         return rc;
-    return s_put_uint(w, S_P("hello.queued"), m->hello.queued, 0, UINT64_MAX);
+    if ((rc = s_put_uint(w, S_P("hello.queued"), m->hello.queued, 0, UINT64_MAX)))
+        return rc;
+    if (!m->hello.zstd_offer)
+        return WQ_OK;
+    if ((rc = s_put_array(w, S_P("hello.zstd"), m->hello.nzstd, 0, WQ_ZSTD_OFFER_MAX, false)))
+        return rc;
+    for (size_t i = 0; i < m->hello.nzstd; i++)
+        if ((rc = s_put_uint(w, S_PI("hello.zstd", i, NULL), m->hello.zstd[i], 0, UINT32_MAX)))
+            return rc;
+    return WQ_OK;
 }
 
 static int
@@ -923,18 +1025,24 @@ s_enc_welcome(s_wr_t *w, const wq_msg_t *m)
     if ((rc = s_put_uint(w, S_P("welcome.max_batch"), m->welcome.max_batch, 1,
                          WQ_BATCH_MAX_RECORDS)))
         return rc;
-    return s_put_uint(w, S_P("welcome.heartbeat_ms"), m->welcome.heartbeat_ms, 1, S_HEARTBEAT_MAX);
+    if ((rc = s_put_uint(w, S_P("welcome.heartbeat_ms"), m->welcome.heartbeat_ms, 1,
+                         S_HEARTBEAT_MAX)))
+        return rc;
+    if (!m->welcome.zstd_answer)
+        return WQ_OK;
+    if ((rc = s_put_array(w, S_P("welcome.zstd"), m->welcome.zstd_on ? 1 : 0, 0, 1, false)))
+        return rc;
+    if (m->welcome.zstd_on)
+        return s_put_uint(w, S_PI("welcome.zstd", 0, NULL), m->welcome.zstd_dict, 0, UINT32_MAX);
+    return WQ_OK;
 }
 
+/*  The records array of a BATCH (also what a ZBATCH compresses). */
 static int
-s_enc_batch(s_wr_t *w, const wq_msg_t *m)
+s_enc_records(s_wr_t *w, const wq_msg_t *m)
 {
     int rc;
     size_t n = m->batch.count;
-    if ((rc = s_put_uint(w, S_P("batch.inc"), m->batch.inc, 1, UINT32_MAX)))
-        return rc;
-    if ((rc = s_put_uint(w, S_P("batch.first_seq"), m->batch.first_seq, 1, S_SEQ_MAX)))
-        return rc;
     if (n <= WQ_BATCH_MAX_RECORDS && m->batch.first_seq - 1 > S_SEQ_MAX - n)
         return s_fail(w->err, WQ_E_RANGE, S_P("batch.first_seq"),
                       "first_seq %llu + %zu records passes the largest seq 2^63-1",
@@ -956,6 +1064,54 @@ s_enc_batch(s_wr_t *w, const wq_msg_t *m)
             return s_pack_failed(w, S_PI("batch.records", i, NULL));
     }
     return WQ_OK;
+}
+
+static int
+s_enc_batch(s_wr_t *w, const wq_msg_t *m)
+{
+    int rc;
+    if ((rc = s_put_uint(w, S_P("batch.inc"), m->batch.inc, 1, UINT32_MAX)))
+        return rc;
+    if ((rc = s_put_uint(w, S_P("batch.first_seq"), m->batch.first_seq, 1, S_SEQ_MAX)))
+        return rc;
+    return s_enc_records(w, m);
+}
+
+static int s_write(void *data, const char *buf, size_t len);
+
+/*  ZBATCH: the records array is encoded on its own (under the frame limit,
+    as for a BATCH), compressed into one zstd frame, and that frame packed
+    as a bin after the header fields. */
+static int
+s_enc_zbatch(s_wr_t *w, const wq_msg_t *m)
+{
+    int rc;
+    s_wr_t in;
+    uint8_t *z = NULL;
+    size_t zn = 0;
+    memset(&in, 0, sizeof in);
+    in.err = w->err;
+    msgpack_sbuffer_init(&in.out.sb);
+    msgpack_packer_init(&in.pk, &in.out, s_write);
+    if ((rc = s_put_uint(w, S_P("zbatch.inc"), m->batch.inc, 1, UINT32_MAX)))
+        goto done;
+    if ((rc = s_put_uint(w, S_P("zbatch.first_seq"), m->batch.first_seq, 1, S_SEQ_MAX)))
+        goto done;
+    if ((rc = s_put_uint(w, S_P("zbatch.count"), m->batch.count, 1, WQ_BATCH_MAX_RECORDS)))
+        goto done;
+    if ((rc = s_put_uint(w, S_P("zbatch.dict"), m->batch.dict, 0, UINT32_MAX)))
+        goto done;
+    if ((rc = s_enc_records(&in, m)))
+        goto done;
+    if ((rc = wq_zbatch_compress(m->batch.dict, (const uint8_t *) in.out.sb.data, in.out.sb.size,
+                                 &z, &zn, w->err)))
+        goto done;
+    if (msgpack_pack_bin_with_body(&w->pk, z, zn) != 0)
+        rc = s_pack_failed(w, S_P("zbatch.data"));
+done:
+    free(z);
+    msgpack_sbuffer_destroy(&in.out.sb);
+    return rc;
 }
 
 static int
@@ -1148,7 +1304,16 @@ wq_msg_encode(const wq_msg_t *msg, uint8_t **buf, size_t *size, wq_err_t *err)
     msgpack_sbuffer_init(&w.out.sb);
     msgpack_packer_init(&w.pk, &w.out, s_write);
 
-    size_t arity = s_arity((int) msg->type);
+    int wire_type = (int) msg->type;
+    if (msg->type == WQ_MSG_BATCH && msg->batch.zstd)
+        wire_type = WQ_MSG_ZBATCH;
+    else if (msg->type == WQ_MSG_ZBATCH)
+        wire_type = 0;  /* a ZBATCH is a BATCH with batch.zstd set */
+    size_t arity = s_arity(wire_type);
+    if (msg->type == WQ_MSG_HELLO && msg->hello.zstd_offer)
+        arity++;
+    if (msg->type == WQ_MSG_WELCOME && msg->welcome.zstd_answer)
+        arity++;
     if (msg->type == WQ_MSG_RESULT && msg->result.next)
         arity++;                /* paged: next */
     if (arity == 0) {
@@ -1157,14 +1322,17 @@ wq_msg_encode(const wq_msg_t *msg, uint8_t **buf, size_t *size, wq_err_t *err)
         goto fail;
     }
     if (msgpack_pack_array(&w.pk, arity) != 0 || msgpack_pack_uint64(&w.pk, WQ_PROTO_VERSION) != 0
-        || msgpack_pack_uint64(&w.pk, (uint64_t) msg->type) != 0) {
+        || msgpack_pack_uint64(&w.pk, (uint64_t) wire_type) != 0) {
         rc = s_pack_failed(&w, S_P("message"));
         goto fail;
     }
     switch (msg->type) {
     case WQ_MSG_HELLO: rc = s_enc_hello(&w, msg); break;
     case WQ_MSG_WELCOME: rc = s_enc_welcome(&w, msg); break;
-    case WQ_MSG_BATCH: rc = s_enc_batch(&w, msg); break;
+    case WQ_MSG_BATCH:
+        rc = msg->batch.zstd ? s_enc_zbatch(&w, msg) : s_enc_batch(&w, msg);
+        break;
+    case WQ_MSG_ZBATCH: break;  /* refused above */
     case WQ_MSG_ACK: rc = s_enc_ack(&w, msg); break;
     case WQ_MSG_ERROR: rc = s_enc_error(&w, msg); break;
     case WQ_MSG_PING: rc = s_enc_ping(&w, msg); break;
@@ -1185,9 +1353,9 @@ fail:
 const char *
 wq_msg_type_name(int type)
 {
-    static const char *names[] = {NULL,    "HELLO", "WELCOME", "BATCH", "ACK",
-                                  "ERROR", "PING",  "PONG",    "QUERY", "RESULT"};
-    if (type < WQ_MSG_HELLO || type > WQ_MSG_RESULT)
+    static const char *names[] = {NULL,   "HELLO", "WELCOME", "BATCH",  "ACK",   "ERROR",
+                                  "PING", "PONG",  "QUERY",   "RESULT", "ZBATCH"};
+    if (type < WQ_MSG_HELLO || type > WQ_MSG_ZBATCH)
         return "?";
     return names[type];
 }

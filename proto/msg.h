@@ -8,6 +8,18 @@
     specification; this codec is its reference implementation, and the
     golden vectors under tests/vectors/ pin its bytes.
 
+    Compression (PROTOCOL.md 5.10, 6.3): a HELLO may carry an 8th element,
+    the zstd dictionaries the agent can use; a WELCOME then carries an 8th
+    element, the one the collector chose (or none). After that the agent
+    sends ZBATCH (type 10) instead of BATCH: the same records array, one
+    zstd frame. The codec hides the difference from the collector: a ZBATCH
+    DECODES as a wq_msg_t of type WQ_MSG_BATCH (batch.zstd set), and a
+    BATCH with batch.zstd set ENCODES as a ZBATCH (proto/zbatch.h).
+    Setting the environment variable WANQI_PROTO_V1=1 (for interoperation
+    tests only) makes this codec decode as the version-1 codec did before
+    compression: an 8-element HELLO or WELCOME is E_RANGE and type 10 is
+    E_UNKNOWN, exactly what an older peer answers.
+
     Decoding is strict and bounded: version first, then type, then every
     field's type and limit, counts capped before anything is allocated,
     no trailing bytes, never a read past the buffer. A BATCH's records are
@@ -24,6 +36,7 @@
 #ifndef WQ_MSG_H_INCLUDED
 #define WQ_MSG_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "common/error.h"
@@ -47,8 +60,11 @@ typedef enum {
     WQ_MSG_PING = 6,        /* agent -> collector (heartbeat, carries backlog) */
     WQ_MSG_PONG = 7,        /* collector -> agent */
     WQ_MSG_QUERY = 8,       /* client -> collector */
-    WQ_MSG_RESULT = 9       /* collector -> client */
+    WQ_MSG_RESULT = 9,      /* collector -> client */
+    WQ_MSG_ZBATCH = 10      /* agent -> collector: on the wire only, decodes as WQ_MSG_BATCH */
 } wq_msg_type_t;
+
+#define WQ_ZSTD_OFFER_MAX 8     /* dictionary ids in one HELLO */
 
 typedef struct {
     uint64_t seq;           /* record quarantined */
@@ -75,6 +91,11 @@ typedef struct {
             char *software;         /* e.g. "wanqi-agent 0.1.0", <= 64 bytes */
             uint64_t last_seq;      /* highest seq stored in its outbox (0 if none) */
             uint64_t queued;        /* records not yet acknowledged */
+            /* 8th element, optional: the agent speaks ZBATCH with any of
+               these zstd dictionary ids (0 = no dictionary), best first. */
+            bool zstd_offer;        /* the element is present (may be empty) */
+            size_t nzstd;           /* 0..WQ_ZSTD_OFFER_MAX */
+            uint32_t zstd[WQ_ZSTD_OFFER_MAX];
         } hello;
         struct {    /* WELCOME: [1, 2, inc, hwm, credit, max_batch, heartbeat_ms] */
             uint32_t inc;
@@ -82,12 +103,21 @@ typedef struct {
             uint32_t credit;        /* batches the agent may have unacknowledged, >= 1 */
             uint32_t max_batch;     /* records per batch, 1..WQ_BATCH_MAX_RECORDS */
             uint32_t heartbeat_ms;  /* agent pings at this interval; link dead after 3 silent */
+            /* 8th element, only in answer to a HELLO that had one: [] = send
+               BATCH, [dict] = send ZBATCH with that dictionary. */
+            bool zstd_answer;       /* the element is present */
+            bool zstd_on;           /* [dict] rather than [] */
+            uint32_t zstd_dict;
         } welcome;
-        struct {    /* BATCH: [1, 3, inc, first_seq, [bin, ...]] */
+        struct {    /* BATCH: [1, 3, inc, first_seq, [bin, ...]]
+                       ZBATCH: [1, 10, inc, first_seq, count, dict, bin zstd([bin, ...])] */
             uint32_t inc;
             uint64_t first_seq;     /* seq of records[0]; the rest follow contiguously */
             size_t count;           /* 1..WQ_BATCH_MAX_RECORDS */
             wq_blob_t *records;
+            bool zstd;              /* encode as / was decoded from a ZBATCH */
+            uint32_t dict;          /* its zstd dictionary id (0: none) */
+            size_t zsize;           /* decoded: the compressed frame's size */
         } batch;
         struct {    /* ACK: [1, 4, inc, hwm, [[seq, code, reason], ...]] */
             uint32_t inc;
@@ -139,6 +169,10 @@ int wq_msg_encode(const wq_msg_t *msg, uint8_t **buf, size_t *size, wq_err_t *er
     WQ_E_DUPFIELD (QUERY param key twice), WQ_E_NOMEM; err->field names the
     element ("batch.records[3]"). */
 int wq_msg_decode(const uint8_t *buf, size_t size, wq_msg_t **out, wq_err_t *err);
+
+/*  True when WANQI_PROTO_V1 is set to a non-empty value other than "0":
+    behave as a peer of the protocol before compression (testing only). */
+bool wq_msg_v1_only(void);
 
 /*  Free a decoded message; sets *msg to NULL; safe on NULL. Do not call on
     a caller-filled message used only for encoding. */

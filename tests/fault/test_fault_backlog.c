@@ -15,6 +15,13 @@
         size (LMDB's map pages are file cache, counted in VmHWM).
     At the end: stored == mark == last seq, the province summary equals the
     generator's exact counts, and `verify` passes.
+
+    The batches travel compressed (ZBATCH, issue 16), and the scenario runs
+    twice more against a peer of the protocol before compression
+    (WANQI_PROTO_V1=1 in that program's environment, PROTOCOL.md 6.3): an
+    old agent with a new collector, a new agent with an old collector
+    (4,000 records each, sanitizer build 2,000). The agent's log says
+    which way the batches went.
     =========================================================================
 */
 #include <setjmp.h>
@@ -64,10 +71,13 @@ static long long s_summary(const char *json, const char *col)
     return v;
 }
 
-static void test_outage_backlog_drains(void **state)
+typedef enum { S_BOTH_NEW, S_OLD_AGENT, S_OLD_COLLECTOR } s_peers_t;
+
+static void s_outage_backlog_drains(s_peers_t peers)
 {
-    (void) state;
-    long want = fx_env_long("WANQI_BACKLOG_RECORDS", fx_light() ? 5000 : 20000);
+    long want = peers == S_BOTH_NEW
+                    ? fx_env_long("WANQI_BACKLOG_RECORDS", fx_light() ? 5000 : 20000)
+                    : (fx_light() ? 2000 : 4000);
     long bps = fx_env_long("WANQI_BACKLOG_BPS", fx_light() ? 1000000 : 2000000);
     long bound = fx_light() ? FX_AGENT_ANON_ASAN_KB : FX_AGENT_ANON_KB;
     fx_t fx;
@@ -77,8 +87,15 @@ static void test_outage_backlog_drains(void **state)
                                   "--latency", "50", "--drop-up", "0.0005", "--drop-down",
                                   "0.005", "--seed", "9", "--quiet", NULL});
     int a = fx_agent_add(&fx, "130102-01", "130102", true, NULL);
+    /* The program started as "old" inherits WANQI_PROTO_V1; nothing else. */
+    if (peers == S_OLD_COLLECTOR)
+        assert_int_equal(setenv("WANQI_PROTO_V1", "1", 1), 0);
     fx_collector_start(&fx, NULL);
+    assert_int_equal(unsetenv("WANQI_PROTO_V1"), 0);
+    if (peers == S_OLD_AGENT)
+        assert_int_equal(setenv("WANQI_PROTO_V1", "1", 1), 0);
     fx_agent_start(&fx, a);
+    assert_int_equal(unsetenv("WANQI_PROTO_V1"), 0);
 
     char *path = ts_strf("%s/campaign.jsonl", fx.tmp);
     char *stats_path = ts_strf("%s/campaign.stats", fx.tmp);
@@ -170,10 +187,39 @@ static void test_outage_backlog_drains(void **state)
     fx_totals_t t;
     fx_check_exact(&fx, false, 0, &t);
     assert_int_equal(t.records, lines);
+
+    /* Compressed exactly when both ends are new. */
+    long zstd = fx_count_in_file(fx.agents[a].log, "zstd with dictionary)");
+    long plain = fx_count_in_file(fx.agents[a].log, "uncompressed)");
+    fprintf(stderr, "[fault] outage: %ld compressed and %ld uncompressed sessions\n", zstd, plain);
+    if (peers == S_BOTH_NEW)
+        assert_true(zstd >= 1 && plain == 0);
+    else
+        assert_true(zstd == 0 && plain >= 1);
+    if (peers == S_OLD_COLLECTOR)
+        assert_true(fx_count_in_file(fx.agents[a].log, "does not know compressed batches") >= 1);
     free(bw);
     free(path);
     free(stats_path);
     fx_teardown(&fx);
+}
+
+static void test_outage_backlog_drains(void **state)
+{
+    (void) state;
+    s_outage_backlog_drains(S_BOTH_NEW);
+}
+
+static void test_outage_backlog_old_agent(void **state)
+{
+    (void) state;
+    s_outage_backlog_drains(S_OLD_AGENT);
+}
+
+static void test_outage_backlog_old_collector(void **state)
+{
+    (void) state;
+    s_outage_backlog_drains(S_OLD_COLLECTOR);
 }
 
 int main(int argc, char **argv)
@@ -181,8 +227,11 @@ int main(int argc, char **argv)
     /* One scenario per ctest test (tests/fault/CMakeLists.txt): argv[1]. */
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
+    unsetenv("WANQI_PROTO_V1");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outage_backlog_drains),
+        cmocka_unit_test(test_outage_backlog_old_agent),
+        cmocka_unit_test(test_outage_backlog_old_collector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

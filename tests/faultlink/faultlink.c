@@ -82,6 +82,7 @@ typedef struct {
     int64_t last_due_us; /* due time of the newest chunk: keeps order when latency drops */
     double tokens;  /* token bucket, bytes */
     int64_t tok_us; /* last refill */
+    int64_t hole_until_us; /* --loss: a lost piece is resent then; the bucket is not capped till then */
     bool eof;       /* source closed its side */
     bool shut;      /* EOF passed on (shutdown(SHUT_WR) on the destination) */
 } fl_pipe_t;
@@ -100,6 +101,7 @@ typedef struct {
     int64_t latency_us;
     uint64_t bps;  /* 0: unlimited */
     double drop;   /* probability of a reset per chunk */
+    double loss;   /* probability that a piece is lost and sent again (TCP retransmission) */
     bool stall;
 } fl_dirset_t;
 
@@ -118,6 +120,7 @@ typedef struct {
     uint64_t resets;          /* connections reset by a fault (drop, reset, cut) */
     uint64_t delayed;         /* chunks given a non-zero latency */
     uint64_t chunks[2];       /* chunks read per direction */
+    uint64_t lost[2];         /* bytes lost and sent again (--loss) */
 } fl_stats_t;
 
 typedef struct {
@@ -424,7 +427,10 @@ static void s_pipe_refill(fl_t *fl, fl_pipe_t *p, int d, int64_t now)
     if (now > p->tok_us) {
         p->tokens += (double) (now - p->tok_us) * (double) bps / 8e6;
         double depth = fmax((double) bps / 80.0, (double) FL_TOKEN_QUANTUM); /* ~100 ms */
-        if (p->tokens > depth)
+        /* While a lost piece waits for its resend, the link goes on
+           carrying what follows it (TCP with SACK): that time is not lost,
+           so the bucket keeps it and delivers it when the hole is filled. */
+        if (p->tokens > depth && now >= p->hole_until_us)
             p->tokens = depth;
     }
     p->tok_us = now;
@@ -523,6 +529,20 @@ static bool s_pipe_write(fl_t *fl, fl_conn_t *c, int d, int64_t now)
         size_t n = s_pipe_ready(fl, c, p, d, now, &wake);
         if (n == 0)
             break;
+        if (fl->dir[d].loss > 0 && s_chance(fl, fl->dir[d].loss)) {
+            /* This piece (a packet's worth) is lost on the wire: the link
+               spent its time on it, and TCP's fast retransmit sends it again
+               a round trip later. The receiving program gets nothing past
+               the hole until then (in-order delivery), but the link keeps
+               carrying what follows meanwhile (see s_pipe_refill). */
+            int64_t rtt = fl->dir[FL_UP].latency_us + fl->dir[FL_DOWN].latency_us;
+            if (fl->dir[d].bps)
+                p->tokens -= (double) n;
+            p->chunks[p->chead].due_us = now + (rtt > 10000 ? rtt : 10000);
+            p->hole_until_us = p->chunks[p->chead].due_us;
+            fl->st.lost[d] += n;
+            continue;
+        }
         ssize_t w = send(s_dst_fd(c, d), p->buf + p->head, n, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -669,11 +689,12 @@ static void s_stats_line(fl_t *fl, char *out, size_t size)
              "ok conns=%" PRIu64 " active=%d refused=%" PRIu64 " target_failures=%" PRIu64
              " resets=%" PRIu64 " delayed=%" PRIu64 " up_chunks=%" PRIu64 " up_read=%" PRIu64
              " up_sent=%" PRIu64 " up_buffered=%" PRIu64 " down_chunks=%" PRIu64
-             " down_read=%" PRIu64 " down_sent=%" PRIu64 " down_buffered=%" PRIu64,
+             " down_read=%" PRIu64 " down_sent=%" PRIu64 " down_buffered=%" PRIu64
+             " up_lost=%" PRIu64 " down_lost=%" PRIu64,
              fl->st.conns, active, fl->st.refused, fl->st.target_failures, fl->st.resets,
              fl->st.delayed, fl->st.chunks[FL_UP], fl->st.read[FL_UP], fl->st.sent[FL_UP],
              buffered[FL_UP], fl->st.chunks[FL_DOWN], fl->st.read[FL_DOWN],
-             fl->st.sent[FL_DOWN], buffered[FL_DOWN]);
+             fl->st.sent[FL_DOWN], buffered[FL_DOWN], fl->st.lost[FL_UP], fl->st.lost[FL_DOWN]);
 }
 
 static void s_config_line(fl_t *fl, char *out, size_t size)
@@ -769,6 +790,12 @@ static int s_set(fl_t *fl, const char *name, const char *value, char *why, size_
             goto bad;
         for (int d = d0; d <= d1; d++)
             fl->dir[d].drop = p;
+    } else if (strcmp(base, "loss") == 0) {
+        double p;
+        if (s_parse_prob(value, &p) != 0)
+            goto bad;
+        for (int d = d0; d <= d1; d++)
+            fl->dir[d].loss = p;
     } else if (strcmp(base, "stall") == 0) {
         bool on;
         if (s_parse_onoff(value, &on) != 0)
@@ -787,7 +814,7 @@ bad:
     else if (strcmp(base, "bandwidth") == 0)
         snprintf(why, why_size, "%s: '%s' is not bits per second 0..%llu (0: unlimited)", name,
                  value ? value : "", FL_MAX_BPS);
-    else if (strcmp(base, "drop") == 0)
+    else if (strcmp(base, "drop") == 0 || strcmp(base, "loss") == 0)
         snprintf(why, why_size, "%s: '%s' is not a probability 0..1", name, value ? value : "");
     else
         snprintf(why, why_size, "%s: '%s' is not on or off", name, value ? value : "");
@@ -795,7 +822,7 @@ bad:
 }
 
 #define FL_HELP_COMMANDS                                                                       \
-    "latency[-up|-down] MS, bandwidth[-up|-down] BPS, drop[-up|-down] P, "                     \
+    "latency[-up|-down] MS, bandwidth[-up|-down] BPS, drop[-up|-down] P, loss[-up|-down] P, "  \
     "stall[-up|-down] on|off, cut on|off, reset, stats, config, seed N, ping, help, quit"
 
 /*  Run one control command; reply (one line, no newline) into out.
@@ -1105,6 +1132,9 @@ static const fl_option_t s_options[] = {
     {"drop", "P", "probability 0..1 that a chunk resets its connection, both directions"},
     {"drop-up", "P", "reset probability for client -> target chunks only"},
     {"drop-down", "P", "reset probability for target -> client chunks only (lost acks)"},
+    {"loss", "P", "probability 0..1 that a piece (<= 1 KiB) is lost: its link time spent twice, resent a round trip later"},
+    {"loss-up", "P", "loss, client -> target only"},
+    {"loss-down", "P", "loss, target -> client only"},
     {"stall", NULL, "start stalled: accept and read, deliver nothing"},
     {"stall-up", NULL, "start stalled client -> target only"},
     {"stall-down", NULL, "start stalled target -> client only"},

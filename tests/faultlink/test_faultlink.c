@@ -512,6 +512,39 @@ static void test_bandwidth_lower_bound(void **state)
 
 /*  drop-down 1: the request reaches the server, the reply never comes
     back, both sides are reset: an "ack lost after commit". */
+/*  --loss: pieces are "lost" and resent (link time spent twice, delivery
+    held for a round trip); the peers see every byte, in order, no reset. */
+static void test_loss_resends_in_order(void **state)
+{
+    fixture_t *f = *state;
+    char *args[] = {"--bandwidth", "800000", "--loss", "0.3", "--latency", "10", "--seed", "5",
+                    NULL};
+    f->link = fl_start(f->dir, f->echo->port, args);
+    enum { SZ = 40000 };
+    uint8_t *out = malloc(SZ), *in = malloc(SZ + 1);
+    assert_non_null(out);
+    assert_non_null(in);
+    s_fill(out, SZ, 16);
+    int fd = s_connect(f->link->port);
+    assert_int_equal(s_exchange(fd, out, SZ, in, SZ + 1), SZ);
+    close(fd);
+    assert_memory_equal(in, out, SZ);
+    assert_int_equal(fl_stat(f->link, "resets"), 0);
+    assert_true(fl_stat(f->link, "up_lost") > 0);
+    assert_true(fl_stat(f->link, "down_lost") > 0);
+    assert_int_equal(fl_stat(f->link, "up_sent"), SZ);
+    free(out);
+    free(in);
+    fl_ok(f->link, "loss-up 0");
+    fl_ok(f->link, "loss-down 0.5");
+    char *cfg = fl_cmd(f->link, "config");
+    assert_non_null(strstr(cfg, "ok "));
+    free(cfg);
+    char *bad = fl_cmd(f->link, "loss 2");
+    assert_non_null(strstr(bad, "error: loss: '2' is not a probability 0..1"));
+    free(bad);
+}
+
 static void test_drop_down_loses_replies(void **state)
 {
     fixture_t *f = *state;
@@ -892,6 +925,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_connections, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_latency_lower_bound, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bandwidth_lower_bound, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_loss_resends_in_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_drop_down_loses_replies, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_drop_up_loses_requests, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_drop_reproducible_from_seed, s_setup, s_teardown),

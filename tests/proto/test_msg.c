@@ -501,6 +501,9 @@ s_assert_equal(const wq_msg_t *got, const wq_msg_t *want)
                 assert_true(strcmp(got->query.params[i - 1].key, got->query.params[i].key) < 0);
         }
         break;
+    case WQ_MSG_ZBATCH:
+        fail_msg("a decoded message is never a ZBATCH (it decodes as a BATCH)");
+        break;
     case WQ_MSG_RESULT: {
         assert_true(got->result.request_id == want->result.request_id);
         assert_int_equal(got->result.status, want->result.status);
@@ -1064,7 +1067,8 @@ test_names_and_nulls(void **state)
     assert_string_equal(wq_msg_type_name(WQ_MSG_HELLO), "HELLO");
     assert_string_equal(wq_msg_type_name(WQ_MSG_RESULT), "RESULT");
     assert_string_equal(wq_msg_type_name(0), "?");
-    assert_string_equal(wq_msg_type_name(10), "?");
+    assert_string_equal(wq_msg_type_name(WQ_MSG_ZBATCH), "ZBATCH");
+    assert_string_equal(wq_msg_type_name(11), "?");
     assert_string_equal(wq_msg_type_name(-1), "?");
     assert_null(wq_msg_param(NULL, "area"));
     wq_msg_t *m = NULL;

@@ -14,6 +14,8 @@ table of expected field values must match.
 """
 import os
 import struct
+import subprocess
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BAD = os.path.join(HERE, "bad")
@@ -261,12 +263,14 @@ bad("version_str", array(s("1"), uint(1)), "E_TYPE", "version")
 bad("version_2_short", array(uint(2)), "E_VERSION", "version")
 bad("type_unknown", array(uint(1), uint(99)), "E_UNKNOWN", "type")
 bad("type_zero", array(uint(1), uint(0), uint(1)), "E_UNKNOWN", "type")
-bad("type_10", array(uint(1), uint(10)), "E_UNKNOWN", "type")
+# Type 10 is ZBATCH (compressed batches); 11 is the first unknown type.
+bad("type_11", array(uint(1), uint(11)), "E_UNKNOWN", "type")
 bad("type_neg", array(uint(1), sint(-3)), "E_UNKNOWN", "type")
 bad("type_nil", array(uint(1), NIL), "E_TYPE", "type")
 bad("type_c1", array(uint(1), b"\xc1"), "E_TYPE", "type")
 bad("hello_arity_short", array(uint(1), uint(1), s(AGENT), uint(INC)), "E_RANGE", "hello")
-bad("hello_arity_long", arr(8) + HELLO[1:] + uint(0), "E_RANGE", "hello")
+# 8 elements is a HELLO with the optional zstd element (PROTOCOL.md 6.3): too long is 9.
+bad("hello_arity_long", arr(9) + HELLO[1:] + array() + uint(0), "E_RANGE", "hello")
 bad("hello_truncated", HELLO[:-1], "E_TRUNCATED", "hello.queued")
 bad("hello_trailing", HELLO + NIL, "E_TRAILING", "message")
 bad("hello_two_messages", HELLO + HELLO, "E_TRAILING", "message")
@@ -391,6 +395,106 @@ bad("result_next_newline", msg(9, uint(7), uint(0), s(""), array(), array(), s("
     "E_UTF8", "result.next")
 
 
+# ---- compressed batches (PROTOCOL.md 5.10): tests/vectors/zstd/ -----------
+#
+# The zstd frames are made by the `zstd` command-line tool (not by libzstd
+# through the C codec), with the dictionary proto/dict/records-1.zdict. A
+# compressed frame is not canonical (another zstd version or level gives
+# other bytes), so these ZBATCH vectors are checked by decoding only: they
+# must decode to exactly the records of batch_several. HELLO and WELCOME
+# with the zstd element are canonical and round-trip byte for byte.
+
+ZDIR = os.path.join(HERE, "zstd")
+ZBAD = os.path.join(ZDIR, "bad")
+DICT1 = os.path.join(HERE, "..", "..", "proto", "dict", "records-1.zdict")
+
+
+def zstd(data, dict_path=None, sized=True, level=19):
+    """One zstd frame of data, by the zstd CLI. sized: from a file, so the
+    frame header holds the content size; else from a pipe (no size)."""
+    args = ["zstd", "-q", "-c", "-%d" % level, "--no-check"]
+    if dict_path:
+        args += ["-D", dict_path]
+    if sized:
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(data)
+            f.flush()
+            return subprocess.run(args + [f.name], check=True, capture_output=True).stdout
+    return subprocess.run(args, input=data, check=True, capture_output=True).stdout
+
+
+SEVERAL = array(binary(R_ENTERPRISE), binary(R_VISIT), binary(R_PROBLEM), binary(R_PLAN))
+
+
+def zbatch(first, count, dict_id, frame, inc=INC):
+    return msg(10, uint(inc), uint(first), uint(count), uint(dict_id), binary(frame))
+
+
+def zgood():
+    g = {}
+    g["hello_zstd"] = msg(1, s(AGENT), uint(INC), s("wanqi-agent 0.2.0"), uint(14), uint(4),
+                          array(uint(1), uint(0)))
+    g["hello_zstd_empty"] = msg(1, s("x"), uint(1), s(""), uint(0), uint(0), array())
+    g["welcome_zstd"] = msg(2, uint(INC), uint(14), uint(4), uint(500), uint(5000),
+                            array(uint(1)))
+    g["welcome_zstd_off"] = msg(2, uint(INC), uint(14), uint(4), uint(500), uint(5000), array())
+    g["zbatch_dict"] = zbatch(15, 4, 1, zstd(SEVERAL, DICT1))
+    g["zbatch_nodict"] = zbatch(15, 4, 0, zstd(SEVERAL))
+    g["zbatch_unsized"] = zbatch(15, 4, 1, zstd(SEVERAL, DICT1, sized=False))
+    return g
+
+
+def zbad():
+    b = []
+    frame = zstd(SEVERAL, DICT1)
+    zeros = arr(90) + binary(b"\0" * 60000) * 90   # 5.4 MB of records: over the frame limit
+    b.append(("zbatch_bomb_declared", zbatch(1, 90, 0, zstd(zeros)), "E_RANGE", "zbatch.data"))
+    b.append(("zbatch_bomb_stream", zbatch(1, 90, 0, zstd(zeros, sized=False)), "E_RANGE",
+              "zbatch.data"))
+    b.append(("zbatch_wrong_dict", zbatch(15, 4, 0, frame), "E_FORMAT", "zbatch.data"))
+    b.append(("zbatch_unknown_dict", zbatch(15, 4, 77, frame), "E_UNKNOWN", "zbatch.data"))
+    b.append(("zbatch_count_mismatch", zbatch(15, 3, 1, frame), "E_RANGE", "zbatch.records"))
+    b.append(("zbatch_count_zero", zbatch(15, 0, 1, frame), "E_RANGE", "zbatch.count"))
+    b.append(("zbatch_frame_trailing", zbatch(15, 4, 1, frame + b"\0"), "E_TRAILING",
+              "zbatch.data"))
+    b.append(("zbatch_frame_truncated", zbatch(15, 4, 1, frame[:-3]), "E_TRUNCATED",
+              "zbatch.data"))
+    b.append(("zbatch_not_zstd", zbatch(15, 4, 0, SEVERAL), "E_FORMAT", "zbatch.data"))
+    b.append(("zbatch_inner_trailing", zbatch(15, 4, 1, zstd(SEVERAL + b"\xc0", DICT1)),
+              "E_TRAILING", "zbatch.data"))
+    b.append(("zbatch_inner_not_bin", zbatch(15, 1, 0, zstd(array(s("x")))), "E_TYPE",
+              "zbatch.records[0]"))
+    b.append(("zbatch_data_str", msg(10, uint(INC), uint(15), uint(4), uint(1), s("x")),
+              "E_TYPE", "zbatch.data"))
+    b.append(("zbatch_arity", msg(10, uint(INC), uint(15), uint(4), binary(frame)), "E_RANGE",
+              "zbatch"))
+    b.append(("hello_zstd_too_many", msg(1, s(AGENT), uint(INC), s(""), uint(0), uint(0),
+                                         array(*[uint(1)] * 9)), "E_RANGE", "hello.zstd"))
+    b.append(("hello_zstd_not_array", msg(1, s(AGENT), uint(INC), s(""), uint(0), uint(0),
+                                          uint(1)), "E_TYPE", "hello.zstd"))
+    b.append(("hello_nine", msg(1, s(AGENT), uint(INC), s(""), uint(0), uint(0), array(),
+                                array()), "E_RANGE", "hello"))
+    b.append(("welcome_zstd_two", msg(2, uint(INC), uint(14), uint(4), uint(500), uint(5000),
+                                      array(uint(1), uint(0))), "E_RANGE", "welcome.zstd"))
+    return b
+
+
+def write_zstd():
+    os.makedirs(ZBAD, exist_ok=True)
+    for name, data in sorted(zgood().items()):
+        with open(os.path.join(ZDIR, name + ".bin"), "wb") as f:
+            f.write(data)
+    lines = ["# Malformed compressed-batch frames made by make_vectors.py.",
+             "# file  expected-code  expected-err.field ('-' for none)"]
+    for name, data, code, field in zbad():
+        assert len(data) <= 4 * 1024 * 1024
+        with open(os.path.join(ZBAD, name + ".bin"), "wb") as f:
+            f.write(data)
+        lines.append("%s.bin %s %s" % (name, code, field or "-"))
+    with open(os.path.join(ZBAD, "EXPECTED"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def main():
     os.makedirs(BAD, exist_ok=True)
     for name, data in sorted(GOOD.items()):
@@ -408,7 +512,9 @@ def main():
         lines.append("%s.bin %s %s" % (name, code, field or "-"))
     with open(os.path.join(BAD, "EXPECTED"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    print("%d good, %d bad vectors" % (len(GOOD), len(BADV)))
+    write_zstd()
+    print("%d good, %d bad vectors; compressed: %d good, %d bad" % (
+        len(GOOD), len(BADV), len(zgood()), len(zbad())))
 
 
 if __name__ == "__main__":

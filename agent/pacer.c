@@ -1,0 +1,160 @@
+/*  =========================================================================
+    pacer - sizes the agent's batches for the link it has (see pacer.h)
+
+    Estimates are windowed: the rate is the largest of the last S_SAMPLES
+    delivery-rate samples (a sample can only underestimate: an idle pipe
+    adds a round trip to its interval), the round trip the smallest of the
+    last S_SAMPLES send-to-ACK times of batches sent with nothing in
+    flight, less their own link time (queueing is not latency). A link that gets slower is noticed
+    within S_SAMPLES batches; one that gets faster at the next ACK.
+    =========================================================================
+*/
+#include "agent/pacer.h"
+
+#include <stdlib.h>
+
+#define S_SAMPLES 8
+#define S_START 8192            /* wire bytes of the first batch */
+#define S_TARGET_MS 1000
+#define S_MIN_BYTES 2048
+
+struct wq_pacer_t {
+    wq_pacer_opts_t opts;
+    double rates[S_SAMPLES];    /* bytes/s, 0 = empty slot */
+    uint64_t rtts[S_SAMPLES];   /* ms, 0 = empty slot */
+    size_t next_rate, next_rtt;
+    uint64_t delivered;         /* wire bytes acknowledged, ever */
+    uint64_t delivered_ms;      /* time of the last ACK */
+    double ratio;               /* wire / raw of recent batches */
+};
+
+wq_pacer_t *
+wq_pacer_new(const wq_pacer_opts_t *opts)
+{
+    wq_pacer_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->opts = *opts;
+    if (!self->opts.target_ms)
+        self->opts.target_ms = S_TARGET_MS;
+    if (!self->opts.min_bytes)
+        self->opts.min_bytes = S_MIN_BYTES;
+    if (!self->opts.max_bytes)
+        self->opts.max_bytes = 1024 * 1024;
+    self->ratio = 1.0;
+    return self;
+}
+
+void
+wq_pacer_destroy(wq_pacer_t **self)
+{
+    if (!self || !*self)
+        return;
+    free(*self);
+    *self = NULL;
+}
+
+double
+wq_pacer_rate(const wq_pacer_t *self)
+{
+    double best = 0;
+    for (size_t i = 0; i < S_SAMPLES; i++)
+        if (self->rates[i] > best)
+            best = self->rates[i];
+    return best;
+}
+
+uint64_t
+wq_pacer_rtt_ms(const wq_pacer_t *self)
+{
+    uint64_t best = 0;
+    for (size_t i = 0; i < S_SAMPLES; i++)
+        if (self->rtts[i] && (!best || self->rtts[i] < best))
+            best = self->rtts[i];
+    return best;
+}
+
+/*  Wire bytes of the next batch. The credit (batches in flight) must
+    cover a round trip, or the link idles between batches: with a long
+    round trip, batches grow to rtt / (credit - 1) of link time. */
+static double
+s_wire_target(const wq_pacer_t *self, uint32_t credit)
+{
+    double rate = wq_pacer_rate(self);
+    double ms = (double) self->opts.target_ms;
+    double cover = (double) wq_pacer_rtt_ms(self) / (double) (credit > 1 ? credit - 1 : 1);
+    if (cover > ms)
+        ms = cover;
+    double wire = rate > 0 ? rate * ms / 1000.0 : S_START;
+    if (wire < (double) self->opts.min_bytes)
+        wire = (double) self->opts.min_bytes;
+    return wire;
+}
+
+size_t
+wq_pacer_batch_bytes(const wq_pacer_t *self, uint32_t credit)
+{
+    double raw = s_wire_target(self, credit) / self->ratio;
+    if (raw > (double) self->opts.max_bytes)
+        return self->opts.max_bytes;
+    return raw < 1 ? 1 : (size_t) raw;
+}
+
+uint64_t
+wq_pacer_probe_ms(const wq_pacer_t *self, uint64_t cap_ms)
+{
+    double rate = wq_pacer_rate(self);
+    uint64_t rtt = wq_pacer_rtt_ms(self);
+    uint64_t probe = cap_ms;
+    if (rate > 0 && rtt > 0) {
+        /* With the pipe full an ACK comes every batch's link time; the
+           round trip (which includes one batch) covers the idle case. */
+        double batch_ms = s_wire_target(self, 2) / rate * 1000.0;
+        probe = (uint64_t) (batch_ms / 2) + rtt;
+        if (probe < 1000)
+            probe = 1000;
+    }
+    return probe < cap_ms ? probe : cap_ms;
+}
+
+void
+wq_pacer_sent(wq_pacer_t *self, uint64_t now_ms, size_t raw, size_t wire, size_t inflight,
+              wq_pacer_mark_t *mark)
+{
+    if (raw > 0) {
+        double r = (double) wire / (double) raw;
+        /* The ratio of small batches varies: follow it smoothly. */
+        self->ratio = self->ratio == 1.0 ? r : 0.7 * self->ratio + 0.3 * r;
+        if (self->ratio < 0.01)
+            self->ratio = 0.01;
+    }
+    mark->sent_ms = now_ms;
+    mark->wire = wire;
+    mark->alone = inflight == 0;
+    mark->rate = wq_pacer_rate(self);
+    mark->delivered = self->delivered;
+    /* With nothing in flight the link was idle: the interval starts now. */
+    mark->delivered_ms = inflight == 0 || !self->delivered_ms ? now_ms : self->delivered_ms;
+}
+
+void
+wq_pacer_acked(wq_pacer_t *self, const wq_pacer_mark_t *mark, uint64_t now_ms)
+{
+    self->delivered += mark->wire;
+    self->delivered_ms = now_ms;
+    uint64_t interval = now_ms > mark->delivered_ms ? now_ms - mark->delivered_ms : 1;
+    double rate = (double) (self->delivered - mark->delivered) * 1000.0 / (double) interval;
+    self->rates[self->next_rate] = rate;
+    self->next_rate = (self->next_rate + 1) % S_SAMPLES;
+    /* The round trip, only from a batch sent with nothing ahead of it:
+       behind other batches, its wait in their queue would count as
+       latency, and batches sized to cover that latency would grow without
+       end. Its own link time (at the rate known when it was sent) is taken
+       off. */
+    if (mark->alone) {
+        double since = (double) (now_ms > mark->sent_ms ? now_ms - mark->sent_ms : 0);
+        double own = mark->rate > 0 ? (double) mark->wire * 1000.0 / mark->rate : 0;
+        self->rtts[self->next_rtt] = since - own >= 1.0 ? (uint64_t) (since - own) : 1;
+        self->next_rtt = (self->next_rtt + 1) % S_SAMPLES;
+    }
+}
