@@ -47,7 +47,7 @@ static void
 s_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: wanqi-query [OPTIONS] COMMAND [ARG]\n"
+            _("Usage: wanqi-query [OPTIONS] COMMAND [ARG]\n"
             "       wanqi-query keygen [--dir DIR]\n"
             "\n"
             "Ask the wanqi collector for campaign figures.\n"
@@ -93,10 +93,12 @@ s_usage(FILE *out)
             "  --format F             table (default) | csv | json\n"
             "  --timeout S            seconds to wait for each page of the answer (default 10)\n"
             "  --page-rows N          rows asked per page (default %d); every page is fetched\n"
-            "  --help                 this text\n"
+            "  --help                 this text (also after a command: wanqi-query summary --help)\n"
+            "  --version              the program's version\n"
+            "Options take their value as --opt VALUE or --opt=VALUE.\n"
             "\n"
             "Exit status: 0 answered, 1 the collector refused the query (text says why),\n"
-            "2 bad usage, 3 collector unreachable or our key refused, 4 local error.\n",
+            "2 bad usage, 3 collector unreachable or our key refused, 4 local error.\n"),
             S_DIR_ENV, S_COLLECTOR_ENV, S_COLLECTOR_KEY_ENV, S_PAGE_ROWS);
 }
 
@@ -124,27 +126,27 @@ s_keygen(const char *dir_arg)
     wq_err_clear(&err);
     char text[400];
     if (!secret_path) {
-        fprintf(stderr, "wanqi-query keygen: out of memory\n");
+        fprintf(stderr, _("wanqi-query keygen: out of memory\n"));
         goto done;
     }
     if (zsys_file_exists(secret_path)) {
-        fprintf(stderr, "wanqi-query keygen: %s already exists; refusing to replace this client's key\n",
+        fprintf(stderr, _("wanqi-query keygen: %s already exists; refusing to replace this client's key\n"),
                 secret_path);
         goto done;
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "wanqi-query keygen: cannot create %s: %s\n", dir, strerror(errno));
+        fprintf(stderr, _("wanqi-query keygen: cannot create %s: %s\n"), dir, strerror(errno));
         goto done;
     }
     if (wq_curve_create(cert_path, "wanqi-query", &cert, &err) != WQ_OK) {
-        fprintf(stderr, "wanqi-query keygen: %s\n", wq_err_format(&err, text, sizeof text));
+        fprintf(stderr, _("wanqi-query keygen: %s\n"), wq_err_format(&err, text, sizeof text));
         goto done;
     }
     fprintf(stderr,
-            "wanqi-query: key pair written to %s (secret: %s, mode 0600).\n"
+            _("wanqi-query: key pair written to %s (secret: %s, mode 0600).\n"
             "Have the collector's operator run:\n"
-            "  wanqi-collector authorize client --key %s --name YOUR_NAME\n"
-            "Public key:\n",
+            "  wanqi-collector authorize client --key '%s' --name YOUR_NAME\n"
+            "Public key:\n"),
             cert_path, secret_path, zcert_public_txt(cert));
     printf("%s\n", zcert_public_txt(cert));
     ret = S_EXIT_OK;
@@ -180,9 +182,9 @@ s_load_cert(const char *key_file, const char *dir_arg)
     wq_err_clear(&err);
     char text[400];
     if (!path)
-        fprintf(stderr, "wanqi-query: out of memory\n");
+        fprintf(stderr, _("wanqi-query: out of memory\n"));
     else if (wq_curve_load_pair(path, &cert, &err) != WQ_OK)
-        fprintf(stderr, "wanqi-query: cannot load this client's key pair %s: %s%s\n", path,
+        fprintf(stderr, _("wanqi-query: cannot load this client's key pair %s: %s%s\n"), path,
                 wq_err_format(&err, text, sizeof text),
                 err.code == WQ_E_NOTFOUND ? " (make one with `wanqi-query keygen --dir DIR`)" : "");
     free(path);
@@ -229,8 +231,8 @@ s_columns_check(const char *list)
         while (i < S_NGROUPS && strcmp(s_groups[i].group, g) != 0)
             i++;
         if (i == S_NGROUPS && strcmp(g, "all") != 0) {
-            fprintf(stderr, "wanqi-query: --columns takes groups among all, enterprises, visits, "
-                            "problems, services, consultations, classes; not \"%s\"\n", g);
+            fprintf(stderr, _("wanqi-query: --columns takes groups among all, enterprises, visits, "
+                            "problems, services, consultations, classes; not \"%s\"\n"), g);
             return -1;
         }
     }
@@ -319,11 +321,11 @@ s_add_param(s_opts_t *o, const char *key, const char *value)
 {
     for (size_t i = 0; i < o->nparams; i++)
         if (strcmp(o->params[i].key, key) == 0) {
-            fprintf(stderr, "wanqi-query: parameter %s given twice\n", key);
+            fprintf(stderr, _("wanqi-query: parameter %s given twice\n"), key);
             return -1;
         }
     if (o->nparams == S_MAX_PARAMS) {
-        fprintf(stderr, "wanqi-query: at most %d parameters\n", S_MAX_PARAMS);
+        fprintf(stderr, _("wanqi-query: at most %d parameters\n"), S_MAX_PARAMS);
         return -1;
     }
     o->params[o->nparams].key = (char *) key;
@@ -371,11 +373,11 @@ s_exchange(const s_opts_t *o, zcert_t *cert, zsock_t *dealer, zsock_t *monitor, 
     int ret = S_EXIT_LOCAL;
     *reply = NULL;
     if (wq_msg_encode(msg, &buf, &size, &err) != WQ_OK) {
-        fprintf(stderr, "wanqi-query: bad query: %s\n", wq_err_format(&err, text, sizeof text));
+        fprintf(stderr, _("wanqi-query: bad query: %s\n"), wq_err_format(&err, text, sizeof text));
         return S_EXIT_USAGE;
     }
     if (zmq_send(zsock_resolve(dealer), buf, size, 0) < 0) {
-        fprintf(stderr, "wanqi-query: cannot send the query: %s\n", zmq_strerror(errno));
+        fprintf(stderr, _("wanqi-query: cannot send the query: %s\n"), zmq_strerror(errno));
         goto done;
     }
     uint64_t deadline = wq_mono_ms() + (uint64_t) o->timeout_s * 1000;
@@ -383,9 +385,9 @@ s_exchange(const s_opts_t *o, zcert_t *cert, zsock_t *dealer, zsock_t *monitor, 
         uint64_t now = wq_mono_ms();
         if (now >= deadline) {
             fprintf(stderr,
-                    "wanqi-query: no answer from %s within %d s. Check that the collector is running and "
+                    _("wanqi-query: no answer from %s within %d s. Check that the collector is running and "
                     "reachable there, that --collector-key is its public key (`wanqi-collector key`), and "
-                    "that this client's key %s is authorized on it (`wanqi-collector authorize client`).\n",
+                    "that this client's key '%s' is authorized on it (`wanqi-collector authorize client`).\n"),
                     o->collector, o->timeout_s, zcert_public_txt(cert));
             ret = S_EXIT_UNREACHABLE;
             goto done;
@@ -398,7 +400,7 @@ s_exchange(const s_opts_t *o, zcert_t *cert, zsock_t *dealer, zsock_t *monitor, 
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            fprintf(stderr, "wanqi-query: poll failed: %s\n", zmq_strerror(errno));
+            fprintf(stderr, _("wanqi-query: poll failed: %s\n"), zmq_strerror(errno));
             goto done;
         }
         if (items[1].revents & ZMQ_POLLIN) {
@@ -406,15 +408,15 @@ s_exchange(const s_opts_t *o, zcert_t *cert, zsock_t *dealer, zsock_t *monitor, 
             int ev = s_monitor_event(monitor, &value);
             if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
                 fprintf(stderr,
-                        "wanqi-query: the collector at %s refused this client's key %s (status %" PRIu32 "): "
+                        _("wanqi-query: the collector at %s refused this client's key '%s' (status %" PRIu32 "): "
                         "it is not authorized as a query client. Ask the collector's operator to run "
-                        "`wanqi-collector authorize client --key %s --name NAME` and reload the collector.\n",
+                        "`wanqi-collector authorize client --key '%s' --name NAME` and reload the collector.\n"),
                         o->collector, zcert_public_txt(cert), value, zcert_public_txt(cert));
                 ret = S_EXIT_UNREACHABLE;
                 goto done;
             }
             if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
-                fprintf(stderr, "wanqi-query: handshake with %s failed (protocol error %" PRIu32 "); retrying\n",
+                fprintf(stderr, _("wanqi-query: handshake with %s failed (protocol error %" PRIu32 "); retrying\n"),
                         o->collector, value);
         }
         if (!(items[0].revents & ZMQ_POLLIN))
@@ -425,12 +427,12 @@ s_exchange(const s_opts_t *o, zcert_t *cert, zsock_t *dealer, zsock_t *monitor, 
         int rc = wq_msg_decode(zframe_data(frame), zframe_size(frame), reply, &err);
         zframe_destroy(&frame);
         if (rc != WQ_OK) {
-            fprintf(stderr, "wanqi-query: undecodable answer from the collector: %s\n",
+            fprintf(stderr, _("wanqi-query: undecodable answer from the collector: %s\n"),
                     wq_err_format(&err, text, sizeof text));
             goto done;
         }
         if ((*reply)->type == WQ_MSG_ERROR) {
-            fprintf(stderr, "wanqi-query: the collector refused the query: %s: %s\n",
+            fprintf(stderr, _("wanqi-query: the collector refused the query: %s: %s\n"),
                     wq_errname((int) (*reply)->error.code), (*reply)->error.text ? (*reply)->error.text : "");
             ret = (*reply)->error.code == WQ_E_AUTH ? S_EXIT_UNREACHABLE : S_EXIT_QUERY;
             wq_msg_destroy(reply);
@@ -470,7 +472,7 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
     dealer = zsock_new(ZMQ_DEALER);
     monitor = zsock_new(ZMQ_PAIR);
     if (!dealer || !monitor) {
-        fprintf(stderr, "wanqi-query: cannot create sockets: %s\n", zmq_strerror(errno));
+        fprintf(stderr, _("wanqi-query: cannot create sockets: %s\n"), zmq_strerror(errno));
         goto done;
     }
     zsock_set_linger(dealer, 0);
@@ -482,11 +484,11 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
     if (zmq_socket_monitor(zsock_resolve(dealer), mon_ep,
                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0
         || zsock_connect(monitor, "%s", mon_ep) != 0) {
-        fprintf(stderr, "wanqi-query: cannot monitor the socket: %s\n", zmq_strerror(errno));
+        fprintf(stderr, _("wanqi-query: cannot monitor the socket: %s\n"), zmq_strerror(errno));
         goto done;
     }
     if (zsock_connect(dealer, "%s", o->collector) != 0) {
-        fprintf(stderr, "wanqi-query: bad collector endpoint \"%s\": %s (expected tcp://HOST:PORT)\n", o->collector,
+        fprintf(stderr, _("wanqi-query: bad collector endpoint \"%s\": %s (expected tcp://HOST:PORT)\n"), o->collector,
                 zmq_strerror(errno));
         ret = S_EXIT_USAGE;
         goto done;
@@ -525,31 +527,31 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
             const char *code = wq_errname((int) reply->result.status);
             /* The collector's text usually ends with "(E_CODE)" already. */
             if (strstr(why, code))
-                fprintf(stderr, "wanqi-query %s: %s\n", name, why);
+                fprintf(stderr, _("wanqi-query %s: %s\n"), name, why);
             else
-                fprintf(stderr, "wanqi-query %s: %s (%s)\n", name, why, code);
+                fprintf(stderr, _("wanqi-query %s: %s (%s)\n"), name, why, code);
             ret = reply->result.status == WQ_E_AUTH ? S_EXIT_UNREACHABLE : S_EXIT_QUERY;
             goto done;
         }
         if (!reply->result.table) {
-            fprintf(stderr, "wanqi-query: the collector's answer has no table\n");
+            fprintf(stderr, _("wanqi-query: the collector's answer has no table\n"));
             goto done;
         }
         if (!all) {
             all = reply->result.table;      /* the first page: take it */
             reply->result.table = NULL;
         } else if (wq_table_append(all, reply->result.table) != WQ_OK) {
-            fprintf(stderr, "wanqi-query: page %u of the answer has other columns than the first, or out of "
-                            "memory: ask again\n", page + 1);
+            fprintf(stderr, _("wanqi-query: page %u of the answer has other columns than the first, or out of "
+                            "memory: ask again\n"), page + 1);
             goto done;
         }
         if (reply->result.text && reply->result.text[0])   /* a bounded reply's note */
-            fprintf(stderr, "wanqi-query %s: %s\n", name, reply->result.text);
+            fprintf(stderr, _("wanqi-query %s: %s\n"), name, reply->result.text);
         const char *next = reply->result.next;
         if (!paged || !next || !next[0])
             break;
         if (strcmp(next, cursor) == 0) {
-            fprintf(stderr, "wanqi-query: the collector gave the same page twice (cursor %s): stopped\n", next);
+            fprintf(stderr, _("wanqi-query: the collector gave the same page twice (cursor %s): stopped\n"), next);
             goto done;
         }
         snprintf(cursor, sizeof cursor, "%s", next);
@@ -558,14 +560,14 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
     if (strcmp(name, "summary") == 0) {
         shown = s_shape_summary(all, o->columns, o->format);
         if (!shown) {
-            fprintf(stderr, "wanqi-query: out of memory shaping the summary\n");
+            fprintf(stderr, _("wanqi-query: out of memory shaping the summary\n"));
             goto done;
         }
     }
     int wrc = wq_table_write(shown ? shown : all, o->format, stdout);
     wq_table_destroy(&shown);
     if (wrc != WQ_OK || fflush(stdout) != 0) {
-        fprintf(stderr, "wanqi-query: cannot write the result: %s\n", strerror(errno));
+        fprintf(stderr, _("wanqi-query: cannot write the result: %s\n"), strerror(errno));
         goto done;
     }
     ret = S_EXIT_OK;
@@ -580,7 +582,7 @@ done:
 }
 
 enum { O_DIR = 1000, O_KEY, O_COLLECTOR, O_COLLECTOR_KEY, O_LEVEL, O_AREA, O_FROM, O_TO, O_ASOF, O_AGENT, O_BY, O_PARAM,
-       O_FORMAT, O_TIMEOUT, O_PAGE_ROWS, O_HELP, O_COLUMNS };
+       O_FORMAT, O_TIMEOUT, O_PAGE_ROWS, O_HELP, O_COLUMNS, O_VERSION };
 
 static const struct option s_options[] = {
     {"dir", required_argument, NULL, O_DIR},
@@ -599,6 +601,7 @@ static const struct option s_options[] = {
     {"timeout", required_argument, NULL, O_TIMEOUT},
     {"page-rows", required_argument, NULL, O_PAGE_ROWS},
     {"help", no_argument, NULL, O_HELP},
+    {"version", no_argument, NULL, O_VERSION},
     {"columns", required_argument, NULL, O_COLUMNS},
     {NULL, 0, NULL, 0},
 };
@@ -641,7 +644,7 @@ main(int argc, char **argv)
         case O_PARAM: {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg) {
-                fprintf(stderr, "wanqi-query: --param takes KEY=VALUE, not \"%s\"\n", optarg);
+                fprintf(stderr, _("wanqi-query: --param takes KEY=VALUE, not \"%s\"\n"), optarg);
                 goto done;
             }
             *eq = 0;
@@ -651,7 +654,7 @@ main(int argc, char **argv)
         case O_FORMAT:
             o.format = wq_format_parse(optarg);
             if (!o.format) {
-                fprintf(stderr, "wanqi-query: --format is table, csv or json, not \"%s\"\n", optarg);
+                fprintf(stderr, _("wanqi-query: --format is table, csv or json, not \"%s\"\n"), optarg);
                 goto done;
             }
             break;
@@ -659,7 +662,7 @@ main(int argc, char **argv)
             char *end = NULL;
             long t = strtol(optarg, &end, 10);
             if (!end || *end || t < 1 || t > 3600) {
-                fprintf(stderr, "wanqi-query: --timeout is a number of seconds, 1..3600, not \"%s\"\n", optarg);
+                fprintf(stderr, _("wanqi-query: --timeout is a number of seconds, 1..3600, not \"%s\"\n"), optarg);
                 goto done;
             }
             o.timeout_s = (int) t;
@@ -669,7 +672,7 @@ main(int argc, char **argv)
             char *end = NULL;
             long t = strtol(optarg, &end, 10);
             if (!end || *end || t < 1 || t > WQ_RESULT_MAX_ROWS) {
-                fprintf(stderr, "wanqi-query: --page-rows is a number of rows, 1..%u, not \"%s\"\n",
+                fprintf(stderr, _("wanqi-query: --page-rows is a number of rows, 1..%u, not \"%s\"\n"),
                         (unsigned) WQ_RESULT_MAX_ROWS, optarg);
                 goto done;
             }
@@ -683,8 +686,12 @@ main(int argc, char **argv)
             break;
         case 'h':
         case O_HELP: help = true; break;
+        case O_VERSION:
+            printf("wanqi-query %s\n", WANQI_VERSION);
+            ret = S_EXIT_OK;
+            goto done;
         default:
-            fprintf(stderr, "wanqi-query: unknown option or missing value: %s (see --help)\n", argv[optind - 1]);
+            fprintf(stderr, _("wanqi-query: unknown option or missing value: %s (see --help)\n"), argv[optind - 1]);
             goto done;
         }
         if (prc != 0)
@@ -704,7 +711,7 @@ main(int argc, char **argv)
     const char *cmd = args[0];
     if (strcmp(cmd, "keygen") == 0) {
         if (nargs != 1) {
-            fprintf(stderr, "wanqi-query keygen: unexpected argument \"%s\"\n", args[1]);
+            fprintf(stderr, _("wanqi-query keygen: unexpected argument \"%s\"\n"), args[1]);
             goto done;
         }
         ret = s_keygen(o.dir);
@@ -713,18 +720,18 @@ main(int argc, char **argv)
     if (strcmp(cmd, "summary") != 0 && strcmp(cmd, "overdue") != 0 && strcmp(cmd, "enterprise") != 0
         && strcmp(cmd, "agents") != 0 && strcmp(cmd, "quarantine") != 0 && strcmp(cmd, "foreign") != 0
         && strcmp(cmd, "cadres") != 0 && strcmp(cmd, "waiting") != 0 && strcmp(cmd, "doubles") != 0) {
-        fprintf(stderr, "wanqi-query: unknown command \"%s\" (see --help)\n", cmd);
+        fprintf(stderr, _("wanqi-query: unknown command \"%s\" (see --help)\n"), cmd);
         goto done;
     }
     if (strcmp(cmd, "enterprise") == 0) {
         if (nargs != 2) {
-            fprintf(stderr, "wanqi-query enterprise: give the enterprise's credit code\n");
+            fprintf(stderr, _("wanqi-query enterprise: give the enterprise's credit code\n"));
             goto done;
         }
         if (s_add_param(&o, "code", args[1]) != 0)
             goto done;
     } else if (nargs != 1) {
-        fprintf(stderr, "wanqi-query %s: unexpected argument \"%s\"\n", cmd, args[1]);
+        fprintf(stderr, _("wanqi-query %s: unexpected argument \"%s\"\n"), cmd, args[1]);
         goto done;
     }
     if (!o.collector)
@@ -732,13 +739,13 @@ main(int argc, char **argv)
     if (!o.collector_key)
         o.collector_key = getenv(S_COLLECTOR_KEY_ENV);
     if (!o.collector || !*o.collector || !o.collector_key || !*o.collector_key) {
-        fprintf(stderr, "wanqi-query: say where the collector is: --collector tcp://HOST:5571 and "
-                        "--collector-key KEY (or $%s and $%s)\n",
+        fprintf(stderr, _("wanqi-query: say where the collector is: --collector tcp://HOST:5571 and "
+                        "--collector-key KEY (or $%s and $%s)\n"),
                 S_COLLECTOR_ENV, S_COLLECTOR_KEY_ENV);
         goto done;
     }
     if (wq_curve_public_key(o.collector_key, server_key, &err) != WQ_OK) {
-        fprintf(stderr, "wanqi-query: --collector-key: %s\n", wq_err_format(&err, text, sizeof text));
+        fprintf(stderr, _("wanqi-query: --collector-key: %s\n"), wq_err_format(&err, text, sizeof text));
         goto done;
     }
     cert = s_load_cert(o.key, o.dir);
