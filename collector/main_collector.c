@@ -58,7 +58,7 @@ static void
 s_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: wanqi-collector COMMAND [OPTIONS]\n"
+            _("Usage: wanqi-collector COMMAND [OPTIONS]\n"
             "\n"
             "The provincial collector of wanqi: receives county agents' records over ZeroMQ\n"
             "(CURVE), merges them exactly once into the central LMDB store, answers queries.\n"
@@ -73,7 +73,10 @@ s_usage(FILE *out)
             "  key        print the collector's public key\n"
             "\n"
             "Every command takes --dir DIR (default $%s, else %s).\n"
-            "`wanqi-collector COMMAND --help` for details. Docs: docs/COLLECTOR.md.\n",
+            "`wanqi-collector COMMAND --help` for details. Docs: docs/COLLECTOR.md.\n"
+            "Options take their value as --opt VALUE or --opt=VALUE. --version prints the version.\n"
+            "Exit status: 0 done, 1 failed (verify: differences found), 2 bad usage (verify:\n"
+            "also an error).\n"),
             WQ_COLLECTOR_DIR_ENV, WQ_COLLECTOR_DEFAULT_DIR);
 }
 
@@ -82,7 +85,7 @@ s_path(const char *dir, const char *name)
 {
     char *p = zsys_sprintf("%s/%s", dir, name);
     if (!p) {
-        fprintf(stderr, "wanqi-collector: out of memory\n");
+        fprintf(stderr, _("wanqi-collector: out of memory\n"));
         exit(S_EXIT_FAIL);
     }
     return p;
@@ -105,7 +108,7 @@ static void
 s_print_err(const char *what, const wq_err_t *err)
 {
     char text[512];
-    fprintf(stderr, "wanqi-collector %s: %s\n", what, wq_err_format(err, text, sizeof text));
+    fprintf(stderr, _("wanqi-collector %s: %s\n"), what, wq_err_format(err, text, sizeof text));
 }
 
 /*  Options shared by init and run: overrides of the config. */
@@ -173,7 +176,7 @@ s_parse(int argc, char **argv, const char *command, const int *allowed, s_args_t
         if (c == 'h')
             c = O_HELP;
         if (c == '?' || c == ':') {
-            fprintf(stderr, "wanqi-collector %s: unknown option or missing value: %s\n", command,
+            fprintf(stderr, _("wanqi-collector %s: unknown option or missing value: %s\n"), command,
                     argv[optind - 1]);
             return -1;
         }
@@ -181,7 +184,7 @@ s_parse(int argc, char **argv, const char *command, const int *allowed, s_args_t
         for (const int *p = allowed; *p; p++)
             ok = ok || *p == c;
         if (!ok) {
-            fprintf(stderr, "wanqi-collector %s: option %s does not apply to this command\n", command,
+            fprintf(stderr, _("wanqi-collector %s: option %s does not apply to this command\n"), command,
                     argv[optind - 1]);
             return -1;
         }
@@ -242,12 +245,12 @@ s_parse_settings(int argc, char **argv, const char *command, const char *usage, 
     if (s_parse(argc, argv, command, allowed, a) != 0)
         return S_EXIT_USAGE;
     if (a->help) {
-        fputs(usage, stdout);
+        fputs(_(usage), stdout);
         wq_collector_config_help(stdout);
         return S_EXIT_OK;
     }
     if (a->nargs) {
-        fprintf(stderr, "wanqi-collector %s: unexpected argument \"%s\"\n", command, a->args[0]);
+        fprintf(stderr, _("wanqi-collector %s: unexpected argument \"%s\"\n"), command, a->args[0]);
         return S_EXIT_USAGE;
     }
     return -1;
@@ -257,13 +260,13 @@ static int
 s_cmd_init(int argc, char **argv)
 {
     static const char usage[] =
-        "Usage: wanqi-collector init [--dir DIR] [--ingest ENDPOINT] [--query ENDPOINT] [--map-size SIZE]\n"
+        N_("Usage: wanqi-collector init [--dir DIR] [--ingest ENDPOINT] [--query ENDPOINT] [--map-size SIZE]\n"
         "\n"
         "Create the collector's data directory (mode 0700) with its CURVE key pair\n"
         "(collector.cert, collector.cert_secret 0600), a default collector.conf (the\n"
         "options given are written into it) and an empty authorized-peers file. Prints\n"
         "the public key: agents and query clients need it (--collector-key).\n"
-        "Refuses to touch a directory that already has a key pair.\n\n";
+        "Refuses to touch a directory that already has a key pair.\n\n");
     s_args_t a;
     int status = s_parse_settings(argc, argv, "init", usage, &a);
     if (status >= 0)
@@ -280,7 +283,7 @@ s_cmd_init(int argc, char **argv)
     char *conf_path = s_path(dir, WQ_COLLECTOR_CONF_FILE);
     char *peers_path = s_path(dir, WQ_COLLECTOR_PEERS_FILE);
     if (wq_collector_config_defaults(&cfg) != WQ_OK || !secret_path) {
-        fprintf(stderr, "wanqi-collector init: out of memory\n");
+        fprintf(stderr, _("wanqi-collector init: out of memory\n"));
         goto done;
     }
     if (s_apply_overrides(&cfg, &a.c, &err) != WQ_OK) {
@@ -290,13 +293,13 @@ s_cmd_init(int argc, char **argv)
     }
     if (zsys_file_exists(secret_path) || zsys_file_exists(cert_path)) {
         fprintf(stderr,
-                "wanqi-collector init: %s already holds a key pair (%s); refusing to replace it: agents "
-                "trust that key. Use another --dir for a new collector.\n",
+                _("wanqi-collector init: %s already holds a key pair (%s); refusing to replace it: agents "
+                "trust that key. Use another --dir for a new collector.\n"),
                 dir, cert_path);
         goto done;
     }
     if (s_mkdirs(dir) != 0) {
-        fprintf(stderr, "wanqi-collector init: cannot create %s: %s\n", dir, strerror(errno));
+        fprintf(stderr, _("wanqi-collector init: cannot create %s: %s\n"), dir, strerror(errno));
         goto done;
     }
     if (wq_curve_create(cert_path, "collector", &cert, &err) != WQ_OK) {
@@ -312,10 +315,10 @@ s_cmd_init(int argc, char **argv)
         goto done;
     }
     fprintf(stderr,
-            "wanqi-collector: initialised %s\n"
+            _("wanqi-collector: initialised %s\n"
             "  config        %s\n"
             "  peers file    %s (empty: authorize agents and query clients with `wanqi-collector authorize`)\n"
-            "  public key    (below; give it to every agent and query client)\n",
+            "  public key    (below; give it to every agent and query client)\n"),
             dir, conf_path, peers_path);
     printf("%s\n", zcert_public_txt(cert));
     ret = S_EXIT_OK;
@@ -335,12 +338,12 @@ static int
 s_cmd_run(int argc, char **argv)
 {
     static const char usage[] =
-        "Usage: wanqi-collector run [--dir DIR] [--ingest ENDPOINT] [--query ENDPOINT] [--map-size SIZE]\n"
+        N_("Usage: wanqi-collector run [--dir DIR] [--ingest ENDPOINT] [--query ENDPOINT] [--map-size SIZE]\n"
         "\n"
         "Serve agents (ingest endpoint) and query clients (query endpoint) in the\n"
         "foreground, logging to stderr (WANQI_LOG=debug|info|warn|error). Options override\n"
         "collector.conf. SIGTERM/SIGINT: finish the current transaction and exit 0.\n"
-        "SIGHUP: re-read the peers file.\n\n";
+        "SIGHUP: re-read the peers file.\n\n");
     s_args_t a;
     int status = s_parse_settings(argc, argv, "run", usage, &a);
     if (status >= 0)
@@ -463,16 +466,16 @@ s_cmd_verify(int argc, char **argv)
     if (s_parse(argc, argv, "verify", allowed, &a) != 0)
         return 2;
     if (a.help) {
-        printf("Usage: wanqi-collector verify [--dir DIR] [--quiet]\n"
+        printf(_("Usage: wanqi-collector verify [--dir DIR] [--quiet]\n"
                "\n"
                "Recompute every aggregate view from the stored events (one read transaction) and\n"
                "compare with the incremental views. Prints each difference. Works while `run`\n"
                "is serving (LMDB readers never block the writer).\n"
-               "Exit status: 0 views equal, 1 differences found, 2 error.\n");
+               "Exit status: 0 views equal, 1 differences found, 2 error.\n"));
         return S_EXIT_OK;
     }
     if (a.nargs) {
-        fprintf(stderr, "wanqi-collector verify: unexpected argument \"%s\"\n", a.args[0]);
+        fprintf(stderr, _("wanqi-collector verify: unexpected argument \"%s\"\n"), a.args[0]);
         return 2;
     }
     const char *dir = wq_collector_dir(a.c.dir);
@@ -490,7 +493,7 @@ s_cmd_verify(int argc, char **argv)
     }
     struct stat st;
     if (stat(store_path, &st) != 0) {
-        fprintf(stderr, "wanqi-collector verify: no central store at %s (has the collector run?)\n", store_path);
+        fprintf(stderr, _("wanqi-collector verify: no central store at %s (has the collector run?)\n"), store_path);
         goto done;
     }
     if (wq_central_open(store_path, (size_t) cfg.map_size, &central, &err) != WQ_OK) {
@@ -527,18 +530,18 @@ s_cmd_transfer(int argc, char **argv)
     if (s_parse(argc, argv, "transfer", allowed, &a) != 0)
         return 2;
     if (a.help) {
-        printf("Usage: wanqi-collector transfer CREDIT_CODE COUNTY YYYY-MM-DD [--dir DIR]\n"
+        printf(_("Usage: wanqi-collector transfer CREDIT_CODE COUNTY YYYY-MM-DD [--dir DIR]\n"
                "\n"
                "Record that an enterprise really moved to another county: from that date on it\n"
                "belongs to COUNTY, whose agents' records about it count, and the old county's\n"
                "become foreign (docs/SECURITY.md, Ownership). Also settles a dispute: records\n"
                "of the county that does not own an enterprise are listed by\n"
                "`wanqi-query foreign`. Only the collector's operator can do this; works while\n"
-               "`run` is serving.\n");
+               "`run` is serving.\n"));
         return S_EXIT_OK;
     }
     if (a.nargs != 3) {
-        fprintf(stderr, "wanqi-collector transfer: needs CREDIT_CODE COUNTY YYYY-MM-DD (see --help)\n");
+        fprintf(stderr, _("wanqi-collector transfer: needs CREDIT_CODE COUNTY YYYY-MM-DD (see --help)\n"));
         return 2;
     }
     const char *dir = wq_collector_dir(a.c.dir);
@@ -555,7 +558,7 @@ s_cmd_transfer(int argc, char **argv)
         s_print_err("transfer", &err);
         goto done;
     }
-    printf("transfer: %s belongs to %s from %s on\n", a.args[0], a.args[1], a.args[2]);
+    printf(_("transfer: %s belongs to %s from %s on\n"), a.args[0], a.args[1], a.args[2]);
     ret = S_EXIT_OK;
 done:
     wq_central_destroy(&central);
@@ -574,7 +577,7 @@ s_cmd_authorize(int argc, char **argv)
     if (s_parse(argc, argv, "authorize", allowed, &a) != 0)
         return S_EXIT_USAGE;
     if (a.help) {
-        printf("Usage: wanqi-collector authorize agent  --key KEY --agent-id ID --county CODE [--dir DIR]\n"
+        printf(_("Usage: wanqi-collector authorize agent  --key KEY --agent-id ID --county CODE [--dir DIR]\n"
                "       wanqi-collector authorize client --key KEY --name NAME [--dir DIR]\n"
                "\n"
                "Allow an agent (a county workstation) or a query client (provincial staff) to\n"
@@ -583,11 +586,11 @@ s_cmd_authorize(int argc, char **argv)
                "ID is the agent id (1..32 of A-Z a-z 0-9 _ -), CODE the GB/T 2260 county-level\n"
                "code it records for; NAME names a client (1..64 of A-Z a-z 0-9 _ . @ -).\n"
                "A key or agent id already authorized is refused. A running collector applies\n"
-               "the change on SIGHUP (systemctl reload wanqi-collector).\n");
+               "the change on SIGHUP (systemctl reload wanqi-collector).\n"));
         return S_EXIT_OK;
     }
     if (a.nargs != 1 || (strcmp(a.args[0], "agent") != 0 && strcmp(a.args[0], "client") != 0)) {
-        fprintf(stderr, "wanqi-collector authorize: say `agent` or `client` (see --help)\n");
+        fprintf(stderr, _("wanqi-collector authorize: say `agent` or `client` (see --help)\n"));
         return S_EXIT_USAGE;
     }
     wq_peer_t peer;
@@ -607,7 +610,7 @@ s_cmd_authorize(int argc, char **argv)
     peer.kind = agent ? WQ_PEER_AGENT : WQ_PEER_CLIENT;
     const char *id = agent ? a.agent_id : a.name;
     if (strlen(id) > WQ_PEER_NAME_MAX || (agent && strlen(a.county) > 6)) {
-        fprintf(stderr, "wanqi-collector authorize: %s is too long\n", agent ? "agent id or county" : "name");
+        fprintf(stderr, _("wanqi-collector authorize: %s is too long\n"), agent ? _("agent id or county") : _("name"));
         return S_EXIT_USAGE;
     }
     snprintf(peer.id, sizeof peer.id, "%s", id);
@@ -624,11 +627,11 @@ s_cmd_authorize(int argc, char **argv)
         s_print_err("authorize", &err);
         ret = S_EXIT_FAIL;
     } else if (agent)
-        printf("authorized agent %s for county %s, key %s\n", peer.id, peer.county, peer.key);
+        printf(_("authorized agent %s for county %s, key '%s'\n"), peer.id, peer.county, peer.key);
     else
-        printf("authorized query client %s, key %s\n", peer.id, peer.key);
+        printf(_("authorized query client %s, key '%s'\n"), peer.id, peer.key);
     if (ret == S_EXIT_OK)
-        fprintf(stderr, "(a running collector applies this on SIGHUP: systemctl reload wanqi-collector)\n");
+        fprintf(stderr, _("(a running collector applies this on SIGHUP: systemctl reload wanqi-collector)\n"));
     zstr_free(&peers_path);
     return ret;
 }
@@ -643,13 +646,13 @@ s_cmd_peers(int argc, char **argv)
     if (s_parse(argc, argv, "peers", allowed, &a) != 0)
         return S_EXIT_USAGE;
     if (a.help) {
-        printf("Usage: wanqi-collector peers [--dir DIR] [--format table|csv|json]\n\n"
-               "List the authorized agents and query clients (DIR/peers), checking the file.\n");
+        printf(_("Usage: wanqi-collector peers [--dir DIR] [--format table|csv|json]\n\n"
+               "List the authorized agents and query clients (DIR/peers), checking the file.\n"));
         return S_EXIT_OK;
     }
     wq_format_t format = a.format ? wq_format_parse(a.format) : WQ_FORMAT_TABLE;
     if (!format || a.nargs) {
-        fprintf(stderr, "wanqi-collector peers: bad arguments (see --help)\n");
+        fprintf(stderr, _("wanqi-collector peers: bad arguments (see --help)\n"));
         return S_EXIT_USAGE;
     }
     char *path = s_path(wq_collector_dir(a.c.dir), WQ_COLLECTOR_PEERS_FILE);
@@ -679,13 +682,13 @@ s_cmd_peers(int argc, char **argv)
             goto oom;
     }
     if (wq_table_write(t, format, stdout) != WQ_OK) {
-        fprintf(stderr, "wanqi-collector peers: cannot write the list\n");
+        fprintf(stderr, _("wanqi-collector peers: cannot write the list\n"));
         goto done;
     }
     ret = S_EXIT_OK;
     goto done;
 oom:
-    fprintf(stderr, "wanqi-collector peers: out of memory\n");
+    fprintf(stderr, _("wanqi-collector peers: out of memory\n"));
 done:
     wq_table_destroy(&t);
     wq_peers_destroy(&peers);
@@ -703,7 +706,7 @@ s_cmd_key(int argc, char **argv)
     if (s_parse(argc, argv, "key", allowed, &a) != 0)
         return S_EXIT_USAGE;
     if (a.help) {
-        printf("Usage: wanqi-collector key [--dir DIR]\n\nPrint the collector's CURVE public key (Z85).\n");
+        printf(_("Usage: wanqi-collector key [--dir DIR]\n\nPrint the collector's CURVE public key (Z85).\n"));
         return S_EXIT_OK;
     }
     char *cert_path = s_path(wq_collector_dir(a.c.dir), WQ_COLLECTOR_CERT_FILE);
@@ -759,7 +762,7 @@ main(int argc, char **argv)
     else if (strcmp(cmd, "peers") == 0)
         ret = s_cmd_peers(argc - 1, argv + 1);
     else {
-        fprintf(stderr, "wanqi-collector: unknown command \"%s\"\n\n", cmd);
+        fprintf(stderr, _("wanqi-collector: unknown command \"%s\"\n\n"), cmd);
         s_usage(stderr);
         ret = S_EXIT_USAGE;
     }
