@@ -414,9 +414,11 @@ s_cmd_run(int argc, char **argv)
         .max_batch = cfg.max_batch,
         .heartbeat_ms = cfg.heartbeat_ms,
         .session_idle_ms = cfg.session_idle_ms,
-        /* WANQI_LOG=debug also shows zauth's decision on every handshake
-           (which keys were allowed or denied, from which address). */
-        .auth_verbose = getenv("WANQI_LOG") && strcasecmp(getenv("WANQI_LOG"), "debug") == 0,
+        /* zauth logs its decision on every handshake (which key was
+           allowed or refused, from which address) at the normal level: a
+           refused key is what the operator needs to see to authorize it
+           (a handshake happens once per connection, not per message). */
+        .auth_verbose = true,
     };
     if (wq_server_new(&opts, &server, &err) != WQ_OK) {
         wq_error("cannot start: %s", wq_err_format(&err, text, sizeof text));

@@ -217,6 +217,19 @@ test_unknown_key_refused(void **state)
     wq_msg_t *none = it_recv(&s, 200);
     assert_null(none);
     it_agent_close(&s);
+    /* The collector's log names the refused key at its normal level. */
+    int64_t end = zclock_mono() + IT_TIMEOUT_MS;
+    bool named = false;
+    while (!named && zclock_mono() < end) {
+        char *log = ts_read_file(env.log);
+        named = log && strstr(log, zcert_public_txt(stranger)) && strstr(log, "denied");
+        free(log);
+        if (!named)
+            ts_sleep_ms(50);
+    }
+    if (!named)
+        fail_msg("waited %d ms for the collector's log to name the refused key %s", IT_TIMEOUT_MS,
+                 zcert_public_txt(stranger));
 
     /* The authorized agent still gets in. */
     it_agent_t a;
