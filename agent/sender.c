@@ -73,6 +73,15 @@ struct wq_sender_t {
        (0: none) and the acked mark then; the last progress line. */
     uint64_t drain_at, drain_from, prog_at, prog_acked;
     bool prog_said;
+    /* The socket monitor of the current connection (s_monitor_read): what
+       the transport saw, so that a dead link can be told apart: never
+       reached, reached but the CURVE handshake failed (wrong collector
+       key), or our key refused by the collector (not authorized). */
+    zsock_t *mon;
+    unsigned mon_n;
+    bool tcp_ok, hs_ok, hs_failed;
+    uint32_t auth_status;           /* ZAP status of a refused key, 0 none */
+    uint32_t retries;
     /* Compression: offered in this HELLO; granted by WELCOME (dictionary);
        until when a v1 collector is not offered it again. */
     bool zstd_offered, zstd_on;
@@ -106,6 +115,7 @@ wq_sender_destroy(wq_sender_t **self)
     if (!self || !*self)
         return;
     zsock_destroy(&(*self)->sock);
+    zsock_destroy(&(*self)->mon);
     wq_pacer_destroy(&(*self)->pacer);
     free(*self);
     *self = NULL;
@@ -132,6 +142,9 @@ s_note_error(wq_sender_t *self, const char *fmt, ...)
 static void
 s_disconnect(wq_sender_t *self, uint64_t now)
 {
+    if (self->sock && self->mon)
+        zmq_socket_monitor(zsock_resolve(self->sock), NULL, 0);    /* stop; best effort */
+    zsock_destroy(&self->mon);
     zsock_destroy(&self->sock);
     self->phase = S_DOWN;
     self->nflight = 0;
@@ -238,6 +251,20 @@ s_connect(wq_sender_t *self, uint64_t now, wq_err_t *err)
     zsock_set_sndhwm(self->sock, 4 * S_MAX_CREDIT);
     zsock_set_rcvhwm(self->sock, 4 * S_MAX_CREDIT);
     zsock_set_maxmsgsize(self->sock, (int64_t) WQ_MSG_MAX_BYTES + 1024);
+    /* Watch the transport; without a monitor the link is still used, its
+       failures just told less precisely. */
+    self->tcp_ok = self->hs_ok = self->hs_failed = false;
+    self->auth_status = self->retries = 0;
+    char mep[64];
+    snprintf(mep, sizeof mep, "inproc://wanqi-agent-monitor-%u", ++self->mon_n);
+    if (zmq_socket_monitor(zsock_resolve(self->sock), mep,
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0)
+        self->mon = zsock_new_pair(mep);    /* ">" by default: connects */
+    else
+        wq_warn("cannot monitor the socket: %s", zmq_strerror(errno));
     if (zsock_connect(self->sock, "%s", self->opts.endpoint) != 0) {
         s_note_error(self, "cannot connect to %s: %s", self->opts.endpoint, zmq_strerror(errno));
         s_disconnect(self, now);
@@ -629,6 +656,63 @@ s_receive(wq_sender_t *self)
     }
 }
 
+/*  Read the monitor's pending events. A refused key is known at once: note
+    it and drop the link (true); the rest is kept for s_why_dead. */
+static bool
+s_monitor_read(wq_sender_t *self, uint64_t now)
+{
+    while (self->mon && (zsock_events(self->mon) & ZMQ_POLLIN)) {
+        zmsg_t *m = zmsg_recv(self->mon);
+        if (!m)
+            break;
+        zframe_t *f = zmsg_first(m);
+        if (f && zframe_size(f) >= 6) {
+            uint16_t ev;
+            uint32_t value;
+            memcpy(&ev, zframe_data(f), 2);
+            memcpy(&value, zframe_data(f) + 2, 4);
+            if (ev == ZMQ_EVENT_CONNECTED)
+                self->tcp_ok = true;
+            else if (ev == ZMQ_EVENT_CONNECT_RETRIED)
+                self->retries++;
+            else if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                self->hs_ok = true;
+            else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                self->auth_status = value ? value : 1;
+            else
+                self->hs_failed = true;
+        }
+        zmsg_destroy(&m);
+    }
+    if (self->auth_status) {
+        wq_info("the collector refused our key (ZAP status %" PRIu32 ")", self->auth_status);
+        s_note_error(self, "%s refused this agent's key (not authorized): its operator must run "
+                     "`wanqi-collector authorize agent --key '%s' --agent-id %s --county CODE`",
+                     self->opts.endpoint, zcert_public_txt(self->opts.cert), self->agent);
+        s_disconnect(self, now);
+        return true;
+    }
+    return false;
+}
+
+/*  Why a link gave no answer, from what the monitor saw. */
+static void
+s_why_dead(wq_sender_t *self, uint64_t silent_ms)
+{
+    if (self->mon && !self->tcp_ok)
+        s_note_error(self, "cannot reach %s (no connection in %" PRIu64 " ms, %" PRIu32 " attempts): "
+                     "is the collector running, is the address right, is the port open?",
+                     self->opts.endpoint, silent_ms, self->retries + 1);
+    else if (self->mon && !self->hs_ok)
+        s_note_error(self, "reached %s, but the encrypted handshake failed: collector_key in "
+                     "agent.conf is probably not this collector's key (`wanqi-collector key` "
+                     "there prints it)", self->opts.endpoint);
+    else
+        s_note_error(self, "no answer from %s for %" PRIu64 " ms: link dead (collector "
+                     "down or unreachable, or this agent's key not authorized there)",
+                     self->opts.endpoint, silent_ms);
+}
+
 int
 wq_sender_run(wq_sender_t *self, const volatile sig_atomic_t *stop, wq_err_t *err)
 {
@@ -641,10 +725,9 @@ wq_sender_run(wq_sender_t *self, const volatile sig_atomic_t *stop, wq_err_t *er
             if (rc != WQ_OK)
                 goto done;
         }
-        if (self->phase != S_DOWN && now - self->last_recv > 3 * self->hb_ms) {
-            s_note_error(self, "no answer from %s for %" PRIu64 " ms: link dead (collector "
-                         "down or unreachable, or this agent's key not authorized there)",
-                         self->opts.endpoint, now - self->last_recv);
+        if (self->phase != S_DOWN && !s_monitor_read(self, now) &&
+            now - self->last_recv > 3 * self->hb_ms) {
+            s_why_dead(self, now - self->last_recv);
             s_disconnect(self, now);
         }
         if (now - self->last_poll >= self->opts.poll_ms) {
@@ -686,13 +769,15 @@ wq_sender_run(wq_sender_t *self, const volatile sig_atomic_t *stop, wq_err_t *er
         s_progress(self, now);
         long timeout = (long) self->opts.poll_ms;
         if (self->sock) {
-            zmq_pollitem_t item = {zsock_resolve(self->sock), 0, ZMQ_POLLIN, 0};
-            int prc = zmq_poll(&item, 1, timeout);
+            zmq_pollitem_t items[2] = {{zsock_resolve(self->sock), 0, ZMQ_POLLIN, 0},
+                                       {self->mon ? zsock_resolve(self->mon) : NULL, 0,
+                                        ZMQ_POLLIN, 0}};
+            int prc = zmq_poll(items, self->mon ? 2 : 1, timeout);
             if (prc < 0 && errno != EINTR) {
                 rc = wq_err_set(err, WQ_E_IO, "", "zmq_poll: %s", zmq_strerror(errno));
                 goto done;
             }
-            if (prc > 0)
+            if (prc > 0 && (items[0].revents & ZMQ_POLLIN))
                 s_receive(self);
         } else {
             uint64_t wait = self->next_attempt > now ? self->next_attempt - now : 0;
@@ -702,6 +787,7 @@ wq_sender_run(wq_sender_t *self, const volatile sig_atomic_t *stop, wq_err_t *er
         }
     }
 done:
+    zsock_destroy(&self->mon);
     zsock_destroy(&self->sock);
     self->phase = S_DOWN;
     return rc;

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `wanqi-agent status` tells apart, against a real collector on 127.0.0.1:
+# this agent's key not authorized there, a wrong collector key in
+# agent.conf, and an address where nothing answers (the socket monitor's
+# events). Every wait has a deadline and says what it waited for; every
+# process started here is stopped, the temp folder removed.
+set -uo pipefail
+B=${WANQI_BIN_DIR:?}
+T=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
+trap cleanup EXIT
+fail() { echo "link_diagnosis: $*" >&2; exit 1; }
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+P1=$(port); P2=$(port); DEAD=$(port)
+"$B/wanqi-collector" init --dir "$T/c" --ingest "tcp://127.0.0.1:$P1" --query "tcp://127.0.0.1:$P2" \
+  >/dev/null 2>&1 || fail "collector init failed"
+"$B/wanqi-collector" run --dir "$T/c" >"$T/c.log" 2>&1 & pids+=($!)
+for _ in $(seq 300); do grep -q "running (pid" "$T/c.log" && break; sleep 0.1; done
+grep -q "running (pid" "$T/c.log" || fail "waited 30 s for the collector to run: $(cat "$T/c.log")"
+CK=$("$B/wanqi-collector" key --dir "$T/c")
+OTHER='rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7'
+check() {  # case endpoint key expected-text
+  "$B/wanqi-agent" init --dir "$T/$1" --agent-id 130102-01 --county 130102 --collector "$2" \
+    --collector-key "$3" --config heartbeat_ms=300 --config backoff_max_ms=1000 >/dev/null 2>&1 \
+    || fail "$1: agent init failed"
+  "$B/wanqi-agent" run --dir "$T/$1" >"$T/$1.log" 2>&1 & local ap=$!
+  pids+=("$ap")
+  local st=""
+  for _ in $(seq 300); do
+    st=$("$B/wanqi-agent" status --dir "$T/$1" 2>&1)
+    [[ $st == *"$4"* ]] && break
+    sleep 0.1
+  done
+  kill "$ap"; wait "$ap" 2>/dev/null
+  [[ $st == *"$4"* ]] || fail "$1: waited 30 s for status to say '$4'; it says: $st"
+}
+check unauthorized "tcp://127.0.0.1:$P1" "$CK" "refused this agent's key (not authorized)"
+grep -q "denied (CURVE) client_key=" "$T/c.log" || fail "the collector's log does not name the refused key"
+check wrong_key "tcp://127.0.0.1:$P1" "$OTHER" "the encrypted handshake failed: collector_key"
+check unreachable "tcp://127.0.0.1:$DEAD" "$CK" "cannot reach tcp://127.0.0.1:$DEAD"
+echo "link_diagnosis: ok"
