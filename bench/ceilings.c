@@ -47,7 +47,7 @@ s_now(void)
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-static void
+__attribute__((noreturn)) static void
 s_die(const char *what, int rc)
 {
     fprintf(stderr, "ceilings: %s: %s\n", what, mdb_strerror(rc));
@@ -320,8 +320,8 @@ s_scan(const char *store)
     }
     zhashx_t *agg = zhashx_new();
     double t0 = s_now();
-    MDB_txn *txn;
-    MDB_cursor *cur;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
     int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
     if (rc || (rc = mdb_cursor_open(txn, c->events, &cur)))
         s_die("read", rc);

@@ -61,7 +61,7 @@ static double s_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void s_die(const char *what, const char *why)
+__attribute__((noreturn)) static void s_die(const char *what, const char *why)
 {
     fprintf(stderr, "web_load: %s: %s\n", what, why);
     exit(1);

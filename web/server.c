@@ -711,7 +711,9 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-static void s_mhd_log(void *cls, const char *fmt, va_list ap)
+/*  libmicrohttpd's log callback: fmt comes from the library. */
+__attribute__((format(printf, 2, 0))) static void
+s_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char line[512];
