@@ -172,9 +172,12 @@ static void test_late_batches_duplicates(void **state)
     fx_teardown(&fx);
 }
 
-/*  Two `wanqi-agent run` on one outbox (an operator started a second one):
-    both send the same seqs, so the collector receives duplicates of what
-    it committed. They are dropped and acknowledged, never counted. */
+/*  Two senders of one identity: a second `run` on the same outbox is
+    refused (run.lock, issue 11), but a copy of the agent's directory on a
+    second machine (restored from a backup, or copied by an operator) sends
+    the same stream: the collector receives duplicates of what it committed.
+    They are dropped and acknowledged, never counted. The test also checks
+    that the lock refuses a second `run` on the original directory. */
 static void test_two_senders_duplicates(void **state)
 {
     (void) state;
@@ -188,10 +191,28 @@ static void test_two_senders_duplicates(void **state)
     long n = s_backlog(&fx, a, "130102", fx_light() ? 20 : 40, 47);
     char *bin = strdup(ts_bin("wanqi-agent"));
     char *log2 = ts_strf("%s/second-run.log", fx.tmp);
-    char *argv[] = {bin, "run", "--dir", fx.agents[a].dir, NULL};
+    char *copy = ts_strf("%s/agent-copy", fx.tmp);
+    char *cp_argv[] = {"/bin/cp", "-a", fx.agents[a].dir, copy, NULL};
+    assert_int_equal(ts_run(cp_argv, NULL, NULL, NULL, 60000, NULL), 0);
+    char *argv[] = {bin, "run", "--dir", copy, NULL};
     /* Both start before the collector: both retry (backoff at most 1 s)
        and both find it within about a second of each other. */
     fx_agent_start(&fx, a);
+    /* A second run on the same outbox is refused while the first runs
+       (it takes the lock before it logs "connecting to"). */
+    int64_t lock_deadline = fx_now_ms() + 60000;
+    while (fx_count_in_file(fx.agents[a].log, "connecting to") < 1) {
+        if (fx_now_ms() > lock_deadline)
+            ts_fail("the first run did not start connecting within 60 s (log %s)", fx.agents[a].log);
+        ts_sleep_ms(100);
+    }
+    char *same_argv[] = {bin, "run", "--dir", fx.agents[a].dir, NULL};
+    char *same_err = NULL;
+    int same_rc = ts_run(same_argv, NULL, NULL, &same_err, 30000, NULL);
+    if (same_rc == 0 || !same_err || !strstr(same_err, "another wanqi-agent run"))
+        ts_fail("a second run on %s was not refused by its lock (exit %d, stderr: %s)", fx.agents[a].dir,
+                same_rc, same_err ? same_err : "");
+    free(same_err);
     pid_t second = ts_spawn(argv, log2, NULL);
     fx_collector_start(&fx, NULL);
     fx_wait_drained(&fx, fx_light() ? 300000 : 120000);
@@ -203,6 +224,7 @@ static void test_two_senders_duplicates(void **state)
     fx_check_exact(&fx, true, 0, &t);
     assert_int_equal(t.records, n);
     free(log2);
+    free(copy);
     free(bin);
     fx_teardown(&fx);
 }
