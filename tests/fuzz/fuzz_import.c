@@ -68,7 +68,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!f || fwrite(data + 1, 1, size - 1, f) != size - 1 || fclose(f) != 0)
         abort();
     FILE *null = fopen("/dev/null", "w");
-    wq_import_opts_t opts = {WQ_IMPORT_AUTO, (data[0] & 2) != 0, "130102", null, null};
+    wq_import_opts_t opts = {.format = WQ_IMPORT_AUTO, .all_or_nothing = (data[0] & 2) != 0,
+                             .county = "130102", .out = null, .errors = null};
     wq_import_result_t res;
     wq_err_t err;
     (void) wq_import_file(s_box, path, &opts, &res, &err);
