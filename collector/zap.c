@@ -22,6 +22,7 @@
 
 typedef struct {
     zsock_t *rep;               /* bound by wq_zap_start, used by the actor */
+    bool bound;
     zhashx_t *keys;             /* Z85 key -> "agent ID" / "client NAME" */
     zhashx_t *logged;           /* "key address" -> s_refused_t */
     char domain[64];
@@ -46,6 +47,11 @@ s_self_destroy(s_self_t **selfp)
 {
     if (!*selfp)
         return;
+    /* Unbind first: the endpoint is free when this returns (a closed
+       socket releases it later, in libzmq's reaper thread), so the next
+       handler (a reload) can bind it at once. */
+    if ((*selfp)->rep && (*selfp)->bound)
+        zsock_unbind((*selfp)->rep, "%s", S_ENDPOINT);
     zsock_destroy(&(*selfp)->rep);
     zhashx_destroy(&(*selfp)->keys);
     zhashx_destroy(&(*selfp)->logged);
@@ -187,11 +193,22 @@ wq_zap_start(const wq_peers_t *peers, const char *domain, zactor_t **out, wq_err
     if (!self->rep)
         goto nomem;
     zsock_set_linger(self->rep, 0);
-    if (zsock_bind(self->rep, "%s", S_ENDPOINT) != 0) {
-        int e = errno;
+    /* The previous handler's endpoint may still be on its way out: retry
+       for up to a second. */
+    int rc = -1, e = 0;
+    for (int i = 0; i < 100 && rc != 0; i++) {
+        rc = zsock_bind(self->rep, "%s", S_ENDPOINT);
+        e = errno;
+        if (rc != 0 && e == EADDRINUSE)
+            zclock_sleep(10);
+        else if (rc != 0)
+            break;
+    }
+    if (rc != 0) {
         s_self_destroy(&self);
         return wq_err_set(err, WQ_E_IO, NULL, "the ZAP handler cannot bind %s: %s", S_ENDPOINT, zmq_strerror(e));
     }
+    self->bound = true;
     *out = zactor_new(s_zap, self);
     if (!*out) {
         s_self_destroy(&self);
