@@ -313,23 +313,16 @@ int
 wq_server_reload_peers(wq_server_t *self, wq_err_t *err)
 {
     wq_peers_t *peers = NULL;
-    zactor_t *auth = NULL;
     int rc = wq_peers_load(self->peers_path, &peers, err);
     if (rc != WQ_OK)
         return rc;
-    /* Only one ZAP handler may exist: stop the old one first. In between,
-       ZAP_ENFORCE_DOMAIN makes handshakes fail (clients retry). */
-    zactor_destroy(&self->auth);
-    rc = s_auth_start(peers, &auth, err);
+    /* The running ZAP handler takes the new list (no gap in which
+       handshakes would fail, no second handler on its endpoint). */
+    rc = wq_zap_reload(self->auth, peers, err);
     if (rc != WQ_OK) {
-        /* Keep the old list in force. */
-        wq_peers_destroy(&peers);
-        wq_err_t e2;
-        if (s_auth_start(self->peers, &self->auth, &e2) != WQ_OK)
-            wq_error("ZAP handler could not be restarted: %s; no peer can connect until restart", e2.text);
+        wq_peers_destroy(&peers);   /* the old list stays in force */
         return rc;
     }
-    self->auth = auth;
     pthread_mutex_lock(&self->peers_lock);
     wq_peers_t *old = self->peers;
     self->peers = peers;

@@ -50,8 +50,8 @@ s_self_destroy(s_self_t **selfp)
     /* Unbind first: the endpoint is free when this returns (a closed
        socket releases it later, in libzmq's reaper thread), so the next
        handler (a reload) can bind it at once. */
-    if ((*selfp)->rep && (*selfp)->bound)
-        zsock_unbind((*selfp)->rep, "%s", S_ENDPOINT);
+    if ((*selfp)->rep && (*selfp)->bound && zsock_unbind((*selfp)->rep, "%s", S_ENDPOINT) != 0)
+        wq_warn("ZAP handler: cannot unbind %s: %s", S_ENDPOINT, zmq_strerror(errno));
     zsock_destroy(&(*selfp)->rep);
     zhashx_destroy(&(*selfp)->keys);
     zhashx_destroy(&(*selfp)->logged);
@@ -156,13 +156,61 @@ s_zap(zsock_t *pipe, void *arg)
     zpoller_t *poller = zpoller_new(pipe, rep, NULL);
     while (poller) {
         void *which = zpoller_wait(poller, -1);
-        if (which == rep)
+        if (which == rep) {
             s_handle(self, rep);
-        else
-            break;              /* $TERM, or interrupted */
+            continue;
+        }
+        if (which != pipe)
+            break;              /* interrupted */
+        char *cmd = NULL;
+        void *keys = NULL;
+        if (zsock_recv(pipe, "sp", &cmd, &keys) != 0 || !cmd || strcmp(cmd, "KEYS") != 0) {
+            free(cmd);
+            break;              /* $TERM */
+        }
+        free(cmd);
+        zhashx_destroy(&self->keys);
+        self->keys = keys;
+        zsock_signal(pipe, 0);
     }
     zpoller_destroy(&poller);
     s_self_destroy(&self);
+}
+
+/*  A new key table for peers (Z85 key -> "agent ID" / "client NAME"), or
+    NULL if memory is short. */
+static zhashx_t *
+s_keys_new(const wq_peers_t *peers)
+{
+    zhashx_t *keys = zhashx_new();
+    if (!keys)
+        return NULL;
+    zhashx_set_destructor(keys, s_free);
+    for (size_t i = 0; i < wq_peers_count(peers); i++) {
+        const wq_peer_t *p = wq_peers_at(peers, i);
+        char *who = zsys_sprintf("%s %s", p->kind == WQ_PEER_AGENT ? "agent" : "client", p->id);
+        if (!who || zhashx_insert(keys, p->key, who) != 0) {
+            free(who);
+            zhashx_destroy(&keys);
+            return NULL;
+        }
+    }
+    return keys;
+}
+
+int
+wq_zap_reload(zactor_t *zap, const wq_peers_t *peers, wq_err_t *err)
+{
+    zhashx_t *keys = s_keys_new(peers);
+    if (!keys)
+        return wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory");
+    /* The actor takes the table and answers once it is in force. */
+    if (zsock_send(zap, "sp", "KEYS", keys) != 0) {
+        zhashx_destroy(&keys);
+        return wq_err_set(err, WQ_E_IO, NULL, "cannot reach the ZAP handler");
+    }
+    zsock_wait(zap);
+    return WQ_OK;
 }
 
 int
@@ -172,21 +220,12 @@ wq_zap_start(const wq_peers_t *peers, const char *domain, zactor_t **out, wq_err
     s_self_t *self = calloc(1, sizeof *self);
     if (!self)
         return wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory");
-    self->keys = zhashx_new();
+    self->keys = s_keys_new(peers);
     self->logged = zhashx_new();
     if (!self->keys || !self->logged)
         goto nomem;
-    zhashx_set_destructor(self->keys, s_free);
     zhashx_set_destructor(self->logged, s_free);
     snprintf(self->domain, sizeof self->domain, "%s", domain);
-    for (size_t i = 0; i < wq_peers_count(peers); i++) {
-        const wq_peer_t *p = wq_peers_at(peers, i);
-        char *who = zsys_sprintf("%s %s", p->kind == WQ_PEER_AGENT ? "agent" : "client", p->id);
-        if (!who || zhashx_insert(self->keys, p->key, who) != 0) {
-            free(who);
-            goto nomem;
-        }
-    }
     /* Bound here, so that a taken endpoint is an error of this call; the
        actor takes the socket (zactor_new is the barrier) and self. */
     self->rep = zsock_new(ZMQ_REP);

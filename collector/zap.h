@@ -32,4 +32,10 @@
     is taken). */
 int wq_zap_start(const wq_peers_t *peers, const char *domain, zactor_t **out, wq_err_t *err);
 
+/*  Put the keys of peers in force in the running handler zap (a reload of
+    the peers file): from its return on, handshakes are decided by the new
+    list; no handshake is refused for lack of a handler meanwhile. Errors:
+    WQ_E_NOMEM, WQ_E_IO. */
+int wq_zap_reload(zactor_t *zap, const wq_peers_t *peers, wq_err_t *err);
+
 #endif
