@@ -602,12 +602,20 @@ s_on_signal(int sig)
     the open file, so the kernel releases it however the process ends (no
     stale lock after a crash); the file holds the holder's pid so that the
     refusal can name it. On success *fd is the locked file, kept open for the
-    life of run. */
+    life of run; s_run_unlock removes it at a clean exit.
+
+    Removing a lock file is safe only with a check: a second run may have
+    opened the file just before the first removed it, and would then lock
+    a file no longer in the directory while a third run creates and locks a
+    new one. So after taking the lock, the file locked must still be the
+    one at the path (same device and inode); if not, try again. The first
+    run removes the file while it still holds the lock, then closes it. */
 static int
 s_run_lock(const char *dir, int *fd)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, WQ_AGENT_RUN_LOCK);
+again:
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (*fd < 0) {
         fprintf(stderr, _("wanqi-agent: run: cannot open the lock file %s: %s\n"), path,
@@ -633,6 +641,13 @@ s_run_lock(const char *dir, int *fd)
         *fd = -1;
         return 1;
     }
+    struct stat held, at_path;
+    if (fstat(*fd, &held) != 0 || stat(path, &at_path) != 0 || held.st_dev != at_path.st_dev ||
+        held.st_ino != at_path.st_ino) {
+        /* The run that held it removed it meanwhile: lock the file now there. */
+        close(*fd);
+        goto again;
+    }
     char me[24];
     int len = snprintf(me, sizeof me, "%ld\n", (long) getpid());
     if (ftruncate(*fd, 0) != 0 || pwrite(*fd, me, (size_t) len, 0) != len) {
@@ -643,6 +658,21 @@ s_run_lock(const char *dir, int *fd)
         return 1;
     }
     return 0;
+}
+
+/*  Remove the lock file of a clean exit while still holding the lock (see
+    s_run_lock), then release it. A failed removal only leaves the file. */
+static void
+s_run_unlock(const char *dir, int *fd)
+{
+    if (*fd < 0)
+        return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, WQ_AGENT_RUN_LOCK);
+    if (unlink(path) != 0 && errno != ENOENT)
+        wq_warn(_("cannot remove the lock file %s: %s"), path, strerror(errno));
+    close(*fd);
+    *fd = -1;
 }
 
 static int
@@ -709,8 +739,7 @@ done:
     wq_sender_destroy(&sender);
     zcert_destroy(&cert);
     wq_outbox_destroy(&box);
-    if (lock >= 0)
-        close(lock);    /* releases the flock; the file stays, with a stale pid */
+    s_run_unlock(dir, &lock);
     return rc;
 }
 
