@@ -260,14 +260,15 @@ s_column_wanted(const char *col, const char *list)
 
 /*  The summary as shown: the wanted column groups, and (for table and CSV,
     when there is more than one row) a totals row "total / 合计" summing
-    each integer column; the median of answer days cannot be summed and is
-    left empty. JSON stays one object per area. NULL on no memory. */
+    each integer column; medians cannot be summed and are left empty. JSON
+    stays one object per area. NULL on no memory. */
+#define S_SUMMARY_MAXCOLS 128   /* the summary has 79 columns with --by group */
 static wq_table_t *
 s_shape_summary(const wq_table_t *in, const char *columns, wq_format_t format)
 {
-    size_t nc = wq_table_ncols(in), nr = wq_table_nrows(in), keep[64], nk = 0;
-    const char *names[64];
-    for (size_t c = 0; c < nc && nk < 64; c++)
+    size_t nc = wq_table_ncols(in), nr = wq_table_nrows(in), keep[S_SUMMARY_MAXCOLS], nk = 0;
+    const char *names[S_SUMMARY_MAXCOLS];
+    for (size_t c = 0; c < nc && nk < S_SUMMARY_MAXCOLS; c++)
         if (s_column_wanted(wq_table_col(in, c), columns)) {
             keep[nk] = c;
             names[nk++] = wq_table_col(in, c);
@@ -296,7 +297,7 @@ s_shape_summary(const wq_table_t *in, const char *columns, wq_format_t format)
                 rc = wq_table_set_str(t, row, k, "total");
             else if (strcmp(col, "area_name") == 0)
                 rc = wq_table_set_str(t, row, k, "合计");
-            else if (strcmp(col, "answer_days_median") != 0 && strcmp(col, "level") != 0) {
+            else if (!strstr(col, "_median") && strcmp(col, "level") != 0) {
                 int64_t sum = 0;
                 bool any = false;
                 for (size_t r = 0; r < nr; r++) {
