@@ -714,7 +714,10 @@ s_user_help(FILE *f)
 int
 wq_user_cmd(int argc, char **argv, const char *dir_opt)
 {
-    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+    bool help = false;  /* --help anywhere: `user add --help` is not an account "--help" */
+    for (int i = 0; i < argc; i++)
+        help = help || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    if (argc < 1 || help) {
         s_user_help(argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
