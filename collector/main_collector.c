@@ -746,7 +746,7 @@ main(int argc, char **argv)
         return S_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("wanqi-collector %s\n", WANQI_VERSION);
+        printf("wanqi-collector %s\n", WANQI_VERSION);   /* not translated: name and version */
         return S_EXIT_OK;
     }
     if (strcmp(cmd, "init") == 0)

@@ -778,7 +778,7 @@ main(int argc, char **argv)
         case 'h':
         case O_HELP: help = true; break;
         case O_VERSION:
-            printf("wanqi-query %s\n", WANQI_VERSION);
+            printf("wanqi-query %s\n", WANQI_VERSION);   /* not translated: name and version */
             ret = S_EXIT_OK;
             goto done;
         default:

@@ -11,6 +11,7 @@
     =========================================================================
 */
 #include "collector/views.h"
+#include "common/i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +105,7 @@ s_add(MDB_txn *txn, wq_central_t *c, const uint8_t key[WQ_VKEY_LEN], int64_t del
     if (mrc == 0) {
         if (v.mv_size != 8)
             return wq_err_set(err, WQ_E_CORRUPT, "views",
-                              "a stored counter is %zu bytes, not 8: run verify", v.mv_size);
+                              _("a stored counter is %zu bytes, not 8: run verify"), v.mv_size);
         memcpy(&cur, v.mv_data, 8);
     } else if (mrc != MDB_NOTFOUND) {
         return wq_store_err(mrc, "mdb_get(views)", err);
@@ -198,7 +199,7 @@ s_range_sum(MDB_cursor *cur, const uint8_t *area_month, int metric, unsigned lo,
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *key = k.mv_data;
         if (k.mv_size != WQ_VKEY_LEN || v.mv_size != 8)
-            return wq_err_set(err, WQ_E_CORRUPT, "views", "a stored counter is malformed: run verify");
+            return wq_err_set(err, WQ_E_CORRUPT, "views", _("a stored counter is malformed: run verify"));
         if (memcmp(key, area_month, 13) != 0 || key[13] != metric ||
             (unsigned) (key[14] << 8 | key[15]) > hi)
             break;
@@ -260,7 +261,7 @@ s_rect_days(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, c
         if (k.mv_size < 1 + plen || memcmp(key, seek, 1 + plen) != 0)
             break;
         if (k.mv_size != 39 || v.mv_size != 8) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "a stored R mark is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("a stored R mark is malformed: run verify"));
             goto done;
         }
         const char *month = key + 7, *start = key + 14, *end = key + 24, *days = key + 34;
@@ -274,7 +275,7 @@ s_rect_days(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, c
         int64_t n;
         memcpy(&n, v.mv_data, 8);
         if (s_hist_add(&s->rdays, &s->nrdays, d, n) != WQ_OK) {
-            rc = wq_err_set(err, WQ_E_NOMEM, "views", "out of memory summing rectify days");
+            rc = wq_err_set(err, WQ_E_NOMEM, "views", _("out of memory summing rectify days"));
             goto done;
         }
     }
@@ -315,7 +316,7 @@ wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *f
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;) {
         const uint8_t *key = k.mv_data;
         if (k.mv_size != WQ_VKEY_LEN || v.mv_size != 8) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "views", "a stored counter is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "views", _("a stored counter is malformed: run verify"));
             goto done;
         }
         if (memcmp(key, area, 6) != 0)
@@ -368,7 +369,7 @@ wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *f
         case WQ_M_ANSWERED: s->answered += n; break;
         case WQ_M_ANSWER_DAYS:
             if (s_hist_add(&s->days, &s->ndays, sub, n) != WQ_OK) {
-                rc = wq_err_set(err, WQ_E_NOMEM, "views", "out of memory summing answer days");
+                rc = wq_err_set(err, WQ_E_NOMEM, "views", _("out of memory summing answer days"));
                 goto done;
             }
             break;
