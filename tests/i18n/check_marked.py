@@ -8,8 +8,9 @@ fputs) that contains words and is not wrapped in _() / N_() / P_(). It scans
 every .c file of common/, proto/, web/, agent/ and collector/ (with
 collector/dash/).
 
-Not scanned, by rule: wq_debug lines (for developers, in English), and JSON
-fragments printed by hand (a literal that starts with {" ," ] or null).
+Not scanned, by rule: wq_debug lines (for developers, in English), JSON
+fragments printed by hand (a literal that starts with {" ," ] or null), and
+"key value" statistics lines read by scripts ("visits %zu\n").
 A literal that must stay as it is (a wire text, a file format, a command's
 machine output) is marked on the call's line or the line before with a
 comment saying why: /* not translated: REASON */.
@@ -30,6 +31,7 @@ DIRS = ['common', 'proto', 'web', 'agent', 'collector']
 CALL = re.compile(r'(?<![\w.>])(' + '|'.join(FUNCS) + r')\s*\(')
 SPEC = re.compile(r'%[-+ #0-9.*$]*(?:hh|h|ll|l|j|z|t)?[a-zA-Z]')
 JSON = re.compile(r'^"(\{\\"|,\\"|\]|null)')
+STAT = re.compile(r'^"[a-z_]+(\.[a-z%_]+)* %(zu|s|d)\\n"$')   # "key value\n": machine-read
 
 
 def skip_ws(s, i):
@@ -123,7 +125,7 @@ def scan(root):
                         continue
                     a = st[idx]
                     lit = literal(s, a)
-                    if JSON.match(lit):
+                    if JSON.match(lit) or STAT.match(lit):
                         continue
                     words = SPEC.sub('', re.sub(r'\\.', ' ', lit))
                     if not re.search(r'[A-Za-z]{3,}', words):
