@@ -26,6 +26,7 @@
 #include "common/division.h"
 #include "common/record.h"
 #include "common/store.h"
+#include "proto/msg.h"
 
 /*  ---- parameters --------------------------------------------------------- */
 
@@ -369,7 +370,7 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     /* Columns, with enum names from the record table. */
     static const char *const head[] = {"area", "area_name", "level", "enterprises_registered",
                                        "enterprises_visited", "visits"};
-    size_t maxcols = 96;
+    size_t maxcols = WQ_RESULT_MAX_COLS;
     cols = calloc(maxcols, sizeof *cols);
     if (!cols)
         goto oom;
@@ -381,10 +382,21 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         }                                                                  \
         ncols++;                                                           \
     } while (0)
-    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+    /* By group, the figures split and their totals only: the whole summary
+       and the groups would not fit a RESULT (WQ_RESULT_MAX_COLS). */
+    if (by_group) {
+        static const char *const gh[] = {"area", "area_name", "level", "enterprises_registered",
+                                         "enterprises_visited", "problems", "rectified_on_time",
+                                         "rectified_late", "overdue"};
+        for (size_t i = 0; i < sizeof gh / sizeof gh[0]; i++)
+            S_COL("%s", gh[i]);
+    }
+    for (size_t i = 0; !by_group && i < sizeof head / sizeof head[0]; i++)
         S_COL("%s", head[i]);
-    for (int i = 1; i < WQ_METHOD_COUNT; i++)
+    for (int i = 1; !by_group && i < WQ_METHOD_COUNT; i++)
         S_COL("visits_%s", wq_enum_name(WQ_F_METHOD, i));
+    if (by_group)
+        goto group_cols;
     S_COL("problems");
     for (int i = 1; i < WQ_CAT_COUNT; i++)
         S_COL("problems_%s", wq_enum_name(WQ_F_CATEGORY, i));
@@ -405,6 +417,7 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     S_COL("rectify_days_median");
     for (int i = 1; i < WQ_GRADE_COUNT; i++)
         S_COL("grade_%s", s_grade_col(i));
+group_cols:
     for (int g = 1; by_group && g < WQ_GROUP_COUNT; g++)
         if (s_group_name(g)) {
             S_COL("enterprises_registered_%s", s_group_name(g));
@@ -449,6 +462,23 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         s_set_str(t, r, col++, wq_level_name(level), &rc);
         s_set_int(t, r, col++, s.registered, &rc);
         s_set_int(t, r, col++, s.visited, &rc);
+        if (by_group) {
+            s_set_int(t, r, col++, s.problems, &rc);
+            s_set_int(t, r, col++, s.on_time, &rc);
+            s_set_int(t, r, col++, s.late, &rc);
+            s_set_int(t, r, col++, s.overdue, &rc);
+            for (int g = 1; g < WQ_GROUP_COUNT; g++)
+                if (s_group_name(g)) {
+                    s_set_int(t, r, col++, s.group_registered[g], &rc);
+                    s_set_int(t, r, col++, s.group_visited[g], &rc);
+                    for (int m = 0; m < S_G_N; m++)
+                        s_set_int(t, r, col++, gc[i][g][m], &rc);
+                }
+            wq_view_sums_clear(&s);
+            if (rc != WQ_OK)
+                goto oom;
+            continue;
+        }
         s_set_int(t, r, col++, s.visits, &rc);
         for (int j = 1; j < WQ_METHOD_COUNT; j++)
             s_set_int(t, r, col++, s.by_method[j], &rc);
@@ -480,13 +510,6 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
             col++;
         for (int j = 1; j < WQ_GRADE_COUNT; j++)
             s_set_int(t, r, col++, s.by_grade[j], &rc);
-        for (int g = 1; by_group && g < WQ_GROUP_COUNT; g++)
-            if (s_group_name(g)) {
-                s_set_int(t, r, col++, s.group_registered[g], &rc);
-                s_set_int(t, r, col++, s.group_visited[g], &rc);
-                for (int m = 0; m < S_G_N; m++)
-                    s_set_int(t, r, col++, gc[i][g][m], &rc);
-            }
         wq_view_sums_clear(&s);
         if (rc != WQ_OK)
             goto oom;

@@ -16,6 +16,7 @@
 #include "test_central_fixture.h"
 
 #include "common/date.h"
+#include "proto/msg.h"
 #include "common/store.h"
 #include "tests/support/testsupport.h"
 
@@ -437,11 +438,10 @@ run_property(uint64_t campaign_seed)
                                              "advanced_manufacturing", "tech_sme", "above_size"};
         int64_t split = 0;
         assert_int_equal(wq_table_nrows(plain), wq_table_nrows(grp));
+        assert_true(wq_table_ncols(grp) <= WQ_RESULT_MAX_COLS);    /* fits a RESULT */
         for (size_t r = 0; r < wq_table_nrows(grp); r++) {
-            assert_int_equal(tc_int(grp, r, "rectify_days_median"),
-                             tc_int(plain, r, "rectify_days_median"));
-            bool any = tc_int(grp, r, "rectified_on_time") + tc_int(grp, r, "rectified_late") > 0;
-            assert_int_equal(tc_int(grp, r, "rectify_days_median") >= 0, any);
+            bool any = tc_int(plain, r, "rectified_on_time") + tc_int(plain, r, "rectified_late") > 0;
+            assert_int_equal(tc_int(plain, r, "rectify_days_median") >= 0, any);
             for (int m = 0; m < 4; m++) {
                 int64_t total = tc_int(grp, r, base[m]), focus = 0;
                 assert_int_equal(total, tc_int(plain, r, base[m]));
