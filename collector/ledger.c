@@ -9,6 +9,7 @@
     =========================================================================
 */
 #include "collector/ledger.h"
+#include "common/i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@ s_params(const char *query, const wq_param_t *p, size_t n, const char *const *al
         while (j < na && strcmp(allowed[j], k) != 0)
             j++;
         if (j == na)
-            return wq_err_set(err, WQ_E_UNKNOWN, k, "query %s takes no parameter \"%s\"", query, k);
+            return wq_err_set(err, WQ_E_UNKNOWN, k, _("query %s takes no parameter \"%s\""), query, k);
         vals[j] = p[i].value ? p[i].value : "";
     }
     return WQ_OK;
@@ -53,7 +54,7 @@ s_area_prefix(const char *area, char prefix[7], wq_err_t *err)
 {
     size_t n = area ? strlen(area) : 0;
     if (!area || (n != 2 && n != 4 && n != 6) || strspn(area, "0123456789") != n)
-        return wq_err_set(err, WQ_E_FORMAT, "area", "area \"%s\" is not a GB/T 2260 code",
+        return wq_err_set(err, WQ_E_FORMAT, "area", _("area \"%s\" is not a GB/T 2260 code"),
                           area ? area : "");
     memcpy(prefix, area, n + 1);
     while (n > 2 && prefix[n - 1] == '0' && prefix[n - 2] == '0')
@@ -69,7 +70,7 @@ s_enum_param(wq_field_t f, const char *v, int *out, wq_err_t *err)
         return WQ_OK;
     *out = wq_enum_parse(f, v);
     if (!*out)
-        return wq_err_set(err, WQ_E_FORMAT, wq_field_name(f), "%s \"%s\" is not a known value",
+        return wq_err_set(err, WQ_E_FORMAT, wq_field_name(f), _("%s \"%s\" is not a known value"),
                           wq_field_name(f), v);
     return WQ_OK;
 }
@@ -203,7 +204,7 @@ s_problem_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
     s_str(q->t, r, 11, overdue ? "yes" : "no", &rc);
     wq_fold_state_clear(&es);
     if (rc != WQ_OK)
-        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the problems table");
+        return wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the problems table"));
     return WQ_OK;
 }
 
@@ -225,7 +226,7 @@ s_walk_overdue(MDB_txn *txn, wq_central_t *c, s_problems_t *q, wq_err_t *err)
         if (key[0] != 'O')
             break;
         if (k.mv_size < 36 || k.mv_size > 34 + WQ_ENTITY_MAX) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "an overdue mark is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("an overdue mark is malformed: run verify"));
             break;
         }
         if (memcmp(key + 1, q->asof, 10) > 0)
@@ -264,7 +265,7 @@ wq_ledger_problems(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size
     if (rc == WQ_OK)
         rc = s_area_prefix(v[0] ? v[0] : "130000", q.prefix, err);
     if (rc == WQ_OK && v[1] && wq_date_check(v[1], err) != WQ_OK)
-        rc = wq_err_set(err, WQ_E_FORMAT, "asof", "asof \"%s\" is not a date YYYY-MM-DD", v[1]);
+        rc = wq_err_set(err, WQ_E_FORMAT, "asof", _("asof \"%s\" is not a date YYYY-MM-DD"), v[1]);
     if (rc == WQ_OK)
         rc = s_enum_param(WQ_F_STATUS, v[2], &q.status, err);
     if (rc == WQ_OK)
@@ -273,7 +274,7 @@ wq_ledger_problems(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size
         rc = s_enum_param(WQ_F_SEVERITY, v[4], &q.severity, err);
     if (rc == WQ_OK && v[5] && *v[5]) {
         if (strcmp(v[5], "yes") && strcmp(v[5], "no"))
-            rc = wq_err_set(err, WQ_E_FORMAT, "overdue", "overdue is yes or no, not \"%s\"", v[5]);
+            rc = wq_err_set(err, WQ_E_FORMAT, "overdue", _("overdue is yes or no, not \"%s\""), v[5]);
         q.overdue = strcmp(v[5], "yes") == 0;
     }
     if (rc != WQ_OK)
@@ -285,7 +286,7 @@ wq_ledger_problems(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size
     q.ent = v[6] && *v[6] ? v[6] : NULL;
     q.t = wq_table_new(sizeof cols / sizeof cols[0], cols);
     if (!q.t)
-        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the problems table");
+        return wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the problems table"));
     if (q.overdue == 1)
         rc = s_walk_overdue(txn, c, &q, err);
     else
@@ -330,7 +331,7 @@ s_ent_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_state
     s_str(q->t, r, 4, es->month[0] ? es->month : NULL, &rc);
     s_str(q->t, r, 5, es->klass ? wq_enum_name(WQ_F_CLASS, es->klass) : NULL, &rc);
     if (rc != WQ_OK)
-        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the enterprises table");
+        return wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the enterprises table"));
     return WQ_OK;
 }
 
@@ -350,7 +351,7 @@ wq_ledger_enterprises(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, s
         char *end;
         long n = strtol(v[2], &end, 10);
         if (*end || n < 1 || n > S_MAX_ENTERPRISES)
-            rc = wq_err_set(err, WQ_E_FORMAT, "limit", "limit is 1..%d, not \"%s\"",
+            rc = wq_err_set(err, WQ_E_FORMAT, "limit", _("limit is 1..%d, not \"%s\""),
                             S_MAX_ENTERPRISES, v[2]);
         q.limit = (size_t) n;
     }
@@ -359,7 +360,7 @@ wq_ledger_enterprises(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, s
     q.q = v[1] && *v[1] ? v[1] : NULL;
     q.t = wq_table_new(sizeof cols / sizeof cols[0], cols);
     if (!q.t)
-        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the enterprises table");
+        return wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the enterprises table"));
     rc = s_walk(txn, c, "E:", s_ent_row, &q, err);
     if (rc == WQ_OK)
         *out = q.t;
@@ -388,7 +389,7 @@ wq_ledger_pending(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_
         return rc;
     t = wq_table_new(sizeof cols / sizeof cols[0], cols);
     if (!t)
-        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the pending table");
+        return wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the pending table"));
     int mrc = mdb_cursor_open(txn, c->pending, &cur);
     if (mrc != 0) {
         rc = wq_store_err(mrc, "mdb_cursor_open(pending)", err);
@@ -403,7 +404,7 @@ wq_ledger_pending(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_
         if (!wq_ek_to_text(k.mv_data, k.mv_size, target) ||
             !wq_ek_to_text(val.mv_data, val.mv_size, waiting) ||
             !wq_ek_split(val.mv_data, val.mv_size, agent, &inc, &seq)) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "pending", "a pending entry is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "pending", _("a pending entry is malformed: run verify"));
             break;
         }
         uint8_t sk[WQ_AGENT_ID_MAX + 5];
@@ -430,7 +431,7 @@ wq_ledger_pending(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_
         s_str(t, r, 3, row.county, &rc);
         s_str(t, r, 4, s_name(row.county), &rc);
         if (rc != WQ_OK)
-            rc = wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the pending table");
+            rc = wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the pending table"));
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_store_err(mrc, "mdb_cursor_get(pending)", err);
