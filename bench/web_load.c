@@ -3,19 +3,22 @@
 
     1. Generates N events (default 10^6) for agents in 20 Hebei counties
        and ingests them into a fresh store (batches of 1000).
-    2. Ingests M more events (default 50 000, batches of 100, each batch a
-       durable commit, as the collector does) with no web load: rate A.
-    3. Starts the real wanqi-web program on that store (read-only, its own
-       process, port 0), logs in, and runs U simulated users (default 20
-       threads) clicking through the pages (province and city overview,
+       With --store DIR the store is kept and later runs reuse it.
+    2. Starts the real wanqi-web program on that store (read-only, its own
+       process, port 0), logs in, and starts U simulated users (default 20
+       threads) that click through the pages (province and city overview,
        problem ledger, overdue filter, sync status, enterprise search)
-       without pause, while it ingests M more events: rate B. Prints both
-       rates, B/A, and page latency (p50, p99, max) per page.
+       without pause while they are active.
+    3. R rounds (default 3), each: ingest M events (default 50 000,
+       batches of 100, each batch a durable commit, as the collector does)
+       with the users idle: rate A; then M more with the users clicking:
+       rate B. Prints A, B, B/A and the load average for each round, the
+       median B/A, and page latency (p50, p99, max) per page.
     Prints figures only; asserts nothing. The machine's other load shows in
     the figures: run it on a quiet machine for numbers to quote.
 
-    Usage: web_load [N] [M] [USERS]     (WANQI_BIN_DIR: where wanqi-web is,
-                                         default ./bin next to this program)
+    Usage: web_load [--store DIR] [--rounds R] [--web-arg=ARG]... [N] [M] [USERS]
+           (WANQI_BIN_DIR: where wanqi-web is, default next to this program)
     =========================================================================
 */
 #include <arpa/inet.h>
@@ -30,6 +33,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -241,16 +245,23 @@ typedef struct {
 } s_lat_t;
 
 static s_lat_t s_lat;
-static atomic_bool s_stop;
+static atomic_bool s_stop, s_active;
+static atomic_int s_inflight;
 
 static void *s_user(void *arg)
 {
     unsigned seed = (unsigned)(uintptr_t)arg;
     while (!atomic_load(&s_stop)) {
+        if (!atomic_load(&s_active)) {
+            usleep(5000);
+            continue;
+        }
+        atomic_fetch_add(&s_inflight, 1);
         size_t p = (size_t)rand_r(&seed) % S_NPAGES;
         double t0 = s_now();
         int st = s_http("GET", s_pages[p], NULL, NULL);
         double dt = s_now() - t0;
+        atomic_fetch_sub(&s_inflight, 1);
         pthread_mutex_lock(&s_lat.lock);
         if (st != 200)
             s_lat.errors++;
@@ -267,11 +278,55 @@ static int s_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/*  The 1-minute load average, as uptime prints it. */
+static double s_load(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
+static void s_usage(void)
+{
+    fprintf(stderr,
+            "usage: web_load [--store DIR] [--rounds R] [--web-arg ARG]... [N] [M] [USERS]\n"
+            "  N      events in the store before measuring (default 10^6)\n"
+            "  M      events ingested per phase (default 50 000, batches of 100)\n"
+            "  USERS  simulated users clicking during the loaded phases (default 20)\n"
+            "  --store DIR  keep the store in DIR (filled with N events on the first run,\n"
+            "               reused as it is by later runs: new agent ids each run)\n"
+            "  --rounds R   R pairs of phases (no web load, then USERS clicking; default 3)\n"
+            "  --web-arg A  pass A to `wanqi-web run` (e.g. --web-arg=--sched=normal)\n");
+    exit(2);
+}
+
 int main(int argc, char **argv)
 {
-    size_t n = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 1000000;
-    size_t m = argc > 2 ? (size_t)strtoull(argv[2], NULL, 10) : 50000;
-    int users = argc > 3 ? atoi(argv[3]) : 20;
+    const char *keep = NULL, *webargs[16];
+    int nwebargs = 0, rounds = 3, npos = 0;
+    char *pos[3] = {NULL, NULL, NULL};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--store") && i + 1 < argc)
+            keep = argv[++i];
+        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+            rounds = atoi(argv[++i]);
+        else if (!strncmp(argv[i], "--web-arg=", 10) && nwebargs < 15)
+            webargs[nwebargs++] = argv[i] + 10;
+        else if (argv[i][0] != '-' && npos < 3)
+            pos[npos++] = argv[i];
+        else
+            s_usage();
+    }
+    if (rounds < 1 || rounds > 50)
+        s_usage();
+    size_t n = pos[0] ? (size_t)strtoull(pos[0], NULL, 10) : 1000000;
+    size_t m = pos[1] ? (size_t)strtoull(pos[1], NULL, 10) : 50000;
+    int users = pos[2] ? atoi(pos[2]) : 20;
     size_t nents = n / 20 / 7 + 1;
     char bindir[512];
     if (getenv("WANQI_BIN_DIR"))
@@ -283,16 +338,37 @@ int main(int argc, char **argv)
         if (slash)
             *slash = '\0';
     }
-    char dir[] = "/tmp/wanqi-bench-web-XXXXXX";
-    if (!mkdtemp(dir))
+    char dir[600] = "/tmp/wanqi-bench-web-XXXXXX";
+    if (keep) {
+        snprintf(dir, sizeof dir, "%s", keep);
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            s_die(dir, strerror(errno));
+    } else if (!mkdtemp(dir)) {
         s_die("mkdtemp", strerror(errno));
-    char store[600], accounts[600], web[700];
+    }
+    char store[700], accounts[700], web[700], runs[700];
     snprintf(store, sizeof store, "%s/store", dir);
     snprintf(accounts, sizeof accounts, "%s/web-accounts", dir);
+    snprintf(runs, sizeof runs, "%s/runs", dir);
     snprintf(web, sizeof web, "%s/wanqi-web", bindir);
+    /* A kept store: this run's agents are new ones (run number in the id). */
+    int run = 0;
+    FILE *rf = fopen(runs, "r");
+    if (rf) {
+        if (fscanf(rf, "%d", &run) != 1)
+            run = 0;
+        fclose(rf);
+    }
+    bool fill = run == 0;
+    run++;
+    if (keep && (rf = fopen(runs, "w")) != NULL) {
+        fprintf(rf, "%d\n", run);
+        fclose(rf);
+    }
+    s_rng += (uint64_t)run * 0x9E3779B97F4A7C15ull;
     s_stream_t *streams = calloc(20, sizeof *streams);
     for (int i = 0; i < 20; i++) {
-        snprintf(streams[i].agent, sizeof streams[i].agent, "%s-01", s_counties[i]);
+        snprintf(streams[i].agent, sizeof streams[i].agent, "%s-r%d", s_counties[i], run);
         streams[i].county = s_counties[i];
         streams[i].inc = 0x1000u + (uint32_t)i;
         streams[i].next = 1;
@@ -301,18 +377,19 @@ int main(int argc, char **argv)
     wq_err_t err;
     if (wq_central_open(store, (size_t)32 << 30, &c, &err) != WQ_OK)
         s_die("open", err.text);
-    double r0 = s_ingest(c, streams, n, 1000, nents);
-    printf("filled the store: %zu events at %.0f events/s (batches of 1000)\n", n, r0);
-    fflush(stdout);
-
-    double ra = s_ingest(c, streams, m, 100, nents);
-    printf("ingest, no web load:        %7zu events at %8.0f events/s (batches of 100)\n", m, ra);
+    if (fill) {
+        double r0 = s_ingest(c, streams, n, 1000, nents);
+        printf("filled the store: %zu events at %.0f events/s (batches of 1000)\n", n, r0);
+    } else {
+        printf("reusing the store in %s (run %d)\n", dir, run);
+    }
     fflush(stdout);
 
     wq_accounts_t *a = NULL;
     if (wq_accounts_open(accounts, &a, &err) != WQ_OK ||
-        wq_accounts_add(a, "bench", "bench password", "province", "130000", &err) != WQ_OK ||
-        wq_accounts_save(a, &err) != WQ_OK)
+        (!wq_accounts_find(a, "bench") &&
+         (wq_accounts_add(a, "bench", "bench password", "province", "130000", &err) != WQ_OK ||
+          wq_accounts_save(a, &err) != WQ_OK)))
         s_die("accounts", err.text);
     wq_accounts_destroy(&a);
     int pfd[2];
@@ -324,7 +401,11 @@ int main(int argc, char **argv)
         dup2(pfd[1], STDOUT_FILENO);
         close(pfd[0]);
         setenv("WANQI_LOG", "warn", 1);
-        execl(web, web, "run", "--dir", dir, "--listen", "127.0.0.1:0", (char *)NULL);
+        const char *av[24] = {web, "run", "--dir", dir, "--listen", "127.0.0.1:0"};
+        for (int i = 0; i < nwebargs; i++)
+            av[6 + i] = webargs[i];
+        av[6 + nwebargs] = NULL;
+        execv(web, (char *const *)av);
         _exit(127);
     }
     close(pfd[1]);
@@ -346,15 +427,33 @@ int main(int argc, char **argv)
     if (users > 64)
         users = 64;
     for (int i = 0; i < users; i++)
-        pthread_create(&th[i], NULL, s_user, (void *)(uintptr_t)(i + 1));
-    double rb = s_ingest(c, streams, m, 100, nents);
+        pthread_create(&th[i], NULL, s_user, (void *)(uintptr_t)(i + 1 + 1000 * run));
+    /* Alternate: no web load, then users clicking; each pair gives a ratio
+       measured under (nearly) the same machine load. */
+    double ratio[50];
+    printf("round  ingest alone (load)      ingest + %2d users (load)   ratio\n", users);
+    for (int r = 0; r < rounds; r++) {
+        double la = s_load();
+        double ra = s_ingest(c, streams, m, 100, nents);
+        atomic_store(&s_active, true);
+        double lb = s_load();
+        double rb = s_ingest(c, streams, m, 100, nents);
+        atomic_store(&s_active, false);
+        while (atomic_load(&s_inflight) > 0)   /* no request left behind in the next phase */
+            usleep(10000);
+        ratio[r] = rb / ra;
+        printf("%5d  %8.0f events/s (%5.2f)  %8.0f events/s (%5.2f)   %5.1f%%\n", r + 1, ra, la,
+               rb, lb, 100.0 * ratio[r]);
+        fflush(stdout);
+    }
     atomic_store(&s_stop, true);
     for (int i = 0; i < users; i++)
         pthread_join(th[i], NULL);
-    printf("ingest, %2d users clicking: %7zu events at %8.0f events/s (batches of 100)\n", users,
-           m, rb);
-    printf("ingest with web load / without: %.1f%% (target: within 5%%)\n", 100.0 * rb / ra);
-    printf("page latency over HTTP at %zu events (%zu errors):\n", n + 2 * m, s_lat.errors);
+    qsort(ratio, (size_t)rounds, sizeof ratio[0], s_cmp);
+    printf("ingest with web load / without, median of %d rounds: %.1f%% (target: at least 95%%)\n",
+           rounds, 100.0 * ratio[rounds / 2]);
+    printf("page latency over HTTP at %zu events, during the loaded phases (%zu errors):\n",
+           n + (size_t)(2 * rounds) * m, s_lat.errors);
     for (size_t p = 0; p < S_NPAGES; p++) {
         size_t k = s_lat.n[p];
         if (!k)
@@ -369,9 +468,11 @@ int main(int argc, char **argv)
     fclose(pf);
     wq_central_destroy(&c);
     free(streams);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "web_load: could not remove %s\n", dir);
+    if (!keep) {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "web_load: could not remove %s\n", dir);
+    }
     return 0;
 }

@@ -39,7 +39,7 @@
 
 #define S_DEFAULT_MAP ((size_t) 8 << 30)
 #define S_RESOLVE_DEPTH 8
-#define S_FORMAT_VERSION 2   /* 2: marks replace the deadline index; state v2 */
+#define S_FORMAT_VERSION 3   /* 2: marks replace the deadline index; 3: area marks (A) */
 
 /*  ---- small helpers shared through cstore.h ------------------------------ */
 

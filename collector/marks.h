@@ -18,6 +18,10 @@
       'D' county(6) date(10) method(1) credit code(18)  visits of one day and
                                                         method from several
                                                         workstations
+      'A' kind(1) county(6) entity                      an existing problem
+                                                        ('P') or enterprise
+                                                        ('E') of that county:
+                                                        the area index
     =========================================================================
 */
 #ifndef WQ_MARKS_H_INCLUDED

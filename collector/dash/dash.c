@@ -678,7 +678,8 @@ static void h_problems(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     wq_wbuf_t *o = wq_web_out(resp);
     wq_wbuf_printf(o, "<h1>%s</h1><form class=\"filters\" method=\"get\" action=\"/problems\">"
                       "<input type=\"hidden\" name=\"area\" value=\"%s\">", title, area);
-    static const char *const st[] = {"open", "in_progress", "rectified", "verified", "reopened", NULL};
+    /* A reopened problem is open again (docs/STORE.md §3): no filter of its own. */
+    static const char *const st[] = {"open", "in_progress", "rectified", "verified", NULL};
     static const char *const cat[] = {"air", "water", "solid_waste", "noise", "soil", "permits",
                                       "monitoring", "over_standard", "other", NULL};
     static const char *const sev[] = {"minor", "general", "serious", NULL};
@@ -689,7 +690,8 @@ static void h_problems(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     s_select(o, "overdue", "逾期", overdue, yn);
     wq_wbuf_puts(o, "<label>统计日期 <input name=\"asof\" placeholder=\"YYYY-MM-DD\" value=\"");
     wq_wbuf_html(o, asof);
-    wq_wbuf_puts(o, "\"></label><button type=\"submit\" id=\"filter\">筛选</button></form>\n");
+    wq_wbuf_puts(o, "\"></label><button type=\"submit\" id=\"filter\">筛选</button></form>\n"
+                    "<p class=\"note\">状态为统计日期当日的状态；逾期指统计日期当日已过当时有效的整改期限且尚未整改完成。</p>\n");
     s_table(o, "problems", t, s_problem_cols, sizeof s_problem_cols / sizeof s_problem_cols[0],
             "enterprise_name", S_LINK_ENT, "overdue");
     wq_wbuf_t q = {0};
