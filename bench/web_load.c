@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -56,6 +57,32 @@ static uint32_t s_rnd(uint32_t n)
     s_rng ^= s_rng >> 7;
     s_rng ^= s_rng << 17;
     return (uint32_t)(s_rng % n);
+}
+
+/*  CPU seconds of the calling thread. */
+static double s_thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*  CPU seconds (user + system, all threads) of process pid, or -1. */
+static double s_proc_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static double s_now(void)
@@ -247,10 +274,20 @@ typedef struct {
 static s_lat_t s_lat;
 static atomic_bool s_stop, s_active;
 static atomic_int s_inflight;
+static bool s_idle_clients = true;
 
 static void *s_user(void *arg)
 {
     unsigned seed = (unsigned)(uintptr_t)arg;
+    /* The simulated browsers stand for people on other machines: by default
+       their threads only get CPU ingest does not want, so that what the
+       rates compare is the server's cost on the collector host, not the
+       client's (--clients normal: they compete like any thread). */
+    if (s_idle_clients) {
+        struct sched_param sp = {.sched_priority = 0};
+        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+            fprintf(stderr, "web_load: the clients cannot run under SCHED_IDLE\n");
+    }
     while (!atomic_load(&s_stop)) {
         if (!atomic_load(&s_active)) {
             usleep(5000);
@@ -301,7 +338,9 @@ static void s_usage(void)
             "  --store DIR  keep the store in DIR (filled with N events on the first run,\n"
             "               reused as it is by later runs: new agent ids each run)\n"
             "  --rounds R   R pairs of phases (no web load, then USERS clicking; default 3)\n"
-            "  --web-arg A  pass A to `wanqi-web run` (e.g. --web-arg=--sched=normal)\n");
+            "  --web-arg A  pass A to `wanqi-web run` (e.g. --web-arg=--sched=normal)\n"
+            "  --clients normal  the simulated browsers' threads compete for the CPU like\n"
+            "               any other (default: idle class, as browsers on other machines)\n");
     exit(2);
 }
 
@@ -315,6 +354,8 @@ int main(int argc, char **argv)
             keep = argv[++i];
         else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
             rounds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--clients") && i + 1 < argc)
+            s_idle_clients = strcmp(argv[++i], "normal") != 0;
         else if (!strncmp(argv[i], "--web-arg=", 10) && nwebargs < 15)
             webargs[nwebargs++] = argv[i] + 10;
         else if (argv[i][0] != '-' && npos < 3)
@@ -430,22 +471,34 @@ int main(int argc, char **argv)
         pthread_create(&th[i], NULL, s_user, (void *)(uintptr_t)(i + 1 + 1000 * run));
     /* Alternate: no web load, then users clicking; each pair gives a ratio
        measured under (nearly) the same machine load. */
-    double ratio[50];
-    printf("round  ingest alone (load)      ingest + %2d users (load)   ratio\n", users);
+    /* Besides the wall-clock rates: events per CPU second of the ingest
+       thread (what the web load costs ingest through caches, memory and
+       locks, whatever else the machine runs) and the CPU the server got. */
+    double ratio[50], cratio[50];
+    printf("round  ingest alone (load)      ingest + %2d users (load)   ratio   "
+           "per ingest CPU-s: alone / loaded (ratio)   wanqi-web CPU-s\n", users);
     for (int r = 0; r < rounds; r++) {
-        double la = s_load();
+        double la = s_load(), ca = s_thread_cpu();
         double ra = s_ingest(c, streams, m, 100, nents);
+        ca = s_thread_cpu() - ca;
         atomic_store(&s_active, true);
-        double lb = s_load();
+        double lb = s_load(), cb = s_thread_cpu(), w0 = s_proc_cpu(pid);
         double rb = s_ingest(c, streams, m, 100, nents);
+        cb = s_thread_cpu() - cb;
         atomic_store(&s_active, false);
+        double w1 = s_proc_cpu(pid);
         while (atomic_load(&s_inflight) > 0)   /* no request left behind in the next phase */
             usleep(10000);
         ratio[r] = rb / ra;
-        printf("%5d  %8.0f events/s (%5.2f)  %8.0f events/s (%5.2f)   %5.1f%%\n", r + 1, ra, la,
-               rb, lb, 100.0 * ratio[r]);
+        cratio[r] = ((double)m / cb) / ((double)m / ca);
+        printf("%5d  %8.0f events/s (%5.2f)  %8.0f events/s (%5.2f)   %5.1f%%   %8.0f / %8.0f (%5.1f%%)"
+               "   %6.1f\n", r + 1, ra, la, rb, lb, 100.0 * ratio[r], (double)m / ca, (double)m / cb,
+               100.0 * cratio[r], w1 - w0);
         fflush(stdout);
     }
+    qsort(cratio, (size_t)rounds, sizeof cratio[0], s_cmp);
+    printf("ingest per CPU second with web load / without, median: %.1f%%\n",
+           100.0 * cratio[rounds / 2]);
     atomic_store(&s_stop, true);
     for (int i = 0; i < users; i++)
         pthread_join(th[i], NULL);

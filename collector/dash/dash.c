@@ -787,6 +787,18 @@ static void h_enterprise(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
         s_query_failed(resp, "enterprise", &err);
         goto done;
     }
+    /* The summaries in Chinese, on the page and in the exports. */
+    int sc = wq_table_find_col(t, "summary");
+    for (size_t r = 0; sc >= 0 && r < wq_table_nrows(t); r++) {
+        char line[2048];
+        if (!s_cstr(t, r, "summary"))
+            continue;
+        dash_summary_label(s_cstr(t, r, "type"), s_cstr(t, r, "summary"), line, sizeof line);
+        if (wq_table_set_str(t, r, (size_t)sc, line) != WQ_OK) {
+            wq_web_error(resp, 500, "服务器内部错误：内存不足。");
+            goto done;
+        }
+    }
     const char *name = s_cstr(ent, 0, "name");
     char title[300];
     snprintf(title, sizeof title, "%s 一企一册", name ? name : code);
