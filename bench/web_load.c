@@ -328,6 +328,54 @@ static double s_load(void)
     return l;
 }
 
+/*  ---- page data: the queries behind each page, run directly ------------ */
+
+static void s_q(wq_central_t *c, const char *name, const char *const *kv)
+{
+    wq_param_t p[8];
+    size_t n = 0;
+    for (size_t i = 0; kv[i] && n < 8; i += 2)
+        p[n++] = (wq_param_t){(char *)kv[i], (char *)kv[i + 1]};
+    wq_table_t *t = NULL;
+    wq_err_t err;
+    if (wq_central_query(c, name, p, n, &t, &err) != WQ_OK)
+        s_die(name, err.text);
+    wq_table_destroy(&t);
+}
+
+/*  The overview: headline, one row per child area, one summary per month
+    (as collector/dash/dash.c asks them). */
+static void s_overview(wq_central_t *c, const char *level, const char *child, const char *area)
+{
+    const char *h[] = {"level", level, "area", area, "asof", "2019-12-31", NULL};
+    const char *r[] = {"level", child, "area", area, "asof", "2019-12-31", NULL};
+    s_q(c, "summary", h);
+    s_q(c, "summary", r);
+    for (int m = 1; m <= 12; m++) {
+        char month[8];
+        snprintf(month, sizeof month, "2019-%02d", m);
+        const char *kv[] = {"level", level, "area", area, "from", month, "to", month,
+                            "asof", "2000-01-01", NULL};
+        s_q(c, "summary", kv);
+    }
+}
+
+static void s_page_data(wq_central_t *c, size_t p)
+{
+    static const char *const k2[] = {"area", "130100", "asof", "2019-12-31", NULL};
+    static const char *const k3[] = {"area", "130000", "overdue", "yes", "asof", "2019-12-31", NULL};
+    static const char *const k4[] = {"area", "130000", NULL};
+    static const char *const k5[] = {"area", "130102", "q", "91130100MA00", NULL};
+    switch (p) {
+    case 0: s_overview(c, "province", "city", "130000"); break;
+    case 1: s_overview(c, "city", "county", "130100"); break;
+    case 2: s_q(c, "problems", k2); break;
+    case 3: s_q(c, "problems", k3); break;
+    case 4: s_q(c, "agents", k4); break;
+    default: s_q(c, "enterprises", k5); break;
+    }
+}
+
 static void s_usage(void)
 {
     fprintf(stderr,
@@ -476,24 +524,33 @@ int main(int argc, char **argv)
        locks, whatever else the machine runs) and the CPU the server got. */
     double ratio[50], cratio[50];
     printf("round  ingest alone (load)      ingest + %2d users (load)   ratio   "
-           "per ingest CPU-s: alone / loaded (ratio)   wanqi-web CPU-s\n", users);
+           "per ingest CPU-s: alone / loaded (ratio)   wanqi-web CPU-s   store growth MB: alone / loaded\n",
+           users);
     for (int r = 0; r < rounds; r++) {
+        uint64_t u0 = 0, u1 = 0, u2 = 0, map = 0;
+        if (wq_central_env_info(c, &u0, &map, &err) != WQ_OK)
+            s_die("env_info", err.text);
         double la = s_load(), ca = s_thread_cpu();
         double ra = s_ingest(c, streams, m, 100, nents);
         ca = s_thread_cpu() - ca;
+        if (wq_central_env_info(c, &u1, &map, &err) != WQ_OK)
+            s_die("env_info", err.text);
         atomic_store(&s_active, true);
         double lb = s_load(), cb = s_thread_cpu(), w0 = s_proc_cpu(pid);
         double rb = s_ingest(c, streams, m, 100, nents);
         cb = s_thread_cpu() - cb;
         atomic_store(&s_active, false);
         double w1 = s_proc_cpu(pid);
+        if (wq_central_env_info(c, &u2, &map, &err) != WQ_OK)
+            s_die("env_info", err.text);
         while (atomic_load(&s_inflight) > 0)   /* no request left behind in the next phase */
             usleep(10000);
         ratio[r] = rb / ra;
         cratio[r] = ((double)m / cb) / ((double)m / ca);
         printf("%5d  %8.0f events/s (%5.2f)  %8.0f events/s (%5.2f)   %5.1f%%   %8.0f / %8.0f (%5.1f%%)"
-               "   %6.1f\n", r + 1, ra, la, rb, lb, 100.0 * ratio[r], (double)m / ca, (double)m / cb,
-               100.0 * cratio[r], w1 - w0);
+               "   %6.1f   %6.1f / %6.1f\n", r + 1, ra, la, rb, lb, 100.0 * ratio[r], (double)m / ca,
+               (double)m / cb, 100.0 * cratio[r], w1 - w0, (double)(u1 - u0) / 1e6,
+               (double)(u2 - u1) / 1e6);
         fflush(stdout);
     }
     qsort(cratio, (size_t)rounds, sizeof cratio[0], s_cmp);
@@ -515,6 +572,22 @@ int main(int argc, char **argv)
         printf("  %-52s n=%5zu p50 %8.1f ms  p99 %8.1f ms  max %8.1f ms\n", s_pages[p], k,
                s_lat.lat[p][k / 2] * 1e3, s_lat.lat[p][(k * 99) / 100] * 1e3,
                s_lat.lat[p][k - 1] * 1e3);
+    }
+    /* Page data: each page's queries run directly on the store (one thread,
+       normal priority, no ingest, no cache): what a page costs to compute. */
+    printf("page data at %zu events (each page's queries run directly, 100 times or 20 s):\n",
+           n + (size_t)(2 * rounds) * m);
+    for (size_t p = 0; p < S_NPAGES; p++) {
+        double lat[100], start = s_now();
+        size_t k = 0;
+        while (k < 100 && (k < 5 || s_now() - start < 20)) {
+            double t0 = s_now();
+            s_page_data(c, p);
+            lat[k++] = s_now() - t0;
+        }
+        qsort(lat, k, sizeof lat[0], s_cmp);
+        printf("  %-52s n=%3zu p50 %8.1f ms  p99 %8.1f ms  (load %.2f)\n", s_pages[p], k,
+               lat[k / 2] * 1e3, lat[(k * 99) / 100] * 1e3, s_load());
     }
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);

@@ -37,7 +37,7 @@ static const s_pair_t s_cols[] = {
     {"agent", "采集端"}, {"inc", "实例"}, {"hwm", "已收到序号"}, {"stored", "已入库"},
     {"quarantined", "隔离"}, {"last_seq", "最后序号"}, {"backlog", "待发送"},
     {"last_contact", "最后联系"}, {"synced_recently", "近期同步"}, {"seq", "序号"},
-    {"code", "错误代码"}, {"reason", "原因"}, {"received", "接收时间"}, {"bytes", "字节"},
+    {"code", "隔离原因"}, {"reason", "详细说明（系统记录）"}, {"received", "接收时间"}, {"bytes", "字节"},
     {"record", "记录"}, {"waiting", "等待中的记录"}, {"waiting_for", "所引用的记录"},
     {"month", "月份"}, {"silent_days", "未联系天数"}, {"sync_state", "同步状态"},
 };
@@ -54,6 +54,16 @@ static const struct {
     {"level", {"province", "省"}}, {"level", {"city", "市"}}, {"level", {"county", "区县"}},
     {"overdue", {"yes", "是"}}, {"overdue", {"no", "否"}},
     {"synced_recently", {"yes", "是"}}, {"synced_recently", {"no", "否"}},
+    /* Why a record was quarantined (proto/PROTOCOL.md section 9). */
+    {"code", {"E_TRUNCATED", "记录不完整"}}, {"code", {"E_TYPE", "字段类型错误"}},
+    {"code", {"E_RANGE", "数值或长度超出范围"}}, {"code", {"E_UNKNOWN", "未知的类型、字段或取值"}},
+    {"code", {"E_MISSING", "缺少必填字段"}}, {"code", {"E_UTF8", "文字编码错误"}},
+    {"code", {"E_CHECKCHAR", "统一社会信用代码校验位错误"}},
+    {"code", {"E_FORMAT", "格式错误（日期、代码、编号等）"}},
+    {"code", {"E_COUNTY", "区县代码无效"}},
+    {"code", {"E_FOREIGN", "记录所属区县与采集端的区县不符"}},
+    {"code", {"E_ID", "记录编号与数据流不符"}}, {"code", {"E_TRAILING", "记录后有多余数据"}},
+    {"code", {"E_DUPFIELD", "字段重复"}},
 };
 
 const char *dash_col_label(const char *col)

@@ -229,8 +229,11 @@ def ready(d):
 def shot(d, name):
     """The whole page (the window made as tall as the page, up to 4000 px)."""
     os.makedirs(ART, exist_ok=True)
-    height = d.execute_script("return document.documentElement.scrollHeight")
-    d.set_window_size(1400, min(max(int(height) + 20, 1000), 4000))
+    height = min(int(d.execute_script("return Math.max(document.body.scrollHeight, "
+                                      "document.documentElement.scrollHeight)")) + 20, 4000)
+    d.set_window_size(1400, max(height, 1000))
+    WebDriverWait(d, 30).until(lambda x: x.execute_script("return window.innerHeight") >= height - 200,
+                               "waited 30 s for the window to grow to the page's height (%d px)" % height)
     time.sleep(0.3)  # charts resize with the window: let them redraw
     d.save_screenshot(os.path.join(ART, name + ".png"))
     d.set_window_size(1400, 1000)
