@@ -562,8 +562,11 @@ int main(int argc, char **argv)
     qsort(ratio, (size_t)rounds, sizeof ratio[0], s_cmp);
     printf("ingest with web load / without, median of %d rounds: %.1f%% (target: at least 95%%)\n",
            rounds, 100.0 * ratio[rounds / 2]);
-    printf("page latency over HTTP at %zu events, during the loaded phases (%zu errors):\n",
-           n + (size_t)(2 * rounds) * m, s_lat.errors);
+    wq_central_stats_t stats;
+    if (wq_central_stats(c, &stats, &err) != WQ_OK)
+        s_die("stats", err.text);
+    printf("page latency over HTTP at %" PRIu64 " events in the store, during the loaded phases "
+           "(%zu errors):\n", stats.events, s_lat.errors);
     for (size_t p = 0; p < S_NPAGES; p++) {
         size_t k = s_lat.n[p];
         if (!k)
@@ -575,8 +578,8 @@ int main(int argc, char **argv)
     }
     /* Page data: each page's queries run directly on the store (one thread,
        normal priority, no ingest, no cache): what a page costs to compute. */
-    printf("page data at %zu events (each page's queries run directly, 100 times or 20 s):\n",
-           n + (size_t)(2 * rounds) * m);
+    printf("page data at %" PRIu64 " events (each page's queries run directly, 100 times or 20 s):\n",
+           stats.events);
     for (size_t p = 0; p < S_NPAGES; p++) {
         double lat[100], start = s_now();
         size_t k = 0;

@@ -218,6 +218,29 @@ done:
 
 /*  ---- problems ----------------------------------------------------------- */
 
+/*  Enterprise names met in one walk: many problems share an enterprise,
+    whose folded state (all its visits' contributions and marks) is far
+    bigger than a problem's. Direct-mapped by a hash of the credit code; a
+    collision just reads the state again. */
+#define S_NAMES 4096
+typedef struct {
+    char code[19];
+    bool found;                 /* the enterprise has a state with a name */
+    char name[208];
+} s_name_t;
+typedef struct {
+    s_name_t slot[S_NAMES];
+} s_names_t;
+
+static s_name_t *
+s_name_slot(s_names_t *names, const char *code)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = code; *p; p++)
+        h = (h ^ (uint8_t) *p) * 16777619u;
+    return &names->slot[h % S_NAMES];
+}
+
 typedef struct {
     wq_table_t *t;
     char prefix[7];
@@ -225,6 +248,7 @@ typedef struct {
     int status, category, severity;
     int overdue;          /* -1 any, 0 not overdue, 1 overdue */
     const char *ent;
+    s_names_t *names;     /* enterprise names already read (may be NULL: no cache) */
 } s_problems_t;
 
 static int
@@ -253,13 +277,26 @@ s_problem_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
                                         ps->toggles ? strlen(ps->toggles) : 0, q->asof);
     if (q->overdue >= 0 && overdue != (q->overdue == 1))
         return WQ_OK;
-    char ename[WQ_ENTITY_MAX + 1];
-    snprintf(ename, sizeof ename, "E:%s", ps->ent);
+    s_name_t *slot = q->names ? s_name_slot(q->names, ps->ent) : NULL;
     wq_fold_state_t es;
     bool ef = false;
-    rc = s_state(txn, c, ename, &es, &ef, err);
-    if (rc != WQ_OK)
-        return rc;
+    memset(&es, 0, sizeof es);
+    if (slot && strcmp(slot->code, ps->ent) == 0) {
+        ef = slot->found;
+        es.exists = slot->found;
+        snprintf(es.name, sizeof es.name, "%s", slot->name);
+    } else {
+        char ename[WQ_ENTITY_MAX + 1];
+        snprintf(ename, sizeof ename, "E:%s", ps->ent);
+        rc = s_state(txn, c, ename, &es, &ef, err);
+        if (rc != WQ_OK)
+            return rc;
+        if (slot) {
+            snprintf(slot->code, sizeof slot->code, "%s", ps->ent);
+            slot->found = ef && es.exists && es.name[0];
+            snprintf(slot->name, sizeof slot->name, "%s", slot->found ? es.name : "");
+        }
+    }
     size_t r;
     if (wq_table_add_row(q->t, &r) != WQ_OK)
         rc = WQ_E_NOMEM;
@@ -361,10 +398,12 @@ wq_ledger_problems(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size
     q.t = wq_table_new(sizeof cols / sizeof cols[0], cols);
     if (!q.t)
         return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the problems table");
+    q.names = calloc(1, sizeof *q.names);   /* without it, every row reads its enterprise */
     if (q.overdue == 1)
         rc = s_walk_overdue(txn, c, &q, err);
     else
         rc = s_walk(txn, c, 'P', q.prefix, s_problem_row, &q, err);
+    free(q.names);
     if (rc == WQ_OK)
         *out = q.t;
     else
