@@ -444,7 +444,7 @@ static bool s_same_file(const struct stat *a, const struct stat *b)
     the file changes). */
 static void s_accounts_refresh(wq_web_t *w, bool force)
 {
-    if (!w->accounts || !w->cfg.accounts_path)
+    if (!w->cfg.accounts_path)   /* accounts exist iff a path was given (never NULL after) */
         return;
     int64_t now = s_now();
     if (!force && atomic_load(&w->acc_checked) == now)
@@ -491,7 +491,7 @@ static void s_accounts_refresh(wq_web_t *w, bool force)
     area (closes the gap between a reload and the end of its sessions). */
 static bool s_account_current(wq_web_t *w, const wq_session_t *s)
 {
-    if (s->anonymous || !w->accounts)
+    if (s->anonymous || !w->cfg.accounts_path)
         return true;
     pthread_rwlock_rdlock(&w->acc_lock);
     const wq_account_t *a = wq_accounts_find(w->accounts, s->who.name);
@@ -504,7 +504,7 @@ int wq_web_login(wq_web_req_t *req, wq_web_resp_t *resp, const char *name, const
                  wq_err_t *err)
 {
     wq_web_t *w = req->web;
-    if (!w->accounts)
+    if (!w->cfg.accounts_path)
         return wq_err_set(err, WQ_E_STATE, NULL, "this server has no accounts");
     char kaddr[96], kname[96];
     snprintf(kaddr, sizeof kaddr, "addr:%s", req->client);
