@@ -40,7 +40,8 @@
 #define S_DEFAULT_MAP ((size_t) 8 << 30)
 #define S_RESOLVE_DEPTH 8
 #define S_FORMAT_VERSION 3   /* 2: marks replace the deadline index; state v2;
-                                 3: R marks (rectification spells) replace rectify_days */
+                                 3: R marks (rectification spells) replace rectify_days,
+                                    and area marks (A) index problems and enterprises */
 
 /*  ---- small helpers shared through cstore.h ------------------------------ */
 

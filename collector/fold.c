@@ -852,6 +852,20 @@ s_fold_consultation(const char *cid, wq_fold_item_t *items, size_t n, wq_fold_st
     }
 }
 
+/*  The area index: an 'A' mark (marks.h) per existing problem and
+    enterprise, keyed by its kind and county, so that the ledger and the
+    enterprise search of a city or county walk only that area's entities
+    (collector/ledger.c). Being a mark, ingest keeps it and verify checks
+    it with the others. */
+static void
+s_area_mark(const char *entity, const wq_fold_state_t *st, wq_marks_t *ms)
+{
+    if (!st->exists || (entity[0] != 'P' && entity[0] != 'E') || strlen(st->county) != 6)
+        return;
+    char kind[2] = {entity[0], '\0'};
+    wq_marks_add(ms, 1, "A", kind, st->county, entity, NULL);
+}
+
 int
 wq_fold_compute(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_state_t *st,
                 wq_err_t *err)
@@ -904,6 +918,7 @@ wq_fold_compute_owned(const char *entity, wq_fold_item_t *items, size_t n,
     }
     if ((entity[0] == 'P' || entity[0] == 'C') && !opener && first)
         wq_marks_add(&ms, waiting, "W", first->county, entity, NULL);
+    s_area_mark(entity, st, &ms);
     if (cs.oom || ms.oom)
         goto oom;
     st->ncontribs = wq_contrib_normalize(cs.c, cs.n);

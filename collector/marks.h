@@ -21,6 +21,10 @@
       'R' county(6) month(7) start(10) end(10) days(5)  problems rectified over
                                                         [start, end), days from
                                                         opening to rectification
+      'A' kind(1) county(6) entity                      an existing problem
+                                                        ('P') or enterprise
+                                                        ('E') of that county:
+                                                        the area index
     =========================================================================
 */
 #ifndef WQ_MARKS_H_INCLUDED
