@@ -4,30 +4,35 @@
 
     One read transaction, three steps:
 
-      1. scan: every stored event, in key order, read and decoded once into
-         an array sorted by event key (the map's order). Each event is then
-         placed as ingest places it (docs/STORE.md "Ingest" 4): a base
-         event in its own entity; a correction or retraction in its
-         target's, following the chain through the array (at most
-         S_RESOLVE_DEPTH links), or pending on the first missing target, or
-         nowhere.
+      1. scan: every stored event, in key order, once: its key and where
+         its bytes lie in the map (valid while the transaction lives), in
+         an array sorted by event key. Nothing is decoded yet.
       2. the entity index, walked in its order (entity, then date + event
-         key): each entry must name a stored event placed in that entity
-         under its date. At the end of each entity its listed events, as
-         already decoded, are folded (fold.h wq_fold_compute_owned) and the
-         state compared with the stored one, walking `states` alongside;
-         the state's counter contributions (at county, city and province)
-         and marks are accumulated in memory. Then every placed event must
-         have been listed; pending events and enterprise links are looked
-         up, and the entry counts and totals compared.
-      3. the accumulated counters and marks, merged, are compared with
-         `views` and `marks` walked in key order, both ways.
+         key). At the end of each entity, its listed events are decoded
+         (once each) and placed as ingest places them (docs/STORE.md
+         "Ingest" 4): a base event in its own entity, a correction or
+         retraction in its target's, following the chain through the
+         array (at most S_RESOLVE_DEPTH links). Each entry must name an
+         event placed in that entity under its date; an enterprise's
+         problems and consultations must be linked to it. Then the decoded
+         events are folded (fold.h wq_fold_compute_owned) and the state
+         compared with the stored one, `states` walked alongside; the
+         state's counter contributions (summed in a hash table at county,
+         city and province) and marks are accumulated, and the records
+         freed. Every event is decoded once and only one entity's records
+         are in memory at a time, still warm in the cache when folded.
+      3. the events no entity listed (in a sound store: those waiting in
+         `pending` and those that belong nowhere) are decoded and placed:
+         a placed one is a difference, a waiting one must be in `pending`.
+         Entry counts and totals are compared; then the accumulated
+         counters and marks, in key order, with `views` and `marks` walked
+         in key order, both ways.
 
-    Nothing is read twice and no entity is loaded through the index: what
-    used to cost a decode per event per pass plus a random read per event
-    (wq_fold_load) is one sequential scan and one decode. The price is
-    memory: every decoded event is held until the end (about 1 KiB each,
-    1 GiB at 10^6 events).
+    Nothing is read twice and no entity is loaded through the index by
+    random reads of the events database (what wq_fold_load does): the cost
+    is about that of scanning and decoding the events once (bench/ceilings
+    "scan"), and memory is about 100 bytes per event (its key, where its
+    bytes are, a hash table on the keys) plus the counters.
     =========================================================================
 */
 #include "collector/verify.h"
@@ -47,21 +52,36 @@
 
 typedef enum { S_UNPLACED = 0, S_RESOLVED = 1, S_PENDING = 2, S_ORPHAN = 3 } s_place_t;
 
-/*  One stored event, decoded once. */
+#define S_SEEN 1            /* listed in the entity index where it belongs */
+#define S_BAD 2             /* its stored bytes do not decode (reported once) */
+
+/*  One stored event. */
 typedef struct {
-    const uint8_t *ek;      /* its key, in the map: valid while the transaction lives */
-    wq_record_t *rec;       /* owned; NULL if the stored bytes do not decode */
-    size_t base;            /* S_RESOLVED: the base event whose entity it joins;
-                               S_PENDING: the modifier whose target is missing */
+    uint8_t ek[WQ_EK_MAX];  /* its key, copied: s_find compares it in the line it reads */
     uint8_t eklen;
-    uint8_t place;          /* s_place_t */
-    bool seen;              /* listed in the entity index where it belongs */
+    uint8_t flags;          /* S_SEEN, S_BAD */
+    const uint8_t *val;     /* its stored bytes, in the map: valid while the transaction lives */
+    wq_record_t *rec;       /* decoded while its entity is checked, else NULL */
+    uint32_t vlen;
+    uint32_t hash;          /* of its key (s_find) */
+    uint32_t group;         /* the last entity (walk number) that listed it */
 } s_event_t;
 
-/*  Expected counters and marks, accumulated over all entities. */
+/*  An entry of the entity being walked: the event and the entry's date. */
 typedef struct {
-    wq_contrib_t *c;
-    size_t n, cap;
+    size_t ev;
+    const char *date;       /* 10 bytes, in the map */
+} s_listed_t;
+
+/*  Expected counters, summed as they come in a hash table on the counter
+    key (sorting every contribution instead cost a fifth of verify), then
+    listed in key order (c, n); and the expected marks. */
+typedef struct {
+    wq_contrib_t *slot;     /* open addressing; a slot is used when its key is set */
+    bool *used;
+    size_t cap, nslots;
+    wq_contrib_t *c;        /* the sums in key order, zeros dropped (s_expect_list) */
+    size_t n;
     wq_marks_t m;
 } s_expect_t;
 
@@ -73,12 +93,21 @@ typedef struct {
     uint64_t ndiff;
     s_event_t *ev;          /* in event key order */
     size_t nev;
+    uint32_t *byhash;       /* open addressing on the key hash: index + 1, 0 empty */
+    size_t hmask;
+    size_t *live;           /* events whose rec is set (freed by s_release) */
+    size_t nlive, lvcap;
+    s_listed_t *listed;     /* the entity being walked */
+    size_t nlisted, lscap;
+    uint32_t group;
+    uint64_t indexed, links;    /* placed events; problems and consultations linked */
     s_expect_t e;
     wq_fold_item_t *items;  /* one entity's events (records borrowed from ev) */
     size_t nitems, icap;
     MDB_cursor *states;     /* walked alongside the entity index */
     bool states_end;
     MDB_val sk, sv;         /* the states cursor's current entry */
+    MDB_cursor *lcur, *pcur;    /* links, pending: looked up */
 } s_verify_t;
 
 static void s_diff(s_verify_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -112,22 +141,51 @@ s_keycmp(const void *a, size_t alen, const void *b, size_t blen)
     return alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
-/*  The event stored under key ek, or S_NONE. */
+static uint32_t
+s_ek_hash(const uint8_t *ek, size_t len)
+{
+    uint64_t h = 14695981039346656037ull;      /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ ek[i]) * 1099511628211ull;
+    return (uint32_t) (h ^ (h >> 32));
+}
+
+/*  The event stored under key ek, or S_NONE. A hash table, not a binary
+    search of the sorted array: each probe of that read a key in the map,
+    twenty cache misses per lookup, a third of verify; now one line of the
+    array and one of the table. */
 static size_t
 s_find(const s_verify_t *v, const void *ek, size_t len)
 {
-    size_t lo = 0, hi = v->nev;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int d = s_keycmp(v->ev[mid].ek, v->ev[mid].eklen, ek, len);
-        if (d == 0)
-            return mid;
-        if (d < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    uint32_t h = s_ek_hash(ek, len);
+    for (size_t j = h & v->hmask; v->byhash[j]; j = (j + 1) & v->hmask) {
+        const s_event_t *e = &v->ev[v->byhash[j] - 1];
+        if (e->hash == h && e->eklen == len && memcmp(e->ek, ek, len) == 0)
+            return v->byhash[j] - 1;
     }
     return S_NONE;
+}
+
+/*  Index the scanned events by key hash. */
+static int
+s_hash_build(s_verify_t *v)
+{
+    size_t cap = 1024;
+    while (cap < 2 * v->nev)
+        cap *= 2;
+    if (v->nev >= UINT32_MAX)
+        return wq_err_set(v->err, WQ_E_RANGE, "verify", "more than 2^32 events: verify cannot hold them");
+    v->byhash = calloc(cap, sizeof *v->byhash);
+    if (!v->byhash)
+        return s_nomem(v);
+    v->hmask = cap - 1;
+    for (size_t i = 0; i < v->nev; i++) {
+        size_t j = v->ev[i].hash & v->hmask;
+        while (v->byhash[j])
+            j = (j + 1) & v->hmask;
+        v->byhash[j] = (uint32_t) (i + 1);
+    }
+    return WQ_OK;
 }
 
 static void
@@ -135,6 +193,43 @@ s_id(const void *ek, size_t len, char out[WQ_EVENT_ID_MAX])
 {
     if (!wq_ek_to_text(ek, len, out))
         snprintf(out, WQ_EVENT_ID_MAX, "?");
+}
+
+/*  rec's event id, as wq_record_id writes it ("%s/%08x/%llu"), without
+    snprintf: verify makes one per event and snprintf was a tenth of it. */
+static void
+s_fmt_id(const wq_record_t *rec, char out[WQ_EVENT_ID_MAX])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strnlen(rec->agent, WQ_AGENT_ID_MAX);
+    memcpy(out, rec->agent, n);
+    out[n++] = '/';
+    for (int i = 7; i >= 0; i--)
+        out[n++] = hex[(rec->inc >> (4 * i)) & 15];
+    out[n++] = '/';
+    char dec[20];
+    int d = 0;
+    uint64_t seq = rec->seq;
+    do {
+        dec[d++] = (char) ('0' + seq % 10);
+        seq /= 10;
+    } while (seq);
+    while (d)
+        out[n++] = dec[--d];
+    out[n] = '\0';
+}
+
+/*  The entity rec belongs to (wq_record_entity), its own id made fast. */
+static void
+s_entity(const wq_record_t *rec, char out[WQ_ENTITY_MAX])
+{
+    if (rec->type == WQ_REC_PROBLEM || rec->type == WQ_REC_CONSULTATION) {
+        out[0] = rec->type == WQ_REC_PROBLEM ? 'P' : 'C';
+        out[1] = ':';
+        s_fmt_id(rec, out + 2);
+    } else {
+        wq_record_entity(rec, out);
+    }
 }
 
 static uint64_t
@@ -183,14 +278,14 @@ s_scan(s_verify_t *v)
     MDB_val k, d;
     for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-        char agent[WQ_AGENT_ID_MAX + 1], id[WQ_EVENT_ID_MAX];
+        char agent[WQ_AGENT_ID_MAX + 1];
         uint32_t inc;
         uint64_t seq;
-        if (!wq_ek_split(k.mv_data, k.mv_size, agent, &inc, &seq)) {
+        if (!wq_ek_split(k.mv_data, k.mv_size, agent, &inc, &seq) || d.mv_size > UINT32_MAX) {
             s_diff(v, "events: a key of %zu bytes is not an event key", k.mv_size);
             continue;
         }
-        if (v->nev == cap) {    /* only if the store grew under a reader: it cannot */
+        if (v->nev == cap) {    /* a reader's snapshot cannot grow: never, in practice */
             size_t ncap = cap * 2;
             s_event_t *ne = realloc(v->ev, ncap * sizeof *ne);
             if (!ne) {
@@ -202,88 +297,209 @@ s_scan(s_verify_t *v)
         }
         s_event_t *e = &v->ev[v->nev++];
         memset(e, 0, sizeof *e);
-        e->ek = k.mv_data;
+        memcpy(e->ek, k.mv_data, k.mv_size);
         e->eklen = (uint8_t) k.mv_size;
-        e->base = S_NONE;
-        if (wq_record_decode(d.mv_data, d.mv_size, &e->rec, NULL) != WQ_OK) {
-            e->rec = NULL;
-            wq_event_id_format(agent, inc, seq, id);
-            s_diff(v, "event %s: stored bytes do not decode", id);
-        }
+        e->val = d.mv_data;
+        e->vlen = (uint32_t) d.mv_size;
+        e->hash = s_ek_hash(e->ek, e->eklen);
     }
     if (mrc != MDB_NOTFOUND)
         rc = wq_store_err(mrc, "mdb_cursor_get(events)", v->err);
+    if (rc == WQ_OK)
+        rc = s_hash_build(v);
 done:
     mdb_cursor_close(cur);
     return rc;
 }
 
-/*  Place event i as ingest does: follow a correction or retraction's
-    target chain through the stored events to a base event. */
-static void
-s_place(s_verify_t *v, size_t i)
+/*  Event i decoded (kept until s_release), or NULL if its bytes do not
+    decode (reported the first time) or on *rc != WQ_OK (out of memory). */
+static wq_record_t *
+s_rec(s_verify_t *v, size_t i, int *rc)
 {
     s_event_t *e = &v->ev[i];
+    if (e->rec || (e->flags & S_BAD))
+        return e->rec;
+    if (v->nlive == v->lvcap) {
+        size_t ncap = v->lvcap ? v->lvcap * 2 : 256;
+        size_t *nl = realloc(v->live, ncap * sizeof *nl);
+        if (!nl) {
+            *rc = s_nomem(v);
+            return NULL;
+        }
+        v->live = nl;
+        v->lvcap = ncap;
+    }
+    if (wq_record_decode(e->val, e->vlen, &e->rec, NULL) != WQ_OK) {
+        char id[WQ_EVENT_ID_MAX];
+        e->rec = NULL;
+        e->flags |= S_BAD;
+        s_id(e->ek, e->eklen, id);
+        s_diff(v, "event %s: stored bytes do not decode", id);
+        return NULL;
+    }
+    v->live[v->nlive++] = i;
+    return e->rec;
+}
+
+/*  Free every record decoded since the last release. */
+static void
+s_release(s_verify_t *v)
+{
+    for (size_t i = 0; i < v->nlive; i++)
+        wq_record_destroy(&v->ev[v->live[i]].rec);
+    v->nlive = 0;
+}
+
+/*  Place event i (decoded) as ingest does: follow a correction or
+    retraction's target chain through the stored events to a base event
+    (*base, S_RESOLVED), or to the first missing target (*base is the
+    modifier that names it, S_PENDING); S_ORPHAN past S_RESOLVE_DEPTH
+    links or on a target id that does not parse. */
+static int
+s_place(s_verify_t *v, size_t i, size_t *base, s_place_t *place)
+{
     size_t cur = i;
-    e->place = S_ORPHAN;
+    int rc = WQ_OK;
+    *place = S_ORPHAN;
+    *base = S_NONE;
     for (int depth = 0; depth <= S_RESOLVE_DEPTH; depth++) {
         const wq_record_t *r = v->ev[cur].rec;
         if (!s_is_modifier(r)) {
-            e->place = S_RESOLVED;
-            e->base = cur;
-            return;
+            *place = S_RESOLVED;
+            *base = cur;
+            return WQ_OK;
         }
         if (depth == S_RESOLVE_DEPTH)
-            return;
+            return WQ_OK;
         uint8_t ek[WQ_EK_MAX];
         size_t eklen = wq_ek_from_text(r->target, ek);
         if (eklen == 0)
-            return;
+            return WQ_OK;
         size_t t = s_find(v, ek, eklen);
         if (t == S_NONE) {
-            e->place = S_PENDING;
-            e->base = cur;
-            return;
+            *place = S_PENDING;
+            *base = cur;
+            return WQ_OK;
         }
-        if (!v->ev[t].rec) {
-            char id[WQ_EVENT_ID_MAX];
-            s_id(e->ek, e->eklen, id);
-            s_diff(v, "event %s: its target %s does not decode", id, r->target);
-            e->place = S_UNPLACED;
-            return;
+        if (!s_rec(v, t, &rc)) {
+            if (rc == WQ_OK) {
+                char id[WQ_EVENT_ID_MAX];
+                s_id(v->ev[i].ek, v->ev[i].eklen, id);
+                s_diff(v, "event %s: its target %s does not decode", id, r->target);
+                *place = S_UNPLACED;
+            }
+            return rc;
         }
         cur = t;
     }
+    return WQ_OK;
+}
+
+/*  A problem or consultation (rec, placed in entity) must be linked to
+    its enterprise. */
+static int
+s_check_link(s_verify_t *v, size_t i, const char *entity)
+{
+    const wq_record_t *r = v->ev[i].rec;
+    if ((r->type != WQ_REC_PROBLEM && r->type != WQ_REC_CONSULTATION) || r->ent[0] == '\0')
+        return WQ_OK;
+    char link[WQ_ENTITY_MAX], id[WQ_EVENT_ID_MAX];
+    snprintf(link, sizeof link, "E:%s", r->ent);
+    v->links++;
+    MDB_val k = {strlen(link), link}, d = {strlen(entity), (void *) entity};
+    int mrc = mdb_cursor_get(v->lcur, &k, &d, MDB_GET_BOTH);
+    if (mrc == MDB_NOTFOUND) {
+        s_id(v->ev[i].ek, v->ev[i].eklen, id);
+        s_diff(v, "event %s: %s is not linked to enterprise %s", id, entity, link);
+        return WQ_OK;
+    }
+    return mrc ? wq_store_err(mrc, "mdb_cursor_get(links)", v->err) : WQ_OK;
 }
 
 /*  ---- 2. entities -------------------------------------------------------- */
 
+static size_t
+s_key_hash(const uint8_t key[WQ_VKEY_LEN])
+{
+    uint64_t x, y;
+    memcpy(&x, key, 8);
+    memcpy(&y, key + 8, 8);
+    uint64_t h = (x ^ (y * 0x9e3779b97f4a7c15ull)) * 0xc2b2ae3d27d4eb4full;
+    return (size_t) (h ^ (h >> 31));
+}
+
+static wq_contrib_t *
+s_expect_slot(s_expect_t *e, const uint8_t key[WQ_VKEY_LEN])
+{
+    size_t mask = e->cap - 1, i = s_key_hash(key) & mask;
+    while (e->used[i] && memcmp(e->slot[i].key, key, WQ_VKEY_LEN) != 0)
+        i = (i + 1) & mask;
+    if (!e->used[i]) {
+        e->used[i] = true;
+        memcpy(e->slot[i].key, key, WQ_VKEY_LEN);
+        e->slot[i].n = 0;
+        e->nslots++;
+    }
+    return &e->slot[i];
+}
+
+/*  Keep the table at most half full. */
+static int
+s_expect_room(s_expect_t *e, size_t more)
+{
+    if (2 * (e->nslots + more) <= e->cap)
+        return WQ_OK;
+    size_t ncap = e->cap ? e->cap : 4096;
+    while (2 * (e->nslots + more) > ncap)
+        ncap *= 2;
+    s_expect_t g = {.cap = ncap};
+    g.slot = malloc(ncap * sizeof *g.slot);
+    g.used = calloc(ncap, sizeof *g.used);
+    if (!g.slot || !g.used) {
+        free(g.slot);
+        free(g.used);
+        return WQ_E_NOMEM;
+    }
+    for (size_t i = 0; i < e->cap; i++)
+        if (e->used[i])
+            s_expect_slot(&g, e->slot[i].key)->n = e->slot[i].n;
+    free(e->slot);
+    free(e->used);
+    e->slot = g.slot;
+    e->used = g.used;
+    e->cap = ncap;
+    return WQ_OK;
+}
+
 static int
 s_expect_contribs(s_expect_t *e, const wq_fold_state_t *st)
 {
-    if (e->n + 3 * st->ncontribs > e->cap) {
-        e->n = wq_contrib_normalize(e->c, e->n);
-        size_t need = e->n + 3 * st->ncontribs;
-        if (need > e->cap / 2) {
-            size_t ncap = e->cap ? e->cap : 4096;
-            while (ncap < 2 * need)
-                ncap *= 2;
-            wq_contrib_t *nc = realloc(e->c, ncap * sizeof *nc);
-            if (!nc)
-                return WQ_E_NOMEM;
-            e->c = nc;
-            e->cap = ncap;
-        }
-    }
+    if (s_expect_room(e, 3 * st->ncontribs) != WQ_OK)
+        return WQ_E_NOMEM;
     for (size_t i = 0; i < st->ncontribs; i++) {
-        wq_contrib_t *o = &e->c[e->n];
-        o[0] = st->contribs[i];
-        o[1] = st->contribs[i];
-        o[2] = st->contribs[i];
-        wq_vkey_rollup(st->contribs[i].key, WQ_LEVEL_CITY, o[1].key);
-        wq_vkey_rollup(st->contribs[i].key, WQ_LEVEL_PROVINCE, o[2].key);
-        e->n += 3;
+        uint8_t up[WQ_VKEY_LEN];
+        s_expect_slot(e, st->contribs[i].key)->n += st->contribs[i].n;
+        wq_vkey_rollup(st->contribs[i].key, WQ_LEVEL_CITY, up);
+        s_expect_slot(e, up)->n += st->contribs[i].n;
+        wq_vkey_rollup(st->contribs[i].key, WQ_LEVEL_PROVINCE, up);
+        s_expect_slot(e, up)->n += st->contribs[i].n;
     }
+    return WQ_OK;
+}
+
+/*  The sums in key order, zeros dropped, into e->c / e->n. */
+static int
+s_expect_list(s_expect_t *e)
+{
+    e->c = malloc((e->nslots ? e->nslots : 1) * sizeof *e->c);
+    if (!e->c)
+        return WQ_E_NOMEM;
+    e->n = 0;
+    for (size_t i = 0; i < e->cap; i++)
+        if (e->used[i])
+            e->c[e->n++] = e->slot[i];
+    e->n = wq_contrib_normalize(e->c, e->n);
     return WQ_OK;
 }
 
@@ -311,6 +527,8 @@ static void
 s_expect_free(s_expect_t *e)
 {
     wq_marks_free(&e->m);
+    free(e->slot);
+    free(e->used);
     free(e->c);
     memset(e, 0, sizeof *e);
 }
@@ -342,7 +560,8 @@ s_states_stray(s_verify_t *v, const char *entity)
     return WQ_OK;
 }
 
-/*  Fold one entity from its listed events; compare and accumulate. */
+/*  The entity's listed events: decode and place each, check its entry,
+    fold them, compare the state, accumulate; then free the records. */
 static int
 s_entity_done(s_verify_t *v, const char *entity)
 {
@@ -350,8 +569,52 @@ s_entity_done(s_verify_t *v, const char *entity)
     size_t ntr = 0;
     wq_fold_state_t st;
     wq_buf_t blob = {0};
+    int rc = WQ_OK;
     memset(&st, 0, sizeof st);
-    int rc = wq_fold_transfers_load(v->txn, v->c, entity, &tr, &ntr, v->err);
+    v->group++;
+    v->nitems = 0;
+    for (size_t j = 0; j < v->nlisted && rc == WQ_OK; j++)
+        s_rec(v, v->listed[j].ev, &rc);
+    for (size_t j = 0; j < v->nlisted && rc == WQ_OK; j++) {
+        size_t i = v->listed[j].ev, base;
+        s_event_t *e = &v->ev[i];
+        s_place_t place;
+        char own[WQ_ENTITY_MAX] = "", id[WQ_EVENT_ID_MAX];
+        if (!e->rec)
+            continue;           /* does not decode: reported */
+        if ((rc = s_place(v, i, &base, &place)) != WQ_OK)
+            break;
+        if (place == S_RESOLVED)
+            s_entity(v->ev[base].rec, own);
+        if (strcmp(own, entity) != 0 || memcmp(v->listed[j].date, e->rec->date, 10) != 0) {
+            s_id(e->ek, e->eklen, id);
+            s_diff(v, "entity %s: indexes event %s (dated %.10s), which belongs to %s", entity, id,
+                   v->listed[j].date, own[0] ? own : "no entity");
+        } else if (!(e->flags & S_SEEN)) {
+            e->flags |= S_SEEN;
+            v->indexed++;
+            rc = s_check_link(v, i, entity);
+        }
+        if (e->group == v->group)
+            continue;           /* listed twice (under two dates): folded once */
+        e->group = v->group;
+        if (v->nitems == v->icap) {
+            size_t ncap = v->icap ? v->icap * 2 : 64;
+            wq_fold_item_t *ni = realloc(v->items, ncap * sizeof *ni);
+            if (!ni) {
+                rc = s_nomem(v);
+                break;
+            }
+            v->items = ni;
+            v->icap = ncap;
+        }
+        wq_fold_item_t *it = &v->items[v->nitems++];
+        it->rec = e->rec;
+        it->effect = WQ_EFFECT_EFFECTIVE;
+        s_fmt_id(e->rec, it->id);
+    }
+    if (rc == WQ_OK)
+        rc = wq_fold_transfers_load(v->txn, v->c, entity, &tr, &ntr, v->err);
     if (rc == WQ_OK)
         rc = wq_fold_compute_owned(entity, v->items, v->nitems, tr, ntr, &st, v->err);
     if (rc != WQ_OK)
@@ -376,7 +639,9 @@ done:
     wq_fold_state_clear(&st);
     wq_buf_free(&blob);
     free(tr);
+    s_release(v);
     v->nitems = 0;
+    v->nlisted = 0;
     return rc;
 }
 
@@ -391,37 +656,21 @@ s_entry(s_verify_t *v, const char *entity, const MDB_val *d)
     const uint8_t *ek = (const uint8_t *) d->mv_data + 10;
     size_t eklen = d->mv_size - 10;
     size_t t = s_find(v, ek, eklen);
-    char id[WQ_EVENT_ID_MAX];
     if (t == S_NONE) {
+        char id[WQ_EVENT_ID_MAX];
         s_id(ek, eklen, id);
         s_diff(v, "entity %s: indexes event %s, which is not stored", entity, id);
         return WQ_OK;
     }
-    s_event_t *e = &v->ev[t];
-    if (!e->rec)
-        return WQ_OK;           /* reported by the scan */
-    char own[WQ_ENTITY_MAX] = "";
-    if (e->place == S_RESOLVED)
-        wq_record_entity(v->ev[e->base].rec, own);
-    if (strcmp(own, entity) != 0 || memcmp(d->mv_data, e->rec->date, 10) != 0) {
-        s_id(ek, eklen, id);
-        s_diff(v, "entity %s: indexes event %s (dated %.10s), which belongs to %s", entity, id,
-               (const char *) d->mv_data, own[0] ? own : "no entity");
-    } else {
-        e->seen = true;
-    }
-    if (v->nitems == v->icap) {
-        size_t ncap = v->icap ? v->icap * 2 : 64;
-        wq_fold_item_t *ni = realloc(v->items, ncap * sizeof *ni);
-        if (!ni)
+    if (v->nlisted == v->lscap) {
+        size_t ncap = v->lscap ? v->lscap * 2 : 64;
+        s_listed_t *nl = realloc(v->listed, ncap * sizeof *nl);
+        if (!nl)
             return s_nomem(v);
-        v->items = ni;
-        v->icap = ncap;
+        v->listed = nl;
+        v->lscap = ncap;
     }
-    wq_fold_item_t *it = &v->items[v->nitems++];
-    it->rec = e->rec;
-    it->effect = WQ_EFFECT_EFFECTIVE;
-    wq_record_id(e->rec, it->id);
+    v->listed[v->nlisted++] = (s_listed_t){t, d->mv_data};
     return WQ_OK;
 }
 
@@ -476,77 +725,57 @@ done:
     return rc;
 }
 
-static int
-s_has_dup(MDB_cursor *cur, const void *key, size_t klen, const void *val, size_t vlen, bool *found,
-          wq_err_t *err)
-{
-    MDB_val k = {klen, (void *) key}, d = {vlen, (void *) val};
-    int mrc = mdb_cursor_get(cur, &k, &d, MDB_GET_BOTH);
-    *found = mrc == 0;
-    if (mrc != 0 && mrc != MDB_NOTFOUND)
-        return wq_store_err(mrc, "mdb_cursor_get(GET_BOTH)", err);
-    return WQ_OK;
-}
-
-/*  Every placed event was listed; pending events wait for their missing
-    target; problems and consultations are linked to their enterprise;
-    entry counts and totals. */
+/*  The events no entity listed where they belong: placed ones are
+    differences, waiting ones must wait in pending. Entry counts and
+    totals. */
 static int
 s_places(s_verify_t *v)
 {
-    MDB_cursor *pc = NULL, *lc = NULL;
-    uint64_t indexed = 0, pending = 0, links = 0;
+    uint64_t pending = 0;
     int rc = WQ_OK;
-    int mrc = mdb_cursor_open(v->txn, v->c->pending, &pc);
-    if (mrc == 0)
-        mrc = mdb_cursor_open(v->txn, v->c->links, &lc);
-    if (mrc != 0) {
-        rc = wq_store_err(mrc, "mdb_cursor_open(pending, links)", v->err);
-        goto done;
-    }
     for (size_t i = 0; i < v->nev && rc == WQ_OK; i++) {
         s_event_t *e = &v->ev[i];
-        char id[WQ_EVENT_ID_MAX], entity[WQ_ENTITY_MAX], link[WQ_ENTITY_MAX];
-        bool found = false;
-        if (e->place == S_RESOLVED) {
-            const wq_record_t *r = e->rec;
-            indexed++;
-            wq_record_entity(v->ev[e->base].rec, entity);
-            if (!e->seen) {
-                s_id(e->ek, e->eklen, id);
-                s_diff(v, "event %s: not in the index of entity %s", id, entity);
-            }
-            if ((r->type == WQ_REC_PROBLEM || r->type == WQ_REC_CONSULTATION) && r->ent[0]) {
-                links++;
-                snprintf(link, sizeof link, "E:%s", r->ent);
-                rc = s_has_dup(lc, link, strlen(link), entity, strlen(entity), &found, v->err);
-                if (rc == WQ_OK && !found) {
-                    s_id(e->ek, e->eklen, id);
-                    s_diff(v, "event %s: %s is not linked to enterprise %s", id, entity, link);
-                }
-            }
-        } else if (e->place == S_PENDING) {
+        char id[WQ_EVENT_ID_MAX], entity[WQ_ENTITY_MAX];
+        size_t base;
+        s_place_t place;
+        if (e->flags & (S_SEEN | S_BAD))
+            continue;
+        if (!s_rec(v, i, &rc) || (rc = s_place(v, i, &base, &place)) != WQ_OK) {
+            s_release(v);
+            continue;
+        }
+        if (place == S_RESOLVED) {
+            v->indexed++;
+            s_entity(v->ev[base].rec, entity);
+            s_id(e->ek, e->eklen, id);
+            s_diff(v, "event %s: not in the index of entity %s", id, entity);
+            rc = s_check_link(v, i, entity);
+        } else if (place == S_PENDING) {
             uint8_t missing[WQ_EK_MAX];
-            size_t mlen = wq_ek_from_text(v->ev[e->base].rec->target, missing);
+            size_t mlen = wq_ek_from_text(v->ev[base].rec->target, missing);
             pending++;
-            rc = s_has_dup(pc, missing, mlen, e->ek, e->eklen, &found, v->err);
-            if (rc == WQ_OK && !found) {
+            MDB_val k = {mlen, missing}, d = {e->eklen, (void *) e->ek};
+            int mrc = mdb_cursor_get(v->pcur, &k, &d, MDB_GET_BOTH);
+            if (mrc == MDB_NOTFOUND) {
                 s_id(e->ek, e->eklen, id);
                 s_diff(v, "event %s: not waiting for its missing target", id);
+            } else if (mrc != 0) {
+                rc = wq_store_err(mrc, "mdb_cursor_get(pending)", v->err);
             }
         }
+        s_release(v);
     }
     if (rc != WQ_OK)
-        goto done;
+        return rc;
     uint64_t got = s_entries(v->txn, v->c->entities);
-    if (got != indexed)
-        s_diff(v, "entity index: %" PRIu64 " entries, the events give %" PRIu64, got, indexed);
+    if (got != v->indexed)
+        s_diff(v, "entity index: %" PRIu64 " entries, the events give %" PRIu64, got, v->indexed);
     got = s_entries(v->txn, v->c->pending);
     if (got != pending)
         s_diff(v, "pending table: %" PRIu64 " entries, the events give %" PRIu64, got, pending);
     got = s_entries(v->txn, v->c->links);
-    if (got != links)
-        s_diff(v, "enterprise links: %" PRIu64 " entries, the events give %" PRIu64, got, links);
+    if (got != v->links)
+        s_diff(v, "enterprise links: %" PRIu64 " entries, the events give %" PRIu64, got, v->links);
     uint64_t meta, events = s_entries(v->txn, v->c->events);
     rc = s_meta(v, "events", &meta);
     if (rc == WQ_OK && meta != events)
@@ -561,11 +790,6 @@ s_places(s_verify_t *v)
     got = s_entries(v->txn, v->c->streams);
     if (rc == WQ_OK && meta != got)
         s_diff(v, "total streams: %" PRIu64 " counted, %" PRIu64 " stored", meta, got);
-done:
-    if (pc)
-        mdb_cursor_close(pc);
-    if (lc)
-        mdb_cursor_close(lc);
     return rc;
 }
 
@@ -577,7 +801,8 @@ s_views(s_verify_t *v)
     s_expect_t *e = &v->e;
     MDB_cursor *cur = NULL;
     int rc = WQ_OK;
-    e->n = wq_contrib_normalize(e->c, e->n);
+    if (s_expect_list(e) != WQ_OK)
+        return s_nomem(v);
     int mrc = mdb_cursor_open(v->txn, v->c->views, &cur);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_cursor_open(views)", v->err);
@@ -672,23 +897,33 @@ wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_er
     v.err = err;
     v.report = report;
     *differences = 0;
+    int rc = WQ_OK;
     int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &v.txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
-    int rc = s_scan(&v);
-    for (size_t i = 0; rc == WQ_OK && i < v.nev; i++)
-        if (v.ev[i].rec)
-            s_place(&v, i);
+    mrc = mdb_cursor_open(v.txn, self->links, &v.lcur);
+    if (mrc == 0)
+        mrc = mdb_cursor_open(v.txn, self->pending, &v.pcur);
+    if (mrc != 0)
+        rc = wq_store_err(mrc, "mdb_cursor_open(links, pending)", err);
+    if (rc == WQ_OK)
+        rc = s_scan(&v);
     if (rc == WQ_OK)
         rc = s_entities(&v);
     if (rc == WQ_OK)
         rc = s_places(&v);
     if (rc == WQ_OK)
         rc = s_views(&v);
+    s_release(&v);
+    if (v.lcur)
+        mdb_cursor_close(v.lcur);
+    if (v.pcur)
+        mdb_cursor_close(v.pcur);
     mdb_txn_abort(v.txn);
-    for (size_t i = 0; i < v.nev; i++)
-        wq_record_destroy(&v.ev[i].rec);
     free(v.ev);
+    free(v.byhash);
+    free(v.live);
+    free(v.listed);
     free(v.items);
     s_expect_free(&v.e);
     if (rc == WQ_OK)
