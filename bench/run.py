@@ -198,7 +198,11 @@ class Bench:
         while True:
             for a in agents:
                 rss_max = max(rss_max, rss_anon(a["proc"].pid))
-            marks = self.agents_table()
+            try:
+                marks = self.agents_table()
+            except SystemExit as e:     # a slow answer on a loaded machine: ask again
+                self.say("  %s: agents table not read (%s): asking again" % (label, str(e)[:80]))
+                marks = {}
             if all(marks.get((a["id"], a["inc"]), 0) >= a["last_seq"] for a in agents):
                 break
             if time.time() > deadline:
@@ -350,9 +354,15 @@ class Bench:
         pp = inproc["summary_province"]
         self.fig("summary_province_inprocess_p50", pp["p50_ms"], "ms")
         self.fig("summary_province_inprocess_p99", pp["p99_ms"], "ms", target="≤ 0.5 ms")
+        # The query's own CPU time: the wall p99 less what the scheduler took (on a loaded
+        # machine a 0.05 ms query preempted once waits a time slice).
+        self.fig("summary_province_inprocess_cpu_p99", pp["cpu_p99_ms"], "ms CPU", target="≤ 0.5 ms")
         self.fig("sqlite_province_totals", sq["province_ms"], "ms", pp["p99_ms"],
                  "summary province p99 in-process", ratio=sq["province_ms"] / max(pp["p99_ms"], 1e-6),
                  target="≥ 1000×")
+        self.fig("sqlite_province_totals_vs_cpu", sq["province_ms"], "ms", pp["cpu_p99_ms"],
+                 "summary province CPU p99 in-process",
+                 ratio=sq["province_ms"] / max(pp["cpu_p99_ms"], 1e-6), target="≥ 1000×")
         cp = inproc["summary_counties"]
         self.fig("summary_counties_inprocess_p50", cp["p50_ms"], "ms")
         self.fig("summary_counties_inprocess_p99", cp["p99_ms"], "ms")

@@ -10,11 +10,13 @@
     difference, one line each; one corrupted counter, state or mark is
     exactly one difference. docs/STORE.md "Verify" lists the checks.
 
-    It reads each stored event once, in key order, decodes it once, and
-    folds every entity in memory from the records already decoded
-    (fold.h wq_fold_compute_owned): its cost is about that of scanning and
-    decoding the events (bench/ceilings "scan"), and its memory is the
-    decoded events (about 1 KiB each).
+    It scans the stored events once, in key order, decodes each once (per
+    entity, while the entity index is walked), and folds every entity in
+    memory from the records just decoded (fold.h wq_fold_compute_owned),
+    never loading an entity through the index: its cost is a small
+    multiple of scanning and decoding the events (bench/ceilings "scan",
+    "verify"), its memory about 50 bytes per event plus one entity's
+    records and the counters.
     =========================================================================
 */
 #ifndef WQ_VERIFY_H_INCLUDED
