@@ -52,6 +52,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define S_ZAP_DOMAIN "wanqi"
 #define S_POLL_MS 500
@@ -69,6 +72,11 @@
 #define S_MAX_WORKERS 64
 #define S_SNAPS 4               /* paged results kept for their next pages */
 #define S_SNAP_MS 60000         /* ... at most this long */
+/*  Niceness of each query worker thread (Linux: nice is per thread). The
+    ingest thread keeps 0: on a busy machine a loop of queries then takes
+    a third of the CPU ingest would (weights 335 vs 1024), not half.
+    docs/PERFORMANCE.md has the figures. */
+#define S_QUERY_NICE 5
 
 /*  Counters are bumped by the ingest, query and worker threads. */
 #define S_COUNT(self, field, n) __atomic_add_fetch(&(self)->stats.field, (uint64_t) (n), __ATOMIC_RELAXED)
@@ -1161,6 +1169,18 @@ typedef struct {
     char backend[64];           /* inproc endpoint of the query thread's backend */
 } s_worker_args_t;
 
+/*  Lower the calling worker thread's scheduling priority (S_QUERY_NICE):
+    queries yield the CPU to ingest when both want it. Failing to is not
+    fatal: the worker runs at the ingest thread's priority. */
+static void
+s_worker_nice(void)
+{
+    errno = 0;
+    if (setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), S_QUERY_NICE) != 0)
+        wq_warn("query worker: cannot lower its priority (nice %d): %s; it runs at the ingest "
+                "thread's", S_QUERY_NICE, strerror(errno));
+}
+
 /*  Receive one more frame of a multipart message into m; false if there
     is none. */
 static bool
@@ -1194,6 +1214,7 @@ s_worker(zsock_t *pipe, void *argp)
         {zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
         {handle, 0, ZMQ_POLLIN, 0},
     };
+    s_worker_nice();
     while (true) {
         if (zmq_poll(items, 2, -1) < 0) {
             if (errno == EINTR)
