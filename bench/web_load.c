@@ -131,7 +131,7 @@ static void s_gen(s_stream_t *s, int si, size_t nents, wq_blob_t *blob)
     char date[11], dl[11], first[18], code[19], id[WQ_EVENT_ID_MAX];
     wq_date_from_days(wq_date_days("2019-02-01") + (int32_t)s_rnd(330), date);
     wq_date_from_days(wq_date_days(date) + 30 + (int32_t)s_rnd(90), dl);
-    snprintf(first, sizeof first, "91130100MA%02d%05u", si % 100,
+    snprintf(first, sizeof first, "91130100MA%02u%05u", (unsigned)si % 100u,
              (unsigned)s_rnd((uint32_t)nents) % 100000u);
     memcpy(code, first, 17);
     code[17] = wq_creditcode_checkchar(first);
