@@ -18,6 +18,7 @@
 #include <string.h>
 #include "agent/importer.h"
 #include "common/date.h"
+#include "common/i18n.h"
 #include "common/json.h"
 
 #define BIT(f) (1ull << (f))
@@ -225,7 +226,7 @@ wq_wb_load(wq_outbox_t *box, wq_wb_t **out, wq_err_t *err)
     wq_wb_t *wb = calloc(1, sizeof *wb);
     int rc;
     if (!wb)
-        return wq_err_set(err, WQ_E_NOMEM, "", "out of memory loading the outbox");
+        return wq_err_set(err, WQ_E_NOMEM, "", _("out of memory loading the outbox"));
     rc = wq_outbox_state(box, &st, err);
     if (rc != WQ_OK)
         goto fail;
@@ -258,7 +259,7 @@ wq_wb_load(wq_outbox_t *box, wq_wb_t **out, wq_err_t *err)
     *out = wb;
     return WQ_OK;
 oom:
-    rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory loading the outbox");
+    rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory loading the outbox"));
 fail:
     wq_wb_destroy(&wb);
     return rc;
@@ -668,12 +669,12 @@ wq_wb_build(const char *type_name, const char *const *keys, const char *const *v
         if (fl == WQ_F_COUNTY || fl == WQ_F_RECORDED || fl == WQ_F_SET ||
             !wq_field_required(type, fl) || (rec->present & BIT(fl)))
             continue;
-        wq_err_set(&e, WQ_E_MISSING, wq_field_name(fl), "%s is required", wq_field_name(fl));
+        wq_err_set(&e, WQ_E_MISSING, wq_field_name(fl), _("%s is required"), wq_field_name(fl));
         s_push_err(errs, nerrs, wq_field_name(fl), &e);
     }
     if (type == WQ_REC_CORRECTION && (rec->present & BIT(WQ_F_OF)) &&
         !rec->set) {
-        wq_err_set(&e, WQ_E_MISSING, "set", "give at least one corrected field");
+        wq_err_set(&e, WQ_E_MISSING, "set", _("give at least one corrected field"));
         s_push_err(errs, nerrs, "set", &e);
     }
     if (*nerrs == 0 && wq_import_prepare(rec, county, &e) != WQ_OK) {

@@ -23,6 +23,7 @@
 #include "collector/views.h"
 #include "common/creditcode.h"
 #include "common/date.h"
+#include "common/i18n.h"
 #include "common/division.h"
 #include "common/record.h"
 #include "common/store.h"
@@ -47,7 +48,7 @@ s_params(const char *query, const wq_param_t *p, size_t n, const char *allowed, 
         while (hit && !((hit == allowed || hit[-1] == ',') && (hit[kl] == ',' || hit[kl] == '\0')))
             hit = strstr(hit + 1, k);
         if (!hit)
-            return wq_err_set(err, WQ_E_UNKNOWN, k, "query %s takes no parameter \"%s\" (it takes %s)",
+            return wq_err_set(err, WQ_E_UNKNOWN, k, _("query %s takes no parameter \"%s\" (it takes %s)"),
                               query, k, allowed);
         const char **slot = !strcmp(k, "level")    ? &out->level
                             : !strcmp(k, "area")   ? &out->area
@@ -61,7 +62,7 @@ s_params(const char *query, const wq_param_t *p, size_t n, const char *allowed, 
                             : !strcmp(k, "by")     ? &out->by
                                                    : NULL;
         if (!slot)
-            return wq_err_set(err, WQ_E_UNKNOWN, k, "unknown parameter \"%s\"", k);
+            return wq_err_set(err, WQ_E_UNKNOWN, k, _("unknown parameter \"%s\""), k);
         *slot = v;
     }
     return WQ_OK;
@@ -75,8 +76,8 @@ s_area_prefix(const char *area, char prefix[7], wq_err_t *err)
     size_t n = area ? strlen(area) : 0;
     if (!area || (n != 2 && n != 4 && n != 6) || strspn(area, "0123456789") != n)
         return wq_err_set(err, WQ_E_FORMAT, "area",
-                          "area \"%s\" is not a GB/T 2260 code (6 digits, e.g. 130000, 130100, "
-                          "130102) or a 2/4-digit prefix", area ? area : "");
+                          _("area \"%s\" is not a GB/T 2260 code (6 digits, e.g. 130000, 130100, "
+                          "130102) or a 2/4-digit prefix"), area ? area : "");
     memcpy(prefix, area, n + 1);
     while (n > 2 && prefix[n - 1] == '0' && prefix[n - 2] == '0')
         prefix[n -= 2] = '\0';
@@ -89,7 +90,7 @@ s_month_check(const char *field, const char *m, wq_err_t *err)
     if (strlen(m) != 7 || m[4] != '-' || strspn(m, "0123456789") != 4 ||
         strspn(m + 5, "0123456789") != 2 || memcmp(m, "2000", 4) < 0 || memcmp(m, "2099", 4) > 0 ||
         memcmp(m + 5, "01", 2) < 0 || memcmp(m + 5, "12", 2) > 0)
-        return wq_err_set(err, WQ_E_FORMAT, field, "%s \"%s\" is not a month YYYY-MM (2000-2099)",
+        return wq_err_set(err, WQ_E_FORMAT, field, _("%s \"%s\" is not a month YYYY-MM (2000-2099)"),
                           field, m);
     return WQ_OK;
 }
@@ -103,7 +104,7 @@ s_asof(const char *given, char out[11], wq_err_t *err)
     }
     wq_err_t derr;
     if (wq_date_check(given, &derr) != WQ_OK)
-        return wq_err_set(err, WQ_E_FORMAT, "asof", "asof: %s", derr.text);
+        return wq_err_set(err, WQ_E_FORMAT, "asof", _("asof: %s"), derr.text);
     snprintf(out, 11, "%s", given);
     return WQ_OK;
 }
@@ -118,7 +119,7 @@ s_area_name(const char *code)
 static int
 s_nomem(wq_err_t *err, const char *query)
 {
-    return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the %s table", query);
+    return wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the %s table"), query);
 }
 
 /*  Set a text cell; any failure is NOMEM. A text over WQ_QUERY_CELL_MAX
@@ -341,11 +342,11 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     if (p.by && strcmp(p.by, "group") == 0)
         by_group = true;
     else if (p.by)
-        return wq_err_set(err, WQ_E_FORMAT, "by", "by \"%s\" is not group", p.by);
+        return wq_err_set(err, WQ_E_FORMAT, "by", _("by \"%s\" is not group"), p.by);
     wq_level_t level = p.level ? wq_level_parse(p.level) : WQ_LEVEL_PROVINCE;
     if (level != WQ_LEVEL_PROVINCE && level != WQ_LEVEL_CITY && level != WQ_LEVEL_COUNTY)
         return wq_err_set(err, WQ_E_FORMAT, "level",
-                          "level \"%s\" is not one of province, city, county", p.level);
+                          _("level \"%s\" is not one of province, city, county"), p.level);
     if ((rc = s_area_prefix(p.area ? p.area : "130000", prefix, err)) != WQ_OK)
         return rc;
     size_t plen = strlen(prefix);
@@ -355,14 +356,14 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         level = plen <= 2 ? WQ_LEVEL_PROVINCE : plen <= 4 ? WQ_LEVEL_CITY : WQ_LEVEL_COUNTY;
     if ((level == WQ_LEVEL_PROVINCE && plen > 2) || (level == WQ_LEVEL_CITY && plen > 4))
         return wq_err_set(err, WQ_E_FORMAT, "level",
-                          "level %s is above area %s: choose a level at or below the area",
+                          _("level %s is above area %s: choose a level at or below the area"),
                           wq_level_name(level), p.area);
     if (p.from && (rc = s_month_check("from", p.from, err)) != WQ_OK)
         return rc;
     if (p.to && (rc = s_month_check("to", p.to, err)) != WQ_OK)
         return rc;
     if (p.from && p.to && strcmp(p.from, p.to) > 0)
-        return wq_err_set(err, WQ_E_FORMAT, "from", "from %s is after to %s: no month lies between",
+        return wq_err_set(err, WQ_E_FORMAT, "from", _("from %s is after to %s: no month lies between"),
                           p.from, p.to);
     if ((rc = s_asof(p.asof, asof, err)) != WQ_OK)
         return rc;
@@ -598,7 +599,7 @@ s_overdue(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         if (key[0] != 'O')
             break;
         if (k.mv_size < 36 || k.mv_size > 34 + WQ_ENTITY_MAX) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "an overdue mark is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("an overdue mark is malformed: run verify"));
             break;
         }
         if (memcmp(key + 1, asof, 10) > 0)
@@ -631,7 +632,7 @@ s_overdue(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         size_t r;
         if (!pf || !deadline[0]) {
             rc = wq_err_set(err, WQ_E_CORRUPT, "marks",
-                            "overdue mark of %s disagrees with its state: run verify", entity);
+                            _("overdue mark of %s disagrees with its state: run verify"), entity);
         } else if (wq_table_add_row(t, &r) != WQ_OK) {
             rc = WQ_E_NOMEM;
         } else {
@@ -806,10 +807,10 @@ s_enterprise(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
     if (rc != WQ_OK)
         return rc;
     if (!p.code)
-        return wq_err_set(err, WQ_E_MISSING, "code", "query enterprise needs code=CREDIT_CODE");
+        return wq_err_set(err, WQ_E_MISSING, "code", _("query enterprise needs code=CREDIT_CODE"));
     wq_err_t cerr;
     if (wq_creditcode_check(p.code, &cerr) != WQ_OK)
-        return wq_err_set(err, WQ_E_FORMAT, "code", "code: %s", cerr.text);
+        return wq_err_set(err, WQ_E_FORMAT, "code", _("code: %s"), cerr.text);
 
     /* The enterprise entity and the problems and consultations linked to it. */
     char ekey[WQ_ENTITY_MAX];
@@ -860,7 +861,7 @@ s_enterprise(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
         total += ents[i].n;
     }
     if (total == 0) {
-        rc = wq_err_set(err, WQ_E_NOTFOUND, "code", "no events for enterprise %s", p.code);
+        rc = wq_err_set(err, WQ_E_NOTFOUND, "code", _("no events for enterprise %s"), p.code);
         goto fail;
     }
     lines = calloc(total, sizeof *lines);
@@ -936,7 +937,7 @@ s_u64_param(const char *field, const char *s, uint64_t *out, wq_err_t *err)
 {
     char *end;
     if (!s || !*s || strspn(s, "0123456789") != strlen(s))
-        return wq_err_set(err, WQ_E_FORMAT, field, "%s \"%s\" is not a whole number", field,
+        return wq_err_set(err, WQ_E_FORMAT, field, _("%s \"%s\" is not a whole number"), field,
                           s ? s : "");
     *out = strtoull(s, &end, 10);
     return WQ_OK;
@@ -962,7 +963,7 @@ s_agents(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
     if (p.hours && (rc = s_u64_param("hours", p.hours, &hours, err)) != WQ_OK)
         return rc;
     if (hours > 1000000)    /* 114 years; more would overflow the millisecond sum */
-        return wq_err_set(err, WQ_E_FORMAT, "hours", "hours %" PRIu64 " is over 1000000", hours);
+        return wq_err_set(err, WQ_E_FORMAT, "hours", _("hours %" PRIu64 " is over 1000000"), hours);
     if (p.now_ms && (rc = s_u64_param("now_ms", p.now_ms, &now, err)) != WQ_OK)
         return rc;
     if (!p.now_ms)
@@ -982,7 +983,7 @@ s_agents(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
         char agent[WQ_AGENT_ID_MAX + 1];
         if (k.mv_size < 6 || k.mv_size > WQ_AGENT_ID_MAX + 5 ||
             wq_stream_decode(v.mv_data, v.mv_size, &row) != WQ_OK) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "streams", "a stream row is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "streams", _("a stream row is malformed: run verify"));
             break;
         }
         size_t alen = k.mv_size - 5;
@@ -1079,7 +1080,7 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
     if ((rc = s_area_prefix(p.area ? p.area : "130000", prefix, err)) != WQ_OK)
         return rc;
     if (p.agent && wq_agent_id_check(p.agent, NULL) != WQ_OK)
-        return wq_err_set(err, WQ_E_FORMAT, "agent", "agent id \"%s\" is malformed", p.agent);
+        return wq_err_set(err, WQ_E_FORMAT, "agent", _("agent id \"%s\" is malformed"), p.agent);
     t = wq_table_new(sizeof cols / sizeof cols[0], cols);
     if (!t)
         return s_nomem(err, "quarantine");
@@ -1105,7 +1106,7 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
         uint32_t inc;
         uint64_t seq;
         if (!wq_ek_split(k.mv_data, k.mv_size, agent, &inc, &seq)) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "quarantine", "a quarantine key is malformed");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "quarantine", _("a quarantine key is malformed"));
             break;
         }
         if (p.agent && strcmp(agent, p.agent) != 0)
@@ -1133,7 +1134,7 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t npa
         char *reason = wq_rd_strdup(&rd);
         if (rd.bad || !codeb || !reason) {
             free(reason);
-            rc = wq_err_set(err, WQ_E_CORRUPT, "quarantine", "a quarantine entry is malformed");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "quarantine", _("a quarantine entry is malformed"));
             break;
         }
         uint32_t code = wq_be32_get(codeb);
@@ -1212,7 +1213,7 @@ s_foreign(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         wq_fold_state_t st;
         char entity[WQ_ENTITY_MAX];
         if (k.mv_size >= WQ_ENTITY_MAX) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "states", "a state key is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "states", _("a state key is malformed: run verify"));
             break;
         }
         memcpy(entity, k.mv_data, k.mv_size);
@@ -1295,7 +1296,7 @@ s_cadres(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
     wq_level_t level = p.level ? wq_level_parse(p.level) : WQ_LEVEL_COUNTY;
     if (level != WQ_LEVEL_PROVINCE && level != WQ_LEVEL_CITY && level != WQ_LEVEL_COUNTY)
         return wq_err_set(err, WQ_E_FORMAT, "level",
-                          "level \"%s\" is not one of province, city, county", p.level);
+                          _("level \"%s\" is not one of province, city, county"), p.level);
     if ((rc = s_area_prefix(p.area ? p.area : "130000", prefix, err)) != WQ_OK)
         return rc;
     if (p.from && (rc = s_month_check("from", p.from, err)) != WQ_OK)
@@ -1320,7 +1321,7 @@ s_cadres(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
         if (k.mv_size < slen || memcmp(key, start, slen) != 0)
             break;
         if (k.mv_size < 15 || v.mv_size != 8) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "a cadre mark is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("a cadre mark is malformed: run verify"));
             goto done;
         }
         if ((p.from && memcmp(key + 7, p.from, 7) < 0) || (p.to && memcmp(key + 7, p.to, 7) > 0))
@@ -1448,18 +1449,18 @@ s_pending(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         wq_record_t *rec = NULL;
         if (!wq_ek_to_text(k.mv_data, k.mv_size, waits) ||
             !wq_ek_to_text(v.mv_data, v.mv_size, id)) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "pending", "a pending entry is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "pending", _("a pending entry is malformed: run verify"));
             break;
         }
         int grc = mdb_get(txn, c->events, &v, &ev);
         if (grc != 0) {
             rc = grc == MDB_NOTFOUND ? wq_err_set(err, WQ_E_CORRUPT, "pending",
-                                                  "pending event %s is not stored: run verify", id)
+                                                  _("pending event %s is not stored: run verify"), id)
                                      : wq_store_err(grc, "mdb_get(events)", err);
             break;
         }
         if (wq_record_decode(ev.mv_data, ev.mv_size, &rec, NULL) != WQ_OK) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "events", "stored event %s no longer decodes", id);
+            rc = wq_err_set(err, WQ_E_CORRUPT, "events", _("stored event %s no longer decodes"), id);
             break;
         }
         if (s_pending_row(t, rec, id, waits, now, prefix) != WQ_OK)
@@ -1489,7 +1490,7 @@ s_pending(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
             break;
         char entity[WQ_ENTITY_MAX + 1];
         if (k.mv_size < 10 || k.mv_size - 7 > WQ_ENTITY_MAX) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "a waiting mark is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("a waiting mark is malformed: run verify"));
             break;
         }
         memcpy(entity, key + 7, k.mv_size - 7);
@@ -1551,7 +1552,7 @@ s_doubles(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
             break;
         /* 'D' county(6) date(10) method(1) code(18) */
         if (k.mv_size != 36 || v.mv_size != 8) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "a double-entry mark is malformed");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("a double-entry mark is malformed"));
             break;
         }
         if ((p.from && memcmp(key + 7, p.from, 7) < 0) || (p.to && memcmp(key + 7, p.to, 7) > 0))
@@ -1650,6 +1651,6 @@ wq_queries_run(MDB_txn *txn, wq_central_t *c, const char *name, const wq_param_t
     if (!strcmp(name, "pending"))
         return wq_ledger_pending(txn, c, params, nparams, out, err);
     return wq_err_set(err, WQ_E_UNKNOWN, "name",
-                      "unknown query \"%s\": summary, overdue, enterprise, agents, quarantine, "
-                      "foreign, cadres, waiting, doubles, problems, enterprises, pending", name);
+                      _("unknown query \"%s\": summary, overdue, enterprise, agents, quarantine, "
+                      "foreign, cadres, waiting, doubles, problems, enterprises, pending"), name);
 }

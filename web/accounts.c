@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "common/i18n.h"
 #include "common/utf8.h"
 
 typedef struct {
@@ -51,7 +52,7 @@ static int s_check_password(const char *password, wq_err_t *err)
 {
     size_t n = password ? strlen(password) : 0;
     if (n < WQ_PASSWORD_MIN || n > WQ_PASSWORD_MAX)
-        return wq_err_set(err, WQ_E_FORMAT, "password", "a password has %d to %d bytes",
+        return wq_err_set(err, WQ_E_FORMAT, "password", _("a password has %d to %d bytes"),
                           WQ_PASSWORD_MIN, WQ_PASSWORD_MAX);
     return WQ_OK;
 }
@@ -61,7 +62,7 @@ static int s_hash(const char *password, char out[crypto_pwhash_STRBYTES], wq_err
     if (crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
         return wq_err_set(err, WQ_E_NOMEM, "password",
-                          "could not hash the password (Argon2id needs %zu MiB of memory)",
+                          _("could not hash the password (Argon2id needs %zu MiB of memory)"),
                           (size_t)crypto_pwhash_MEMLIMIT_INTERACTIVE >> 20);
     return WQ_OK;
 }
@@ -72,7 +73,7 @@ static int s_push(wq_accounts_t *self, const s_entry_t *e, wq_err_t *err)
         size_t cap = self->cap ? self->cap * 2 : 8;
         s_entry_t *g = realloc(self->items, cap * sizeof *g);
         if (!g)
-            return wq_err_set(err, WQ_E_NOMEM, NULL, "no memory for accounts");
+            return wq_err_set(err, WQ_E_NOMEM, NULL, _("no memory for accounts"));
         self->items = g;
         self->cap = cap;
     }
@@ -116,10 +117,10 @@ int wq_accounts_open(const char *path, wq_accounts_t **out, wq_err_t *err)
     size_t cap = 0;
     *out = NULL;
     if (sodium_init() < 0)
-        return wq_err_set(err, WQ_E_INTERNAL, NULL, "libsodium failed to initialise");
+        return wq_err_set(err, WQ_E_INTERNAL, NULL, _("libsodium failed to initialise"));
     wq_accounts_t *self = calloc(1, sizeof *self);
     if (!self || !(self->path = strdup(path))) {
-        rc = wq_err_set(err, WQ_E_NOMEM, NULL, "no memory for accounts");
+        rc = wq_err_set(err, WQ_E_NOMEM, NULL, _("no memory for accounts"));
         goto done;
     }
     /* A fixed hash of a random password: unknown names are checked against it. */
@@ -132,13 +133,13 @@ int wq_accounts_open(const char *path, wq_accounts_t **out, wq_err_t *err)
     f = fopen(path, "r");
     if (!f) {
         if (errno != ENOENT)
-            rc = wq_err_set(err, WQ_E_IO, "accounts", "cannot read %s: %s", path, strerror(errno));
+            rc = wq_err_set(err, WQ_E_IO, "accounts", _("cannot read %s: %s"), path, strerror(errno));
         goto done;
     }
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
         rc = wq_err_set(err, WQ_E_CONFIG, "accounts",
-                        "%s is readable by other users (mode %03o): run chmod 600 %s", path,
+                        _("%s is readable by other users (mode %03o): run chmod 600 %s"), path,
                         (unsigned)(st.st_mode & 0777), path);
         goto done;
     }
@@ -152,7 +153,7 @@ int wq_accounts_open(const char *path, wq_accounts_t **out, wq_err_t *err)
             continue;
         s_entry_t e;
         if (!s_parse_line(line, &e) || wq_accounts_find(self, e.pub.name)) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "accounts", "%s line %zu is not a valid account",
+            rc = wq_err_set(err, WQ_E_CORRUPT, "accounts", _("%s line %zu is not a valid account"),
                             path, lineno);
             goto done;
         }
@@ -160,7 +161,7 @@ int wq_accounts_open(const char *path, wq_accounts_t **out, wq_err_t *err)
             goto done;
     }
     if (ferror(f))
-        rc = wq_err_set(err, WQ_E_IO, "accounts", "cannot read %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "accounts", _("cannot read %s: %s"), path, strerror(errno));
 done:
     free(line);
     if (f)
@@ -198,18 +199,18 @@ int wq_accounts_add(wq_accounts_t *self, const char *name, const char *password,
     int rc;
     if (!name || !s_name_ok(name))
         return wq_err_set(err, WQ_E_FORMAT, "name",
-                          "an account name has 1 to %d bytes of UTF-8 and no control characters",
+                          _("an account name has 1 to %d bytes of UTF-8 and no control characters"),
                           WQ_ACCOUNT_NAME_MAX);
     if (!role || !s_word_ok(role, WQ_ACCOUNT_ROLE_MAX))
-        return wq_err_set(err, WQ_E_FORMAT, "role", "role '%s': 1 to %d letters, digits, _ or -",
+        return wq_err_set(err, WQ_E_FORMAT, "role", _("role '%s': 1 to %d letters, digits, _ or -"),
                           role ? role : "", WQ_ACCOUNT_ROLE_MAX);
     if (!area || !s_word_ok(area, WQ_ACCOUNT_AREA_MAX))
-        return wq_err_set(err, WQ_E_FORMAT, "area", "area '%s': 1 to %d letters, digits, _ or -",
+        return wq_err_set(err, WQ_E_FORMAT, "area", _("area '%s': 1 to %d letters, digits, _ or -"),
                           area ? area : "", WQ_ACCOUNT_AREA_MAX);
     if ((rc = s_check_password(password, err)) != WQ_OK)
         return rc;
     if (s_find(self, name))
-        return wq_err_set(err, WQ_E_STATE, "name", "account '%s' exists already", name);
+        return wq_err_set(err, WQ_E_STATE, "name", _("account '%s' exists already"), name);
     s_entry_t e;
     memset(&e, 0, sizeof e);
     strcpy(e.pub.name, name);
@@ -226,7 +227,7 @@ int wq_accounts_set_password(wq_accounts_t *self, const char *name, const char *
     int rc;
     s_entry_t *e = s_find(self, name);
     if (!e)
-        return wq_err_set(err, WQ_E_NOTFOUND, "name", "no account named '%s'", name);
+        return wq_err_set(err, WQ_E_NOTFOUND, "name", _("no account named '%s'"), name);
     if ((rc = s_check_password(password, err)) != WQ_OK)
         return rc;
     return s_hash(password, e->hash, err);
@@ -236,7 +237,7 @@ int wq_accounts_remove(wq_accounts_t *self, const char *name, wq_err_t *err)
 {
     s_entry_t *e = s_find(self, name);
     if (!e)
-        return wq_err_set(err, WQ_E_NOTFOUND, "name", "no account named '%s'", name);
+        return wq_err_set(err, WQ_E_NOTFOUND, "name", _("no account named '%s'"), name);
     size_t i = (size_t)(e - self->items);
     memmove(&self->items[i], &self->items[i + 1], (self->count - i - 1) * sizeof *e);
     self->count--;
@@ -250,11 +251,11 @@ int wq_accounts_save(wq_accounts_t *self, wq_err_t *err)
     FILE *f = NULL;
     if (asprintf(&tmp, "%s.tmp", self->path) < 0) {
         tmp = NULL;
-        return wq_err_set(err, WQ_E_NOMEM, NULL, "no memory");
+        return wq_err_set(err, WQ_E_NOMEM, NULL, _("no memory"));
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || fchmod(fd, 0600) != 0 || !(f = fdopen(fd, "w"))) {
-        rc = wq_err_set(err, WQ_E_IO, "accounts", "cannot write %s: %s", tmp, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "accounts", _("cannot write %s: %s"), tmp, strerror(errno));
         if (fd >= 0 && !f)
             close(fd);
         goto done;
@@ -264,13 +265,13 @@ int wq_accounts_save(wq_accounts_t *self, wq_err_t *err)
         fprintf(f, "%s\t%s\t%s\t%s\n", e->pub.name, e->pub.role, e->pub.area, e->hash);
     }
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        rc = wq_err_set(err, WQ_E_IO, "accounts", "cannot write %s: %s", tmp, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "accounts", _("cannot write %s: %s"), tmp, strerror(errno));
         goto done;
     }
     int c = fclose(f);
     f = NULL;
     if (c != 0 || rename(tmp, self->path) != 0) {
-        rc = wq_err_set(err, WQ_E_IO, "accounts", "cannot replace %s: %s", self->path,
+        rc = wq_err_set(err, WQ_E_IO, "accounts", _("cannot replace %s: %s"), self->path,
                         strerror(errno));
         goto done;
     }
@@ -292,7 +293,7 @@ int wq_accounts_verify(const wq_accounts_t *self, const char *name, const char *
     bool ok = n <= WQ_PASSWORD_MAX &&
               crypto_pwhash_str_verify(hash, password ? password : "", n) == 0;
     if (!e || !ok)
-        return wq_err_set(err, WQ_E_AUTH, "password", "wrong account name or password");
+        return wq_err_set(err, WQ_E_AUTH, "password", _("wrong account name or password"));
     if (who)
         *who = e->pub;
     return WQ_OK;

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include "common/i18n.h"
 #include "common/log.h"
 #include "web/ratelimit.h"
 #include "web/router.h"
@@ -142,8 +143,8 @@ static int s_parse_listen(wq_web_t *self, wq_err_t *err)
     return WQ_OK;
 bad:
     return wq_err_set(err, WQ_E_CONFIG, "listen",
-                      "listen address '%s' is not HOST:PORT with an IP address "
-                      "(e.g. 127.0.0.1:8480 or [::1]:8480)", l);
+                      _("listen address '%s' is not HOST:PORT with an IP address "
+                      "(e.g. 127.0.0.1:8480 or [::1]:8480)"), l);
 }
 
 static char *s_read_file(const char *path, wq_err_t *err)
@@ -151,7 +152,7 @@ static char *s_read_file(const char *path, wq_err_t *err)
     char *data = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        wq_err_set(err, WQ_E_CONFIG, "tls", "cannot read %s: %s", path, strerror(errno));
+        wq_err_set(err, WQ_E_CONFIG, "tls", _("cannot read %s: %s"), path, strerror(errno));
         return NULL;
     }
     wq_wbuf_t b = {.limit = 1 << 20};
@@ -160,7 +161,7 @@ static char *s_read_file(const char *path, wq_err_t *err)
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
         wq_wbuf_put(&b, chunk, n);
     if (ferror(f) || b.oom)
-        wq_err_set(err, WQ_E_CONFIG, "tls", "cannot read %s (I/O error or over 1 MiB)", path);
+        wq_err_set(err, WQ_E_CONFIG, "tls", _("cannot read %s (I/O error or over 1 MiB)"), path);
     else
         data = wq_wbuf_take(&b, &n);
     wq_wbuf_free(&b);
@@ -174,7 +175,7 @@ int wq_web_new(const wq_web_config_t *cfg, wq_web_t **out, wq_err_t *err)
     *out = NULL;
     wq_web_t *self = calloc(1, sizeof *self);
     if (!self)
-        return wq_err_set(err, WQ_E_NOMEM, NULL, "no memory for the web server");
+        return wq_err_set(err, WQ_E_NOMEM, NULL, _("no memory for the web server"));
     self->cfg = *cfg;
     self->listen = s_dup(cfg->listen ? cfg->listen : "127.0.0.1:0");
     self->tls_cert = s_dup(cfg->tls_cert);
@@ -186,7 +187,7 @@ int wq_web_new(const wq_web_config_t *cfg, wq_web_t **out, wq_err_t *err)
         !s_dup_ok(cfg->tls_key, self->tls_key) ||
         !s_dup_ok(cfg->accounts_path, self->accounts_path) || !self->cookie_name ||
         !self->login_page) {
-        rc = wq_err_set(err, WQ_E_NOMEM, NULL, "no memory for the web server");
+        rc = wq_err_set(err, WQ_E_NOMEM, NULL, _("no memory for the web server"));
         goto done;
     }
     wq_web_config_t *c = &self->cfg;
@@ -213,26 +214,26 @@ int wq_web_new(const wq_web_config_t *cfg, wq_web_t **out, wq_err_t *err)
     if ((rc = s_parse_listen(self, err)) != WQ_OK)
         goto done;
     if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
-        rc = wq_err_set(err, WQ_E_CONFIG, "tls", "give both a TLS certificate and its key, or neither");
+        rc = wq_err_set(err, WQ_E_CONFIG, "tls", _("give both a TLS certificate and its key, or neither"));
         goto done;
     }
     if (!self->loopback && !c->tls_cert) {
         rc = wq_err_set(err, WQ_E_CONFIG, "listen",
-                        "%s is beyond loopback: HTTPS is required there; give a certificate "
-                        "and key (see docs/DEPLOY.md) or listen on 127.0.0.1", c->listen);
+                        _("%s is beyond loopback: HTTPS is required there; give a certificate "
+                        "and key (see docs/DEPLOY.md) or listen on 127.0.0.1"), c->listen);
         goto done;
     }
     if (!self->loopback && !c->require_login) {
         rc = wq_err_set(err, WQ_E_CONFIG, "listen",
-                        "%s is beyond loopback: logins are required there; add accounts", c->listen);
+                        _("%s is beyond loopback: logins are required there; add accounts"), c->listen);
         goto done;
     }
     if (c->require_login && !c->accounts_path) {
-        rc = wq_err_set(err, WQ_E_CONFIG, "accounts", "logins required but no accounts file given");
+        rc = wq_err_set(err, WQ_E_CONFIG, "accounts", _("logins required but no accounts file given"));
         goto done;
     }
     if (pthread_rwlock_init(&self->acc_lock, NULL) != 0) {
-        rc = wq_err_set(err, WQ_E_NOMEM, NULL, "no memory for the web server");
+        rc = wq_err_set(err, WQ_E_NOMEM, NULL, _("no memory for the web server"));
         goto done;
     }
     pthread_mutex_init(&self->acc_reload, NULL);
@@ -248,7 +249,7 @@ int wq_web_new(const wq_web_config_t *cfg, wq_web_t **out, wq_err_t *err)
     self->sessions = wq_sessions_new(c->max_sessions, c->session_idle_s);
     self->limits = wq_ratelimit_new(4096, c->login_max_failures, c->login_window_s);
     if (!self->router || !self->sessions || !self->limits) {
-        rc = wq_err_set(err, WQ_E_NOMEM, NULL, "no memory for the web server");
+        rc = wq_err_set(err, WQ_E_NOMEM, NULL, _("no memory for the web server"));
         goto done;
     }
 done:
@@ -318,7 +319,7 @@ void wq_web_type(wq_web_resp_t *resp, const char *content_type)
 void wq_web_add_header(wq_web_resp_t *resp, const char *name, const char *value)
 {
     if (resp->nheaders == S_MAX_HEADERS) {
-        wq_warn("web: header %s dropped: more than %d headers", name, S_MAX_HEADERS);
+        wq_warn(_("web: header %s dropped: more than %d headers"), name, S_MAX_HEADERS);
         return;
     }
     char *n = strdup(name), *v = strdup(value);
@@ -463,8 +464,8 @@ static void s_accounts_refresh(wq_web_t *w, bool force)
     char text[512];
     w->acc_st = st;
     if (wq_accounts_open(w->cfg.accounts_path, &fresh, &err) != WQ_OK) {
-        wq_error("web: the accounts file %s changed but cannot be read; keeping the accounts "
-                 "loaded before: %s", w->cfg.accounts_path, wq_err_format(&err, text, sizeof text));
+        wq_error(_("web: the accounts file %s changed but cannot be read; keeping the accounts "
+                   "loaded before: %s"), w->cfg.accounts_path, wq_err_format(&err, text, sizeof text));
         pthread_mutex_unlock(&w->acc_reload);
         return;
     }
@@ -477,11 +478,15 @@ static void s_accounts_refresh(wq_web_t *w, bool force)
         const char *name = wq_accounts_at(old, i)->name;
         if (!wq_accounts_unchanged(old, fresh, name)) {
             wq_sessions_end_account(w->sessions, name);
-            wq_info("web: account '%s' %s in %s: its sessions ended", name,
-                    wq_accounts_find(fresh, name) ? "changed" : "removed", w->cfg.accounts_path);
+            if (wq_accounts_find(fresh, name))
+                wq_info(_("web: account '%s' changed in %s: its sessions ended"), name,
+                        w->cfg.accounts_path);
+            else
+                wq_info(_("web: account '%s' removed from %s: its sessions ended"), name,
+                        w->cfg.accounts_path);
         }
     }
-    wq_info("web: accounts re-read from %s (%zu accounts)", w->cfg.accounts_path,
+    wq_info(_("web: accounts re-read from %s (%zu accounts)"), w->cfg.accounts_path,
             wq_accounts_count(fresh));
     wq_accounts_destroy(&old);
     pthread_mutex_unlock(&w->acc_reload);
@@ -505,7 +510,7 @@ int wq_web_login(wq_web_req_t *req, wq_web_resp_t *resp, const char *name, const
 {
     wq_web_t *w = req->web;
     if (!w->cfg.accounts_path)
-        return wq_err_set(err, WQ_E_STATE, NULL, "this server has no accounts");
+        return wq_err_set(err, WQ_E_STATE, NULL, _("this server has no accounts"));
     char kaddr[96], kname[96];
     snprintf(kaddr, sizeof kaddr, "addr:%s", req->client);
     snprintf(kname, sizeof kname, "name:%s", name ? name : "");
@@ -516,9 +521,9 @@ int wq_web_login(wq_web_req_t *req, wq_web_resp_t *resp, const char *name, const
     bool bn = wq_ratelimit_blocked(w->limits, kname, now, &wait_n);
     if (ba || bn) {
         unsigned wait = wait_a > wait_n ? wait_a : wait_n;
-        wq_warn("web: login refused for '%s' from %s: too many failures (retry in %u s)",
+        wq_warn(_("web: login refused for '%s' from %s: too many failures (retry in %u s)"),
                 name ? name : "", req->client, wait);
-        return wq_err_set(err, WQ_E_BUSY, "name", "too many failed logins; retry in %u s", wait);
+        return wq_err_set(err, WQ_E_BUSY, "name", _("too many failed logins; retry in %u s"), wait);
     }
     wq_account_t who;
     pthread_rwlock_rdlock(&w->acc_lock);
@@ -529,7 +534,7 @@ int wq_web_login(wq_web_req_t *req, wq_web_resp_t *resp, const char *name, const
             wq_ratelimit_fail(w->limits, kaddr, now);
             wq_ratelimit_fail(w->limits, kname, now);
         }
-        wq_warn("web: login failed for '%s' from %s", name ? name : "", req->client);
+        wq_warn(_("web: login failed for '%s' from %s"), name ? name : "", req->client);
         return rc;
     }
     wq_ratelimit_clear(w->limits, kname);
@@ -540,7 +545,7 @@ int wq_web_login(wq_web_req_t *req, wq_web_resp_t *resp, const char *name, const
         return rc;
     req->has_session = true;
     s_set_cookie(req, resp, req->session.token);
-    wq_info("web: login '%s' (%s %s) from %s", who.name, who.role, who.area, req->client);
+    wq_info(_("web: login '%s' (%s %s) from %s"), who.name, who.role, who.area, req->client);
     return WQ_OK;
 }
 
@@ -548,7 +553,7 @@ void wq_web_logout(wq_web_req_t *req, wq_web_resp_t *resp)
 {
     if (req->has_session) {
         if (!req->session.anonymous)
-            wq_info("web: logout '%s' from %s", req->session.who.name, req->client);
+            wq_info(_("web: logout '%s' from %s"), req->session.who.name, req->client);
         wq_sessions_end(req->web->sessions, req->session.token);
         req->has_session = false;
     }
@@ -607,7 +612,7 @@ static enum MHD_Result s_send(wq_web_req_t *req, wq_web_resp_t *resp, bool is_st
         size_t len = 0;
         char *body = wq_wbuf_take(&resp->body, &len);
         if (!body) {
-            wq_error("web: %s %s: response could not be built (out of memory or over %zu MiB)",
+            wq_error(_("web: %s %s: response could not be built (out of memory or over %zu MiB)"),
                      req->method, req->url, S_RESP_LIMIT >> 20);
             resp->status = 500;
             free(resp->type);
@@ -693,7 +698,7 @@ static void s_dispatch(wq_web_req_t *req, wq_web_resp_t *resp, bool *is_static)
     if (cookie && wq_sessions_lookup(w->sessions, cookie, &req->session) == WQ_OK) {
         req->has_session = true;
         if (!s_account_current(w, &req->session)) {
-            wq_info("web: session of '%s' ended: the account was removed or changed",
+            wq_info(_("web: session of '%s' ended: the account was removed or changed"),
                     req->session.who.name);
             wq_sessions_end(w->sessions, req->session.token);
             memset(&req->session, 0, sizeof req->session);
@@ -728,14 +733,14 @@ static void s_dispatch(wq_web_req_t *req, wq_web_resp_t *resp, bool *is_static)
         if (!token)
             token = wq_web_form(req, "csrf");
         if (!req->has_session || !wq_session_csrf_ok(&req->session, token)) {
-            wq_warn("web: %s %s from %s refused: missing or wrong CSRF token", method, req->url,
+            wq_warn(_("web: %s %s from %s refused: missing or wrong CSRF token"), method, req->url,
                     req->client);
             wq_web_error(resp, 403, "表单已过期或来源不明，请刷新页面后重试。");
             return;
         }
     }
     if (s_has_body(method) && !s_same_origin(req)) {
-        wq_warn("web: %s %s from %s refused: Origin %s is not this server", method, req->url,
+        wq_warn(_("web: %s %s from %s refused: Origin %s is not this server"), method, req->url,
                 req->client, wq_web_header(req, "Origin"));
         wq_web_error(resp, 403, "请求来源不是本站。");
         return;
@@ -832,7 +837,7 @@ s_mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(line);
     while (n > 0 && line[n - 1] == '\n')
         line[--n] = '\0';
-    wq_warn("web: libmicrohttpd: %s", line);
+    wq_warn(_("web: libmicrohttpd: %s"), line);
 }
 
 int wq_web_start(wq_web_t *self, wq_err_t *err)
@@ -867,11 +872,11 @@ int wq_web_start(wq_web_t *self, wq_err_t *err)
         MHD_OPTION_END);
     if (!self->daemon)
         return wq_err_set(err, WQ_E_IO, "listen",
-                          "cannot listen on %s%s (address in use or not available; see the log)",
+                          _("cannot listen on %s%s (address in use or not available; see the log)"),
                           self->cfg.listen, self->cfg.tls_cert ? " with TLS" : "");
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
     self->port = di ? di->port : 0;
-    wq_info("web: listening on %s (port %u, %s, %u threads)", self->cfg.listen,
+    wq_info(_("web: listening on %s (port %u, %s, %u threads)"), self->cfg.listen,
             (unsigned)self->port, self->cfg.tls_cert ? "HTTPS" : "HTTP", self->cfg.threads);
     return WQ_OK;
 }

@@ -24,6 +24,7 @@
 #include "common/creditcode.h"
 #include "common/date.h"
 #include "common/division.h"
+#include "common/i18n.h"
 #include "common/log.h"
 #include "web/jsonw.h"
 
@@ -59,7 +60,7 @@ static bool s_area(wq_web_req_t *req, wq_web_resp_t *resp, char area[7])
     }
     int rc = dash_scope(who, wq_web_query(req, "area"), area, &err);
     if (rc == WQ_E_AUTH) {
-        wq_warn("web: %s asked for area %s outside %s: refused", who->name,
+        wq_warn(_("web: %s asked for area %s outside %s: refused"), who->name,
                 wq_web_query(req, "area") ? wq_web_query(req, "area") : "", who->area);
         wq_web_error(resp, 403, "无权查看该地区的数据。");
         return false;
@@ -109,7 +110,7 @@ static void s_query_failed(wq_web_resp_t *resp, const char *name, const wq_err_t
         wq_wbuf_free(&m);
         return;
     }
-    wq_error("web: query %s failed: %s", name, text);
+    wq_error(_("web: query %s failed: %s"), name, text);
     wq_web_error(resp, 500, "查询失败，请稍后重试或联系运维人员。");
 }
 
@@ -188,7 +189,7 @@ static bool s_export(dash_app_t *app, wq_web_req_t *req, wq_web_resp_t *resp, co
     } else {
         wq_err_t err;
         if (dash_export_xlsx(t, title, app->tmpdir, wq_web_out(resp), &err) != WQ_OK) {
-            wq_error("web: xlsx export of %s failed: %s", title, err.text);
+            wq_error(_("web: xlsx export of %s failed: %s"), title, err.text);
             wq_web_error(resp, 500, "导出 Excel 失败。");
         } else {
             wq_web_download(resp, name,
@@ -777,7 +778,7 @@ static void h_enterprise(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     }
     const char *county = wq_table_nrows(ent) ? s_cstr(ent, 0, "county") : NULL;
     if (!county || strcmp(s_cstr(ent, 0, "ent"), code) != 0 || !dash_in_scope(who, county)) {
-        wq_warn("web: %s asked for enterprise %s outside %s (or unknown): refused", who->name, code,
+        wq_warn(_("web: %s asked for enterprise %s outside %s (or unknown): refused"), who->name, code,
                 who->area);
         wq_web_error(resp, 404, "本辖区内没有这家企业。");
         goto done;
@@ -891,7 +892,7 @@ static void h_sync(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     }
     int prc = wq_peers_load(app->peers_path, &peers, &err);
     if (prc != WQ_OK)
-        wq_warn("web: cannot read the peers file %s: %s (never-connected agents not shown)",
+        wq_warn(_("web: cannot read the peers file %s: %s (never-connected agents not shown)"),
                 app->peers_path, err.text);
     static const char *const cols[] = {"county", "county_name", "agent", "sync_state",
                                        "last_contact", "silent_days", "backlog", "stored",
@@ -1056,7 +1057,7 @@ static void h_metrics(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     wq_err_t err;
     wq_web_type(resp, "text/plain; version=0.0.4; charset=utf-8");
     if (dash_metrics_write(app->metrics, app->central, wq_web_out(resp), &err) != WQ_OK) {
-        wq_error("web: /metrics: %s", err.text);
+        wq_error(_("web: /metrics: %s"), err.text);
         wq_web_error(resp, 500, "metrics unavailable: see the log");
     }
 }

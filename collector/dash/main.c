@@ -28,6 +28,7 @@
 #include "collector/dash/dash.h"
 #include "collector/dash/scope.h"
 #include "common/division.h"
+#include "common/i18n.h"
 #include "common/log.h"
 #include "web/accounts.h"
 #include "web/server.h"
@@ -37,7 +38,7 @@
 static int s_usage(FILE *out)
 {
     fprintf(out,
-            "usage: wanqi-web run [--dir DIR] [--listen HOST:PORT] [--tls-cert PEM --tls-key PEM]\n"
+            _("usage: wanqi-web run [--dir DIR] [--listen HOST:PORT] [--tls-cert PEM --tls-key PEM]\n"
             "                     [--silent-days N] [--threads N] [--sched idle|normal] [--nice N]\n"
             "                     [--cache-seconds N]\n"
             "       wanqi-web user add NAME --role province|city|county --area CODE [--dir DIR]\n"
@@ -60,7 +61,7 @@ static int s_usage(FILE *out)
             "                     priority below the collector's (default 10; 0..19)\n"
             "  --cache-seconds N  keep query results this long for all users (default 15; 0: off)\n\n"
             "Passwords are read from standard input (one line; not echoed on a terminal).\n"
-            "Exit: 0 ok, 1 failure, 2 bad usage.\n",
+            "Exit: 0 ok, 1 failure, 2 bad usage.\n"),
             WQ_COLLECTOR_DIR_ENV, WQ_COLLECTOR_DEFAULT_DIR, S_ACCOUNTS_FILE);
     return 2;
 }
@@ -110,17 +111,17 @@ static void s_give_way(bool idle, int niceness)
         if (sched_setscheduler(0, SCHED_IDLE, &sp) == 0) {
             if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
                         IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0)) != 0)
-                wq_warn("cannot set the idle I/O priority: %s (pages still yield the CPU)",
+                wq_warn(_("cannot set the idle I/O priority: %s (pages still yield the CPU)"),
                         strerror(errno));
-            wq_info("running under SCHED_IDLE with idle I/O priority: ingest comes first");
+            wq_info(_("running under SCHED_IDLE with idle I/O priority: ingest comes first"));
             return;
         }
-        wq_warn("cannot run under SCHED_IDLE: %s; lowering the priority with nice %d instead",
+        wq_warn(_("cannot run under SCHED_IDLE: %s; lowering the priority with nice %d instead"),
                 strerror(errno), niceness);
     }
     errno = 0;
     if (nice(niceness) == -1 && errno != 0)
-        wq_warn("cannot lower the CPU priority (nice %d): %s", niceness, strerror(errno));
+        wq_warn(_("cannot lower the CPU priority (nice %d): %s"), niceness, strerror(errno));
 }
 
 static int s_cmd_user(const char *dir, int argc, char **argv)
@@ -150,7 +151,7 @@ static int s_cmd_user(const char *dir, int argc, char **argv)
     wq_accounts_t *a = NULL;
     char pw[WQ_PASSWORD_MAX + 2];
     if (!path || wq_accounts_open(path, &a, &err) != WQ_OK) {
-        fprintf(stderr, "wanqi-web: %s\n", path ? wq_err_format(&err, text, sizeof text) : "no memory");
+        fprintf(stderr, _("wanqi-web: %s\n"), path ? wq_err_format(&err, text, sizeof text) : _("no memory"));
         goto done;
     }
     if (!strcmp(verb, "list")) {
@@ -164,31 +165,31 @@ static int s_cmd_user(const char *dir, int argc, char **argv)
     }
     if (!strcmp(verb, "add")) {
         if (!role || !area) {
-            fprintf(stderr, "wanqi-web: user add needs --role and --area\n");
+            fprintf(stderr, _("wanqi-web: user add needs --role and --area\n"));
             ret = 2;
             goto done;
         }
         if (dash_account_check(role, area, &err) != WQ_OK) {
-            fprintf(stderr, "wanqi-web: %s\n", wq_err_format(&err, text, sizeof text));
+            fprintf(stderr, _("wanqi-web: %s\n"), wq_err_format(&err, text, sizeof text));
             ret = 2;
             goto done;
         }
     }
     if (!strcmp(verb, "add") || !strcmp(verb, "passwd")) {
         if (s_read_password("密码 / password: ", pw, sizeof pw) != 0) {
-            fprintf(stderr, "wanqi-web: no password given on standard input\n");
+            fprintf(stderr, _("wanqi-web: no password given on standard input\n"));
             goto done;
         }
         int rc = !strcmp(verb, "add") ? wq_accounts_add(a, name, pw, role, area, &err)
                                       : wq_accounts_set_password(a, name, pw, &err);
         memset(pw, 0, sizeof pw);
         if (rc != WQ_OK) {
-            fprintf(stderr, "wanqi-web: %s\n", wq_err_format(&err, text, sizeof text));
+            fprintf(stderr, _("wanqi-web: %s\n"), wq_err_format(&err, text, sizeof text));
             goto done;
         }
     } else if (!strcmp(verb, "remove")) {
         if (wq_accounts_remove(a, name, &err) != WQ_OK) {
-            fprintf(stderr, "wanqi-web: %s\n", wq_err_format(&err, text, sizeof text));
+            fprintf(stderr, _("wanqi-web: %s\n"), wq_err_format(&err, text, sizeof text));
             goto done;
         }
     } else {
@@ -196,11 +197,15 @@ static int s_cmd_user(const char *dir, int argc, char **argv)
         goto done;
     }
     if (wq_accounts_save(a, &err) != WQ_OK) {
-        fprintf(stderr, "wanqi-web: %s\n", wq_err_format(&err, text, sizeof text));
+        fprintf(stderr, _("wanqi-web: %s\n"), wq_err_format(&err, text, sizeof text));
         goto done;
     }
-    printf("wanqi-web: account %s %s (%s); a running wanqi-web takes it within a second\n",
-           name, !strcmp(verb, "remove") ? "removed" : "saved", path);
+    if (!strcmp(verb, "remove"))
+        printf(_("wanqi-web: account %s removed (%s); a running wanqi-web takes it within a second\n"),
+               name, path);
+    else
+        printf(_("wanqi-web: account %s saved (%s); a running wanqi-web takes it within a second\n"),
+               name, path);
     ret = 0;
 done:
     wq_accounts_destroy(&a);
@@ -236,7 +241,7 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
         case 'C': cache_s = atoi(optarg); break;
         case 'S':
             if (strcmp(optarg, "idle") != 0 && strcmp(optarg, "normal") != 0) {
-                fprintf(stderr, "wanqi-web: --sched is idle or normal\n");
+                fprintf(stderr, _("wanqi-web: --sched is idle or normal\n"));
                 return 2;
             }
             idle = strcmp(optarg, "idle") == 0;
@@ -245,8 +250,8 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
         }
     }
     if (silent < 1 || silent > 3650 || threads < 1 || threads > 64 || niceness < 0 || niceness > 19 || cache_s < 0 || cache_s > 3600) {
-        fprintf(stderr, "wanqi-web: --silent-days is 1..3650, --threads 1..64, --nice 0..19, "
-                        "--cache-seconds 0..3600\n");
+        fprintf(stderr, _("wanqi-web: --silent-days is 1..3650, --threads 1..64, --nice 0..19, "
+                        "--cache-seconds 0..3600\n"));
         return 2;
     }
     /* Pages yield the CPU and the disk to the collector on the same host. */
@@ -263,11 +268,11 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
     extern const size_t wq_dash_assets_count;
     if (!store || !peers || !accounts || !(app.metrics = dash_metrics_new()) ||
         !(app.cache = dash_qcache_new(512, (unsigned)cache_s))) {
-        wq_error("out of memory");
+        wq_error(_("out of memory"));
         goto done;
     }
     if (wq_central_open_readonly(store, &app.central, &err) != WQ_OK) {
-        wq_error("cannot open the central store %s read-only: %s", store,
+        wq_error(_("cannot open the central store %s read-only: %s"), store,
                  wq_err_format(&err, text, sizeof text));
         goto done;
     }
@@ -276,12 +281,12 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
                            .cookie_name = "wq_dash", .assets = wq_dash_assets,
                            .nassets = wq_dash_assets_count};
     if (wq_web_new(&cfg, &web, &err) != WQ_OK || dash_routes(web, &app, &err) != WQ_OK) {
-        wq_error("cannot start: %s", wq_err_format(&err, text, sizeof text));
+        wq_error(_("cannot start: %s"), wq_err_format(&err, text, sizeof text));
         goto done;
     }
     if (wq_accounts_count(wq_web_accounts(web)) == 0)
-        wq_warn("no accounts in %s: add one with `wanqi-web user add NAME --role province --area "
-                "130000`", accounts);
+        wq_warn(_("no accounts in %s: add one with `wanqi-web user add NAME --role province --area "
+                "130000`"), accounts);
     /* Signals are taken by this thread only (blocked before the pool starts). */
     sigset_t set;
     sigemptyset(&set);
@@ -289,15 +294,16 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     if (wq_web_start(web, &err) != WQ_OK) {
-        wq_error("cannot start: %s", wq_err_format(&err, text, sizeof text));
+        wq_error(_("cannot start: %s"), wq_err_format(&err, text, sizeof text));
         goto done;
     }
     /* The tests read the port from here when they asked for port 0. */
+    /* not translated: scripts and tests read the port from this line */
     printf("wanqi-web: listening on port %u\n", (unsigned)wq_web_port(web));
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
-    wq_info("signal %d: stopping", sig);
+    wq_info(_("signal %d: stopping"), sig);
     ret = 0;
 done:
     wq_web_destroy(&web);
@@ -336,6 +342,6 @@ int main(int argc, char **argv)
         return s_cmd_run(dir, argc - 1, argv + 1);
     if (!strcmp(argv[1], "user"))
         return s_cmd_user(dir, argc - 1, argv + 1);
-    fprintf(stderr, "wanqi-web: unknown command \"%s\" (see --help)\n", argv[1]);
+    fprintf(stderr, _("wanqi-web: unknown command \"%s\" (see --help)\n"), argv[1]);
     return 2;
 }
