@@ -20,6 +20,7 @@
 */
 #include "collector/conns.h"
 #include "collector/tcpinfo.h"
+#include "common/i18n.h"
 #include "common/log.h"
 
 #include <arpa/inet.h>
@@ -83,12 +84,12 @@ wq_conns_new(uint32_t unauth_max, uint64_t buffer_max, wq_conns_t **out, wq_err_
     *out = NULL;
     wq_conns_t *self = calloc(1, sizeof *self);
     if (!self)
-        return wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, NULL, _("out of memory"));
     self->addrs = zhashx_new();
     if (!self->addrs || pthread_mutex_init(&self->lock, NULL) != 0) {
         zhashx_destroy(&self->addrs);
         free(self);
-        return wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, NULL, _("out of memory"));
     }
     zhashx_set_destructor(self->addrs, s_addr_free);
     self->unauth_max = unauth_max;
@@ -121,10 +122,10 @@ wq_conns_watch(wq_conns_t *self, void *ctx, void *handle, const char *name, wq_e
 {
     char ep[96];
     if (self->monitors >= S_MAX_MONITORS)
-        return wq_err_set(err, WQ_E_RANGE, name, "at most %d sockets are watched", S_MAX_MONITORS);
+        return wq_err_set(err, WQ_E_RANGE, name, _("at most %d sockets are watched"), S_MAX_MONITORS);
     snprintf(ep, sizeof ep, "inproc://wq-conns-%p-%d", (void *) self, self->monitors);
     if (zmq_socket_monitor(handle, ep, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0)
-        return wq_err_set(err, WQ_E_IO, name, "cannot monitor the %s socket: %s", name, zmq_strerror(errno));
+        return wq_err_set(err, WQ_E_IO, name, _("cannot monitor the %s socket: %s"), name, zmq_strerror(errno));
     void *pair = zmq_socket(ctx, ZMQ_PAIR);
     int zero = 0;
     if (!pair || zmq_setsockopt(pair, ZMQ_LINGER, &zero, sizeof zero) != 0 || zmq_connect(pair, ep) != 0) {
@@ -132,7 +133,7 @@ wq_conns_watch(wq_conns_t *self, void *ctx, void *handle, const char *name, wq_e
         if (pair)
             zmq_close(pair);
         zmq_socket_monitor(handle, NULL, 0);
-        return wq_err_set(err, WQ_E_IO, name, "cannot connect to the %s socket's monitor: %s", name,
+        return wq_err_set(err, WQ_E_IO, name, _("cannot connect to the %s socket's monitor: %s"), name,
                           zmq_strerror(e));
     }
     self->monitors_[self->monitors] = pair;
@@ -236,9 +237,9 @@ s_on_accepted(wq_conns_t *self, int fd, const char *name)
         a->refused++;
         uint64_t now = zclock_mono();
         if (a->logged_ms == 0 || now - a->logged_ms >= S_LOG_EVERY_MS) {
-            wq_warn("%s: connection from %s refused: %u connections from that address have not "
+            wq_warn(_("%s: connection from %s refused: %u connections from that address have not "
                     "authenticated yet (unauth_per_address = %u in collector.conf; raise it if many "
-                    "agents share that address); %" PRIu64 " refused from it since the last such line",
+                    "agents share that address); %" PRIu64 " refused from it since the last such line"),
                     name, addr, a->unauth, self->unauth_max, a->refused);
             a->logged_ms = now;
             a->refused = 0;
@@ -348,7 +349,7 @@ s_close(wq_conns_t *self, int fd, const char *why)
     if (same && shutdown(fd, SHUT_RDWR) != 0)
         same = false;
     if (same)
-        wq_warn("closed the connection of key %s from %s: %s", c->key[0] ? c->key : "(none yet)", c->addr, why);
+        wq_warn(_("closed the connection of key %s from %s: %s"), c->key[0] ? c->key : "(none yet)", c->addr, why);
     s_unauth_done(self, c);
     memset(c, 0, sizeof *c);
     return same;
@@ -459,6 +460,6 @@ wq_conns_start(wq_conns_t *self, wq_err_t *err)
 {
     self->watchdog = zactor_new(s_watchdog, self);
     if (!self->watchdog)
-        return wq_err_set(err, WQ_E_IO, NULL, "cannot start the connection watchdog thread");
+        return wq_err_set(err, WQ_E_IO, NULL, _("cannot start the connection watchdog thread"));
     return WQ_OK;
 }

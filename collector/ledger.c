@@ -145,7 +145,7 @@ s_walk(MDB_txn *txn, wq_central_t *c, char kind, const char *prefix, s_visit_fn 
         if (k.mv_size < 2 + plen || memcmp(k.mv_data, start, 2 + plen) != 0)
             break;
         if (k.mv_size < 11 || k.mv_size > 8 + WQ_ENTITY_MAX) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "an area mark is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("an area mark is malformed: run verify"));
             break;
         }
         char entity[WQ_ENTITY_MAX + 1];
@@ -156,7 +156,7 @@ s_walk(MDB_txn *txn, wq_central_t *c, char kind, const char *prefix, s_visit_fn 
         rc = s_state(txn, c, entity, &st, &found, err);
         if (rc == WQ_OK && !found)
             rc = wq_err_set(err, WQ_E_CORRUPT, "marks",
-                            "the area index names %s, which has no state: run verify", entity);
+                            _("the area index names %s, which has no state: run verify"), entity);
         if (rc == WQ_OK && st.exists)
             rc = fn(txn, c, entity, &st, arg, err);
         wq_fold_state_clear(&st);

@@ -721,7 +721,7 @@ s_batch_reply(wq_server_t *self, s_pending_t *p, wq_ingest_batch_t *b)
     } else if (b->rc == WQ_E_QUOTA) {
         /* Refused whole, never dropped: the agent keeps the batch, shows the
            code in `status` and resends (docs/SECURITY.md, per-agent quota). */
-        wq_warn("agent %s (key %s): batch %" PRIu64 "..%" PRIu64 " refused, over its store quota: %s", peer->id,
+        wq_warn(_("agent %s (key %s): batch %" PRIu64 "..%" PRIu64 " refused, over its store quota: %s"), peer->id,
                 in->key, first, last, b->err.text);
         s_send_error(self, self->ingest, in, WQ_E_QUOTA, 0, b->err.text);
     } else if (b->rc == WQ_E_FULL) {
@@ -1177,8 +1177,8 @@ s_worker_nice(void)
 {
     errno = 0;
     if (setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), S_QUERY_NICE) != 0)
-        wq_warn("query worker: cannot lower its priority (nice %d): %s; it runs at the ingest "
-                "thread's", S_QUERY_NICE, strerror(errno));
+        wq_warn(_("query worker: cannot lower its priority (nice %d): %s; it runs at the ingest "
+                "thread's"), S_QUERY_NICE, strerror(errno));
 }
 
 /*  Receive one more frame of a multipart message into m; false if there

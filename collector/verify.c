@@ -45,6 +45,7 @@
 #include "collector/fold.h"
 #include "collector/marks.h"
 #include "collector/views.h"
+#include "common/i18n.h"
 #include "common/store.h"
 
 #define S_RESOLVE_DEPTH 8   /* as ingest: a longer chain, or a cycle, belongs nowhere */
@@ -128,7 +129,7 @@ s_diff(s_verify_t *v, const char *fmt, ...)
 static int
 s_nomem(s_verify_t *v)
 {
-    return wq_err_set(v->err, WQ_E_NOMEM, "verify", "out of memory recomputing the views");
+    return wq_err_set(v->err, WQ_E_NOMEM, "verify", _("out of memory recomputing the views"));
 }
 
 /*  LMDB's default key order: bytes, then the shorter first. */
@@ -175,7 +176,7 @@ s_hash_build(s_verify_t *v)
     while (cap < 2 * v->nev)
         cap *= 2;
     if (v->nev >= UINT32_MAX)
-        return wq_err_set(v->err, WQ_E_RANGE, "verify", "more than 2^32 events: verify cannot hold them");
+        return wq_err_set(v->err, WQ_E_RANGE, "verify", _("more than 2^32 events: verify cannot hold them"));
     v->byhash = calloc(cap, sizeof *v->byhash);
     if (!v->byhash)
         return s_nomem(v);
@@ -251,7 +252,7 @@ s_meta(s_verify_t *v, const char *name, uint64_t *out)
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_get(meta)", v->err);
     if (d.mv_size != 8)
-        return wq_err_set(v->err, WQ_E_CORRUPT, "meta", "meta value %s is malformed", name);
+        return wq_err_set(v->err, WQ_E_CORRUPT, "meta", _("meta value %s is malformed"), name);
     *out = wq_be64_get(d.mv_data);
     return WQ_OK;
 }

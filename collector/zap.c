@@ -11,6 +11,7 @@
     =========================================================================
 */
 #include "collector/zap.h"
+#include "common/i18n.h"
 #include "common/log.h"
 
 #include <inttypes.h>
@@ -51,7 +52,7 @@ s_self_destroy(s_self_t **selfp)
        socket releases it later, in libzmq's reaper thread), so the next
        handler (a reload) can bind it at once. */
     if ((*selfp)->rep && (*selfp)->bound && zsock_unbind((*selfp)->rep, "%s", S_ENDPOINT) != 0)
-        wq_warn("ZAP handler: cannot unbind %s: %s", S_ENDPOINT, zmq_strerror(errno));
+        wq_warn(_("ZAP handler: cannot unbind %s: %s"), S_ENDPOINT, zmq_strerror(errno));
     zsock_destroy(&(*selfp)->rep);
     zhashx_destroy(&(*selfp)->keys);
     zhashx_destroy(&(*selfp)->logged);
@@ -63,7 +64,7 @@ static void
 s_reply(zsock_t *rep, const char *request_id, const char *code, const char *text, const char *user)
 {
     if (zstr_sendx(rep, "1.0", request_id, code, text, user, "", NULL) != 0)
-        wq_warn("ZAP handler: cannot send its reply: %s", zmq_strerror(errno));
+        wq_warn(_("ZAP handler: cannot send its reply: %s"), zmq_strerror(errno));
 }
 
 static void
@@ -88,7 +89,8 @@ s_refused(s_self_t *self, const char *key, const char *address, const char *why)
             return;
     }
     /* "denied (CURVE) client_key=" is the wording operators and
-       tests/agent/link_diagnosis.sh look for (it was zauth's). */
+       tests/agent/link_diagnosis.sh look for (it was zauth's), so the line
+       is the same in every language. not translated: grepped wording */
     wq_warn("handshake denied (CURVE) client_key=%s from %s: %s (authorize it with `wanqi-collector authorize`, "
             "then reload)%s",
             key, address, why, r && r->since > 1 ? "; refused again since the last such line" : "");
@@ -109,12 +111,12 @@ s_handle(s_self_t *self, zsock_t *rep)
          *address = zmsg_popstr(req), *routing = zmsg_popstr(req), *mechanism = zmsg_popstr(req);
     zframe_t *cred = zmsg_pop(req);
     if (!version || !request_id || !domain || !address || !mechanism || strcmp(version, "1.0") != 0) {
-        wq_warn("ZAP handler: malformed request from libzmq: refused");
+        wq_warn(_("ZAP handler: malformed request from libzmq: refused"));
         s_reply(rep, request_id ? request_id : "", "500", "Internal error", "");
         goto done;
     }
     if (strcmp(mechanism, "CURVE") != 0 || !cred || zframe_size(cred) != 32) {
-        wq_warn("handshake from %s refused: mechanism %s (only CURVE is accepted)", address, mechanism);
+        wq_warn(_("handshake from %s refused: mechanism %s (only CURVE is accepted)"), address, mechanism);
         s_reply(rep, request_id, "400", "No access", "");
         goto done;
     }
@@ -203,11 +205,11 @@ wq_zap_reload(zactor_t *zap, const wq_peers_t *peers, wq_err_t *err)
 {
     zhashx_t *keys = s_keys_new(peers);
     if (!keys)
-        return wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, NULL, _("out of memory"));
     /* The actor takes the table and answers once it is in force. */
     if (zsock_send(zap, "sp", "KEYS", keys) != 0) {
         zhashx_destroy(&keys);
-        return wq_err_set(err, WQ_E_IO, NULL, "cannot reach the ZAP handler");
+        return wq_err_set(err, WQ_E_IO, NULL, _("cannot reach the ZAP handler"));
     }
     zsock_wait(zap);
     return WQ_OK;
@@ -219,7 +221,7 @@ wq_zap_start(const wq_peers_t *peers, const char *domain, zactor_t **out, wq_err
     *out = NULL;
     s_self_t *self = calloc(1, sizeof *self);
     if (!self)
-        return wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, NULL, _("out of memory"));
     self->keys = s_keys_new(peers);
     self->logged = zhashx_new();
     if (!self->keys || !self->logged)
@@ -245,16 +247,16 @@ wq_zap_start(const wq_peers_t *peers, const char *domain, zactor_t **out, wq_err
     }
     if (rc != 0) {
         s_self_destroy(&self);
-        return wq_err_set(err, WQ_E_IO, NULL, "the ZAP handler cannot bind %s: %s", S_ENDPOINT, zmq_strerror(e));
+        return wq_err_set(err, WQ_E_IO, NULL, _("the ZAP handler cannot bind %s: %s"), S_ENDPOINT, zmq_strerror(e));
     }
     self->bound = true;
     *out = zactor_new(s_zap, self);
     if (!*out) {
         s_self_destroy(&self);
-        return wq_err_set(err, WQ_E_IO, NULL, "cannot start the ZAP handler");
+        return wq_err_set(err, WQ_E_IO, NULL, _("cannot start the ZAP handler"));
     }
     return WQ_OK;
 nomem:
     s_self_destroy(&self);
-    return wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory");
+    return wq_err_set(err, WQ_E_NOMEM, NULL, _("out of memory"));
 }
