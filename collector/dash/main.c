@@ -318,7 +318,7 @@ done:
 
 int main(int argc, char **argv)
 {
-    setlocale(LC_ALL, "");
+    wq_i18n_init();     /* setlocale and the wanqi catalog: messages in the locale's language */
     wq_log_init("wanqi-web", WQ_LOG_INFO);
     const char *dir = getenv(WQ_COLLECTOR_DIR_ENV) ? getenv(WQ_COLLECTOR_DIR_ENV)
                                                    : WQ_COLLECTOR_DEFAULT_DIR;
