@@ -471,6 +471,9 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
         self->next_send = m->welcome.hwm + 1;
         self->nflight = 0;
         self->phase = S_READY;
+        /* A disconnect seen during the handshake was of a connection
+           before the one this WELCOME came on (ZeroMQ reconnected). */
+        self->dropped = false;
         self->backoff = self->opts.backoff_min_ms;
         self->pause_until = 0;
         return;
