@@ -84,6 +84,7 @@ struct wq_sender_t {
     unsigned mon_n;
     bool tcp_ok, hs_ok, hs_failed;
     bool dropped;                   /* the connection broke (ZMQ_EVENT_DISCONNECTED) */
+    bool after_drop;                /* the next socket replaces a working session's */
     uint32_t auth_status;           /* ZAP status of a refused key, 0 none */
     uint32_t retries;
     /* Compression: offered in this HELLO; granted by WELCOME (dictionary);
@@ -258,6 +259,14 @@ s_connect(wq_sender_t *self, uint64_t now, wq_err_t *err)
     /* Watch the transport; without a monitor the link is still used, its
        failures just told less precisely. */
     self->tcp_ok = self->hs_ok = self->hs_failed = self->dropped = false;
+    if (self->after_drop) {
+        /* Made at once after a working session's connection broke: if
+           this one gets nowhere, the link died (the collector went away),
+           which is what s_why_dead should say, not that it was never
+           reached. The next socket, after backoff, is diagnosed afresh. */
+        self->tcp_ok = self->hs_ok = true;
+        self->after_drop = false;
+    }
     self->auth_status = self->retries = 0;
     char mep[64];
     snprintf(mep, sizeof mep, "inproc://wanqi-agent-monitor-%u", ++self->mon_n);
@@ -705,6 +714,7 @@ s_monitor_read(wq_sender_t *self, uint64_t now)
         self->backoff = 0;
         s_disconnect(self, now);
         self->backoff = self->opts.backoff_min_ms;
+        self->after_drop = true;
         return true;
     }
     if (self->auth_status) {
