@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a weak-link drain's time goes: a timeline from one bench/weaklink run.
 
-    WEAKLINK_KEEP=1 WEAKLINK_LOG=debug bench/weaklink --records 100000
+    WEAKLINK_KEEP=1 bench/weaklink --records 100000   (its drain logs at debug)
     python3 bench/weaklink_timeline.py DIR [--bps 64000] [--timeline FILE]
 
 DIR is the directory bench/weaklink kept (it says "weaklink: kept DIR"). Reads
@@ -10,17 +10,17 @@ bytes, W on the wire)", "ack N") and the bench's backlog.times (start, resets,
 end, as wall-clock ms). Writes the per-batch timeline (seq range, wire bytes,
 sent, acknowledged, resent or not) to FILE if asked, and prints an account of
 the drain's seconds:
-  - the link's time for the batches that were acknowledged (useful),
-  - for the batches sent again (lost in flight at a reset, or sent before
-    a rewind), their wire time (wasted),
-  - the time the agent had nothing queued on the link (its sends, replayed
-    through a queue served at the link's rate, leave it empty): split into
-    gaps after a reset (until the first batch after it), at the start
-    (before the first batch), at the end (after the last ACK), and other
-    gaps (waiting for ACKs: the credit did not cover the round trip, or the
-    agent was slow to read and compress);
-  - what is left: the link's own losses (2% of pieces sent twice) and
-    framing (ACKs, PINGs, handshakes), which the queue replay does not see.
+  - from the fault link's counters (bench/weaklink writes them beside the
+    times): the link time of the records' bytes, of other bytes up (the
+    parts of batches crossing the link at a reset, handshakes, PINGs), of
+    the lost copies (--loss), and the idle rest;
+  - from the agent's log, its sends replayed through a queue served at the
+    link's rate (without the loss; a reset empties the queue): the link time
+    of the batches acknowledged and of those sent again, and where the queue
+    ran empty: at the start (before the first batch), after a reset (until
+    the first batch after it), at the end, and other gaps (waiting for ACKs:
+    the credit did not cover the round trip, or the agent was slow to read
+    and compress).
 Figures, not verdicts: nothing is asserted.
 """
 import argparse
@@ -177,8 +177,6 @@ def main():
     line("link idle: after a reset (until the next batch)", after_reset)
     line("link idle: other gaps (waiting for ACKs, reading)", other)
     line("link idle: end (last batch to the bench seeing it)", end)
-    rest = total - useful - wasted - start - after_reset - other - end
-    line("rest: the link's losses, framing, ACK/PING bytes", rest)
     worst.sort(reverse=True)
     if worst:
         print("  largest other gaps: " + ", ".join(f"{d / 1000:.2f} s at +{(g - t0) / 1000:.1f} s"
