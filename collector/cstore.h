@@ -45,7 +45,16 @@ struct wq_central_t {
     MDB_dbi transfers;   /* credit code (18) + date (10) -> county (6): operator transfers */
     MDB_dbi entcounts;   /* entity key NUL county (6) -> be64: events of that county in the
                             entity, for the per-county entity limit (central.h) */
+    uint64_t agent_quota; /* bytes per agent, 0: none (wq_central_set_agent_quota) */
 };
+
+/*  An agent's store bytes (meta "bytes/AGENT": its events' and
+    quarantined records' value sizes) and the time of its last batch
+    refused for the quota (0: none since one was accepted). If the bytes
+    were never counted (a store of an earlier version), count selects
+    whether to count them now by a scan (else *bytes is 0). */
+int wq_central_agent_bytes(MDB_txn *txn, wq_central_t *c, const char *agent, bool count, uint64_t *bytes,
+                           uint64_t *refused_ms, wq_err_t *err);
 
 /*  Build an event key; returns its length. */
 size_t wq_ek_make(const char *agent, uint32_t inc, uint64_t seq, uint8_t out[WQ_EK_MAX]);
