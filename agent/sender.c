@@ -723,7 +723,7 @@ s_monitor_read(wq_sender_t *self, uint64_t now)
            at the cost of link time, and we would learn of it only from
            that answer. A fresh socket at once, without backoff: the link
            worked a moment ago. */
-        wq_info("connection to %s lost: reconnecting at once", self->opts.endpoint);
+        wq_info(_("connection to %s lost: reconnecting at once"), self->opts.endpoint);
         self->backoff = 0;
         s_disconnect(self, now);
         self->backoff = self->opts.backoff_min_ms;
