@@ -71,4 +71,12 @@ out=$(WANQI_AGENT_DIR="$tmp/none" "$a" user add --help) || fail "agent user add 
 [[ ! -e "$tmp/none" ]] || fail "agent user add --help touched the data directory"
 out=$(LANG=zh_CN.UTF-8 LANGUAGE=zh_CN LC_ALL= WANQI_AGENT_DIR="$tmp/none" "$a" status --help)
 [[ $out == "用法："* ]] || fail "zh_CN: agent status --help: $out"
+# wanqi-web (the province dashboard): its usage errors follow the locale too.
+w=${WANQI_BIN_DIR:?}/wanqi-web
+if [[ -x $w ]]; then
+  rc=0; out=$(LANG=zh_CN.UTF-8 LANGUAGE=zh_CN LC_ALL= "$w" frob 2>&1) || rc=$?
+  [[ $rc == 2 && $out == *"wanqi-web：未知命令“frob”"* ]] || fail "zh_CN: wanqi-web frob (exit $rc): $out"
+  rc=0; out=$("$w" frob 2>&1) || rc=$?
+  [[ $rc == 2 && $out == *'wanqi-web: unknown command "frob"'* ]] || fail "wanqi-web frob (exit $rc): $out"
+fi
 echo "cli_conventions: ok"
