@@ -715,8 +715,8 @@ s_batch_reply(wq_server_t *self, s_pending_t *p, wq_ingest_batch_t *b)
     } else if (b->rc == WQ_E_GAP) {
         wq_info(_("agent %s inc %08x: batch starts at %" PRIu64 " but the mark is %" PRIu64 ": E_GAP, expecting %" PRIu64),
                 peer->id, msg->batch.inc, first, res->hwm, res->hwm + 1);
-        snprintf(text, sizeof text, "batch starts at seq %" PRIu64 "; the collector holds up to %" PRIu64
-                 ": resend from %" PRIu64, first, res->hwm, res->hwm + 1);
+        snprintf(text, sizeof text, _("batch starts at seq %" PRIu64 "; the collector holds up to %" PRIu64
+                 ": resend from %" PRIu64), first, res->hwm, res->hwm + 1);
         s_send_error(self, self->ingest, in, WQ_E_GAP, res->hwm + 1, text);
     } else if (b->rc == WQ_E_QUOTA) {
         /* Refused whole, never dropped: the agent keeps the batch, shows the
@@ -896,9 +896,9 @@ s_send_result(wq_server_t *self, zsock_t *sock, s_in_t *in, uint64_t request_id,
     /* A result over the message limits: say so instead of dropping it. */
     char etext[400];
     wq_warn(_("query result not sendable: %s"), wq_err_format(&err, etext, sizeof etext));
-    snprintf(buf, sizeof buf, "the result is too large to send (%s): ask for it in pages (the \"limit\" "
+    snprintf(buf, sizeof buf, _("the result is too large to send (%s): ask for it in pages (the \"limit\" "
              "parameter; wanqi-query does), or narrow the query (summary: --area/--level/--from/--to; "
-             "overdue: --area; quarantine: --area/--agent; foreign: --area)", err.text);
+             "overdue: --area; quarantine: --area/--agent; foreign: --area)"), err.text);
     reply.result.status = (uint32_t) (err.code ? err.code : WQ_E_RANGE);
     reply.result.table = NULL;
     if (next)
