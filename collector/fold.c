@@ -114,19 +114,7 @@ s_is_modifier(const wq_record_t *r)
 static int
 s_cmp_items(const void *a, const void *b)
 {
-    const wq_record_t *x = ((const wq_fold_item_t *) a)->rec;
-    const wq_record_t *y = ((const wq_fold_item_t *) b)->rec;
-    int d = strcmp(x->date, y->date);
-    if (d)
-        return d;
-    d = strcmp(x->agent, y->agent);
-    if (d)
-        return d;
-    if (x->inc != y->inc)
-        return x->inc < y->inc ? -1 : 1;
-    if (x->seq != y->seq)
-        return x->seq < y->seq ? -1 : 1;
-    return 0;
+    return wq_record_fold_cmp(((const wq_fold_item_t *) a)->rec, ((const wq_fold_item_t *) b)->rec);
 }
 
 /*  Targets are found through an index of the items sorted by id, so that
