@@ -268,11 +268,13 @@ s_history(const char *list_arg, size_t m)
             off += k;
         }
         double dt = s_now() - t0;
-        uint64_t diffs = 0;
+        uint64_t diffs = 0, finc = 0, fnew = 0, ffull = 0;
+        wq_central_fold_counts(c, &finc, &fnew, &ffull);
         wq_central_verify(c, NULL, &diffs, &err);
         printf("history %3zu events: %zu more events (1 per entity, batch 100) in %.3f s = "
-               "%9.0f events/s, %.1f us/event (verify: %" PRIu64 " differences)\n",
-               h, m, dt, (double) m / dt, dt * 1e6 / (double) m, diffs);
+               "%9.0f events/s, %.1f us/event (verify: %" PRIu64 " differences; folds %" PRIu64
+               " incremental, %" PRIu64 " new, %" PRIu64 " full)\n",
+               h, m, dt, (double) m / dt, dt * 1e6 / (double) m, diffs, finc, fnew, ffull);
         wq_central_destroy(&c);
         s_rmtree(dir);
         for (size_t j = 0; j < s.n; j++)
@@ -347,8 +349,11 @@ main(int argc, char **argv)
             done += k;
         }
         double dt = s_now() - t0;
-        printf("ingest batch %4zu: %7zu events in %7.2f s = %9.0f events/s\n", bs, done, dt,
-               (double) done / dt);
+        uint64_t finc = 0, fnew = 0, ffull = 0;
+        wq_central_fold_counts(c, &finc, &fnew, &ffull);
+        printf("ingest batch %4zu: %7zu events in %7.2f s = %9.0f events/s (entity folds: "
+               "%" PRIu64 " incremental, %" PRIu64 " new, %" PRIu64 " full)\n", bs, done, dt,
+               (double) done / dt, finc, fnew, ffull);
         if (last) {
             wq_central_destroy(&last);
             s_rmtree(lastdir);

@@ -959,12 +959,56 @@ s_refold(MDB_txn *txn, wq_central_t *c, const char *entity, wq_err_t *err)
     return rc;
 }
 
+static int s_dup_count(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, size_t *n,
+                       wq_err_t *err);
+
+/*  A new entity whose only events are the n base events t[] of this
+    batch: fold them as s_take decoded them (the records are taken from t),
+    without reading them back. *done false (and t untouched) if the entity
+    holds other events. */
+static int
+s_fold_new(MDB_txn *txn, wq_central_t *c, const char *entity, s_touch_t *t, size_t n,
+           bool *done, wq_err_t *err)
+{
+    wq_fold_state_t old = {0}, nw = {0};
+    wq_fold_transfer_t *tr = NULL;
+    wq_fold_item_t *items = NULL;
+    size_t held = 0, ntr = 0;
+    *done = false;
+    int rc = s_dup_count(txn, c->entities, entity, strlen(entity), &held, err);
+    if (rc != WQ_OK || held != n)
+        return rc;
+    rc = wq_fold_transfers_load(txn, c, entity, &tr, &ntr, err);
+    if (rc != WQ_OK)
+        return rc;
+    items = calloc(n, sizeof *items);
+    if (!items) {
+        free(tr);
+        return wq_err_set(err, WQ_E_NOMEM, "fold", "out of memory folding %s", entity);
+    }
+    *done = true;
+    for (size_t i = 0; i < n; i++) {
+        items[i].rec = t[i].rec;
+        t[i].rec = NULL;
+        wq_record_id(items[i].rec, items[i].id);
+    }
+    c->folds_new++;
+    rc = wq_fold_compute_owned(entity, items, n, tr, ntr, &nw, err);
+    if (rc == WQ_OK)
+        rc = s_state_store(txn, c, entity, &old, &nw, err);
+    wq_fold_items_free(&items, n);
+    wq_fold_state_clear(&nw);
+    free(tr);
+    return rc;
+}
+
 /*  Fold the n events t[] (new base events of one entity, in fold order,
     decoded by s_take) into its stored state without reading its history
-    (wq_fold_append); when one of them cannot be applied alone, fold the
-    entity in full. The result is the same either way (tests/test_fold_incr). */
+    (wq_fold_append); a new entity is folded from t[] alone (s_fold_new);
+    when one of them cannot be applied alone, fold the entity in full. The
+    result is the same either way (tests/test_fold_incr). */
 static int
-s_refold_touched(MDB_txn *txn, wq_central_t *c, const char *entity, const s_touch_t *t, size_t n,
+s_refold_touched(MDB_txn *txn, wq_central_t *c, const char *entity, s_touch_t *t, size_t n,
                  wq_err_t *err)
 {
     wq_fold_state_t old = {0}, nw = {0};
@@ -972,6 +1016,12 @@ s_refold_touched(MDB_txn *txn, wq_central_t *c, const char *entity, const s_touc
     size_t ntr = 0;
     bool found, applied = false;
     int rc = s_state_get(txn, c, entity, &old, &found, err);
+    if (rc == WQ_OK && !found) {
+        bool done;
+        rc = s_fold_new(txn, c, entity, t, n, &done, err);
+        if (rc != WQ_OK || done)
+            goto done;
+    }
     if (rc != WQ_OK || !found || !old.exists)
         goto full;
     if (entity[0] == 'E') {
@@ -1455,9 +1505,10 @@ wq_central_ingest_group(wq_central_t *self, wq_ingest_batch_t *batches, size_t n
 /*  ---- stats -------------------------------------------------------------- */
 
 void
-wq_central_fold_counts(wq_central_t *self, uint64_t *incremental, uint64_t *full)
+wq_central_fold_counts(wq_central_t *self, uint64_t *incremental, uint64_t *fresh, uint64_t *full)
 {
     *incremental = self->folds_incremental;
+    *fresh = self->folds_new;
     *full = self->folds_full;
 }
 

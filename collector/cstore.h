@@ -46,8 +46,9 @@ struct wq_central_t {
     MDB_dbi entcounts;   /* entity key NUL county (6) -> be64: events of that county in the
                             entity, for the per-county entity limit (central.h) */
     /* Entity folds done by ingest since open (the writer's thread only):
-       applied to the stored state alone, or from all the entity's events. */
-    uint64_t folds_incremental, folds_full;
+       applied to the stored state alone, of a new entity from the records
+       just decoded, or from all the entity's events read back. */
+    uint64_t folds_incremental, folds_new, folds_full;
 };
 
 /*  Build an event key; returns its length. */

@@ -477,10 +477,10 @@ s_store_run(bool inorder, uint64_t seed, uint64_t *incremental)
             fail_msg("verify found %" PRIu64 " differences after a batch", diffs);
         }
     }
-    uint64_t full = 0;
-    wq_central_fold_counts(c, incremental, &full);
-    printf("# store, %s: %" PRIu64 " incremental folds, %" PRIu64 " full\n",
-           inorder ? "in date order" : "out of order", *incremental, full);
+    uint64_t full = 0, fresh = 0;
+    wq_central_fold_counts(c, incremental, &fresh, &full);
+    printf("# store, %s: %" PRIu64 " incremental folds, %" PRIu64 " of new entities, %" PRIu64
+           " full\n", inorder ? "in date order" : "out of order", *incremental, fresh, full);
     for (int i = 0; i < NAGENTS; i++)
         tc_stream_free(&s[i]);
     wq_central_destroy(&c);
@@ -551,7 +551,7 @@ test_upgrade_from_format_2(void **state)
     /* Read-only (verify's) open refuses it until the collector upgrades. */
     assert_int_equal(wq_central_open_readonly(dir, &c, &err), WQ_E_CORRUPT);
     assert_int_equal(wq_central_open(dir, 0, &c, &err), WQ_OK);
-    uint64_t diffs = 1, full = 0;
+    uint64_t diffs = 1, full = 0, fresh = 0;
     assert_int_equal(wq_central_verify(c, NULL, &diffs, &err), WQ_OK);
     assert_int_equal(diffs, 0);
     /* And ingest goes on from the upgraded states. */
@@ -559,7 +559,7 @@ test_upgrade_from_format_2(void **state)
            "field_visit", NULL);
     assert_int_equal(tc_send(c, &s, s.n, s.n, &res), WQ_OK);
     wq_ingest_result_clear(&res);
-    wq_central_fold_counts(c, &inc, &full);
+    wq_central_fold_counts(c, &inc, &fresh, &full);
     assert_int_equal(inc, 1);
     assert_int_equal(wq_central_verify(c, NULL, &diffs, &err), WQ_OK);
     assert_int_equal(diffs, 0);
