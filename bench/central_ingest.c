@@ -170,6 +170,23 @@ s_gen(s_stream_t *s, int si, char (*pids)[WQ_EVENT_ID_MAX], size_t *npids,
     wq_record_destroy(&r);
 }
 
+/*  Bytes this process has handed to write calls so far (/proc/self/io
+    wchar: LMDB writes its dirty pages with pwrite), 0 if unknown. */
+static uint64_t
+s_wchar(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    uint64_t v = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "wchar: %" SCNu64, &v) == 1)
+            break;
+    fclose(f);
+    return v;
+}
+
 static void
 s_rmtree(const char *dir)
 {
@@ -251,13 +268,16 @@ s_history(const char *list_arg, size_t m)
             return 1;
         }
         double t0 = 0;
+        uint64_t w0 = 0;
         for (size_t off = 0; off < s.n;) {
             size_t bs = off < pre ? 1000 : 100;
             size_t k = s.n - off < bs ? s.n - off : bs;
             if (off < pre && k > pre - off)
                 k = pre - off;
-            if (off == pre)
+            if (off == pre) {
                 t0 = s_now();
+                w0 = s_wchar();
+            }
             wq_ingest_result_t res;
             if (wq_central_ingest(c, s.agent, s.county, s.inc, off + 1, s.recs + off, k, 0, &res,
                                   &err) != WQ_OK) {
@@ -268,13 +288,14 @@ s_history(const char *list_arg, size_t m)
             off += k;
         }
         double dt = s_now() - t0;
+        double wpe = (double) (s_wchar() - w0) / (double) m;
         uint64_t diffs = 0, finc = 0, fnew = 0, ffull = 0;
         wq_central_fold_counts(c, &finc, &fnew, &ffull);
         wq_central_verify(c, NULL, &diffs, &err);
         printf("history %3zu events: %zu more events (1 per entity, batch 100) in %.3f s = "
-               "%9.0f events/s, %.1f us/event (verify: %" PRIu64 " differences; folds %" PRIu64
+               "%9.0f events/s, %.1f us/event, %.0f bytes written/event (verify: %" PRIu64 " differences; folds %" PRIu64
                " incremental, %" PRIu64 " new, %" PRIu64 " full)\n",
-               h, m, dt, (double) m / dt, dt * 1e6 / (double) m, diffs, finc, fnew, ffull);
+               h, m, dt, (double) m / dt, dt * 1e6 / (double) m, wpe, diffs, finc, fnew, ffull);
         wq_central_destroy(&c);
         s_rmtree(dir);
         for (size_t j = 0; j < s.n; j++)
@@ -328,6 +349,7 @@ main(int argc, char **argv)
         /* Batch size 1 commits (fsyncs) per event: cap its sample. */
         size_t limit = bs == 1 && n > 2000 ? 2000 : n;
         size_t done = 0, sent[20] = {0};
+        uint64_t w0 = s_wchar();
         double t0 = s_now();
         while (done < limit) {
             int si = (int) s_rnd(20);
@@ -351,9 +373,10 @@ main(int argc, char **argv)
         double dt = s_now() - t0;
         uint64_t finc = 0, fnew = 0, ffull = 0;
         wq_central_fold_counts(c, &finc, &fnew, &ffull);
-        printf("ingest batch %4zu: %7zu events in %7.2f s = %9.0f events/s (entity folds: "
-               "%" PRIu64 " incremental, %" PRIu64 " new, %" PRIu64 " full)\n", bs, done, dt,
-               (double) done / dt, finc, fnew, ffull);
+        printf("ingest batch %4zu: %7zu events in %7.2f s = %9.0f events/s, %.0f bytes written "
+               "per event (entity folds: %" PRIu64 " incremental, %" PRIu64 " new, %" PRIu64
+               " full)\n", bs, done, dt, (double) done / dt,
+               (double) (s_wchar() - w0) / (double) done, finc, fnew, ffull);
         if (last) {
             wq_central_destroy(&last);
             s_rmtree(lastdir);
