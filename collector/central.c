@@ -249,15 +249,20 @@ s_meta_add(MDB_txn *txn, wq_central_t *c, const char *name, int64_t delta, wq_er
     return mrc ? wq_store_err(mrc, "mdb_put(meta)", err) : WQ_OK;
 }
 
-/*  Format 2 -> 3: every state is folded again and stored in the current
-    state format (its contributions and marks are the same, so views and
-    marks stay as they are). One pass over the states, in the open's write
-    transaction. */
+/*  Format 2 -> 3: every entity is folded again and its state stored in the
+    current format; the difference between its old contributions and marks
+    (state version 3 still decodes) and the new ones is applied like at
+    ingest, so the upgrade also carries any change of what a fold gives.
+    In the open's write transaction; the keys are read first, then each
+    entity is folded and stored. */
+static int s_state_store(MDB_txn *txn, wq_central_t *c, const char *entity,
+                         const wq_fold_state_t *old, const wq_fold_state_t *nw, wq_err_t *err);
+
 static int
 s_upgrade_states(MDB_txn *txn, wq_central_t *c, wq_err_t *err)
 {
     MDB_cursor *cur = NULL;
-    wq_buf_t blob = {0};
+    wq_buf_t keys = {0};
     int rc = WQ_OK;
     int mrc = mdb_cursor_open(txn, c->states, &cur);
     if (mrc != 0)
@@ -265,37 +270,43 @@ s_upgrade_states(MDB_txn *txn, wq_central_t *c, wq_err_t *err)
     MDB_val k, v;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        char entity[WQ_ENTITY_MAX];
-        wq_fold_state_t st;
-        if (k.mv_size == 0 || k.mv_size >= sizeof entity) {
+        if (k.mv_size == 0 || k.mv_size >= WQ_ENTITY_MAX || memchr(k.mv_data, 0, k.mv_size)) {
             rc = wq_err_set(err, WQ_E_CORRUPT, "states",
                             "a state key is malformed: rebuild the store from the agents");
             goto done;
         }
-        memcpy(entity, k.mv_data, k.mv_size);
-        entity[k.mv_size] = '\0';
-        rc = wq_fold_entity(txn, c, entity, &st, err);
-        if (rc != WQ_OK)
-            goto done;
-        blob.len = 0;
-        wq_fold_state_encode(&st, &blob);
-        wq_fold_state_clear(&st);
-        if (blob.oom) {
-            rc = wq_err_set(err, WQ_E_NOMEM, "states", "out of memory upgrading %s", entity);
-            goto done;
-        }
-        MDB_val kk = {k.mv_size, entity}, nv = {blob.len, blob.data};
-        mrc = mdb_cursor_put(cur, &kk, &nv, MDB_CURRENT);
-        if (mrc != 0) {
-            rc = wq_store_err(mrc, "mdb_cursor_put(states)", err);
-            goto done;
-        }
+        wq_buf_put(&keys, k.mv_data, k.mv_size);
+        wq_buf_u8(&keys, 0);
     }
-    if (mrc != MDB_NOTFOUND)
-        rc = wq_store_err(mrc, "mdb_cursor_get(states)", err);
-done:
     mdb_cursor_close(cur);
-    wq_buf_free(&blob);
+    cur = NULL;
+    if (mrc != MDB_NOTFOUND) {
+        rc = wq_store_err(mrc, "mdb_cursor_get(states)", err);
+        goto done;
+    }
+    if (keys.oom) {
+        rc = wq_err_set(err, WQ_E_NOMEM, "states", "out of memory upgrading the store");
+        goto done;
+    }
+    for (size_t off = 0; off < keys.len && rc == WQ_OK;) {
+        const char *entity = (const char *) keys.data + off;
+        wq_fold_state_t old = {0}, nw = {0};
+        MDB_val ek = {strlen(entity), (void *) entity}, ev;
+        off += strlen(entity) + 1;
+        mrc = mdb_get(txn, c->states, &ek, &ev);
+        rc = mrc ? wq_store_err(mrc, "mdb_get(states)", err)
+                 : wq_fold_state_decode(ev.mv_data, ev.mv_size, &old, err);
+        if (rc == WQ_OK)
+            rc = wq_fold_entity(txn, c, entity, &nw, err);
+        if (rc == WQ_OK)
+            rc = s_state_store(txn, c, entity, &old, &nw, err);
+        wq_fold_state_clear(&old);
+        wq_fold_state_clear(&nw);
+    }
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    wq_buf_free(&keys);
     return rc;
 }
 

@@ -990,20 +990,22 @@ wq_fold_append(const char *entity, wq_fold_state_t *st, const wq_record_t *rec, 
         if (!cs.oom)
             cs.c[cs.n - 1] = st->contribs[i];
     }
-    if (st->kind != 'P')
-        for (size_t i = 0; i < st->nmarks; i++) {
-            if (ms.n == ms.cap) {
-                size_t ncap = ms.cap ? ms.cap * 2 : 16;
-                wq_mark_t *nm = realloc(ms.m, ncap * sizeof *nm);
-                if (!nm) {
-                    ms.oom = true;
-                    break;
-                }
-                ms.m = nm;
-                ms.cap = ncap;
+    /* Marks stay too, but a problem's overdue spells ('O'), made again. */
+    for (size_t i = 0; i < st->nmarks; i++) {
+        if (st->kind == 'P' && st->marks[i].len > 0 && st->marks[i].key[0] == 'O')
+            continue;
+        if (ms.n == ms.cap) {
+            size_t ncap = ms.cap ? ms.cap * 2 : 16;
+            wq_mark_t *nm = realloc(ms.m, ncap * sizeof *nm);
+            if (!nm) {
+                ms.oom = true;
+                break;
             }
-            ms.m[ms.n++] = st->marks[i];
+            ms.m = nm;
+            ms.cap = ncap;
         }
+        ms.m[ms.n++] = st->marks[i];
+    }
     if (strcmp(rec->county, st->county) != 0) {
         /* From another county than the owner's (no transfer here): foreign,
            it counts only in the sender's foreign counter. */
@@ -1095,8 +1097,9 @@ wq_fold_state_clear(wq_fold_state_t *st)
 
 /*  Version 3: foreign events (issue 10), deadline history, rectification
     day, grade and marks (issue 14). The store format version (central.c)
-    keeps older stores out, so only the current version is read. Version 4
-    adds what an incremental fold needs (wq_fold_append): the fold-order key
+    keeps older stores out; version 3 is still read, for the upgrade of
+    format-2 stores at open (central.c). Version 4 adds what an
+    incremental fold needs (wq_fold_append): the fold-order key
     of the last event and, for an enterprise, its groups and the months of
     its first visit, class and grade. */
 #define S_STATE_VERSION 4
@@ -1162,7 +1165,9 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
     wq_rd_t r = {data, size, 0, false};
     memset(st, 0, sizeof *st);
     uint8_t version = wq_rd_u8(&r);
-    if (version != S_STATE_VERSION)
+    /* Version 3 (format-2 stores) is read for the upgrade at open: it lacks
+       the incremental fold's key, so such a state is folded in full. */
+    if (version != S_STATE_VERSION && version != 3)
         goto bad;
     st->kind = (char) wq_rd_u8(&r);
     st->exists = wq_rd_u8(&r) != 0;
@@ -1246,6 +1251,8 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
         }
         st->nforeign_listed = nl;
     }
+    if (version == 3)
+        goto end;
     wq_rd_str(&r, st->last_date, sizeof st->last_date);
     wq_rd_str(&r, st->last_agent, sizeof st->last_agent);
     const uint8_t *inc = wq_rd_bytes(&r, 4);
@@ -1258,6 +1265,7 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
     wq_rd_str(&r, st->visit_month, sizeof st->visit_month);
     wq_rd_str(&r, st->class_month, sizeof st->class_month);
     wq_rd_str(&r, st->grade_month, sizeof st->grade_month);
+end:
     if (r.bad || r.off != size)
         goto bad;
     return WQ_OK;

@@ -533,7 +533,7 @@ test_upgrade_from_format_2(void **state)
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     assert_int_equal(mdb_dbi_open(txn, "states", 0, &states), 0);
-    uint8_t two[8] = {0, 0, 0, 0, 0, 0, 0, 2}, old[1] = {3};
+    uint8_t two[8] = {0, 0, 0, 0, 0, 0, 0, 2};
     MDB_val k = {7, "version"}, v = {8, two};
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
     MDB_cursor *cur;
@@ -541,8 +541,22 @@ test_upgrade_from_format_2(void **state)
     size_t n = 0;
     for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
-        MDB_val ov = {1, old};
+        /* State version 3: version 4 without its tail (fold.c). */
+        wq_fold_state_t st;
+        assert_int_equal(wq_fold_state_decode(v.mv_data, v.mv_size, &st, &err), WQ_OK);
+        size_t tail = 2 + strlen(st.last_date) + 2 + strlen(st.last_agent) + 4 + 8 + 2 +
+                      2 + strlen(st.visit_month) + 2 + strlen(st.class_month) + 2 +
+                      strlen(st.grade_month);
+        wq_fold_state_clear(&st);
+        uint8_t old[4096];
+        assert_true(v.mv_size > tail && v.mv_size - tail <= sizeof old);
+        memcpy(old, v.mv_data, v.mv_size - tail);
+        old[0] = 3;
+        MDB_val ov = {v.mv_size - tail, old};
         assert_int_equal(mdb_cursor_put(cur, &k, &ov, MDB_CURRENT), 0);
+        assert_int_equal(wq_fold_state_decode(old, ov.mv_size, &st, &err), WQ_OK);
+        assert_string_equal(st.last_date, "");
+        wq_fold_state_clear(&st);
     }
     mdb_cursor_close(cur);
     assert_int_equal(n, 2);
