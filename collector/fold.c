@@ -1104,6 +1104,57 @@ wq_fold_state_clear(wq_fold_state_t *st)
     its first visit, class and grade. */
 #define S_STATE_VERSION 4
 
+/*  Version 4 writes counts and tallies as varints (7 bits a byte, low
+    first; signed ones zigzag): most are small, and states are rewritten
+    at every fold. One value has one encoding, so states stay comparable
+    byte for byte. */
+static void
+s_put_uv(wq_buf_t *b, uint64_t v)
+{
+    uint8_t t[10];
+    size_t n = 0;
+    do {
+        uint8_t c = (uint8_t) (v & 0x7f);
+        v >>= 7;
+        t[n++] = (uint8_t) (c | (v ? 0x80 : 0));
+    } while (v);
+    wq_buf_put(b, t, n);
+}
+
+static void
+s_put_sv(wq_buf_t *b, int64_t v)
+{
+    s_put_uv(b, ((uint64_t) v << 1) ^ (uint64_t) (v >> 63));
+}
+
+/*  Read an unsigned value: a varint in version 4, be64 in version 3. */
+static uint64_t
+s_get_uv(wq_rd_t *r, int version)
+{
+    if (version == 3)
+        return wq_rd_u64(r);
+    uint64_t v = 0;
+    for (int sh = 0; sh < 64; sh += 7) {
+        uint8_t c = wq_rd_u8(r);
+        if (r->bad)
+            return 0;
+        v |= (uint64_t) (c & 0x7f) << sh;
+        if (!(c & 0x80))
+            return v;
+    }
+    r->bad = true;
+    return 0;
+}
+
+static int64_t
+s_get_sv(wq_rd_t *r, int version)
+{
+    if (version == 3)
+        return (int64_t) wq_rd_u64(r);
+    uint64_t u = s_get_uv(r, version);
+    return (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
+}
+
 void
 wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out)
 {
@@ -1125,18 +1176,18 @@ wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out)
     wq_buf_str(out, st->plans ? st->plans : "");
     wq_buf_str(out, st->rect_date);
     wq_buf_u8(out, (uint8_t) st->grade);
-    wq_buf_u64(out, st->ncontribs);
+    s_put_uv(out, st->ncontribs);
     for (size_t i = 0; i < st->ncontribs; i++) {
         wq_buf_put(out, st->contribs[i].key, WQ_VKEY_LEN);
-        wq_buf_u64(out, (uint64_t) st->contribs[i].n);
+        s_put_sv(out, st->contribs[i].n);
     }
-    wq_buf_u64(out, st->nmarks);
+    s_put_uv(out, st->nmarks);
     for (size_t i = 0; i < st->nmarks; i++) {
         wq_buf_u8(out, st->marks[i].len);
         wq_buf_put(out, st->marks[i].key, st->marks[i].len);
-        wq_buf_u64(out, (uint64_t) st->marks[i].n);
+        s_put_sv(out, st->marks[i].n);
     }
-    wq_buf_u64(out, st->nforeign);
+    s_put_uv(out, st->nforeign);
     wq_buf_u8(out, (uint8_t) st->nforeign_listed);
     for (size_t i = 0; i < st->nforeign_listed; i++) {
         const wq_fold_foreign_t *f = &st->foreign[i];
@@ -1151,7 +1202,7 @@ wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out)
     uint8_t inc[4] = {(uint8_t) (st->last_inc >> 24), (uint8_t) (st->last_inc >> 16),
                       (uint8_t) (st->last_inc >> 8), (uint8_t) st->last_inc};
     wq_buf_put(out, inc, 4);
-    wq_buf_u64(out, st->last_seq);
+    s_put_uv(out, st->last_seq);
     wq_buf_u8(out, (uint8_t) st->focus);
     wq_buf_u8(out, st->above);
     wq_buf_str(out, st->visit_month);
@@ -1198,8 +1249,8 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
     }
     wq_rd_str(&r, st->rect_date, sizeof st->rect_date);
     st->grade = wq_rd_u8(&r);
-    uint64_t nc = wq_rd_u64(&r);
-    if (r.bad || nc > (size - r.off) / (WQ_VKEY_LEN + 8))
+    uint64_t nc = s_get_uv(&r, version);
+    if (r.bad || nc > (size - r.off) / (WQ_VKEY_LEN + 1))
         goto bad;
     if (nc) {
         st->contribs = calloc((size_t) nc, sizeof *st->contribs);
@@ -1210,11 +1261,11 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
         const uint8_t *k = wq_rd_bytes(&r, WQ_VKEY_LEN);
         if (k)
             memcpy(st->contribs[i].key, k, WQ_VKEY_LEN);
-        st->contribs[i].n = (int64_t) wq_rd_u64(&r);
+        st->contribs[i].n = s_get_sv(&r, version);
     }
     st->ncontribs = (size_t) nc;
-    uint64_t nm = wq_rd_u64(&r);
-    if (r.bad || nm > (size - r.off) / 9)
+    uint64_t nm = s_get_uv(&r, version);
+    if (r.bad || nm > (size - r.off) / 2)
         goto bad;
     if (nm) {
         st->marks = calloc((size_t) nm, sizeof *st->marks);
@@ -1228,11 +1279,11 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
             goto bad;
         memcpy(st->marks[i].key, k, len);
         st->marks[i].len = len;
-        st->marks[i].n = (int64_t) wq_rd_u64(&r);
+        st->marks[i].n = s_get_sv(&r, version);
     }
     st->nmarks = (size_t) nm;
     if (version >= 2) {
-        st->nforeign = wq_rd_u64(&r);
+        st->nforeign = s_get_uv(&r, version);
         size_t nl = wq_rd_u8(&r);
         if (r.bad || nl > WQ_FOLD_FOREIGN_MAX || nl > st->nforeign)
             goto bad;
@@ -1259,7 +1310,7 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
     if (inc)
         st->last_inc = (uint32_t) inc[0] << 24 | (uint32_t) inc[1] << 16 |
                        (uint32_t) inc[2] << 8 | inc[3];
-    st->last_seq = wq_rd_u64(&r);
+    st->last_seq = s_get_uv(&r, version);
     st->focus = wq_rd_u8(&r);
     st->above = wq_rd_u8(&r) != 0;
     wq_rd_str(&r, st->visit_month, sizeof st->visit_month);
