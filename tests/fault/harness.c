@@ -286,7 +286,10 @@ void fx_init(fx_t *fx, const char *map_size, const char *conf_extra)
     FILE *f = fopen(conf_path, "a");
     if (!f)
         ts_fail("open %s: %s", conf_path, strerror(errno));
-    fprintf(f, "heartbeat_ms = 1000\n%s", conf_extra ? conf_extra : "");
+    /* A scenario may set its own heartbeat in conf_extra. */
+    if (!conf_extra || !strstr(conf_extra, "heartbeat_ms"))
+        fprintf(f, "heartbeat_ms = 1000\n");
+    fprintf(f, "%s", conf_extra ? conf_extra : "");
     if (fclose(f) != 0)
         ts_fail("write %s: %s", conf_path, strerror(errno));
 
