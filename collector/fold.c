@@ -367,22 +367,31 @@ typedef struct {
     bool oom;
 } s_contribs_t;
 
-static void
-s_addn(s_contribs_t *cs, const char *area, const char *date_or_month, int metric, unsigned sub,
-       int64_t n)
+/*  Room for one more contribution; false (oom set) if none. */
+static bool
+s_room(s_contribs_t *cs)
 {
     if (cs->oom)
-        return;
+        return false;
     if (cs->n == cs->cap) {
         size_t ncap = cs->cap ? cs->cap * 2 : 16;
         wq_contrib_t *nc = realloc(cs->c, ncap * sizeof *nc);
         if (!nc) {
             cs->oom = true;
-            return;
+            return false;
         }
         cs->c = nc;
         cs->cap = ncap;
     }
+    return true;
+}
+
+static void
+s_addn(s_contribs_t *cs, const char *area, const char *date_or_month, int metric, unsigned sub,
+       int64_t n)
+{
+    if (!s_room(cs))
+        return;
     char month[8];
     memcpy(month, date_or_month, 7);
     month[7] = '\0';
@@ -986,9 +995,8 @@ wq_fold_append(const char *entity, wq_fold_state_t *st, const wq_record_t *rec, 
     for (size_t i = 0; i < st->ncontribs && !cs.oom; i++) {
         if (!s_kept_metric(st->kind, st->contribs[i].key[13]))
             continue;
-        s_addn(&cs, "", "", 0, 0, 0);   /* a slot, filled with the kept counter */
-        if (!cs.oom)
-            cs.c[cs.n - 1] = st->contribs[i];
+        if (s_room(&cs))
+            cs.c[cs.n++] = st->contribs[i];
     }
     /* Marks stay too, but a problem's overdue spells ('O'), made again. */
     for (size_t i = 0; i < st->nmarks; i++) {
