@@ -544,6 +544,19 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
                                 ? self->opts.backoff_max_ms : self->backoff * 2;
             return;
         }
+        if (m->error.code == WQ_E_QUOTA) {
+            /* Nothing stored: the agent's share of the collector's store is
+               used up until its operator raises it. Keep everything and
+               resend after the backoff, as for E_FULL (PROTOCOL.md 6.7). */
+            s_note_error(self, "E_QUOTA: the collector refuses this agent's records, over its store quota (%s); "
+                         "nothing is lost: waiting %" PRIu64 " ms before resending (the collector's operator "
+                         "raises agent_quota)", m->error.text, self->backoff);
+            s_rewind(self, self->acked + 1);
+            self->pause_until = now + self->backoff;
+            self->backoff = self->backoff * 2 > self->opts.backoff_max_ms
+                                ? self->opts.backoff_max_ms : self->backoff * 2;
+            return;
+        }
         if (self->phase == S_HELLO_SENT && self->zstd_offered && m->error.code == WQ_E_RANGE) {
             /* A collector of the protocol before compression refuses the
                8-element HELLO (its arity check): say HELLO as it knows. */

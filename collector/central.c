@@ -310,6 +310,83 @@ done:
     return rc;
 }
 
+/*  ---- per-agent store quota ----------------------------------------------- */
+
+/*  Meta keys of an agent's quota accounting: "bytes/AGENT" (bytes its
+    events and quarantined records occupy) and "quota/AGENT" (time of the
+    last batch refused for the quota, 0 once one is accepted again). */
+static void
+s_quota_key(char out[WQ_AGENT_ID_MAX + 8], const char *what, const char *agent)
+{
+    snprintf(out, WQ_AGENT_ID_MAX + 8, "%s/%s", what, agent);
+}
+
+/*  Sum of the value sizes under agent's event keys in dbi. */
+static int
+s_agent_bytes(MDB_txn *txn, MDB_dbi dbi, const char *agent, uint64_t *sum, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    size_t alen = strlen(agent);
+    int mrc = mdb_cursor_open(txn, dbi, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(quota)", err);
+    MDB_val k = {alen + 1, (void *) agent}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         mrc == 0 && k.mv_size == alen + 13 && memcmp(k.mv_data, agent, alen + 1) == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        *sum += v.mv_size;
+    mdb_cursor_close(cur);
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return wq_store_err(mrc, "mdb_cursor_get(quota)", err);
+    return WQ_OK;
+}
+
+int
+wq_central_agent_bytes(MDB_txn *txn, wq_central_t *c, const char *agent, bool count, uint64_t *bytes,
+                       uint64_t *refused_ms, wq_err_t *err)
+{
+    char key[WQ_AGENT_ID_MAX + 8];
+    MDB_val k, v;
+    *bytes = 0;
+    s_quota_key(key, "quota", agent);
+    int rc = s_meta_get(txn, c, key, refused_ms, err);
+    if (rc != WQ_OK)
+        return rc;
+    s_quota_key(key, "bytes", agent);
+    k.mv_size = strlen(key);
+    k.mv_data = key;
+    int mrc = mdb_get(txn, c->meta, &k, &v);
+    if (mrc == 0 && v.mv_size == 8) {
+        *bytes = wq_be64_get(v.mv_data);
+        return WQ_OK;
+    }
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return wq_store_err(mrc, "mdb_get(meta)", err);
+    if (!count)
+        return WQ_OK;
+    /* Not counted yet (a store of an earlier version): count once. */
+    rc = s_agent_bytes(txn, c->events, agent, bytes, err);
+    if (rc == WQ_OK)
+        rc = s_agent_bytes(txn, c->quarantine, agent, bytes, err);
+    return rc;
+}
+
+static int
+s_meta_put(MDB_txn *txn, wq_central_t *c, const char *name, uint64_t value, wq_err_t *err)
+{
+    uint8_t b[8];
+    wq_be64_put(b, value);
+    MDB_val k = {strlen(name), (void *) name}, d = {8, b};
+    int mrc = mdb_put(txn, c->meta, &k, &d, 0);
+    return mrc ? wq_store_err(mrc, "mdb_put(meta)", err) : WQ_OK;
+}
+
+void
+wq_central_set_agent_quota(wq_central_t *self, uint64_t bytes)
+{
+    self->agent_quota = bytes;
+}
+
 int
 wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t *err)
 {
@@ -1224,6 +1301,7 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen, uin
     int mrc = mdb_put(txn, c->quarantine, &k, &v, 0);
     if (mrc != 0)
         rc = wq_store_err(mrc, "mdb_put(quarantine)", err);
+    res->bytes += b.len;        /* the agent's quota counts it */
 done:
     wq_buf_free(&b);
     return rc;
@@ -1287,11 +1365,56 @@ s_take(MDB_txn *txn, wq_central_t *c, const char *agent, const char *county, uin
         goto done;
     }
     *stored = true;
+    res->bytes += blob->size;   /* the agent's quota counts it */
     rc = s_place(txn, c, &rec, ek, eklen, dirty, true, err);
     if (rc == WQ_OK)
         rc = s_release_waiters(txn, c, ek, eklen, dirty, err);
 done:
     wq_record_destroy(&rec);
+    return rc;
+}
+
+/*  The per-agent quota (wq_central_set_agent_quota): refuse the batch
+    (WQ_E_QUOTA, nothing of it written but the refusal's time) if the
+    agent's bytes and the new records' would pass it. *used and
+    *refused_ms are the agent's figures before the batch. */
+static int
+s_quota_check(MDB_txn *txn, wq_central_t *c, const char *agent, uint64_t mark, uint64_t first_seq,
+              const wq_blob_t *records, size_t count, uint64_t now_ms, uint64_t *used, uint64_t *refused_ms,
+              wq_err_t *err)
+{
+    int rc = wq_central_agent_bytes(txn, c, agent, true, used, refused_ms, err);
+    if (rc != WQ_OK || c->agent_quota == 0)
+        return rc;
+    uint64_t add = 0;
+    for (size_t i = 0; i < count; i++)
+        if (first_seq + i > mark)
+            add += records[i].size;
+    if (add == 0 || *used + add <= c->agent_quota)
+        return WQ_OK;
+    char key[WQ_AGENT_ID_MAX + 8];
+    s_quota_key(key, "quota", agent);
+    rc = s_meta_put(txn, c, key, now_ms, err);
+    if (rc != WQ_OK)
+        return rc;
+    return wq_err_set(err, WQ_E_QUOTA, "quota",
+                      "agent %s's records occupy %" PRIu64 " bytes of the collector's store and this batch "
+                      "would add %" PRIu64 ": over its quota of %" PRIu64 " bytes; nothing of the batch "
+                      "was stored (the agent keeps it and resends once the collector's operator raises "
+                      "agent_quota)", agent, *used, add, c->agent_quota);
+}
+
+/*  After an accepted batch: the agent's bytes, and its refusal cleared. */
+static int
+s_quota_account(MDB_txn *txn, wq_central_t *c, const char *agent, uint64_t used, uint64_t refused_ms,
+                uint64_t added, wq_err_t *err)
+{
+    char key[WQ_AGENT_ID_MAX + 8];
+    s_quota_key(key, "bytes", agent);
+    int rc = s_meta_put(txn, c, key, used + added, err);
+    s_quota_key(key, "quota", agent);
+    if (rc == WQ_OK && refused_ms != 0)
+        rc = s_meta_put(txn, c, key, 0, err);
     return rc;
 }
 
@@ -1327,6 +1450,10 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
                           "to %" PRIu64 ": send from %" PRIu64, agent, inc, first_seq, mark,
                           mark + 1);
     }
+    uint64_t used = 0, refused_ms = 0;
+    rc = s_quota_check(txn, self, agent, mark, first_seq, records, count, now_ms, &used, &refused_ms, err);
+    if (rc != WQ_OK)
+        goto fail;
     for (size_t i = 0; i < count; i++) {
         uint64_t seq = first_seq + i;
         if (seq <= mark) {
@@ -1375,6 +1502,8 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
         rc = s_meta_add(txn, self, "batches", 1, err);
     if (rc == WQ_OK && res->duplicates)
         rc = s_meta_add(txn, self, "duplicates", (int64_t) res->duplicates, err);
+    if (rc == WQ_OK)
+        rc = s_quota_account(txn, self, agent, used, refused_ms, res->bytes, err);
     if (rc != WQ_OK)
         goto fail;
     res->stored = (size_t) nstored;
@@ -1454,6 +1583,15 @@ wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uin
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin", err);
     int rc = s_ingest_txn(txn, self, agent, county, inc, first_seq, records, count, now_ms, res, err);
+    if (rc == WQ_E_QUOTA) {
+        /* Keep the refusal's time (wanqi-query agents shows it). */
+        mrc = mdb_txn_commit(txn);
+        if (mrc != 0) {     /* only the refusal's time is lost: the refusal stands */
+            size_t n = strlen(err->text);
+            snprintf(err->text + n, sizeof err->text - n, " (its time not kept: %s)", mdb_strerror(mrc));
+        }
+        return rc;
+    }
     if (rc != WQ_OK) {
         mdb_txn_abort(txn);
         return rc;
@@ -1490,7 +1628,7 @@ wq_central_ingest_group(wq_central_t *self, wq_ingest_batch_t *batches, size_t n
                              now_ms, &b->res, &b->err);
         /* A gap writes nothing and the others may go on; any other error
            leaves the transaction unusable: start again batch by batch. */
-        if (b->rc != WQ_OK && b->rc != WQ_E_GAP)
+        if (b->rc != WQ_OK && b->rc != WQ_E_GAP && b->rc != WQ_E_QUOTA)
             alone = true;
     }
     if (!alone) {

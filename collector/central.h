@@ -65,7 +65,14 @@ typedef struct {
     size_t duplicates;              /* at or below the old mark: dropped */
     size_t nquarantined;            /* quarantined in this batch */
     wq_quarantined_t *quarantined;  /* owned: free with wq_ingest_result_clear */
+    uint64_t bytes;                 /* store bytes the batch added (the agent's quota) */
 } wq_ingest_result_t;
+
+/*  Bytes one agent's records (stored and quarantined) may occupy in the
+    store; 0 (the default): no quota. A batch that would pass it is
+    refused whole with WQ_E_QUOTA (like WQ_E_GAP: nothing of it stored,
+    res->hwm the mark), and the refusal's time is kept for `agents`. */
+void wq_central_set_agent_quota(wq_central_t *self, uint64_t bytes);
 
 /*  Ingest one batch from an authenticated agent (agent id and county come
     from its key, never from the message) in ONE write transaction,
@@ -80,7 +87,8 @@ typedef struct {
         above), is quarantined with its code and reason, and counted;
       - the rest are stored, indexed, folded into the views;
       - the mark is raised to the last seq of the batch.
-    now_ms is the contact time. Errors: WQ_E_GAP, WQ_E_FULL (LMDB map full:
+    now_ms is the contact time. Errors: WQ_E_GAP, WQ_E_QUOTA (the agent's
+    quota, see above), WQ_E_FULL (LMDB map full:
     nothing committed, retry once space is made), WQ_E_IO, WQ_E_NOMEM. */
 int wq_central_ingest(wq_central_t *self, const char *agent, const char *county, uint32_t inc,
                       uint64_t first_seq, const wq_blob_t *records, size_t count, uint64_t now_ms,

@@ -45,6 +45,12 @@ static const s_key_t s_keys[] = {
      "agents ping at this interval when idle; a link silent for 3 intervals is dead"},
     {"session_idle_ms", S_U32, S_OFF(session_idle_ms), "600000", 1000, 86400000,
      "forget an agent connection silent this long (it says HELLO again)"},
+    {"unauth_per_address", S_U32, S_OFF(unauth_per_address), "256", 0, 1000000,
+     "connections from one address that may wait unauthenticated (0: no limit); raise it if more agents share a NAT"},
+    {"buffer_max", S_SIZE, S_OFF(buffer_max), "512M", 0, (uint64_t) 1 << 40,
+     "bytes of incomplete messages all connections together may make the collector hold (0: no bound)"},
+    {"agent_quota", S_SIZE, S_OFF(agent_quota), "1G", 0, (uint64_t) 1 << 44,
+     "bytes one agent's records (stored and quarantined) may occupy in the store (0: no quota)"},
 };
 #define S_NKEYS (sizeof s_keys / sizeof s_keys[0])
 
@@ -90,7 +96,7 @@ wq_collector_config_set(wq_collector_config_t *cfg, const char *key, const char 
     if (!k)
         return wq_err_set(err, WQ_E_UNKNOWN, key,
                           "unknown setting \"%s\" (known: ingest, query, map_size, credit, max_batch, "
-                          "heartbeat_ms, session_idle_ms)",
+                          "heartbeat_ms, session_idle_ms, unauth_per_address, buffer_max, agent_quota)",
                           key);
     char *base = (char *) cfg;
     if (k->kind == S_ENDPOINT) {

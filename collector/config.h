@@ -41,6 +41,9 @@ typedef struct {
     uint32_t max_batch;         /* records per batch */
     uint32_t heartbeat_ms;      /* agent heartbeat interval */
     uint32_t session_idle_ms;   /* forget an agent connection silent this long */
+    uint32_t unauth_per_address; /* connections per address not yet authenticated (0: no limit) */
+    uint64_t buffer_max;        /* bytes of incomplete messages peers may make it hold (0: no bound) */
+    uint64_t agent_quota;       /* bytes of one agent's records in the store (0: no quota) */
 } wq_collector_config_t;
 
 /*  Fill cfg with the defaults (strings are malloc'd: wq_collector_config_clear).

@@ -49,7 +49,16 @@ struct wq_central_t {
        applied to the stored state alone, of a new entity from the records
        just decoded, or from all the entity's events read back. */
     uint64_t folds_incremental, folds_new, folds_full;
+    uint64_t agent_quota; /* bytes per agent, 0: none (wq_central_set_agent_quota) */
 };
+
+/*  An agent's store bytes (meta "bytes/AGENT": its events' and
+    quarantined records' value sizes) and the time of its last batch
+    refused for the quota (0: none since one was accepted). If the bytes
+    were never counted (a store of an earlier version), count selects
+    whether to count them now by a scan (else *bytes is 0). */
+int wq_central_agent_bytes(MDB_txn *txn, wq_central_t *c, const char *agent, bool count, uint64_t *bytes,
+                           uint64_t *refused_ms, wq_err_t *err);
 
 /*  Build an event key; returns its length. */
 size_t wq_ek_make(const char *agent, uint32_t inc, uint64_t seq, uint8_t out[WQ_EK_MAX]);

@@ -348,7 +348,7 @@ s_cmd_run(int argc, char **argv)
     int status = s_parse_settings(argc, argv, "run", usage, &a);
     if (status >= 0)
         return status;
-    /* Block the signals before any thread exists (libzmq's, zauth's) so
+    /* Block the signals before any thread exists (libzmq's, the ZAP handler's) so
        that only this thread, which unblocks them once serving, takes them;
        until then they stay pending. */
     sigset_t set;
@@ -400,6 +400,7 @@ s_cmd_run(int argc, char **argv)
         wq_error("cannot open the central store %s: %s", store_path, wq_err_format(&err, text, sizeof text));
         goto done;
     }
+    wq_central_set_agent_quota(central, cfg.agent_quota);
     wq_central_stats_t st;
     if (wq_central_stats(central, &st, &err) == WQ_OK)
         wq_info("central store %s: %" PRIu64 " events, %" PRIu64 " quarantined, %" PRIu64 " streams", store_path,
@@ -414,11 +415,8 @@ s_cmd_run(int argc, char **argv)
         .max_batch = cfg.max_batch,
         .heartbeat_ms = cfg.heartbeat_ms,
         .session_idle_ms = cfg.session_idle_ms,
-        /* zauth logs its decision on every handshake (which key was
-           allowed or refused, from which address) at the normal level: a
-           refused key is what the operator needs to see to authorize it
-           (a handshake happens once per connection, not per message). */
-        .auth_verbose = true,
+        .unauth_per_address = cfg.unauth_per_address,
+        .buffer_max = cfg.buffer_max,
     };
     if (wq_server_new(&opts, &server, &err) != WQ_OK) {
         wq_error("cannot start: %s", wq_err_format(&err, text, sizeof text));

@@ -3,7 +3,7 @@
 
     A deliberately plain text file that an operator can read, diff and back
     up: `wanqi-collector authorize` appends to it, the collector reads it at
-    start and on SIGHUP, and the ZAP handler (zauth) is fed from it. The
+    start and on SIGHUP, and the ZAP handler (zap.h) is fed from it. The
     parser is strict: a bad line stops the load with its line number, so a
     typo never silently locks a county out or lets a wrong key in.
     =========================================================================

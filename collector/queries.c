@@ -780,7 +780,7 @@ s_agents(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
 {
     static const char *const cols[] = {"agent", "inc", "county", "county_name", "hwm", "stored",
                                        "quarantined", "last_seq", "backlog", "last_contact",
-                                       "synced_recently"};
+                                       "synced_recently", "store_bytes", "quota_refused"};
     s_params_t p;
     char prefix[7];
     uint64_t hours = 24, now = 0;
@@ -847,6 +847,18 @@ s_agents(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams
         }
         bool recent = row.contact_ms && row.contact_ms + hours * 3600000ull >= now;
         s_set_str(t, r, 10, recent ? "yes" : "no", &rc);
+        /* The agent's quota (docs/SECURITY.md): its bytes in the store and,
+           while its batches are refused for it, the last refusal's time. */
+        uint64_t bytes = 0, refused = 0;
+        if (rc == WQ_OK && wq_central_agent_bytes(txn, c, agent, false, &bytes, &refused, err) != WQ_OK) {
+            rc = err->code;
+            break;
+        }
+        s_set_int(t, r, 11, bytes > INT64_MAX ? INT64_MAX : (int64_t) bytes, &rc);
+        if (refused) {
+            wq_time_format(refused, when);
+            s_set_str(t, r, 12, when, &rc);
+        }
         if (rc != WQ_OK)
             rc = s_nomem(err, "agents");
     }

@@ -3,7 +3,7 @@
 
     The loop polls both ROUTER sockets and handles one message at a time:
     receive [routing id][payload], take the sender's CURVE key from the
-    payload's "User-Id" property (set by our ZAP handler, zauth), map it to
+    payload's "User-Id" property (set by our ZAP handler, zap.h), map it to
     a peer from the peers file, decode the payload strictly (proto/msg.h),
     act, reply to the same routing id. Nothing that arrives from the
     network can end the loop or crash it: every failure becomes an ERROR
@@ -37,7 +37,9 @@
     =========================================================================
 */
 #include "collector/server.h"
+#include "collector/conns.h"
 #include "collector/peers.h"
+#include "collector/zap.h"
 #include "common/date.h"
 #include "common/log.h"
 #include "proto/curve.h"
@@ -107,6 +109,7 @@ struct wq_server_t {
     bool lock_made;
     zsock_t *ingest;
     zsock_t *query;             /* until the query thread takes it */
+    wq_conns_t *conns;          /* the sockets' TCP connections (conns.h) */
     zactor_t *querier;          /* the query thread, owns the query socket */
     size_t workers;
     pthread_mutex_t snap_lock;  /* guards snaps: the workers share them */
@@ -143,37 +146,14 @@ s_session_free(void **item)
 
 /*  ---- the ZAP handler ---------------------------------------------------- */
 
-/*  Start a zauth actor that admits exactly the keys in peers (agents and
-    clients alike: which socket each may use is checked per message). */
+/*  Start the ZAP handler that admits exactly the keys in peers (agents and
+    clients alike: which socket each may use is checked per message). Our
+    own (zap.h), not CZMQ's zauth: refusals at the normal log level with
+    key and address, admissions at debug level. */
 static int
-s_auth_start(const wq_peers_t *peers, bool verbose, zactor_t **out, wq_err_t *err)
+s_auth_start(const wq_peers_t *peers, zactor_t **out, wq_err_t *err)
 {
-    zcertstore_t *store = zcertstore_new(NULL);
-    if (!store)
-        return wq_err_set(err, WQ_E_NOMEM, NULL, "cannot create the certificate store");
-    uint8_t zero[32] = {0};
-    for (size_t i = 0; i < wq_peers_count(peers); i++) {
-        uint8_t pub[32];
-        if (!zmq_z85_decode(pub, wq_peers_at(peers, i)->key))
-            continue;   /* wq_peers_load checked every key: cannot happen */
-        zcert_t *cert = zcert_new_from(pub, zero);
-        if (!cert) {
-            zcertstore_destroy(&store);
-            return wq_err_set(err, WQ_E_NOMEM, NULL, "cannot create a certificate");
-        }
-        zcertstore_insert(store, &cert);
-    }
-    /* zauth takes the store and destroys it with the actor. */
-    *out = zactor_new(zauth, store);
-    if (!*out) {
-        zcertstore_destroy(&store);
-        return wq_err_set(err, WQ_E_IO, NULL, "cannot start the ZAP authentication handler (zauth)");
-    }
-    if (verbose) {
-        zstr_send(*out, "VERBOSE");
-        zsock_wait(*out);
-    }
-    return WQ_OK;
+    return wq_zap_start(peers, S_ZAP_DOMAIN, out, err);
 }
 
 /*  ---- sockets ------------------------------------------------------------ */
@@ -254,13 +234,25 @@ wq_server_new(const wq_server_opts_t *opts, wq_server_t **out, wq_err_t *err)
     rc = wq_peers_load(self->peers_path, &self->peers, err);
     if (rc != WQ_OK)
         goto fail;
-    rc = s_auth_start(self->peers, self->opts.auth_verbose, &self->auth, err);
+    rc = s_auth_start(self->peers, &self->auth, err);
     if (rc != WQ_OK)
         goto fail;
     rc = s_socket(self, opts->ingest, "ingest", &self->ingest, err);
     if (rc != WQ_OK)
         goto fail;
     rc = s_socket(self, opts->query, "query", &self->query, err);
+    if (rc != WQ_OK)
+        goto fail;
+    /* Follow the connections (per-address limit, revoked keys' connections
+       closed, bytes buffered bounded: conns.h); both monitors before the
+       query thread takes its socket. */
+    rc = wq_conns_new(opts->unauth_per_address, opts->buffer_max, &self->conns, err);
+    if (rc == WQ_OK)
+        rc = wq_conns_watch(self->conns, zsys_init(), zsock_resolve(self->ingest), "ingest", err);
+    if (rc == WQ_OK)
+        rc = wq_conns_watch(self->conns, zsys_init(), zsock_resolve(self->query), "query", err);
+    if (rc == WQ_OK)
+        rc = wq_conns_start(self->conns, err);
     if (rc != WQ_OK)
         goto fail;
     self->workers = opts->query_workers ? opts->query_workers : S_QUERY_WORKERS;
@@ -299,6 +291,7 @@ wq_server_destroy(wq_server_t **selfp)
         s_pending_release(&self->pending[i]);
     free(self->pending);
     free(self->group);
+    wq_conns_destroy(&self->conns);    /* the watchdog first: it may shut connections down */
     zsock_destroy(&self->ingest);
     zsock_destroy(&self->query);
     zactor_destroy(&self->auth);
@@ -320,29 +313,26 @@ int
 wq_server_reload_peers(wq_server_t *self, wq_err_t *err)
 {
     wq_peers_t *peers = NULL;
-    zactor_t *auth = NULL;
     int rc = wq_peers_load(self->peers_path, &peers, err);
     if (rc != WQ_OK)
         return rc;
-    /* Only one ZAP handler may exist: stop the old one first. In between,
-       ZAP_ENFORCE_DOMAIN makes handshakes fail (clients retry). */
-    zactor_destroy(&self->auth);
-    rc = s_auth_start(peers, self->opts.auth_verbose, &auth, err);
+    /* The running ZAP handler takes the new list (no gap in which
+       handshakes would fail, no second handler on its endpoint). */
+    rc = wq_zap_reload(self->auth, peers, err);
     if (rc != WQ_OK) {
-        /* Keep the old list in force. */
-        wq_peers_destroy(&peers);
-        wq_err_t e2;
-        if (s_auth_start(self->peers, self->opts.auth_verbose, &self->auth, &e2) != WQ_OK)
-            wq_error("ZAP handler could not be restarted: %s; no peer can connect until restart", e2.text);
+        wq_peers_destroy(&peers);   /* the old list stays in force */
         return rc;
     }
-    self->auth = auth;
     pthread_mutex_lock(&self->peers_lock);
     wq_peers_t *old = self->peers;
     self->peers = peers;
     pthread_mutex_unlock(&self->peers_lock);
     wq_peers_destroy(&old);
     wq_info("peers reloaded from %s: %zu authorized", self->peers_path, wq_peers_count(peers));
+    /* A revoked key's open connections are closed now, idle or not. */
+    size_t closed = wq_conns_close_unlisted(self->conns, peers);
+    if (closed > 0)
+        wq_info("closed %zu connections of keys no longer in %s", closed, self->peers_path);
     return WQ_OK;
 }
 
@@ -551,9 +541,8 @@ s_limit_key_sessions(wq_server_t *self, const char *key)
     }
 }
 
-/*  A key that is no longer authorized: forget every session it holds (its
-    connections cannot be closed by a ROUTER, but nothing they send is
-    accepted and they hold no session state). */
+/*  A key that is no longer authorized: forget every session it holds (the
+    caller also closes its connections: conns.h). */
 static void
 s_forget_key(wq_server_t *self, const char *key)
 {
@@ -720,6 +709,12 @@ s_batch_reply(wq_server_t *self, s_pending_t *p, wq_ingest_batch_t *b)
         snprintf(text, sizeof text, "batch starts at seq %" PRIu64 "; the collector holds up to %" PRIu64
                  ": resend from %" PRIu64, first, res->hwm, res->hwm + 1);
         s_send_error(self, self->ingest, in, WQ_E_GAP, res->hwm + 1, text);
+    } else if (b->rc == WQ_E_QUOTA) {
+        /* Refused whole, never dropped: the agent keeps the batch, shows the
+           code in `status` and resends (docs/SECURITY.md, per-agent quota). */
+        wq_warn("agent %s (key %s): batch %" PRIu64 "..%" PRIu64 " refused, over its store quota: %s", peer->id,
+                in->key, first, last, b->err.text);
+        s_send_error(self, self->ingest, in, WQ_E_QUOTA, 0, b->err.text);
     } else if (b->rc == WQ_E_FULL) {
         wq_error("STORE FULL: batch %" PRIu64 "..%" PRIu64 " from agent %s NOT stored (nothing acknowledged): %s. "
                  "Raise map_size in collector.conf (or --map-size) and restart the collector; agents keep "
@@ -829,6 +824,8 @@ s_handle_ingest(wq_server_t *self, s_in_t *in)
         snprintf(text, sizeof text, "key %s is not authorized as an agent on this collector", in->key);
         s_send_error(self, self->ingest, in, WQ_E_AUTH, 0, text);
         s_forget_key(self, in->key);
+        if (!peer)
+            wq_conns_close_key(self->conns, in->key, "its key is no longer authorized");
         return;
     }
     char who[128];
@@ -1090,6 +1087,8 @@ s_handle_query(wq_server_t *self, zsock_t *sock, s_in_t *in)
                  "run `wanqi-collector authorize client --key KEY --name NAME` on the collector",
                  in->key);
         s_send_error(self, sock, in, WQ_E_AUTH, 0, text);
+        if (!known)
+            wq_conns_close_key(self->conns, in->key, "its key is no longer authorized");
         return;
     }
     wq_err_t err;
@@ -1350,6 +1349,7 @@ done:
                 break;
             }
             S_COUNT(self, messages, 1);
+            wq_conns_seen(self->conns, &in.body, in.key);
             if (in.parts != 1) {
                 /* Workers get one frame: refuse other framings here. */
                 wq_warn("query socket: message of %d frames from key %s, expected 1: refused", in.parts,
@@ -1447,6 +1447,7 @@ wq_server_run(wq_server_t *self, volatile sig_atomic_t *stop, volatile sig_atomi
                 goto out;
             }
             S_COUNT(self, messages, 1);
+            wq_conns_seen(self->conns, &in.body, in.key);
             s_handle_ingest(self, &in);
             s_in_close(&in);
         }

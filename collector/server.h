@@ -1,7 +1,7 @@
 /*  =========================================================================
     server - the collector's network side: ingest and query ROUTER sockets
 
-    Two ROUTER sockets with CURVE, both authenticated by one zauth actor fed
+    Two ROUTER sockets with CURVE, both authenticated by one ZAP handler (zap.h) fed
     from the authorized-peers file (peers.h): the ingest socket speaks the
     agent session of proto/PROTOCOL.md (HELLO/WELCOME, BATCH/ACK, PING/PONG,
     ERROR), the query socket QUERY/RESULT. The sender of every message is
@@ -45,7 +45,8 @@ typedef struct {
     uint32_t heartbeat_ms;
     uint32_t session_idle_ms;   /* forget sessions silent this long */
     uint32_t query_workers;     /* query worker threads (0: default 3) */
-    bool auth_verbose;          /* zauth logs every handshake it allows or denies (CZMQ's log format) */
+    uint32_t unauth_per_address; /* connections per source address not yet authenticated (0: no limit; conns.h) */
+    uint64_t buffer_max;        /* bytes of incomplete messages all peers may make libzmq hold (0: none; conns.h) */
 } wq_server_opts_t;
 
 typedef struct wq_server_t wq_server_t;

@@ -48,6 +48,7 @@ static const s_errdef_t s_errors[] = {
     {WQ_E_CORRUPT, "E_CORRUPT", "stored data is corrupt"},
     {WQ_E_BUSY, "E_BUSY", "temporarily busy, retry later"},
     {WQ_E_INTERNAL, "E_INTERNAL", "internal error (a bug: please report with the log)"},
+    {WQ_E_QUOTA, "E_QUOTA", "the agent's quota in the collector's store is used up (the operator raises agent_quota)"},
 };
 
 static const s_errdef_t *

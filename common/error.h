@@ -42,7 +42,8 @@ typedef enum {
     WQ_E_DUPFIELD = 28,   /* the same field appears twice */
     WQ_E_CORRUPT = 29,    /* stored data fails to decode */
     WQ_E_BUSY = 30,       /* temporarily unable, retry later */
-    WQ_E_INTERNAL = 31    /* a bug: please report with the log */
+    WQ_E_INTERNAL = 31,   /* a bug: please report with the log */
+    WQ_E_QUOTA = 32       /* the agent's share of the collector's store is used up */
 } wq_rc_t;
 
 /*  Details of the last error: which field, and a sentence for a human.

@@ -40,6 +40,7 @@ static const s_pair_t s_cols[] = {
     {"code", "错误代码"}, {"reason", "原因"}, {"received", "接收时间"}, {"bytes", "字节"},
     {"record", "记录"}, {"waiting", "等待中的记录"}, {"waiting_for", "所引用的记录"},
     {"month", "月份"}, {"silent_days", "未联系天数"}, {"sync_state", "同步状态"},
+    {"store_bytes", "库内占用字节"}, {"quota_refused", "超出配额被拒时间"},
 };
 
 /*  Values that are not record enums (the enums' labels come from

@@ -25,7 +25,7 @@ test_table(void **state)
         {18, "E_FORMAT"},    {19, "E_COUNTY"},    {20, "E_FOREIGN"},  {21, "E_ID"},
         {22, "E_GAP"},       {23, "E_AUTH"},      {24, "E_STATE"},    {25, "E_NOTFOUND"},
         {26, "E_CONFIG"},    {27, "E_TRAILING"},  {28, "E_DUPFIELD"}, {29, "E_CORRUPT"},
-        {30, "E_BUSY"},      {31, "E_INTERNAL"},
+        {30, "E_BUSY"},      {31, "E_INTERNAL"},  {32, "E_QUOTA"},
     };
     size_t n = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < n; i++) {
@@ -39,7 +39,7 @@ test_table(void **state)
     assert_string_equal(wq_strerror(WQ_E_UTF8), "invalid UTF-8 or control character");
     assert_string_equal(wq_strerror(4), "unknown error");
     assert_string_equal(wq_strerror(-1), "unknown error");
-    assert_string_equal(wq_strerror(32), "unknown error");
+    assert_string_equal(wq_strerror(33), "unknown error");
     assert_string_equal(wq_errname(9), "E_UNKNOWN_CODE");
 }
 
