@@ -2,7 +2,7 @@
     casefile - `wanqi-agent show` and `wanqi-agent list`, from local data
 
     The outbox keeps every record (acknowledged ones are the county's
-    archive), so an enterprise's case file (一企一冊) can be printed with the
+    archive), so an enterprise's case file (一企一册) can be printed with the
     link down. Both commands walk the outbox with one cursor; memory holds
     only the matching records (for `show`, plus the corrections and
     retractions met on the way, until it knows which are aimed at the

@@ -38,31 +38,32 @@ typedef struct {
 
 static const s_key_t s_keys[] = {
     {"agent_id", S_STR, S_FIELD(agent_id), NULL, 0, 0,
-     "this agent's id, 1..32 of [A-Za-z0-9_-], unique in the province (e.g. 130102-01)"},
+     N_("this agent's id, 1..32 of [A-Za-z0-9_-], unique in the province (e.g. 130102-01)")},
     {"county", S_STR, S_FIELD(county), NULL, 0, 0,
-     "GB/T 2260 code of the county this agent records for (e.g. 130102)"},
+     N_("GB/T 2260 code of the county this agent records for (e.g. 130102)")},
     {"collector", S_STR, S_FIELD(collector), NULL, 0, 0,
-     "the collector's ingest endpoint, tcp://HOST:PORT (default port 5570)"},
+     N_("the collector's ingest endpoint, tcp://HOST:PORT (default port 5570)")},
     {"collector_key", S_STR, S_FIELD(collector_key), NULL, 0, 0,
-     "the collector's CURVE public key, 40 characters Z85"},
+     N_("the collector's CURVE public key, 40 characters Z85")},
     {"outbox_max_queued", S_UINT, S_FIELD(outbox_max_queued), "1000000", 1, UINT64_MAX / 2,
-     "most records waiting for acknowledgement; recording fails beyond it"},
+     N_("most records waiting for acknowledgement; recording fails beyond it")},
     {"outbox_max_bytes", S_UINT, S_FIELD(outbox_max_bytes), "2147483648", 4096, UINT64_MAX / 2,
-     "most bytes of records kept in the outbox (acknowledged archive included)"},
+     N_("most bytes of records kept in the outbox (acknowledged archive included)")},
     {"outbox_map_mb", S_UINT, S_FIELD(outbox_map_mb), "4096", 1, 1u << 20,
-     "LMDB map size of the outbox in MiB; must exceed outbox_max_bytes with room to spare"},
+     N_("LMDB map size of the outbox in MiB; must exceed outbox_max_bytes with room to spare")},
     {"heartbeat_ms", S_UINT, S_FIELD(heartbeat_ms), "5000", 50, 600000,
-     "heartbeat interval until the collector's WELCOME sets it; link dead after 3 silent"},
+     N_("heartbeat interval until the collector's WELCOME sets it; link dead after 3 silent")},
     {"backoff_min_ms", S_UINT, S_FIELD(backoff_min_ms), "1000", 10, 3600000,
-     "first reconnect delay; doubles on every failure (+-25% jitter)"},
+     /* xgettext:no-c-format */
+     N_("first reconnect delay; doubles on every failure (+-25% jitter)")},
     {"backoff_max_ms", S_UINT, S_FIELD(backoff_max_ms), "60000", 10, 3600000,
-     "reconnect delay cap"},
+     N_("reconnect delay cap")},
     {"poll_ms", S_UINT, S_FIELD(poll_ms), "200", 10, 60000,
-     "how often `run` checks the outbox for newly recorded records"},
+     N_("how often `run` checks the outbox for newly recorded records")},
     {"progress_ms", S_UINT, S_FIELD(progress_ms), "10000", 100, 3600000,
-     "while a backlog drains, `run` logs its progress this often"},
+     N_("while a backlog drains, `run` logs its progress this often")},
     {"log_level", S_STR, S_FIELD(log_level), "info", 0, 0,
-     "debug | info | warn | error (WANQI_LOG overrides)"},
+     N_("debug | info | warn | error (WANQI_LOG overrides)")},
 };
 #define S_NKEYS (sizeof s_keys / sizeof s_keys[0])
 
@@ -251,17 +252,17 @@ wq_config_save(const char *dir, const wq_agent_config_t *cfg, wq_err_t *err)
             close(fd);
         goto fail;
     }
-    fprintf(f, "# wanqi-agent configuration (see docs/AGENT.md; `wanqi-agent config --help`)\n");
+    fprintf(f, _("# wanqi-agent configuration (see docs/AGENT.md; `wanqi-agent config --help`)\n"));
     for (size_t i = 0; i < S_NKEYS; i++) {
         const s_key_t *k = &s_keys[i];
         const char *base = (const char *) cfg + k->offset;
-        fprintf(f, "\n# %s\n", k->help);
+        fprintf(f, "\n# %s\n", _(k->help));
         if (k->kind == S_STR)
             fprintf(f, "%s = %s\n", k->name, base);
         else {
             uint64_t v;
             memcpy(&v, base, sizeof v);
-            fprintf(f, "%s = %" PRIu64 "\n", k->name, v);
+            fprintf(f, "%s = %" PRIu64 "\n", k->name, v);   /* not translated: key = value */
         }
     }
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
@@ -288,11 +289,12 @@ fail:
 void
 wq_config_print_help(FILE *out)
 {
-    fprintf(out, "Configuration keys (DIR/%s, key = value):\n", WQ_AGENT_CONF_FILE);
+    fprintf(out, _("Configuration keys (DIR/%s, key = value):\n"), WQ_AGENT_CONF_FILE);
     for (size_t i = 0; i < S_NKEYS; i++) {
         const s_key_t *k = &s_keys[i];
-        fprintf(out, "  %-18s %-6s default %-12s %s\n", k->name, k->kind == S_STR ? "text" : "number",
-                k->def ? k->def : "(required)", k->help);
+        fprintf(out, _("  %-18s %-6s default %-12s %s\n"), k->name,
+                k->kind == S_STR ? _("text") : _("number"), k->def ? k->def : _("(required)"),
+                _(k->help));
     }
 }
 

@@ -176,10 +176,10 @@ s_cmd_init(int argc, char **argv, const char *dir_opt)
         char want[24];
         snprintf(want, sizeof want, "%" PRIu64, os.queued);
         if (os.queued > 0 && (!abandon || strcmp(abandon, want) != 0)) {
-            fprintf(stderr, "wanqi-agent: init: %" PRIu64 " records of incarnation %08" PRIx32
+            fprintf(stderr, _("wanqi-agent: init: %" PRIu64 " records of incarnation %08" PRIx32
                     " were never acknowledged by the collector; a new incarnation would never send "
                     "them. Let `wanqi-agent run` deliver them first, or, if they must be given up, "
-                    "repeat with --abandon-backlog %" PRIu64 "\n", os.queued, os.inc, os.queued);
+                    "repeat with --abandon-backlog %" PRIu64 "\n"), os.queued, os.inc, os.queued);
             goto done;
         }
         if (wq_outbox_start_incarnation(box, cfg.agent_id, inc, true, &e) != WQ_OK) {
@@ -252,9 +252,9 @@ s_cmd_init(int argc, char **argv, const char *dir_opt)
         goto done;
     }
     printf(_("agent %s initialised in %s\n"), cfg.agent_id, dir);
-    /* Scripts read these two lines: they stay as they are in every language. */
+    /* not translated: scripts read these two lines, the same in every language. */
     printf("incarnation: %08" PRIx32 "\n", inc);
-    printf("public key: %s\n", pub);
+    printf("public key: %s\n", pub);  /* not translated: as above */
     /* Ready to paste: Z85 keys hold shell characters, hence the quotes. */
     printf(_("authorize this key on the collector:\n  wanqi-collector authorize agent --key '%s' "
              "--agent-id %s --county %s\n"), pub, cfg.agent_id, cfg.county);
@@ -602,12 +602,20 @@ s_on_signal(int sig)
     the open file, so the kernel releases it however the process ends (no
     stale lock after a crash); the file holds the holder's pid so that the
     refusal can name it. On success *fd is the locked file, kept open for the
-    life of run. */
+    life of run; s_run_unlock removes it at a clean exit.
+
+    Removing a lock file is safe only with a check: a second run may have
+    opened the file just before the first removed it, and would then lock
+    a file no longer in the directory while a third run creates and locks a
+    new one. So after taking the lock, the file locked must still be the
+    one at the path (same device and inode); if not, try again. The first
+    run removes the file while it still holds the lock, then closes it. */
 static int
 s_run_lock(const char *dir, int *fd)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, WQ_AGENT_RUN_LOCK);
+again:
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (*fd < 0) {
         fprintf(stderr, _("wanqi-agent: run: cannot open the lock file %s: %s\n"), path,
@@ -633,6 +641,13 @@ s_run_lock(const char *dir, int *fd)
         *fd = -1;
         return 1;
     }
+    struct stat held, at_path;
+    if (fstat(*fd, &held) != 0 || stat(path, &at_path) != 0 || held.st_dev != at_path.st_dev ||
+        held.st_ino != at_path.st_ino) {
+        /* The run that held it removed it meanwhile: lock the file now there. */
+        close(*fd);
+        goto again;
+    }
     char me[24];
     int len = snprintf(me, sizeof me, "%ld\n", (long) getpid());
     if (ftruncate(*fd, 0) != 0 || pwrite(*fd, me, (size_t) len, 0) != len) {
@@ -643,6 +658,21 @@ s_run_lock(const char *dir, int *fd)
         return 1;
     }
     return 0;
+}
+
+/*  Remove the lock file of a clean exit while still holding the lock (see
+    s_run_lock), then release it. A failed removal only leaves the file. */
+static void
+s_run_unlock(const char *dir, int *fd)
+{
+    if (*fd < 0)
+        return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, WQ_AGENT_RUN_LOCK);
+    if (unlink(path) != 0 && errno != ENOENT)
+        wq_warn(_("cannot remove the lock file %s: %s"), path, strerror(errno));
+    close(*fd);
+    *fd = -1;
 }
 
 static int
@@ -698,19 +728,18 @@ s_cmd_run(int argc, char **argv, const char *dir_opt)
         fprintf(stderr, _("wanqi-agent: out of memory\n"));
         goto done;
     }
-    wq_info("wanqi-agent %s starting, data in %s", WANQI_VERSION, dir);
+    wq_info(_("wanqi-agent %s starting, data in %s"), WANQI_VERSION, dir);
     if (wq_sender_run(sender, &s_stop, &e) != WQ_OK) {
         s_fail(_("run"), &e);
         goto done;
     }
-    wq_info("stopped");
+    wq_info(_("stopped"));
     rc = 0;
 done:
     wq_sender_destroy(&sender);
     zcert_destroy(&cert);
     wq_outbox_destroy(&box);
-    if (lock >= 0)
-        close(lock);    /* releases the flock; the file stays, with a stale pid */
+    s_run_unlock(dir, &lock);
     return rc;
 }
 
@@ -727,6 +756,7 @@ s_note_cb(uint32_t inc, uint64_t seq, uint32_t code, const char *reason, void *a
 {
     s_notes_t *n = arg;
     if (n->json) {
+        /* not translated: JSON */
         fprintf(n->out, "%s{\"inc\":\"%08" PRIx32 "\",\"seq\":%" PRIu64 ",\"code\":\"%s\","
                 "\"reason\":", n->n ? "," : "", inc, seq, code ? wq_errname((int) code) : "");
         wq_json_write_string(n->out, reason);
@@ -1097,6 +1127,7 @@ s_cmd_config(int argc, char **argv, const char *dir_opt)
         s_fail(_("configuration"), &e);
         return 1;
     }
+    /* not translated: the configuration as key = value, as in the file */
     printf("dir = %s\nagent_id = %s\ncounty = %s\ncollector = %s\ncollector_key = %s\n"
            "outbox_max_queued = %" PRIu64 "\noutbox_max_bytes = %" PRIu64 "\noutbox_map_mb = %"
            PRIu64 "\nheartbeat_ms = %" PRIu64 "\nbackoff_min_ms = %" PRIu64 "\nbackoff_max_ms = %"
@@ -1153,8 +1184,8 @@ s_stats_path_ok(const char *path)
     snprintf(lmdb, sizeof lmdb, "%s/data.mdb", dir);
     struct stat st;
     if (strcmp(base, "data.mdb") == 0 || strcmp(base, "lock.mdb") == 0 || stat(lmdb, &st) == 0) {
-        fprintf(stderr, "wanqi-agent: generate: refusing to write --stats into %s: it is (or is "
-                "beside) an LMDB store such as an outbox; give a new file elsewhere\n", path);
+        fprintf(stderr, _("wanqi-agent: generate: refusing to write --stats into %s: it is (or is "
+                "beside) an LMDB store such as an outbox; give a new file elsewhere\n"), path);
         return false;
     }
     FILE *f = fopen(path, "r");
@@ -1168,8 +1199,8 @@ s_stats_path_ok(const char *path)
     }
     fclose(f);
     if (!stats)
-        fprintf(stderr, "wanqi-agent: generate: refusing to overwrite %s: it is not a --stats "
-                "file; give a new file\n", path);
+        fprintf(stderr, _("wanqi-agent: generate: refusing to overwrite %s: it is not a --stats "
+                "file; give a new file\n"), path);
     return stats;
 }
 
@@ -1436,7 +1467,7 @@ main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("wanqi-agent %s\n", WANQI_VERSION);
+        printf("wanqi-agent %s\n", WANQI_VERSION);     /* not translated: name and version */
         return 0;
     }
     /* Every option may be written --opt=value as well as --opt value:

@@ -135,7 +135,7 @@ s_note_error(wq_sender_t *self, const char *fmt, ...)
     wq_warn("%s", text);
     wq_err_t err;
     if (wq_outbox_note_error(self->box, text, &err) != WQ_OK)
-        wq_error("cannot store the last error in the outbox: %s", err.text);
+        wq_error(_("cannot store the last error in the outbox: %s"), err.text);
 }
 
 /*  Close the socket and schedule the next attempt with jittered backoff. */
@@ -151,7 +151,7 @@ s_disconnect(wq_sender_t *self, uint64_t now)
     double jitter = 0.75 + 0.5 * ((double) random() / (double) RAND_MAX);
     uint64_t delay = (uint64_t) ((double) self->backoff * jitter);
     self->next_attempt = now + delay;
-    wq_info("reconnecting in %" PRIu64 " ms", delay);
+    wq_info(_("reconnecting in %" PRIu64 " ms"), delay);
     self->backoff *= 2;
     if (self->backoff > self->opts.backoff_max_ms)
         self->backoff = self->opts.backoff_max_ms;
@@ -165,7 +165,7 @@ s_send_msg(wq_sender_t *self, const wq_msg_t *msg)
     wq_err_t err;
     int rc = wq_msg_encode(msg, &buf, &size, &err);
     if (rc != WQ_OK) {
-        wq_error("cannot encode %s: %s", wq_msg_type_name(msg->type), err.text);
+        wq_error(_("cannot encode %s: %s"), wq_msg_type_name(msg->type), err.text);
         return rc;
     }
     int zrc = zmq_send(zsock_resolve(self->sock), buf, size, ZMQ_DONTWAIT);
@@ -173,7 +173,7 @@ s_send_msg(wq_sender_t *self, const wq_msg_t *msg)
     if (zrc < 0) {
         if (errno == EAGAIN)
             return WQ_E_BUSY;
-        wq_warn("zmq_send(%s): %s", wq_msg_type_name(msg->type), zmq_strerror(errno));
+        wq_warn(_("zmq_send(%s): %s"), wq_msg_type_name(msg->type), zmq_strerror(errno));
         return WQ_E_IO;
     }
     self->last_send = wq_mono_ms();
@@ -233,7 +233,7 @@ s_connect(wq_sender_t *self, uint64_t now, wq_err_t *err)
         return rc;
     if (st.inc == 0)
         return wq_err_set(err, WQ_E_STATE, "inc",
-                          "the outbox has no incarnation: run `wanqi-agent init` first");
+                          _("the outbox has no incarnation: run `wanqi-agent init` first"));
     memcpy(self->agent, st.agent, sizeof self->agent);
     self->inc = st.inc;
     self->last_seq = st.last_seq;
@@ -241,7 +241,7 @@ s_connect(wq_sender_t *self, uint64_t now, wq_err_t *err)
     self->hb_ms = self->opts.heartbeat_ms;
     self->sock = zsock_new(ZMQ_DEALER);
     if (!self->sock) {
-        s_note_error(self, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+        s_note_error(self, _("cannot create a ZeroMQ socket: %s"), zmq_strerror(errno));
         s_disconnect(self, now);
         return WQ_OK;
     }
@@ -264,14 +264,14 @@ s_connect(wq_sender_t *self, uint64_t now, wq_err_t *err)
                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0)
         self->mon = zsock_new_pair(mep);    /* ">" by default: connects */
     else
-        wq_warn("cannot monitor the socket: %s", zmq_strerror(errno));
+        wq_warn(_("cannot monitor the socket: %s"), zmq_strerror(errno));
     if (zsock_connect(self->sock, "%s", self->opts.endpoint) != 0) {
-        s_note_error(self, "cannot connect to %s: %s", self->opts.endpoint, zmq_strerror(errno));
+        s_note_error(self, _("cannot connect to %s: %s"), self->opts.endpoint, zmq_strerror(errno));
         s_disconnect(self, now);
         return WQ_OK;
     }
-    wq_info("connecting to %s as %s incarnation %08" PRIx32 " (last seq %" PRIu64
-            ", acknowledged %" PRIu64 ")", self->opts.endpoint, self->agent, self->inc,
+    wq_info(_("connecting to %s as %s incarnation %08" PRIx32 " (last seq %" PRIu64
+            ", acknowledged %" PRIu64 ")"), self->opts.endpoint, self->agent, self->inc,
             self->last_seq, self->acked);
     self->last_recv = now;
     if (s_send_hello(self) != WQ_OK)
@@ -297,11 +297,11 @@ s_collect(uint32_t inc, uint64_t seq, const uint8_t *data, size_t size, void *ar
     s_collect_t *c = arg;
     const char *why = NULL;
     if (!data)
-        why = "missing from the outbox";
+        why = _("missing from the outbox");
     else if (size == 0)
-        why = "empty value in the outbox";
+        why = _("empty value in the outbox");
     else if (size > WQ_RECORD_MAX_BYTES)
-        why = "larger than the record size limit";
+        why = _("larger than the record size limit");
     uint8_t *copy = malloc(why ? 1 : size);
     if (!copy) {
         c->oom = true;
@@ -335,7 +335,7 @@ s_send_batch(wq_sender_t *self, wq_err_t *err)
     s_collect_t c = {0};
     c.blobs = calloc(self->max_batch, sizeof *c.blobs);
     if (!c.blobs)
-        return wq_err_set(err, WQ_E_NOMEM, "", "out of memory for a batch");
+        return wq_err_set(err, WQ_E_NOMEM, "", _("out of memory for a batch"));
     size_t count = 0;
     size_t raw = 0;
     rc = wq_outbox_read(self->box, self->inc, self->next_send, upto, self->max_batch,
@@ -343,19 +343,19 @@ s_send_batch(wq_sender_t *self, wq_err_t *err)
     if (rc != WQ_OK)
         goto fail;
     if (c.oom) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory reading a batch");
+        rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory reading a batch"));
         goto fail;
     }
     if (c.n == 0)
         goto fail;
     for (size_t i = 0; i < c.nbad; i++) {
-        char reason[160];
-        snprintf(reason, sizeof reason, "record %" PRIu64 " %s: sent as a placeholder that the "
-                 "collector quarantines", c.bad_seq[i], c.bad_why[i]);
+        char reason[240];
+        snprintf(reason, sizeof reason, _("record %" PRIu64 " %s: sent as a placeholder that the "
+                 "collector quarantines"), c.bad_seq[i], c.bad_why[i]);
         wq_error("%s", reason);
         wq_err_t e2;
         if (wq_outbox_note_skipped(self->box, self->inc, c.bad_seq[i], reason, &e2) != WQ_OK)
-            wq_error("cannot note the skipped record: %s", e2.text);
+            wq_error(_("cannot note the skipped record: %s"), e2.text);
     }
     wq_msg_t m = {.type = WQ_MSG_BATCH};
     m.batch.inc = self->inc;
@@ -378,7 +378,7 @@ s_send_batch(wq_sender_t *self, wq_err_t *err)
         self->next_send += c.n;
     } else if (rc != WQ_E_BUSY) {
         /* Encoding or socket trouble: drop the link and start over. */
-        s_note_error(self, "cannot send batch from seq %" PRIu64 ": %s", self->next_send,
+        s_note_error(self, _("cannot send batch from seq %" PRIu64 ": %s"), self->next_send,
                      wq_strerror(rc));
         s_disconnect(self, wq_mono_ms());
         rc = WQ_OK;
@@ -402,29 +402,29 @@ s_mark(wq_sender_t *self, uint64_t hwm, const wq_quarantined_t *q, size_t nq, ui
     if (hwm > self->last_seq) {
         int rc = s_refresh(self, &err);
         if (rc != WQ_OK || hwm > self->last_seq) {
-            s_note_error(self, "the collector holds seq up to %" PRIu64 " of %s/%08" PRIx32
+            s_note_error(self, _("the collector holds seq up to %" PRIu64 " of %s/%08" PRIx32
                          " but this outbox ends at %" PRIu64 ": the outbox was restored from "
                          "an older copy or another machine uses this identity. New records "
                          "would be taken for duplicates; run `wanqi-agent init "
-                         "--force-new-incarnation`", hwm, self->agent, self->inc, self->last_seq);
+                         "--force-new-incarnation`"), hwm, self->agent, self->inc, self->last_seq);
             self->backoff = self->opts.backoff_max_ms;
             s_disconnect(self, now);
             return false;
         }
     }
     if (hwm < self->acked) {
-        wq_warn("the collector's mark %" PRIu64 " is below our acknowledged mark %" PRIu64
-                " (collector restored from a backup?): resending from %" PRIu64, hwm,
+        wq_warn(_("the collector's mark %" PRIu64 " is below our acknowledged mark %" PRIu64
+                " (collector restored from a backup?): resending from %" PRIu64), hwm,
                 self->acked, hwm + 1);
         s_rewind(self, hwm + 1);
     }
     self->contact_stored = now;
     if (wq_outbox_ack(self->box, self->inc, hwm, q, nq, &err) != WQ_OK) {
-        wq_error("cannot store the acknowledgement of %" PRIu64 ": %s", hwm, err.text);
+        wq_error(_("cannot store the acknowledgement of %" PRIu64 ": %s"), hwm, err.text);
         return true;   /* the collector has it; we learn the mark again at the next HELLO */
     }
     for (size_t i = 0; i < nq; i++)
-        wq_warn("record %s/%08" PRIx32 "/%" PRIu64 " quarantined by the collector: %s (%s)",
+        wq_warn(_("record %s/%08" PRIx32 "/%" PRIu64 " quarantined by the collector: %s (%s)"),
                 self->agent, self->inc, q[i].seq, q[i].reason ? q[i].reason : "",
                 wq_errname((int) q[i].code));
     self->acked = hwm;
@@ -437,12 +437,12 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
     switch (m->type) {
     case WQ_MSG_WELCOME:
         if (self->phase != S_HELLO_SENT) {
-            wq_warn("WELCOME outside the handshake: ignored");
+            wq_warn(_("WELCOME outside the handshake: ignored"));
             return;
         }
         if (m->welcome.inc != self->inc) {
-            s_note_error(self, "WELCOME for incarnation %08" PRIx32 ", ours is %08" PRIx32
-                         ": reconnecting", m->welcome.inc, self->inc);
+            s_note_error(self, _("WELCOME for incarnation %08" PRIx32 ", ours is %08" PRIx32
+                         ": reconnecting"), m->welcome.inc, self->inc);
             s_disconnect(self, now);
             return;
         }
@@ -456,11 +456,11 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
         self->zstd_on = self->zstd_offered && m->welcome.zstd_answer && m->welcome.zstd_on
                         && wq_zbatch_has_dict(m->welcome.zstd_dict);
         self->zstd_dict = self->zstd_on ? m->welcome.zstd_dict : 0;
-        wq_info("welcome: collector holds up to seq %" PRIu64 " (credit %" PRIu32
-                ", batch %" PRIu32 ", heartbeat %" PRIu64 " ms, %s)", m->welcome.hwm, self->credit,
+        wq_info(_("welcome: collector holds up to seq %" PRIu64 " (credit %" PRIu32
+                ", batch %" PRIu32 ", heartbeat %" PRIu64 " ms, %s)"), m->welcome.hwm, self->credit,
                 self->max_batch, self->hb_ms,
-                self->zstd_on ? (self->zstd_dict ? "zstd with dictionary" : "zstd")
-                              : "uncompressed");
+                self->zstd_on ? (self->zstd_dict ? _("zstd with dictionary") : "zstd")
+                              : _("uncompressed"));
         if (!s_mark(self, m->welcome.hwm, NULL, 0, now))
             return;
         self->next_send = m->welcome.hwm + 1;
@@ -471,7 +471,7 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
         return;
     case WQ_MSG_ACK:
         if (self->phase != S_READY || m->ack.inc != self->inc) {
-            wq_warn("unexpected ACK (incarnation %08" PRIx32 "): ignored", m->ack.inc);
+            wq_warn(_("unexpected ACK (incarnation %08" PRIx32 "): ignored"), m->ack.inc);
             return;
         }
         if (!s_mark(self, m->ack.hwm, m->ack.quarantined, m->ack.count, now))
@@ -507,8 +507,8 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
            resend from the mark, so that an ignored E_GAP never stalls. */
         if (self->pings_out == 0 && self->ping_rewinds == self->rewinds &&
             m->pong.hwm < self->ping_upto && m->pong.hwm + 1 < self->next_send) {
-            wq_warn("the collector holds up to seq %" PRIu64 " after the heartbeat, but %" PRIu64
-                    " was sent before it: resending from %" PRIu64, m->pong.hwm, self->ping_upto,
+            wq_warn(_("the collector holds up to seq %" PRIu64 " after the heartbeat, but %" PRIu64
+                    " was sent before it: resending from %" PRIu64), m->pong.hwm, self->ping_upto,
                     m->pong.hwm + 1);
             s_rewind(self, m->pong.hwm + 1);
         }
@@ -528,7 +528,7 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
                          expected);
                 return;
             }
-            wq_warn("collector expects seq %" PRIu64 " (gap): resending from there", expected);
+            wq_warn(_("collector expects seq %" PRIu64 " (gap): resending from there"), expected);
             self->nflight = 0;
             if (expected - 1 != self->acked && !s_mark(self, expected - 1, NULL, 0, now))
                 return;
@@ -536,8 +536,8 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
             return;
         }
         if (m->error.code == WQ_E_FULL) {
-            s_note_error(self, "the collector's store is full (%s): waiting %" PRIu64
-                         " ms before resending", m->error.text, self->backoff);
+            s_note_error(self, _("the collector's store is full (%s): waiting %" PRIu64
+                         " ms before resending"), m->error.text, self->backoff);
             s_rewind(self, self->acked + 1);
             self->pause_until = now + self->backoff;
             self->backoff = self->backoff * 2 > self->opts.backoff_max_ms
@@ -560,8 +560,8 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
         if (self->phase == S_HELLO_SENT && self->zstd_offered && m->error.code == WQ_E_RANGE) {
             /* A collector of the protocol before compression refuses the
                8-element HELLO (its arity check): say HELLO as it knows. */
-            wq_info("the collector does not know compressed batches (%s): sending them "
-                    "uncompressed", m->error.text);
+            wq_info(_("the collector does not know compressed batches (%s): sending them "
+                    "uncompressed"), m->error.text);
             self->legacy_until = now + S_LEGACY_MS;
             if (s_send_hello(self) != WQ_OK)
                 s_disconnect(self, now);
@@ -575,17 +575,17 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
             return;
         }
         if (m->error.code == WQ_E_STATE) {
-            wq_warn("collector says %s: starting again at HELLO", m->error.text);
+            wq_warn(_("collector says %s: starting again at HELLO"), m->error.text);
             if (s_send_hello(self) != WQ_OK)
                 s_disconnect(self, now);
             return;
         }
-        s_note_error(self, "collector error %s: %s", wq_errname((int) m->error.code),
+        s_note_error(self, _("collector error %s: %s"), wq_errname((int) m->error.code),
                      m->error.text);
         s_disconnect(self, now);
         return;
     default:
-        wq_warn("unexpected %s from the collector: ignored", wq_msg_type_name(m->type));
+        wq_warn(_("unexpected %s from the collector: ignored"), wq_msg_type_name(m->type));
         return;
     }
 }
@@ -654,14 +654,14 @@ s_receive(wq_sender_t *self)
         wq_msg_t *m = NULL;
         wq_err_t err;
         if (more) {
-            wq_warn("multi-frame message from the collector: ignored");
+            wq_warn(_("multi-frame message from the collector: ignored"));
             zmq_msg_close(&frame);
             continue;
         }
         int rc = wq_msg_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &m, &err);
         zmq_msg_close(&frame);
         if (rc != WQ_OK) {
-            wq_warn("undecodable message from the collector: %s: ignored", err.text);
+            wq_warn(_("undecodable message from the collector: %s: ignored"), err.text);
             continue;
         }
         s_handle(self, m, now);
@@ -698,9 +698,9 @@ s_monitor_read(wq_sender_t *self, uint64_t now)
         zmsg_destroy(&m);
     }
     if (self->auth_status) {
-        wq_info("the collector refused our key (ZAP status %" PRIu32 ")", self->auth_status);
-        s_note_error(self, "%s refused this agent's key (not authorized): its operator must run "
-                     "`wanqi-collector authorize agent --key '%s' --agent-id %s --county CODE`",
+        wq_info(_("the collector refused our key (ZAP status %" PRIu32 ")"), self->auth_status);
+        s_note_error(self, _("%s refused this agent's key (not authorized): its operator must run "
+                     "`wanqi-collector authorize agent --key '%s' --agent-id %s --county CODE`"),
                      self->opts.endpoint, zcert_public_txt(self->opts.cert), self->agent);
         s_disconnect(self, now);
         return true;
@@ -713,16 +713,16 @@ static void
 s_why_dead(wq_sender_t *self, uint64_t silent_ms)
 {
     if (self->mon && !self->tcp_ok)
-        s_note_error(self, "cannot reach %s (no connection in %" PRIu64 " ms, %" PRIu32 " attempts): "
-                     "is the collector running, is the address right, is the port open?",
+        s_note_error(self, _("cannot reach %s (no connection in %" PRIu64 " ms, %" PRIu32 " attempts): "
+                     "is the collector running, is the address right, is the port open?"),
                      self->opts.endpoint, silent_ms, self->retries + 1);
     else if (self->mon && !self->hs_ok)
-        s_note_error(self, "reached %s, but the encrypted handshake failed: collector_key in "
+        s_note_error(self, _("reached %s, but the encrypted handshake failed: collector_key in "
                      "agent.conf is probably not this collector's key (`wanqi-collector key` "
-                     "there prints it)", self->opts.endpoint);
+                     "there prints it)"), self->opts.endpoint);
     else
-        s_note_error(self, "no answer from %s for %" PRIu64 " ms: link dead (collector "
-                     "down or unreachable, or this agent's key not authorized there)",
+        s_note_error(self, _("no answer from %s for %" PRIu64 " ms: link dead (collector "
+                     "down or unreachable, or this agent's key not authorized there)"),
                      self->opts.endpoint, silent_ms);
 }
 
@@ -787,7 +787,7 @@ wq_sender_run(wq_sender_t *self, const volatile sig_atomic_t *stop, wq_err_t *er
                                         ZMQ_POLLIN, 0}};
             int prc = zmq_poll(items, self->mon ? 2 : 1, timeout);
             if (prc < 0 && errno != EINTR) {
-                rc = wq_err_set(err, WQ_E_IO, "", "zmq_poll: %s", zmq_strerror(errno));
+                rc = wq_err_set(err, WQ_E_IO, "", _("zmq_poll: %s"), zmq_strerror(errno));
                 goto done;
             }
             if (prc > 0 && (items[0].revents & ZMQ_POLLIN))

@@ -278,7 +278,7 @@ s_api_record(s_server_t *srv, const wq_wb_t *unused, wq_web_req_t *req, FILE *f)
         fputs("{\"ok\":false,\"errors\":[", f);
         for (size_t i = 0; i < nerrs; i++) {
             fputs(i ? ",{" : "{", f);
-            fputs("\"field\":", f);
+            fputs("\"field\":", f);     /* not translated: JSON */
             wq_json_write_string(f, errs[i].field);
             fprintf(f, ",\"code\":\"%s\",\"zh\":", wq_errname(errs[i].code));
             wq_json_write_string(f, wq_wb_err_zh(errs[i].code));
@@ -356,7 +356,7 @@ s_import_row(const wq_import_row_report_t *r, void *arg)
     s_rows_t *rows = arg;
     FILE *f = rows->f;
     fputs(rows->n++ ? ",{" : "{", f);
-    fputs("\"sheet\":", f);
+    fputs("\"sheet\":", f);     /* not translated: JSON */
     if (r->sheet)
         wq_json_write_string(f, r->sheet);
     else
@@ -639,7 +639,7 @@ wq_serve_cmd(int argc, char **argv, const char *dir_opt)
                           .require_login = login, .cookie_name = "wq_workbench",
                           .assets = wq_wb_assets, .nassets = wq_wb_assets_count};
     if (wq_web_new(&wc, &web, &e) != WQ_OK || s_routes(web, &srv, &e) != WQ_OK) {
-        fprintf(stderr, "wanqi-agent: serve: %s\n", wq_err_format(&e, msg, sizeof msg));
+        fprintf(stderr, _("wanqi-agent: serve: %s\n"), wq_err_format(&e, msg, sizeof msg));
         rc = e.code == WQ_E_CONFIG ? 2 : 1;
         goto done;
     }
@@ -651,12 +651,13 @@ wq_serve_cmd(int argc, char **argv, const char *dir_opt)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     if (wq_web_start(web, &e) != WQ_OK) {
-        fprintf(stderr, "wanqi-agent: serve: %s\n", wq_err_format(&e, msg, sizeof msg));
+        fprintf(stderr, _("wanqi-agent: serve: %s\n"), wq_err_format(&e, msg, sizeof msg));
         goto done;
     }
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int) (strrchr(listen, ':') ? strrchr(listen, ':') - listen : 0),
              listen);
+    /* not translated: scripts and tests read the address from this line */
     printf("listening on %s://%s:%u/\n", cert ? "https" : "http", host, (unsigned) wq_web_port(web));
     fflush(stdout);
     wq_log(WQ_LOG_INFO, "serve: workbench on port %u for agent %s (%s)", (unsigned) wq_web_port(web),
@@ -681,7 +682,7 @@ s_read_password(char *buf, size_t size)
     struct termios old, quiet;
     bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
     if (tty) {
-        fputs("密码 / password: ", stderr);
+        fputs(_("password: "), stderr);
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t) ECHO;
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
@@ -714,7 +715,10 @@ s_user_help(FILE *f)
 int
 wq_user_cmd(int argc, char **argv, const char *dir_opt)
 {
-    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+    bool help = false;  /* --help anywhere: `user add --help` is not an account "--help" */
+    for (int i = 0; i < argc; i++)
+        help = help || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    if (argc < 1 || help) {
         s_user_help(argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
@@ -735,7 +739,7 @@ wq_user_cmd(int argc, char **argv, const char *dir_opt)
     if (!path)
         return 1;
     if (wq_config_load(dir, &cfg, &e) != WQ_OK || wq_accounts_open(path, &a, &e) != WQ_OK) {
-        fprintf(stderr, "wanqi-agent: user: %s\n", wq_err_format(&e, msg, sizeof msg));
+        fprintf(stderr, _("wanqi-agent: user: %s\n"), wq_err_format(&e, msg, sizeof msg));
         goto done;
     }
     if (list) {
@@ -758,7 +762,7 @@ wq_user_cmd(int argc, char **argv, const char *dir_opt)
         memset(pw, 0, sizeof pw);
     }
     if (r != WQ_OK || wq_accounts_save(a, &e) != WQ_OK) {
-        fprintf(stderr, "wanqi-agent: user %s %s: %s\n", verb, name, wq_err_format(&e, msg, sizeof msg));
+        fprintf(stderr, _("wanqi-agent: user %s %s: %s\n"), verb, name, wq_err_format(&e, msg, sizeof msg));
         rc = e.code == WQ_E_FORMAT || e.code == WQ_E_STATE || e.code == WQ_E_NOTFOUND ? 2 : 1;
         goto done;
     }

@@ -9,7 +9,13 @@
         {"query":"summary","n":412,"p50_ms":1.9,"p99_ms":4.1,"max_ms":9.0,"rows":13}
     Run by bench/run.py idle and during a drain. Asserts nothing.
 
+    In-process (--store): opens the store read-only and calls the query
+    code itself (wq_central_query: one read transaction, the whole table,
+    no socket, no paging), which is what issue 15's "summary p99 in-process"
+    target measures; the same JSON line with "inprocess":true.
+
     Usage: query_load CLIENT_CERT COLLECTOR_KEY ENDPOINT SECONDS MAXN NAME [k=v ...]
+           query_load --store STORE_DIR SECONDS MAXN NAME [k=v ...]
     SECONDS 0: until SIGTERM; MAXN 0: no limit.
     =========================================================================
 */
@@ -20,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector/central.h"
 #include "common/date.h"
 #include "proto/msg.h"
 
@@ -112,13 +119,31 @@ s_one(zsock_t *dealer, const char *name, wq_param_t *base, size_t nbase, uint64_
     }
 }
 
+/*  One query in-process; returns the rows, or -1 on failure. */
+static long
+s_one_local(wq_central_t *c, const char *name, wq_param_t *params, size_t np)
+{
+    wq_table_t *t = NULL;
+    wq_err_t err;
+    if (wq_central_query(c, name, params, np, &t, &err) != WQ_OK) {
+        fprintf(stderr, "query_load: %s: %s\n", name, err.text);
+        return -1;
+    }
+    long rows = (long) wq_table_nrows(t);
+    wq_table_destroy(&t);
+    return rows;
+}
+
 int
 main(int argc, char **argv)
 {
-    if (argc < 7) {
-        fprintf(stderr, "usage: query_load CLIENT_CERT COLLECTOR_KEY ENDPOINT SECONDS MAXN NAME [k=v ...]\n");
+    bool local = argc > 1 && strcmp(argv[1], "--store") == 0;
+    if (argc < 7 - (local ? 1 : 0)) {
+        fprintf(stderr, "usage: query_load CLIENT_CERT COLLECTOR_KEY ENDPOINT SECONDS MAXN NAME [k=v ...]\n"
+                        "       query_load --store STORE_DIR SECONDS MAXN NAME [k=v ...]\n");
         return 2;
     }
+    int a = local ? 3 : 4;          /* where SECONDS is */
     zsys_handler_set(NULL);
     zsys_init();
     zsys_set_logstream(NULL);
@@ -127,50 +152,73 @@ main(int argc, char **argv)
     sa.sa_handler = s_on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    zcert_t *cert = zcert_load(argv[1]);
-    if (!cert) {
+    zcert_t *cert = NULL;
+    zsock_t *dealer = NULL;
+    wq_central_t *store = NULL;
+    wq_err_t oerr;
+    if (local && wq_central_open_readonly(argv[2], &store, &oerr) != WQ_OK) {
+        fprintf(stderr, "query_load: cannot open %s: %s\n", argv[2], oerr.text);
+        return 1;
+    }
+    if (!local && !(cert = zcert_load(argv[1]))) {
         fprintf(stderr, "query_load: cannot load %s\n", argv[1]);
         return 1;
     }
-    double seconds = atof(argv[4]);
-    long maxn = atol(argv[5]);
-    const char *name = argv[6];
+    double seconds = atof(argv[a]);
+    long maxn = atol(argv[a + 1]);
+    const char *name = argv[a + 2];
     wq_param_t params[WQ_QUERY_MAX_PARAMS];
     size_t np = 0;
-    for (int i = 7; i < argc && np < WQ_QUERY_MAX_PARAMS - 2; i++) {
+    for (int i = a + 3; i < argc && np < WQ_QUERY_MAX_PARAMS - 2; i++) {
         char *eq = strchr(argv[i], '=');
         if (!eq)
             continue;
         *eq = '\0';
         params[np++] = (wq_param_t){argv[i], eq + 1};
     }
-    zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    zsock_set_linger(dealer, 0);
-    zsock_set_rcvtimeo(dealer, 30000);
-    zsock_set_maxmsgsize(dealer, (int64_t) WQ_MSG_MAX_BYTES + 4096);
-    zcert_apply(cert, dealer);
-    zsock_set_curve_serverkey(dealer, argv[2]);
-    if (zsock_connect(dealer, "%s", argv[3]) != 0) {
-        fprintf(stderr, "query_load: cannot connect to %s\n", argv[3]);
-        return 1;
+    if (!local) {
+        dealer = zsock_new(ZMQ_DEALER);
+        zsock_set_linger(dealer, 0);
+        zsock_set_rcvtimeo(dealer, 30000);
+        zsock_set_maxmsgsize(dealer, (int64_t) WQ_MSG_MAX_BYTES + 4096);
+        zcert_apply(cert, dealer);
+        zsock_set_curve_serverkey(dealer, argv[2]);
+        if (zsock_connect(dealer, "%s", argv[3]) != 0) {
+            fprintf(stderr, "query_load: cannot connect to %s\n", argv[3]);
+            zsock_destroy(&dealer);
+            zcert_destroy(&cert);
+            return 1;
+        }
     }
     size_t cap = 1024, n = 0;
     uint64_t *lat = malloc(cap * sizeof *lat);
+    uint64_t *cpu = malloc(cap * sizeof *cpu);      /* in-process: the query's own CPU time */
+    if (!lat || !cpu) {
+        free(lat);
+        free(cpu);
+        zsock_destroy(&dealer);
+        zcert_destroy(&cert);
+        wq_central_destroy(&store);
+        return 1;
+    }
     uint64_t rid = 0;
     long rows = 0;
     int ret = 0;
     uint64_t end = wq_mono_ms() + (uint64_t) (seconds * 1000);
-    /* The first query also pays the CURVE handshake: not counted. */
-    if (s_one(dealer, name, params, np, &rid) < 0) {
+    /* The first query also pays the CURVE handshake (in-process: warms the
+       map's pages): not counted. */
+    if ((local ? s_one_local(store, name, params, np) : s_one(dealer, name, params, np, &rid)) < 0) {
         ret = 1;
         goto done;
     }
     /* At least one timed query, however slow. */
     while (!s_stop && (n == 0 || seconds <= 0 || wq_mono_ms() < end) && (maxn <= 0 || (long) n < maxn)) {
-        struct timespec t0, t1;
+        struct timespec t0, t1, c0, c1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        rows = s_one(dealer, name, params, np, &rid);
+        rows = local ? s_one_local(store, name, params, np) : s_one(dealer, name, params, np, &rid);
         clock_gettime(CLOCK_MONOTONIC, &t1);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
         if (rows == -2)
             break;              /* stopped during a query: not counted */
         if (rows < 0) {
@@ -185,7 +233,15 @@ main(int argc, char **argv)
                 goto done;
             }
             lat = l2;
+            l2 = realloc(cpu, cap * sizeof *cpu);
+            if (!l2) {
+                ret = 1;
+                goto done;
+            }
+            cpu = l2;
         }
+        cpu[n] = (uint64_t) (c1.tv_sec - c0.tv_sec) * 1000000000ull + (uint64_t) c1.tv_nsec
+                 - (uint64_t) c0.tv_nsec;
         lat[n++] = (uint64_t) (t1.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t) t1.tv_nsec
                    - (uint64_t) t0.tv_nsec;
     }
@@ -194,11 +250,20 @@ main(int argc, char **argv)
         goto done;
     }
     qsort(lat, n, sizeof *lat, s_cmp_u64);
-    printf("{\"query\":\"%s\",\"n\":%zu,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"rows\":%ld}\n", name, n,
-           lat[n / 2] / 1e6, lat[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] / 1e6, lat[n - 1] / 1e6, rows);
+    qsort(cpu, n, sizeof *cpu, s_cmp_u64);
+    size_t i99 = (n * 99) / 100 < n ? (n * 99) / 100 : n - 1;
+    char cpus[96] = "";
+    if (local)          /* the wall time less what the scheduler took: what the code costs */
+        snprintf(cpus, sizeof cpus, ",\"cpu_p50_ms\":%.4f,\"cpu_p99_ms\":%.4f", cpu[n / 2] / 1e6,
+                 cpu[i99] / 1e6);
+    printf("{\"query\":\"%s\",\"n\":%zu,\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"max_ms\":%.4f,\"rows\":%ld%s%s}\n",
+           name, n, lat[n / 2] / 1e6, lat[i99] / 1e6, lat[n - 1] / 1e6, rows,
+           local ? ",\"inprocess\":true" : "", cpus);
 done:
     free(lat);
+    free(cpu);
     zsock_destroy(&dealer);
     zcert_destroy(&cert);
+    wq_central_destroy(&store);
     return ret;
 }

@@ -3,19 +3,22 @@
 
     1. Generates N events (default 10^6) for agents in 20 Hebei counties
        and ingests them into a fresh store (batches of 1000).
-    2. Ingests M more events (default 50 000, batches of 100, each batch a
-       durable commit, as the collector does) with no web load: rate A.
-    3. Starts the real wanqi-web program on that store (read-only, its own
-       process, port 0), logs in, and runs U simulated users (default 20
-       threads) clicking through the pages (province and city overview,
+       With --store DIR the store is kept and later runs reuse it.
+    2. Starts the real wanqi-web program on that store (read-only, its own
+       process, port 0), logs in, and starts U simulated users (default 20
+       threads) that click through the pages (province and city overview,
        problem ledger, overdue filter, sync status, enterprise search)
-       without pause, while it ingests M more events: rate B. Prints both
-       rates, B/A, and page latency (p50, p99, max) per page.
+       without pause while they are active.
+    3. R rounds (default 3), each: ingest M events (default 50 000,
+       batches of 100, each batch a durable commit, as the collector does)
+       with the users idle: rate A; then M more with the users clicking:
+       rate B. Prints A, B, B/A and the load average for each round, the
+       median B/A, and page latency (p50, p99, max) per page.
     Prints figures only; asserts nothing. The machine's other load shows in
     the figures: run it on a quiet machine for numbers to quote.
 
-    Usage: web_load [N] [M] [USERS]     (WANQI_BIN_DIR: where wanqi-web is,
-                                         default ./bin next to this program)
+    Usage: web_load [--store DIR] [--rounds R] [--web-arg=ARG]... [N] [M] [USERS]
+           (WANQI_BIN_DIR: where wanqi-web is, default next to this program)
     =========================================================================
 */
 #include <arpa/inet.h>
@@ -23,6 +26,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,6 +34,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +57,32 @@ static uint32_t s_rnd(uint32_t n)
     s_rng ^= s_rng >> 7;
     s_rng ^= s_rng << 17;
     return (uint32_t)(s_rng % n);
+}
+
+/*  CPU seconds of the calling thread. */
+static double s_thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*  CPU seconds (user + system, all threads) of process pid, or -1. */
+static double s_proc_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static double s_now(void)
@@ -100,7 +131,7 @@ static void s_gen(s_stream_t *s, int si, size_t nents, wq_blob_t *blob)
     char date[11], dl[11], first[18], code[19], id[WQ_EVENT_ID_MAX];
     wq_date_from_days(wq_date_days("2019-02-01") + (int32_t)s_rnd(330), date);
     wq_date_from_days(wq_date_days(date) + 30 + (int32_t)s_rnd(90), dl);
-    snprintf(first, sizeof first, "91130100MA%02d%05u", si % 100,
+    snprintf(first, sizeof first, "91130100MA%02u%05u", (unsigned)si % 100u,
              (unsigned)s_rnd((uint32_t)nents) % 100000u);
     memcpy(code, first, 17);
     code[17] = wq_creditcode_checkchar(first);
@@ -241,16 +272,33 @@ typedef struct {
 } s_lat_t;
 
 static s_lat_t s_lat;
-static atomic_bool s_stop;
+static atomic_bool s_stop, s_active;
+static atomic_int s_inflight;
+static bool s_idle_clients = true;
 
 static void *s_user(void *arg)
 {
     unsigned seed = (unsigned)(uintptr_t)arg;
+    /* The simulated browsers stand for people on other machines: by default
+       their threads only get CPU ingest does not want, so that what the
+       rates compare is the server's cost on the collector host, not the
+       client's (--clients normal: they compete like any thread). */
+    if (s_idle_clients) {
+        struct sched_param sp = {.sched_priority = 0};
+        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+            fprintf(stderr, "web_load: the clients cannot run under SCHED_IDLE\n");
+    }
     while (!atomic_load(&s_stop)) {
+        if (!atomic_load(&s_active)) {
+            usleep(5000);
+            continue;
+        }
+        atomic_fetch_add(&s_inflight, 1);
         size_t p = (size_t)rand_r(&seed) % S_NPAGES;
         double t0 = s_now();
         int st = s_http("GET", s_pages[p], NULL, NULL);
         double dt = s_now() - t0;
+        atomic_fetch_sub(&s_inflight, 1);
         pthread_mutex_lock(&s_lat.lock);
         if (st != 200)
             s_lat.errors++;
@@ -267,11 +315,107 @@ static int s_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/*  The 1-minute load average, as uptime prints it. */
+static double s_load(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
+/*  ---- page data: the queries behind each page, run directly ------------ */
+
+static void s_q(wq_central_t *c, const char *name, const char *const *kv)
+{
+    wq_param_t p[8];
+    size_t n = 0;
+    for (size_t i = 0; kv[i] && n < 8; i += 2)
+        p[n++] = (wq_param_t){(char *)kv[i], (char *)kv[i + 1]};
+    wq_table_t *t = NULL;
+    wq_err_t err;
+    if (wq_central_query(c, name, p, n, &t, &err) != WQ_OK)
+        s_die(name, err.text);
+    wq_table_destroy(&t);
+}
+
+/*  The overview: headline, one row per child area, one summary per month
+    (as collector/dash/dash.c asks them). */
+static void s_overview(wq_central_t *c, const char *level, const char *child, const char *area)
+{
+    const char *h[] = {"level", level, "area", area, "asof", "2019-12-31", NULL};
+    const char *r[] = {"level", child, "area", area, "asof", "2019-12-31", NULL};
+    s_q(c, "summary", h);
+    s_q(c, "summary", r);
+    for (int m = 1; m <= 12; m++) {
+        char month[8];
+        snprintf(month, sizeof month, "2019-%02d", m);
+        const char *kv[] = {"level", level, "area", area, "from", month, "to", month,
+                            "asof", "2000-01-01", NULL};
+        s_q(c, "summary", kv);
+    }
+}
+
+static void s_page_data(wq_central_t *c, size_t p)
+{
+    static const char *const k2[] = {"area", "130100", "asof", "2019-12-31", NULL};
+    static const char *const k3[] = {"area", "130000", "overdue", "yes", "asof", "2019-12-31", NULL};
+    static const char *const k4[] = {"area", "130000", NULL};
+    static const char *const k5[] = {"area", "130102", "q", "91130100MA00", NULL};
+    switch (p) {
+    case 0: s_overview(c, "province", "city", "130000"); break;
+    case 1: s_overview(c, "city", "county", "130100"); break;
+    case 2: s_q(c, "problems", k2); break;
+    case 3: s_q(c, "problems", k3); break;
+    case 4: s_q(c, "agents", k4); break;
+    default: s_q(c, "enterprises", k5); break;
+    }
+}
+
+static void s_usage(void)
+{
+    fprintf(stderr,
+            "usage: web_load [--store DIR] [--rounds R] [--web-arg ARG]... [N] [M] [USERS]\n"
+            "  N      events in the store before measuring (default 10^6)\n"
+            "  M      events ingested per phase (default 50 000, batches of 100)\n"
+            "  USERS  simulated users clicking during the loaded phases (default 20)\n"
+            "  --store DIR  keep the store in DIR (filled with N events on the first run,\n"
+            "               reused as it is by later runs: new agent ids each run)\n"
+            "  --rounds R   R pairs of phases (no web load, then USERS clicking; default 3)\n"
+            "  --web-arg A  pass A to `wanqi-web run` (e.g. --web-arg=--sched=normal)\n"
+            "  --clients normal  the simulated browsers' threads compete for the CPU like\n"
+            "               any other (default: idle class, as browsers on other machines)\n");
+    exit(2);
+}
+
 int main(int argc, char **argv)
 {
-    size_t n = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 1000000;
-    size_t m = argc > 2 ? (size_t)strtoull(argv[2], NULL, 10) : 50000;
-    int users = argc > 3 ? atoi(argv[3]) : 20;
+    const char *keep = NULL, *webargs[16];
+    int nwebargs = 0, rounds = 3, npos = 0;
+    char *pos[3] = {NULL, NULL, NULL};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--store") && i + 1 < argc)
+            keep = argv[++i];
+        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+            rounds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--clients") && i + 1 < argc)
+            s_idle_clients = strcmp(argv[++i], "normal") != 0;
+        else if (!strncmp(argv[i], "--web-arg=", 10) && nwebargs < 15)
+            webargs[nwebargs++] = argv[i] + 10;
+        else if (argv[i][0] != '-' && npos < 3)
+            pos[npos++] = argv[i];
+        else
+            s_usage();
+    }
+    if (rounds < 1 || rounds > 50)
+        s_usage();
+    size_t n = pos[0] ? (size_t)strtoull(pos[0], NULL, 10) : 1000000;
+    size_t m = pos[1] ? (size_t)strtoull(pos[1], NULL, 10) : 50000;
+    int users = pos[2] ? atoi(pos[2]) : 20;
     size_t nents = n / 20 / 7 + 1;
     char bindir[512];
     if (getenv("WANQI_BIN_DIR"))
@@ -283,16 +427,37 @@ int main(int argc, char **argv)
         if (slash)
             *slash = '\0';
     }
-    char dir[] = "/tmp/wanqi-bench-web-XXXXXX";
-    if (!mkdtemp(dir))
+    char dir[600] = "/tmp/wanqi-bench-web-XXXXXX";
+    if (keep) {
+        snprintf(dir, sizeof dir, "%s", keep);
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            s_die(dir, strerror(errno));
+    } else if (!mkdtemp(dir)) {
         s_die("mkdtemp", strerror(errno));
-    char store[600], accounts[600], web[700];
+    }
+    char store[700], accounts[700], web[700], runs[700];
     snprintf(store, sizeof store, "%s/store", dir);
     snprintf(accounts, sizeof accounts, "%s/web-accounts", dir);
+    snprintf(runs, sizeof runs, "%s/runs", dir);
     snprintf(web, sizeof web, "%s/wanqi-web", bindir);
+    /* A kept store: this run's agents are new ones (run number in the id). */
+    int run = 0;
+    FILE *rf = fopen(runs, "r");
+    if (rf) {
+        if (fscanf(rf, "%d", &run) != 1)
+            run = 0;
+        fclose(rf);
+    }
+    bool fill = run == 0;
+    run++;
+    if (keep && (rf = fopen(runs, "w")) != NULL) {
+        fprintf(rf, "%d\n", run);
+        fclose(rf);
+    }
+    s_rng += (uint64_t)run * 0x9E3779B97F4A7C15ull;
     s_stream_t *streams = calloc(20, sizeof *streams);
     for (int i = 0; i < 20; i++) {
-        snprintf(streams[i].agent, sizeof streams[i].agent, "%s-01", s_counties[i]);
+        snprintf(streams[i].agent, sizeof streams[i].agent, "%s-r%d", s_counties[i], run);
         streams[i].county = s_counties[i];
         streams[i].inc = 0x1000u + (uint32_t)i;
         streams[i].next = 1;
@@ -301,18 +466,19 @@ int main(int argc, char **argv)
     wq_err_t err;
     if (wq_central_open(store, (size_t)32 << 30, &c, &err) != WQ_OK)
         s_die("open", err.text);
-    double r0 = s_ingest(c, streams, n, 1000, nents);
-    printf("filled the store: %zu events at %.0f events/s (batches of 1000)\n", n, r0);
-    fflush(stdout);
-
-    double ra = s_ingest(c, streams, m, 100, nents);
-    printf("ingest, no web load:        %7zu events at %8.0f events/s (batches of 100)\n", m, ra);
+    if (fill) {
+        double r0 = s_ingest(c, streams, n, 1000, nents);
+        printf("filled the store: %zu events at %.0f events/s (batches of 1000)\n", n, r0);
+    } else {
+        printf("reusing the store in %s (run %d)\n", dir, run);
+    }
     fflush(stdout);
 
     wq_accounts_t *a = NULL;
     if (wq_accounts_open(accounts, &a, &err) != WQ_OK ||
-        wq_accounts_add(a, "bench", "bench password", "province", "130000", &err) != WQ_OK ||
-        wq_accounts_save(a, &err) != WQ_OK)
+        (!wq_accounts_find(a, "bench") &&
+         (wq_accounts_add(a, "bench", "bench password", "province", "130000", &err) != WQ_OK ||
+          wq_accounts_save(a, &err) != WQ_OK)))
         s_die("accounts", err.text);
     wq_accounts_destroy(&a);
     int pfd[2];
@@ -324,7 +490,11 @@ int main(int argc, char **argv)
         dup2(pfd[1], STDOUT_FILENO);
         close(pfd[0]);
         setenv("WANQI_LOG", "warn", 1);
-        execl(web, web, "run", "--dir", dir, "--listen", "127.0.0.1:0", (char *)NULL);
+        const char *av[24] = {web, "run", "--dir", dir, "--listen", "127.0.0.1:0"};
+        for (int i = 0; i < nwebargs; i++)
+            av[6 + i] = webargs[i];
+        av[6 + nwebargs] = NULL;
+        execv(web, (char *const *)av);
         _exit(127);
     }
     close(pfd[1]);
@@ -346,15 +516,57 @@ int main(int argc, char **argv)
     if (users > 64)
         users = 64;
     for (int i = 0; i < users; i++)
-        pthread_create(&th[i], NULL, s_user, (void *)(uintptr_t)(i + 1));
-    double rb = s_ingest(c, streams, m, 100, nents);
+        pthread_create(&th[i], NULL, s_user, (void *)(uintptr_t)(i + 1 + 1000 * run));
+    /* Alternate: no web load, then users clicking; each pair gives a ratio
+       measured under (nearly) the same machine load. */
+    /* Besides the wall-clock rates: events per CPU second of the ingest
+       thread (what the web load costs ingest through caches, memory and
+       locks, whatever else the machine runs) and the CPU the server got. */
+    double ratio[50], cratio[50];
+    printf("round  ingest alone (load)      ingest + %2d users (load)   ratio   "
+           "per ingest CPU-s: alone / loaded (ratio)   wanqi-web CPU-s   store growth MB: alone / loaded\n",
+           users);
+    for (int r = 0; r < rounds; r++) {
+        uint64_t u0 = 0, u1 = 0, u2 = 0, map = 0;
+        if (wq_central_env_info(c, &u0, &map, &err) != WQ_OK)
+            s_die("env_info", err.text);
+        double la = s_load(), ca = s_thread_cpu();
+        double ra = s_ingest(c, streams, m, 100, nents);
+        ca = s_thread_cpu() - ca;
+        if (wq_central_env_info(c, &u1, &map, &err) != WQ_OK)
+            s_die("env_info", err.text);
+        atomic_store(&s_active, true);
+        double lb = s_load(), cb = s_thread_cpu(), w0 = s_proc_cpu(pid);
+        double rb = s_ingest(c, streams, m, 100, nents);
+        cb = s_thread_cpu() - cb;
+        atomic_store(&s_active, false);
+        double w1 = s_proc_cpu(pid);
+        if (wq_central_env_info(c, &u2, &map, &err) != WQ_OK)
+            s_die("env_info", err.text);
+        while (atomic_load(&s_inflight) > 0)   /* no request left behind in the next phase */
+            usleep(10000);
+        ratio[r] = rb / ra;
+        cratio[r] = ((double)m / cb) / ((double)m / ca);
+        printf("%5d  %8.0f events/s (%5.2f)  %8.0f events/s (%5.2f)   %5.1f%%   %8.0f / %8.0f (%5.1f%%)"
+               "   %6.1f   %6.1f / %6.1f\n", r + 1, ra, la, rb, lb, 100.0 * ratio[r], (double)m / ca,
+               (double)m / cb, 100.0 * cratio[r], w1 - w0, (double)(u1 - u0) / 1e6,
+               (double)(u2 - u1) / 1e6);
+        fflush(stdout);
+    }
+    qsort(cratio, (size_t)rounds, sizeof cratio[0], s_cmp);
+    printf("ingest per CPU second with web load / without, median: %.1f%%\n",
+           100.0 * cratio[rounds / 2]);
     atomic_store(&s_stop, true);
     for (int i = 0; i < users; i++)
         pthread_join(th[i], NULL);
-    printf("ingest, %2d users clicking: %7zu events at %8.0f events/s (batches of 100)\n", users,
-           m, rb);
-    printf("ingest with web load / without: %.1f%% (target: within 5%%)\n", 100.0 * rb / ra);
-    printf("page latency over HTTP at %zu events (%zu errors):\n", n + 2 * m, s_lat.errors);
+    qsort(ratio, (size_t)rounds, sizeof ratio[0], s_cmp);
+    printf("ingest with web load / without, median of %d rounds: %.1f%% (target: at least 95%%)\n",
+           rounds, 100.0 * ratio[rounds / 2]);
+    wq_central_stats_t stats;
+    if (wq_central_stats(c, &stats, &err) != WQ_OK)
+        s_die("stats", err.text);
+    printf("page latency over HTTP at %" PRIu64 " events in the store, during the loaded phases "
+           "(%zu errors):\n", stats.events, s_lat.errors);
     for (size_t p = 0; p < S_NPAGES; p++) {
         size_t k = s_lat.n[p];
         if (!k)
@@ -364,14 +576,32 @@ int main(int argc, char **argv)
                s_lat.lat[p][k / 2] * 1e3, s_lat.lat[p][(k * 99) / 100] * 1e3,
                s_lat.lat[p][k - 1] * 1e3);
     }
+    /* Page data: each page's queries run directly on the store (one thread,
+       normal priority, no ingest, no cache): what a page costs to compute. */
+    printf("page data at %" PRIu64 " events (each page's queries run directly, 100 times or 20 s):\n",
+           stats.events);
+    for (size_t p = 0; p < S_NPAGES; p++) {
+        double lat[100], start = s_now();
+        size_t k = 0;
+        while (k < 100 && (k < 5 || s_now() - start < 20)) {
+            double t0 = s_now();
+            s_page_data(c, p);
+            lat[k++] = s_now() - t0;
+        }
+        qsort(lat, k, sizeof lat[0], s_cmp);
+        printf("  %-52s n=%3zu p50 %8.1f ms  p99 %8.1f ms  (load %.2f)\n", s_pages[p], k,
+               lat[k / 2] * 1e3, lat[(k * 99) / 100] * 1e3, s_load());
+    }
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     fclose(pf);
     wq_central_destroy(&c);
     free(streams);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "web_load: could not remove %s\n", dir);
+    if (!keep) {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "web_load: could not remove %s\n", dir);
+    }
     return 0;
 }

@@ -1,6 +1,6 @@
 /*  =========================================================================
     central - the collector's central LMDB store: exactly-once ingest, the
-    entity index, incremental views and verify
+    entity index and incremental views
 
     One batch is one write transaction: the stream's high-water mark drops
     duplicates and detects gaps; each new record is validated (or
@@ -15,7 +15,7 @@
     server acknowledge. A full map aborts the transaction: nothing of the
     batch is kept and the caller gets WQ_E_FULL.
 
-    verify recomputes everything derived (entity index, pending table,
+    verify.c recomputes everything derived (entity index, pending table,
     enterprise links, entity states, counters, marks, totals) from
     the events alone and reports each difference. queries.c answers the
     named queries. docs/STORE.md documents the databases.
@@ -24,7 +24,6 @@
 #include "collector/central.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include "collector/cstore.h"
@@ -39,9 +38,11 @@
 
 #define S_DEFAULT_MAP ((size_t) 8 << 30)
 #define S_RESOLVE_DEPTH 8
-#define S_FORMAT_VERSION 3   /* 2: marks replace the deadline index; 3: state v4 (the
-                                incremental fold's key), upgraded from 2 at open */
-
+#define S_FORMAT_VERSION 4   /* 2: marks replace the deadline index; state v2;
+                                 3: R marks (rectification spells) replace rectify_days,
+                                    and area marks (A) index problems and enterprises;
+                                 4: state v4 (the incremental fold's key); 2 and 3 are
+                                    upgraded at open (s_upgrade_states) */
 /*  ---- small helpers shared through cstore.h ------------------------------ */
 
 size_t
@@ -249,7 +250,7 @@ s_meta_add(MDB_txn *txn, wq_central_t *c, const char *name, int64_t delta, wq_er
     return mrc ? wq_store_err(mrc, "mdb_put(meta)", err) : WQ_OK;
 }
 
-/*  Format 2 -> 3: every entity is folded again and its state stored in the
+/*  Format 2 or 3 -> 4: every entity is folded again and its state stored in the
     current format; the difference between its old contributions and marks
     (state version 3 still decodes) and the new ones is applied like at
     ingest, so the upgrade also carries any change of what a fold gives.
@@ -434,10 +435,10 @@ wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t 
         rc = s_meta_add(txn, c, "version", S_FORMAT_VERSION, err);
         if (rc != WQ_OK)
             goto fail;
-    } else if (version == 2) {
+    } else if (version == 2 || version == 3) {
         rc = s_upgrade_states(txn, c, err);
         if (rc == WQ_OK)
-            rc = s_meta_add(txn, c, "version", S_FORMAT_VERSION - 2, err);
+            rc = s_meta_add(txn, c, "version", (int64_t) (S_FORMAT_VERSION - version), err);
         if (rc != WQ_OK)
             goto fail;
     } else if (version != S_FORMAT_VERSION) {
@@ -1695,380 +1696,6 @@ wq_central_env_info(wq_central_t *self, uint64_t *used_bytes, uint64_t *map_byte
     *used_bytes = (uint64_t) (info.me_last_pgno + 1) * st.ms_psize;
     *map_bytes = (uint64_t) info.me_mapsize;
     return WQ_OK;
-}
-
-/*  ---- verify ------------------------------------------------------------- */
-
-typedef struct {
-    FILE *report;
-    uint64_t n;
-} s_diffs_t;
-
-static void s_diff(s_diffs_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-s_diff(s_diffs_t *d, const char *fmt, ...)
-{
-    d->n++;
-    if (!d->report)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(d->report, fmt, ap);
-    va_end(ap);
-    fputc('\n', d->report);
-}
-
-static int
-s_has_dup(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val, size_t vlen,
-          bool *found, wq_err_t *err)
-{
-    MDB_cursor *cur;
-    *found = false;
-    int mrc = mdb_cursor_open(txn, dbi, &cur);
-    if (mrc != 0)
-        return wq_store_err(mrc, "mdb_cursor_open", err);
-    MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH);
-    mdb_cursor_close(cur);
-    if (mrc == 0)
-        *found = true;
-    else if (mrc != MDB_NOTFOUND)
-        return wq_store_err(mrc, "mdb_cursor_get(GET_BOTH)", err);
-    return WQ_OK;
-}
-
-static uint64_t
-s_entries(MDB_txn *txn, MDB_dbi dbi)
-{
-    MDB_stat st;
-    return mdb_stat(txn, dbi, &st) == 0 ? (uint64_t) st.ms_entries : 0;
-}
-
-/*  Pass 1: every event is where the rules put it (entity index, pending
-    table, enterprise links), and the tables hold nothing else. */
-static int
-s_verify_index(MDB_txn *txn, wq_central_t *c, s_diffs_t *d, wq_err_t *err)
-{
-    MDB_cursor *cur = NULL;
-    uint64_t events = 0, indexed = 0, pending = 0, links = 0;
-    int rc = WQ_OK;
-    int mrc = mdb_cursor_open(txn, c->events, &cur);
-    if (mrc != 0)
-        return wq_store_err(mrc, "mdb_cursor_open(events)", err);
-    MDB_val k, v;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        char id[WQ_EVENT_ID_MAX] = "?";
-        events++;
-        if (!wq_ek_to_text(k.mv_data, k.mv_size, id)) {
-            s_diff(d, "events: a key of %zu bytes is not an event key", k.mv_size);
-            continue;
-        }
-        wq_record_t *rec = NULL;
-        if (wq_record_decode(v.mv_data, v.mv_size, &rec, NULL) != WQ_OK) {
-            s_diff(d, "event %s: stored bytes do not decode", id);
-            continue;
-        }
-        s_place_t place;
-        char entity[WQ_ENTITY_MAX], link[WQ_ENTITY_MAX];
-        uint8_t missing[WQ_EK_MAX];
-        size_t mlen = 0;
-        bool found = false;
-        rc = s_resolve(txn, c, rec, &place, entity, missing, &mlen, err);
-        if (rc == WQ_OK && place == S_RESOLVED) {
-            uint8_t sk[WQ_SK_MAX];
-            memcpy(sk, rec->date, 10);
-            memcpy(sk + 10, k.mv_data, k.mv_size);
-            indexed++;
-            rc = s_has_dup(txn, c->entities, entity, strlen(entity), sk, 10 + k.mv_size, &found,
-                           err);
-            if (rc == WQ_OK && !found)
-                s_diff(d, "event %s: not in the index of entity %s", id, entity);
-            if (rc == WQ_OK && s_link_of(rec, link)) {
-                links++;
-                rc = s_has_dup(txn, c->links, link, strlen(link), entity, strlen(entity), &found,
-                               err);
-                if (rc == WQ_OK && !found)
-                    s_diff(d, "event %s: %s is not linked to enterprise %s", id, entity, link);
-            }
-        } else if (rc == WQ_OK && place == S_PENDING) {
-            pending++;
-            rc = s_has_dup(txn, c->pending, missing, mlen, k.mv_data, k.mv_size, &found, err);
-            if (rc == WQ_OK && !found)
-                s_diff(d, "event %s: not waiting for its missing target", id);
-        }
-        wq_record_destroy(&rec);
-        if (rc != WQ_OK)
-            goto done;
-    }
-    if (mrc != MDB_NOTFOUND) {
-        rc = wq_store_err(mrc, "mdb_cursor_get(events)", err);
-        goto done;
-    }
-    uint64_t got = s_entries(txn, c->entities);
-    if (got != indexed)
-        s_diff(d, "entity index: %" PRIu64 " entries, the events give %" PRIu64, got, indexed);
-    got = s_entries(txn, c->pending);
-    if (got != pending)
-        s_diff(d, "pending table: %" PRIu64 " entries, the events give %" PRIu64, got, pending);
-    got = s_entries(txn, c->links);
-    if (got != links)
-        s_diff(d, "enterprise links: %" PRIu64 " entries, the events give %" PRIu64, got, links);
-    uint64_t meta;
-    rc = s_meta_get(txn, c, "events", &meta, err);
-    if (rc == WQ_OK && meta != events)
-        s_diff(d, "total events: %" PRIu64 " counted, %" PRIu64 " stored", meta, events);
-    if (rc == WQ_OK)
-        rc = s_meta_get(txn, c, "quarantined", &meta, err);
-    got = s_entries(txn, c->quarantine);
-    if (rc == WQ_OK && meta != got)
-        s_diff(d, "total quarantined: %" PRIu64 " counted, %" PRIu64 " stored", meta, got);
-    if (rc == WQ_OK)
-        rc = s_meta_get(txn, c, "streams", &meta, err);
-    got = s_entries(txn, c->streams);
-    if (rc == WQ_OK && meta != got)
-        s_diff(d, "total streams: %" PRIu64 " counted, %" PRIu64 " stored", meta, got);
-done:
-    mdb_cursor_close(cur);
-    return rc;
-}
-
-/*  Expected counters and marks, accumulated over all entities. */
-typedef struct {
-    wq_contrib_t *c;
-    size_t n, cap;
-    wq_marks_t m;
-} s_expect_t;
-
-static int
-s_expect_contribs(s_expect_t *e, const wq_fold_state_t *st)
-{
-    if (e->n + 3 * st->ncontribs > e->cap) {
-        e->n = wq_contrib_normalize(e->c, e->n);
-        size_t need = e->n + 3 * st->ncontribs;
-        if (need > e->cap / 2) {
-            size_t ncap = e->cap ? e->cap : 4096;
-            while (ncap < 2 * need)
-                ncap *= 2;
-            wq_contrib_t *nc = realloc(e->c, ncap * sizeof *nc);
-            if (!nc)
-                return WQ_E_NOMEM;
-            e->c = nc;
-            e->cap = ncap;
-        }
-    }
-    for (size_t i = 0; i < st->ncontribs; i++) {
-        wq_contrib_t *o = &e->c[e->n];
-        o[0] = st->contribs[i];
-        o[1] = st->contribs[i];
-        o[2] = st->contribs[i];
-        wq_vkey_rollup(st->contribs[i].key, WQ_LEVEL_CITY, o[1].key);
-        wq_vkey_rollup(st->contribs[i].key, WQ_LEVEL_PROVINCE, o[2].key);
-        e->n += 3;
-    }
-    return WQ_OK;
-}
-
-static int
-s_expect_marks(s_expect_t *e, const wq_fold_state_t *st)
-{
-    for (size_t i = 0; i < st->nmarks; i++) {
-        if (e->m.n == e->m.cap) {
-            e->m.n = wq_marks_normalize(e->m.m, e->m.n);   /* merge before growing */
-            if (e->m.n > e->m.cap / 2 || e->m.cap == 0) {
-                size_t ncap = e->m.cap ? e->m.cap * 2 : 1024;
-                wq_mark_t *nm = realloc(e->m.m, ncap * sizeof *nm);
-                if (!nm)
-                    return WQ_E_NOMEM;
-                e->m.m = nm;
-                e->m.cap = ncap;
-            }
-        }
-        e->m.m[e->m.n++] = st->marks[i];
-    }
-    return WQ_OK;
-}
-
-static void
-s_expect_free(s_expect_t *e)
-{
-    wq_marks_free(&e->m);
-    free(e->c);
-    memset(e, 0, sizeof *e);
-}
-
-/*  Pass 2: fold every entity afresh; compare its stored state. */
-static int
-s_verify_states(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_err_t *err)
-{
-    MDB_cursor *cur = NULL;
-    uint64_t entities = 0;
-    int rc = WQ_OK;
-    int mrc = mdb_cursor_open(txn, c->entities, &cur);
-    if (mrc != 0)
-        return wq_store_err(mrc, "mdb_cursor_open(entities)", err);
-    MDB_val k, v;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP)) {
-        char entity[WQ_ENTITY_MAX + 1];
-        if (k.mv_size >= sizeof entity) {
-            s_diff(d, "entity index: a key of %zu bytes is too long", k.mv_size);
-            continue;
-        }
-        memcpy(entity, k.mv_data, k.mv_size);
-        entity[k.mv_size] = '\0';
-        entities++;
-        wq_fold_state_t st;
-        wq_buf_t blob = {0};
-        rc = wq_fold_entity(txn, c, entity, &st, err);
-        if (rc != WQ_OK)
-            goto done;
-        wq_fold_state_encode(&st, &blob);
-        if (s_expect_contribs(e, &st) != WQ_OK || s_expect_marks(e, &st) != WQ_OK ||
-            blob.oom) {
-            wq_fold_state_clear(&st);
-            wq_buf_free(&blob);
-            rc = wq_err_set(err, WQ_E_NOMEM, "verify", "out of memory recomputing the views");
-            goto done;
-        }
-        wq_fold_state_clear(&st);
-        MDB_val sk = {k.mv_size, k.mv_data}, sv;
-        int grc = mdb_get(txn, c->states, &sk, &sv);
-        if (grc == MDB_NOTFOUND)
-            s_diff(d, "entity %s: no stored state", entity);
-        else if (grc != 0)
-            rc = wq_store_err(grc, "mdb_get(states)", err);
-        else if (sv.mv_size != blob.len || memcmp(sv.mv_data, blob.data, blob.len) != 0)
-            s_diff(d, "entity %s: stored state differs from a fresh fold", entity);
-        wq_buf_free(&blob);
-        if (rc != WQ_OK)
-            goto done;
-    }
-    if (mrc != MDB_NOTFOUND) {
-        rc = wq_store_err(mrc, "mdb_cursor_get(entities)", err);
-        goto done;
-    }
-    uint64_t got = s_entries(txn, c->states);
-    if (got != entities)
-        s_diff(d, "entity states: %" PRIu64 " stored, %" PRIu64 " entities indexed", got, entities);
-done:
-    mdb_cursor_close(cur);
-    return rc;
-}
-
-/*  Pass 3: the counters and the marks equal the recomputation. */
-static int
-s_verify_views(MDB_txn *txn, wq_central_t *c, s_expect_t *e, s_diffs_t *d, wq_err_t *err)
-{
-    MDB_cursor *cur = NULL;
-    int rc = WQ_OK;
-    e->n = wq_contrib_normalize(e->c, e->n);
-    int mrc = mdb_cursor_open(txn, c->views, &cur);
-    if (mrc != 0)
-        return wq_store_err(mrc, "mdb_cursor_open(views)", err);
-    size_t j = 0;
-    char name[4 * WQ_MARK_MAX + 8];
-    MDB_val k, v;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != WQ_VKEY_LEN || v.mv_size != 8) {
-            s_diff(d, "views: a malformed counter (%zu-byte key, %zu-byte value)", k.mv_size,
-                   v.mv_size);
-            continue;
-        }
-        int64_t stored;
-        memcpy(&stored, v.mv_data, 8);
-        while (j < e->n && memcmp(e->c[j].key, k.mv_data, WQ_VKEY_LEN) < 0) {
-            wq_vkey_format(e->c[j].key, name, sizeof name);
-            s_diff(d, "counter %s: stored 0, recomputed %" PRId64, name, e->c[j].n);
-            j++;
-        }
-        int64_t want = 0;
-        if (j < e->n && memcmp(e->c[j].key, k.mv_data, WQ_VKEY_LEN) == 0)
-            want = e->c[j++].n;
-        if (want != stored) {
-            wq_vkey_format(k.mv_data, name, sizeof name);
-            s_diff(d, "counter %s: stored %" PRId64 ", recomputed %" PRId64, name, stored, want);
-        }
-    }
-    if (mrc != MDB_NOTFOUND) {
-        rc = wq_store_err(mrc, "mdb_cursor_get(views)", err);
-        goto done;
-    }
-    for (; j < e->n; j++) {
-        wq_vkey_format(e->c[j].key, name, sizeof name);
-        s_diff(d, "counter %s: stored 0, recomputed %" PRId64, name, e->c[j].n);
-    }
-    mdb_cursor_close(cur);
-    cur = NULL;
-
-    /* Marks: merge the expected ones, walk both in key order. */
-    e->m.n = wq_marks_normalize(e->m.m, e->m.n);
-    mrc = mdb_cursor_open(txn, c->marks, &cur);
-    if (mrc != 0) {
-        rc = wq_store_err(mrc, "mdb_cursor_open(marks)", err);
-        goto done;
-    }
-    j = 0;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size > WQ_MARK_MAX || v.mv_size != 8) {
-            s_diff(d, "marks: a malformed mark (%zu-byte key, %zu-byte value)", k.mv_size,
-                   v.mv_size);
-            continue;
-        }
-        wq_mark_t got = {.len = (uint8_t) k.mv_size};
-        memcpy(got.key, k.mv_data, k.mv_size);
-        memcpy(&got.n, v.mv_data, 8);
-        int cmp = -1;
-        while (j < e->m.n && (cmp = wq_marks_cmp(&e->m.m[j], &got)) < 0) {
-            wq_marks_format(&e->m.m[j], name, sizeof name);
-            s_diff(d, "mark %s: stored 0, recomputed %" PRId64, name, e->m.m[j].n);
-            j++;
-        }
-        int64_t want = 0;
-        if (j < e->m.n && cmp == 0)
-            want = e->m.m[j++].n;
-        if (want != got.n) {
-            wq_marks_format(&got, name, sizeof name);
-            s_diff(d, "mark %s: stored %" PRId64 ", recomputed %" PRId64, name, got.n, want);
-        }
-    }
-    if (mrc != MDB_NOTFOUND) {
-        rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
-        goto done;
-    }
-    for (; j < e->m.n; j++) {
-        wq_marks_format(&e->m.m[j], name, sizeof name);
-        s_diff(d, "mark %s: stored 0, recomputed %" PRId64, name, e->m.m[j].n);
-    }
-done:
-    if (cur)
-        mdb_cursor_close(cur);
-    return rc;
-}
-
-int
-wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_err_t *err)
-{
-    MDB_txn *txn = NULL;
-    s_diffs_t d = {report, 0};
-    s_expect_t e = {0};
-    *differences = 0;
-    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
-    if (mrc != 0)
-        return wq_store_err(mrc, "mdb_txn_begin(read)", err);
-    int rc = s_verify_index(txn, self, &d, err);
-    if (rc == WQ_OK)
-        rc = s_verify_states(txn, self, &e, &d, err);
-    if (rc == WQ_OK)
-        rc = s_verify_views(txn, self, &e, &d, err);
-    mdb_txn_abort(txn);
-    s_expect_free(&e);
-    if (rc == WQ_OK)
-        *differences = d.n;
-    return rc;
 }
 
 /*  ---- queries: see queries.c --------------------------------------------- */

@@ -23,6 +23,7 @@
 #include "common/table.h"
 #include "common/record.h"
 #include "proto/msg.h"
+#include "collector/verify.h"   /* wq_central_verify: verify.c */
 
 typedef struct wq_central_t wq_central_t;
 
@@ -138,12 +139,6 @@ int wq_central_touch(wq_central_t *self, const char *agent, const char *county, 
     which), WQ_E_NOTFOUND (enterprise), WQ_E_IO, WQ_E_NOMEM. */
 int wq_central_query(wq_central_t *self, const char *name, const wq_param_t *params, size_t nparams,
                      wq_table_t **out, wq_err_t *err);
-
-/*  Recompute every view from the stored events in one read transaction
-    and compare with the incremental views. Writes each difference as a
-    line to report (may be NULL) and its count to *differences. Returns
-    WQ_OK when the comparison ran (even with differences), else an error. */
-int wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_err_t *err);
 
 /*  Free the LMDB reader slots of dead processes (a killed verify or
     mdb_copy leaves its slot taken; 126 of them lock every reader out).

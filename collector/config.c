@@ -8,6 +8,7 @@
     =========================================================================
 */
 #include "collector/config.h"
+#include "common/i18n.h"
 #include "proto/msg.h"
 
 #include <ctype.h>
@@ -34,23 +35,23 @@ typedef struct {
 
 static const s_key_t s_keys[] = {
     {"ingest", S_ENDPOINT, S_OFF(ingest), "tcp://0.0.0.0:5570", 0, 0,
-     "ZeroMQ endpoint the agents connect to (ROUTER, CURVE server)"},
+     N_("ZeroMQ endpoint the agents connect to (ROUTER, CURVE server)")},
     {"query", S_ENDPOINT, S_OFF(query), "tcp://0.0.0.0:5571", 0, 0,
-     "ZeroMQ endpoint query clients (wanqi-query) connect to (ROUTER, CURVE server)"},
+     N_("ZeroMQ endpoint query clients (wanqi-query) connect to (ROUTER, CURVE server)")},
     {"map_size", S_SIZE, S_OFF(map_size), "8G", 1u << 20, (uint64_t) 1 << 44,
-     "LMDB map size of the central store (bytes, or with K/M/G/T); raise it when the store is full"},
-    {"credit", S_U32, S_OFF(credit), "4", 1, 64, "batches an agent may have unacknowledged at once"},
-    {"max_batch", S_U32, S_OFF(max_batch), "500", 1, WQ_BATCH_MAX_RECORDS, "records per batch"},
+     N_("LMDB map size of the central store (bytes, or with K/M/G/T); raise it when the store is full")},
+    {"credit", S_U32, S_OFF(credit), "4", 1, 64, N_("batches an agent may have unacknowledged at once")},
+    {"max_batch", S_U32, S_OFF(max_batch), "500", 1, WQ_BATCH_MAX_RECORDS, N_("records per batch")},
     {"heartbeat_ms", S_U32, S_OFF(heartbeat_ms), "10000", 100, 3600000,
-     "agents ping at this interval when idle; a link silent for 3 intervals is dead"},
+     N_("agents ping at this interval when idle; a link silent for 3 intervals is dead")},
     {"session_idle_ms", S_U32, S_OFF(session_idle_ms), "600000", 1000, 86400000,
-     "forget an agent connection silent this long (it says HELLO again)"},
+     N_("forget an agent connection silent this long (it says HELLO again)")},
     {"unauth_per_address", S_U32, S_OFF(unauth_per_address), "256", 0, 1000000,
-     "connections from one address that may wait unauthenticated (0: no limit); raise it if more agents share a NAT"},
+     N_("connections from one address that may wait unauthenticated (0: no limit); raise it if more agents share a NAT")},
     {"buffer_max", S_SIZE, S_OFF(buffer_max), "512M", 0, (uint64_t) 1 << 40,
-     "bytes of incomplete messages all connections together may make the collector hold (0: no bound)"},
+     N_("bytes of incomplete messages all connections together may make the collector hold (0: no bound)")},
     {"agent_quota", S_SIZE, S_OFF(agent_quota), "1G", 0, (uint64_t) 1 << 44,
-     "bytes one agent's records (stored and quarantined) may occupy in the store (0: no quota)"},
+     N_("bytes one agent's records (stored and quarantined) may occupy in the store (0: no quota)")},
 };
 #define S_NKEYS (sizeof s_keys / sizeof s_keys[0])
 
@@ -95,17 +96,17 @@ wq_collector_config_set(wq_collector_config_t *cfg, const char *key, const char 
             k = &s_keys[i];
     if (!k)
         return wq_err_set(err, WQ_E_UNKNOWN, key,
-                          "unknown setting \"%s\" (known: ingest, query, map_size, credit, max_batch, "
-                          "heartbeat_ms, session_idle_ms, unauth_per_address, buffer_max, agent_quota)",
+                          _("unknown setting \"%s\" (known: ingest, query, map_size, credit, max_batch, "
+                            "heartbeat_ms, session_idle_ms, unauth_per_address, buffer_max, agent_quota)"),
                           key);
     char *base = (char *) cfg;
     if (k->kind == S_ENDPOINT) {
         if (strncmp(value, "tcp://", 6) != 0 && strncmp(value, "ipc://", 6) != 0)
-            return wq_err_set(err, WQ_E_FORMAT, key, "%s = \"%s\": an endpoint is tcp://HOST:PORT (or ipc://PATH)",
+            return wq_err_set(err, WQ_E_FORMAT, key, _("%s = \"%s\": an endpoint is tcp://HOST:PORT (or ipc://PATH)"),
                               key, value);
         char *copy = strdup(value);
         if (!copy)
-            return wq_err_set(err, WQ_E_NOMEM, key, "out of memory");
+            return wq_err_set(err, WQ_E_NOMEM, key, _("out of memory"));
         char **slot = (char **) (base + k->offset);
         free(*slot);
         *slot = copy;
@@ -113,10 +114,10 @@ wq_collector_config_set(wq_collector_config_t *cfg, const char *key, const char 
     }
     uint64_t v = 0;
     if (s_parse_u64(value, k->kind == S_SIZE, &v) != 0)
-        return wq_err_set(err, WQ_E_FORMAT, key, "%s = \"%s\": expected %s", key, value,
-                          k->kind == S_SIZE ? "a size such as 8G, 512M or a number of bytes" : "a whole number");
+        return wq_err_set(err, WQ_E_FORMAT, key, _("%s = \"%s\": expected %s"), key, value,
+                          k->kind == S_SIZE ? _("a size such as 8G, 512M or a number of bytes") : _("a whole number"));
     if (v < k->min || v > k->max)
-        return wq_err_set(err, WQ_E_RANGE, key, "%s = %s: must be between %" PRIu64 " and %" PRIu64, key, value,
+        return wq_err_set(err, WQ_E_RANGE, key, _("%s = %s: must be between %" PRIu64 " and %" PRIu64), key, value,
                           k->min, k->max);
     if (k->kind == S_SIZE)
         *(uint64_t *) (base + k->offset) = v;
@@ -168,7 +169,7 @@ wq_collector_config_load(wq_collector_config_t *cfg, const char *path, wq_err_t 
     int lineno = 0;
     FILE *f = fopen(path, "r");
     if (!f)
-        return wq_err_set(err, WQ_E_IO, "config", "cannot open %s: %s (run `wanqi-collector init` first?)", path,
+        return wq_err_set(err, WQ_E_IO, "config", _("cannot open %s: %s (run `wanqi-collector init` first?)"), path,
                           strerror(errno));
     while (getline(&line, &cap, f) >= 0) {
         lineno++;
@@ -177,7 +178,7 @@ wq_collector_config_load(wq_collector_config_t *cfg, const char *path, wq_err_t 
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            rc = wq_err_set(err, WQ_E_CONFIG, "config", "%s line %d: expected \"key = value\"", path, lineno);
+            rc = wq_err_set(err, WQ_E_CONFIG, "config", _("%s line %d: expected \"key = value\""), path, lineno);
             goto fail;
         }
         *eq = 0;
@@ -186,13 +187,13 @@ wq_collector_config_load(wq_collector_config_t *cfg, const char *path, wq_err_t 
         wq_err_t kerr;
         wq_err_clear(&kerr);
         if (wq_collector_config_set(cfg, key, value, &kerr) != WQ_OK) {
-            rc = wq_err_set(err, kerr.code == WQ_E_NOMEM ? WQ_E_NOMEM : WQ_E_CONFIG, kerr.field, "%s line %d: %s",
+            rc = wq_err_set(err, kerr.code == WQ_E_NOMEM ? WQ_E_NOMEM : WQ_E_CONFIG, kerr.field, _("%s line %d: %s"),
                             path, lineno, kerr.text);
             goto fail;
         }
     }
     if (ferror(f))
-        rc = wq_err_set(err, WQ_E_IO, "config", "cannot read %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "config", _("cannot read %s: %s"), path, strerror(errno));
 fail:
     free(line);
     fclose(f);
@@ -226,33 +227,33 @@ wq_collector_config_save(const wq_collector_config_t *cfg, const char *path, wq_
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return wq_err_set(err, WQ_E_IO, "config", "cannot create %s: %s", path, strerror(errno));
+        return wq_err_set(err, WQ_E_IO, "config", _("cannot create %s: %s"), path, strerror(errno));
     FILE *f = fdopen(fd, "w");
     if (!f) {
         close(fd);
-        return wq_err_set(err, WQ_E_IO, "config", "cannot write %s: %s", path, strerror(errno));
+        return wq_err_set(err, WQ_E_IO, "config", _("cannot write %s: %s"), path, strerror(errno));
     }
-    fprintf(f, "# wanqi-collector configuration. Command-line options override it.\n"
-               "# Reference: docs/COLLECTOR.md or `wanqi-collector run --help`.\n");
+    fprintf(f, _("# wanqi-collector configuration. Command-line options override it.\n"
+               "# Reference: docs/COLLECTOR.md or `wanqi-collector run --help`.\n"));
     for (size_t i = 0; i < S_NKEYS; i++) {
         char value[256];
         s_value(cfg, &s_keys[i], value, sizeof value);
-        fprintf(f, "\n# %s (default %s)\n%s = %s\n", s_keys[i].help, s_keys[i].def, s_keys[i].name, value);
+        fprintf(f, _("\n# %s (default %s)\n%s = %s\n"), _(s_keys[i].help), s_keys[i].def, s_keys[i].name, value);
     }
     int rc = WQ_OK;
     if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-        rc = wq_err_set(err, WQ_E_IO, "config", "cannot write %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "config", _("cannot write %s: %s"), path, strerror(errno));
     if (fclose(f) != 0 && rc == WQ_OK)
-        rc = wq_err_set(err, WQ_E_IO, "config", "cannot write %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "config", _("cannot write %s: %s"), path, strerror(errno));
     return rc;
 }
 
 void
 wq_collector_config_help(FILE *out)
 {
-    fprintf(out, "Settings (collector.conf, \"key = value\"):\n");
+    fprintf(out, _("Settings (collector.conf, \"key = value\"):\n"));
     for (size_t i = 0; i < S_NKEYS; i++)
-        fprintf(out, "  %-16s default %-20s %s\n", s_keys[i].name, s_keys[i].def, s_keys[i].help);
+        fprintf(out, _("  %-16s default %-20s %s\n"), s_keys[i].name, s_keys[i].def, _(s_keys[i].help));
 }
 
 const char *

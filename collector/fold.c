@@ -673,9 +673,30 @@ s_timelines(const s_hist_t *h, const char *entity, const wq_fold_state_t *st, s_
     free(cand);
 }
 
+/*  The 'R' marks (marks.h): one per spell [start, end) during which the
+    problem was rectified or verified (and opened), with the days from its
+    opening to the rectification that began the spell, so that the days to
+    rectification can be read as of any date (rectify_days_median). */
+static void
+s_rect_spells(const s_hist_t *h, const wq_fold_state_t *st, wq_marks_t *ms)
+{
+    for (size_t k = 0; k < h->nt; k += 2) {
+        int32_t start = h->tog[k] > h->opened ? h->tog[k] : h->opened;
+        if (k + 1 < h->nt && h->tog[k + 1] <= start)
+            continue;   /* undone before the problem was opened: never counted */
+        int32_t days = h->tog[k] - h->opened;
+        char from[11], to[11] = WQ_MARK_OPEN_END, d[8];
+        wq_date_from_days(start, from);
+        if (k + 1 < h->nt)
+            wq_date_from_days(h->tog[k + 1], to);
+        snprintf(d, sizeof d, "%05d", days < 0 ? 0 : days > 99999 ? 99999 : (int) days);
+        wq_marks_add(ms, 1, "R", st->county, st->month, from, to, d, NULL);
+    }
+}
+
 /*  A problem's contributions and marks that follow from its state alone:
-    its current status, the day and days of its current rectification, and
-    its timelines and overdue spells, from the deadline history
+    its current status, the day of its current rectification, its
+    rectification spells ('R' marks), and its timelines and overdue spells, from the deadline history
     (st->plans) and the resolution toggles (st->toggles). The full and the
     incremental fold both make them here. */
 static void
@@ -706,13 +727,9 @@ s_problem_derived(const char *entity, wq_fold_state_t *st, s_contribs_t *cs, wq_
         h.tog[h.nt++] = wq_date_days(d);
     }
     st->rect_date[0] = '\0';
-    if (h.nt % 2 == 1) {
-        /* Resolved now: the current rectification and its days. */
-        int32_t days = h.tog[h.nt - 1] - h.opened;
+    if (h.nt % 2 == 1)   /* resolved now: the day of the current rectification */
         wq_date_from_days(h.tog[h.nt - 1], st->rect_date);
-        s_add(cs, st->county, st->month, WQ_M_RECT_DAYS,
-              (unsigned) (days < 0 ? 0 : days > 65535 ? 65535 : days));
-    }
+    s_rect_spells(&h, st, ms);
     s_timelines(&h, entity, st, cs, ms);
 done:
     free(h.pd);
@@ -824,6 +841,34 @@ wq_fold_deadline_at(const char *plans, const char *date, char inforce[11], char 
     }
 }
 
+void
+wq_fold_problem_at(const wq_fold_state_t *st, const char *date, bool *overdue, bool *on_time,
+                   bool *late)
+{
+    char inforce[11], first[11], last[11] = "";
+    int changes;
+    *overdue = *on_time = *late = false;
+    if (st->kind != 'P' || !st->exists || strcmp(date, st->date) < 0)
+        return;
+    size_t len = st->toggles ? strlen(st->toggles) : 0, k = 0;
+    for (size_t off = 0; off + 10 <= len; off += 10)
+        if (memcmp(st->toggles + off, date, 10) <= 0) {
+            k++;
+            memcpy(last, st->toggles + off, 10);
+            last[10] = '\0';
+        }
+    if (k % 2 == 0) {
+        wq_fold_deadline_at(st->plans, date, inforce, first, &changes);
+        *overdue = inforce[0] && strcmp(inforce, date) < 0;
+        return;
+    }
+    wq_fold_deadline_at(st->plans, last, inforce, first, &changes);
+    if (inforce[0] && strcmp(last, inforce) > 0)
+        *late = true;
+    else
+        *on_time = true;
+}
+
 bool
 wq_fold_resolved_at(const char *toggles, size_t len, const char *date)
 {
@@ -867,6 +912,20 @@ s_fold_consultation(const char *cid, wq_fold_item_t *items, size_t n, wq_fold_st
         s_add(cs, st->county, st->month, WQ_M_ANSWERED, 0);
         s_add(cs, st->county, st->month, WQ_M_ANSWER_DAYS, (unsigned) days);
     }
+}
+
+/*  The area index: an 'A' mark (marks.h) per existing problem and
+    enterprise, keyed by its kind and county, so that the ledger and the
+    enterprise search of a city or county walk only that area's entities
+    (collector/ledger.c). Being a mark, ingest keeps it and verify checks
+    it with the others. */
+static void
+s_area_mark(const char *entity, const wq_fold_state_t *st, wq_marks_t *ms)
+{
+    if (!st->exists || (entity[0] != 'P' && entity[0] != 'E') || strlen(st->county) != 6)
+        return;
+    char kind[2] = {entity[0], '\0'};
+    wq_marks_add(ms, 1, "A", kind, st->county, entity, NULL);
 }
 
 int
@@ -929,6 +988,7 @@ wq_fold_compute_owned(const char *entity, wq_fold_item_t *items, size_t n,
     }
     if ((entity[0] == 'P' || entity[0] == 'C') && !opener && first)
         wq_marks_add(&ms, waiting, "W", first->county, entity, NULL);
+    s_area_mark(entity, st, &ms);
     if (cs.oom || ms.oom)
         goto oom;
     st->ncontribs = wq_contrib_normalize(cs.c, cs.n);
@@ -998,9 +1058,11 @@ wq_fold_append(const char *entity, wq_fold_state_t *st, const wq_record_t *rec, 
         if (s_room(&cs))
             cs.c[cs.n++] = st->contribs[i];
     }
-    /* Marks stay too, but a problem's overdue spells ('O'), made again. */
+    /* Marks stay too, but a problem's overdue and rectification spells
+       ('O', 'R'), made again from its history. */
     for (size_t i = 0; i < st->nmarks; i++) {
-        if (st->kind == 'P' && st->marks[i].len > 0 && st->marks[i].key[0] == 'O')
+        if (st->kind == 'P' && st->marks[i].len > 0 &&
+            (st->marks[i].key[0] == 'O' || st->marks[i].key[0] == 'R'))
             continue;
         if (ms.n == ms.cap) {
             size_t ncap = ms.cap ? ms.cap * 2 : 16;

@@ -176,6 +176,15 @@ int wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_
 void wq_fold_deadline_at(const char *plans, const char *date, char inforce[11], char first[11],
                          int *changes);
 
+/*  A problem's state (st, kind 'P') at the end of date, by the one
+    definition of docs/STORE.md section 3 that its timelines use: overdue
+    (opened, not resolved, a deadline in force that is before date), or
+    rectified on time / late (resolved, on or before / after the deadline
+    in force on the day of that rectification; none in force: on time).
+    All false for a problem not opened by date or that does not exist. */
+void wq_fold_problem_at(const wq_fold_state_t *st, const char *date, bool *overdue, bool *on_time,
+                        bool *late);
+
 /*  Whether a problem with these toggles (len bytes, a multiple of 10) was
     rectified or verified at the end of day date: an odd number of toggles
     on or before date. */

@@ -1,14 +1,20 @@
 /*  =========================================================================
     ledger - problems, enterprises and pending references as tables
 
-    "problems" and "enterprises" walk the "P:" / "E:" range of the states
-    table (one folded state per entity, so no event is read) and keep the
-    rows under the area that pass the filters; a problem's enterprise name
-    is one more get. "pending" walks the pending table and names each
-    waiting event's stream county. See ledger.h and docs/STORE.md.
+    "problems" and "enterprises" walk the area index (the 'A' marks,
+    marks.h: kind + county + entity key, kept by ingest and checked by
+    verify like every mark) from the area's prefix, so a county's or a
+    city's ledger reads only its own entities' folded states (no event is
+    read); a problem's enterprise name is one more get. A problem's status
+    "as of" a date is its status after the progress recorded on or before
+    that date: the current one unless the problem has events after it,
+    else a fold of its events (s_status_asof). "pending" walks the pending
+    table and names each waiting event's stream county. See ledger.h and
+    docs/STORE.md.
     =========================================================================
 */
 #include "collector/ledger.h"
+#include "common/i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +47,7 @@ s_params(const char *query, const wq_param_t *p, size_t n, const char *const *al
         while (j < na && strcmp(allowed[j], k) != 0)
             j++;
         if (j == na)
-            return wq_err_set(err, WQ_E_UNKNOWN, k, "query %s takes no parameter \"%s\"", query, k);
+            return wq_err_set(err, WQ_E_UNKNOWN, k, _("query %s takes no parameter \"%s\""), query, k);
         vals[j] = p[i].value ? p[i].value : "";
     }
     return WQ_OK;
@@ -53,7 +59,7 @@ s_area_prefix(const char *area, char prefix[7], wq_err_t *err)
 {
     size_t n = area ? strlen(area) : 0;
     if (!area || (n != 2 && n != 4 && n != 6) || strspn(area, "0123456789") != n)
-        return wq_err_set(err, WQ_E_FORMAT, "area", "area \"%s\" is not a GB/T 2260 code",
+        return wq_err_set(err, WQ_E_FORMAT, "area", _("area \"%s\" is not a GB/T 2260 code"),
                           area ? area : "");
     memcpy(prefix, area, n + 1);
     while (n > 2 && prefix[n - 1] == '0' && prefix[n - 2] == '0')
@@ -69,7 +75,7 @@ s_enum_param(wq_field_t f, const char *v, int *out, wq_err_t *err)
         return WQ_OK;
     *out = wq_enum_parse(f, v);
     if (!*out)
-        return wq_err_set(err, WQ_E_FORMAT, wq_field_name(f), "%s \"%s\" is not a known value",
+        return wq_err_set(err, WQ_E_FORMAT, wq_field_name(f), _("%s \"%s\" is not a known value"),
                           wq_field_name(f), v);
     return WQ_OK;
 }
@@ -113,41 +119,128 @@ s_int(wq_table_t *t, size_t r, size_t col, int64_t v, int *rc)
         *rc = WQ_E_NOMEM;
 }
 
-/*  Walk the states whose key starts with kind ("P:" / "E:"), calling fn
-    on each decoded state until it returns non-OK. */
+/*  Walk the states of the entities of kind ('P' / 'E') under the area
+    prefix, from the area index ('A' marks: 'A' kind county(6) entity),
+    calling fn on each decoded, existing state until it returns non-OK. */
 typedef int (*s_visit_fn)(MDB_txn *txn, wq_central_t *c, const char *entity,
                           const wq_fold_state_t *st, void *arg, wq_err_t *err);
 
 static int
-s_walk(MDB_txn *txn, wq_central_t *c, const char *kind, s_visit_fn fn, void *arg, wq_err_t *err)
+s_walk(MDB_txn *txn, wq_central_t *c, char kind, const char *prefix, s_visit_fn fn, void *arg,
+       wq_err_t *err)
 {
     MDB_cursor *cur = NULL;
     int rc = WQ_OK;
-    int mrc = mdb_cursor_open(txn, c->states, &cur);
+    char start[9];
+    size_t plen = strlen(prefix);
+    int mrc = mdb_cursor_open(txn, c->marks, &cur);
     if (mrc != 0)
-        return wq_store_err(mrc, "mdb_cursor_open(states)", err);
-    MDB_val k = {2, (void *) kind}, v;
+        return wq_store_err(mrc, "mdb_cursor_open(marks)", err);
+    start[0] = 'A';
+    start[1] = kind;
+    memcpy(start + 2, prefix, plen);
+    MDB_val k = {2 + plen, start}, v;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == WQ_OK;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < 3 || memcmp(k.mv_data, kind, 2) != 0 || k.mv_size > WQ_ENTITY_MAX)
+        if (k.mv_size < 2 + plen || memcmp(k.mv_data, start, 2 + plen) != 0)
             break;
+        if (k.mv_size < 11 || k.mv_size > 8 + WQ_ENTITY_MAX) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "an area mark is malformed: run verify");
+            break;
+        }
         char entity[WQ_ENTITY_MAX + 1];
-        memcpy(entity, k.mv_data, k.mv_size);
-        entity[k.mv_size] = '\0';
+        memcpy(entity, (const char *) k.mv_data + 8, k.mv_size - 8);
+        entity[k.mv_size - 8] = '\0';
         wq_fold_state_t st;
-        memset(&st, 0, sizeof st);
-        rc = wq_fold_state_decode(v.mv_data, v.mv_size, &st, err);
+        bool found = false;
+        rc = s_state(txn, c, entity, &st, &found, err);
+        if (rc == WQ_OK && !found)
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks",
+                            "the area index names %s, which has no state: run verify", entity);
         if (rc == WQ_OK && st.exists)
             rc = fn(txn, c, entity, &st, arg, err);
         wq_fold_state_clear(&st);
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = wq_store_err(mrc, "mdb_cursor_get(states)", err);
+        rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
     mdb_cursor_close(cur);
     return rc;
 }
 
+/*  The status of a problem at the end of day asof: that of its last
+    effective progress (in fold order) dated on or before asof, open if
+    none ("reopened" counts as open), as the fold computes the current
+    one (docs/STORE.md §3). It is the current status when no event of the
+    problem is dated after asof (the last entry of the entity index: the
+    dates as recorded); otherwise the problem's events are folded again
+    (corrections applied as the current state has them, so that it agrees
+    with the resolution toggles the overdue rule reads). */
+static int
+s_status_asof(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_state_t *ps,
+              const char *asof, int *status, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    wq_fold_item_t *items = NULL;
+    wq_fold_state_t tmp;
+    size_t n = 0;
+    int rc = WQ_OK;
+    memset(&tmp, 0, sizeof tmp);
+    *status = ps->status;
+    int mrc = mdb_cursor_open(txn, c->entities, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(entities)", err);
+    MDB_val k = {strlen(entity), (void *) entity}, v;
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+    if (mrc == 0)
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST_DUP);
+    mdb_cursor_close(cur);
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return wq_store_err(mrc, "mdb_cursor_get(entities)", err);
+    if (mrc == MDB_NOTFOUND || v.mv_size < 10 || memcmp(v.mv_data, asof, 10) <= 0)
+        return WQ_OK;
+    if ((rc = wq_fold_load(txn, c, entity, &items, &n, err)) != WQ_OK ||
+        (rc = wq_fold_compute(entity, items, n, &tmp, err)) != WQ_OK)
+        goto done;
+    *status = WQ_STATUS_OPEN;
+    for (size_t i = 0; i < n; i++) {
+        const wq_record_t *r = items[i].rec;
+        if ((items[i].effect != WQ_EFFECT_EFFECTIVE && items[i].effect != WQ_EFFECT_CORRECTED) ||
+            r->type != WQ_REC_PROGRESS || strcmp(r->date, asof) > 0)
+            continue;
+        int st = r->status == WQ_STATUS_REOPENED ? WQ_STATUS_OPEN : (int) r->status;
+        if (st >= WQ_STATUS_OPEN && st <= WQ_STATUS_VERIFIED)
+            *status = st;
+    }
+done:
+    wq_fold_state_clear(&tmp);
+    wq_fold_items_free(&items, n);
+    return rc;
+}
+
 /*  ---- problems ----------------------------------------------------------- */
+
+/*  Enterprise names met in one walk: many problems share an enterprise,
+    whose folded state (all its visits' contributions and marks) is far
+    bigger than a problem's. Direct-mapped by a hash of the credit code; a
+    collision just reads the state again. */
+#define S_NAMES 4096
+typedef struct {
+    char code[19];
+    bool found;                 /* the enterprise has a state with a name */
+    char name[208];
+} s_name_t;
+typedef struct {
+    s_name_t slot[S_NAMES];
+} s_names_t;
+
+static s_name_t *
+s_name_slot(s_names_t *names, const char *code)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = code; *p; p++)
+        h = (h ^ (uint8_t) *p) * 16777619u;
+    return &names->slot[h % S_NAMES];
+}
 
 typedef struct {
     wq_table_t *t;
@@ -156,6 +249,7 @@ typedef struct {
     int status, category, severity;
     int overdue;          /* -1 any, 0 not overdue, 1 overdue */
     const char *ent;
+    s_names_t *names;     /* enterprise names already read (may be NULL: no cache) */
 } s_problems_t;
 
 static int
@@ -165,8 +259,14 @@ s_problem_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
     s_problems_t *q = arg;
     if (strncmp(ps->county, q->prefix, strlen(q->prefix)) != 0 || strcmp(ps->date, q->asof) > 0)
         return WQ_OK;
-    if ((q->status && ps->status != q->status) || (q->category && ps->category != q->category) ||
+    if ((q->category && ps->category != q->category) ||
         (q->severity && ps->severity != q->severity) || (q->ent && strcmp(q->ent, ps->ent) != 0))
+        return WQ_OK;
+    int status = ps->status;
+    int rc = s_status_asof(txn, c, entity, ps, q->asof, &status, err);
+    if (rc != WQ_OK)
+        return rc;
+    if (q->status && status != q->status)
         return WQ_OK;
     /* The one definition of overdue (docs/STORE.md §3): the deadline in
        force on asof, not the latest one. */
@@ -178,13 +278,26 @@ s_problem_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
                                         ps->toggles ? strlen(ps->toggles) : 0, q->asof);
     if (q->overdue >= 0 && overdue != (q->overdue == 1))
         return WQ_OK;
-    char ename[WQ_ENTITY_MAX + 1];
-    snprintf(ename, sizeof ename, "E:%s", ps->ent);
+    s_name_t *slot = q->names ? s_name_slot(q->names, ps->ent) : NULL;
     wq_fold_state_t es;
     bool ef = false;
-    int rc = s_state(txn, c, ename, &es, &ef, err);
-    if (rc != WQ_OK)
-        return rc;
+    memset(&es, 0, sizeof es);
+    if (slot && strcmp(slot->code, ps->ent) == 0) {
+        ef = slot->found;
+        es.exists = slot->found;
+        snprintf(es.name, sizeof es.name, "%s", slot->name);
+    } else {
+        char ename[WQ_ENTITY_MAX + 1];
+        snprintf(ename, sizeof ename, "E:%s", ps->ent);
+        rc = s_state(txn, c, ename, &es, &ef, err);
+        if (rc != WQ_OK)
+            return rc;
+        if (slot) {
+            snprintf(slot->code, sizeof slot->code, "%s", ps->ent);
+            slot->found = ef && es.exists && es.name[0];
+            snprintf(slot->name, sizeof slot->name, "%s", slot->found ? es.name : "");
+        }
+    }
     size_t r;
     if (wq_table_add_row(q->t, &r) != WQ_OK)
         rc = WQ_E_NOMEM;
@@ -199,11 +312,11 @@ s_problem_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
     s_str(q->t, r, 8, ps->deadline[0] ? ps->deadline : NULL, &rc);
     if (overdue)
         s_int(q->t, r, 9, wq_date_days(q->asof) - wq_date_days(inforce), &rc);
-    s_str(q->t, r, 10, wq_enum_name(WQ_F_STATUS, ps->status), &rc);
+    s_str(q->t, r, 10, wq_enum_name(WQ_F_STATUS, status), &rc);
     s_str(q->t, r, 11, overdue ? "yes" : "no", &rc);
     wq_fold_state_clear(&es);
     if (rc != WQ_OK)
-        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the problems table");
+        return wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the problems table"));
     return WQ_OK;
 }
 
@@ -225,7 +338,7 @@ s_walk_overdue(MDB_txn *txn, wq_central_t *c, s_problems_t *q, wq_err_t *err)
         if (key[0] != 'O')
             break;
         if (k.mv_size < 36 || k.mv_size > 34 + WQ_ENTITY_MAX) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", "an overdue mark is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("an overdue mark is malformed: run verify"));
             break;
         }
         if (memcmp(key + 1, q->asof, 10) > 0)
@@ -264,7 +377,7 @@ wq_ledger_problems(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size
     if (rc == WQ_OK)
         rc = s_area_prefix(v[0] ? v[0] : "130000", q.prefix, err);
     if (rc == WQ_OK && v[1] && wq_date_check(v[1], err) != WQ_OK)
-        rc = wq_err_set(err, WQ_E_FORMAT, "asof", "asof \"%s\" is not a date YYYY-MM-DD", v[1]);
+        rc = wq_err_set(err, WQ_E_FORMAT, "asof", _("asof \"%s\" is not a date YYYY-MM-DD"), v[1]);
     if (rc == WQ_OK)
         rc = s_enum_param(WQ_F_STATUS, v[2], &q.status, err);
     if (rc == WQ_OK)
@@ -273,7 +386,7 @@ wq_ledger_problems(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size
         rc = s_enum_param(WQ_F_SEVERITY, v[4], &q.severity, err);
     if (rc == WQ_OK && v[5] && *v[5]) {
         if (strcmp(v[5], "yes") && strcmp(v[5], "no"))
-            rc = wq_err_set(err, WQ_E_FORMAT, "overdue", "overdue is yes or no, not \"%s\"", v[5]);
+            rc = wq_err_set(err, WQ_E_FORMAT, "overdue", _("overdue is yes or no, not \"%s\""), v[5]);
         q.overdue = strcmp(v[5], "yes") == 0;
     }
     if (rc != WQ_OK)
@@ -285,11 +398,13 @@ wq_ledger_problems(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size
     q.ent = v[6] && *v[6] ? v[6] : NULL;
     q.t = wq_table_new(sizeof cols / sizeof cols[0], cols);
     if (!q.t)
-        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the problems table");
+        return wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the problems table"));
+    q.names = calloc(1, sizeof *q.names);   /* without it, every row reads its enterprise */
     if (q.overdue == 1)
         rc = s_walk_overdue(txn, c, &q, err);
     else
-        rc = s_walk(txn, c, "P:", s_problem_row, &q, err);
+        rc = s_walk(txn, c, 'P', q.prefix, s_problem_row, &q, err);
+    free(q.names);
     if (rc == WQ_OK)
         *out = q.t;
     else
@@ -330,7 +445,7 @@ s_ent_row(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_state
     s_str(q->t, r, 4, es->month[0] ? es->month : NULL, &rc);
     s_str(q->t, r, 5, es->klass ? wq_enum_name(WQ_F_CLASS, es->klass) : NULL, &rc);
     if (rc != WQ_OK)
-        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the enterprises table");
+        return wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the enterprises table"));
     return WQ_OK;
 }
 
@@ -350,7 +465,7 @@ wq_ledger_enterprises(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, s
         char *end;
         long n = strtol(v[2], &end, 10);
         if (*end || n < 1 || n > S_MAX_ENTERPRISES)
-            rc = wq_err_set(err, WQ_E_FORMAT, "limit", "limit is 1..%d, not \"%s\"",
+            rc = wq_err_set(err, WQ_E_FORMAT, "limit", _("limit is 1..%d, not \"%s\""),
                             S_MAX_ENTERPRISES, v[2]);
         q.limit = (size_t) n;
     }
@@ -359,8 +474,8 @@ wq_ledger_enterprises(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, s
     q.q = v[1] && *v[1] ? v[1] : NULL;
     q.t = wq_table_new(sizeof cols / sizeof cols[0], cols);
     if (!q.t)
-        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the enterprises table");
-    rc = s_walk(txn, c, "E:", s_ent_row, &q, err);
+        return wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the enterprises table"));
+    rc = s_walk(txn, c, 'E', q.prefix, s_ent_row, &q, err);
     if (rc == WQ_OK)
         *out = q.t;
     else
@@ -388,7 +503,7 @@ wq_ledger_pending(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_
         return rc;
     t = wq_table_new(sizeof cols / sizeof cols[0], cols);
     if (!t)
-        return wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the pending table");
+        return wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the pending table"));
     int mrc = mdb_cursor_open(txn, c->pending, &cur);
     if (mrc != 0) {
         rc = wq_store_err(mrc, "mdb_cursor_open(pending)", err);
@@ -403,7 +518,7 @@ wq_ledger_pending(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_
         if (!wq_ek_to_text(k.mv_data, k.mv_size, target) ||
             !wq_ek_to_text(val.mv_data, val.mv_size, waiting) ||
             !wq_ek_split(val.mv_data, val.mv_size, agent, &inc, &seq)) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "pending", "a pending entry is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "pending", _("a pending entry is malformed: run verify"));
             break;
         }
         uint8_t sk[WQ_AGENT_ID_MAX + 5];
@@ -430,7 +545,7 @@ wq_ledger_pending(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_
         s_str(t, r, 3, row.county, &rc);
         s_str(t, r, 4, s_name(row.county), &rc);
         if (rc != WQ_OK)
-            rc = wq_err_set(err, WQ_E_NOMEM, "query", "out of memory building the pending table");
+            rc = wq_err_set(err, WQ_E_NOMEM, "query", _("out of memory building the pending table"));
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_store_err(mrc, "mdb_cursor_get(pending)", err);

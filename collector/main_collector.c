@@ -97,7 +97,7 @@ s_load_config(const char *dir, wq_collector_config_t *cfg, wq_err_t *err)
 {
     int rc = wq_collector_config_defaults(cfg);
     if (rc != WQ_OK)
-        return wq_err_set(err, rc, NULL, "out of memory");
+        return wq_err_set(err, rc, NULL, _("out of memory"));
     char *path = s_path(dir, WQ_COLLECTOR_CONF_FILE);
     rc = wq_collector_config_load(cfg, path, err);
     zstr_free(&path);
@@ -373,14 +373,14 @@ s_cmd_run(int argc, char **argv)
     char text[512];
 
     if (s_load_config(dir, &cfg, &err) != WQ_OK || s_apply_overrides(&cfg, &a.c, &err) != WQ_OK) {
-        wq_error("cannot start: %s", wq_err_format(&err, text, sizeof text));
+        wq_error(_("cannot start: %s"), wq_err_format(&err, text, sizeof text));
         goto done;
     }
     /* One `run` per data directory: a second one would serve the same
        store on other ports, which is never what the operator meant. */
     lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd < 0) {
-        wq_error("cannot start: cannot open %s: %s", lock_path, strerror(errno));
+        wq_error(_("cannot start: cannot open %s: %s"), lock_path, strerror(errno));
         goto done;
     }
     if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -388,22 +388,22 @@ s_cmd_run(int argc, char **argv)
         ssize_t n = pread(lock_fd, other, sizeof other - 1, 0);
         other[n > 0 ? n : 0] = 0;
         other[strcspn(other, "\n")] = 0;
-        wq_error("cannot start: another wanqi-collector run (pid %s) is already serving %s", other[0] ? other : "?",
+        wq_error(_("cannot start: another wanqi-collector run (pid %s) is already serving %s"), other[0] ? other : "?",
                  dir);
         goto done;
     }
     char pid[32];
     int pn = snprintf(pid, sizeof pid, "%d\n", (int) getpid());
     if (ftruncate(lock_fd, 0) != 0 || pwrite(lock_fd, pid, (size_t) pn, 0) != pn)
-        wq_warn("cannot write the pid into %s: %s", lock_path, strerror(errno));
+        wq_warn(_("cannot write the pid into %s: %s"), lock_path, strerror(errno));
     if (wq_central_open(store_path, (size_t) cfg.map_size, &central, &err) != WQ_OK) {
-        wq_error("cannot open the central store %s: %s", store_path, wq_err_format(&err, text, sizeof text));
+        wq_error(_("cannot open the central store %s: %s"), store_path, wq_err_format(&err, text, sizeof text));
         goto done;
     }
     wq_central_set_agent_quota(central, cfg.agent_quota);
     wq_central_stats_t st;
     if (wq_central_stats(central, &st, &err) == WQ_OK)
-        wq_info("central store %s: %" PRIu64 " events, %" PRIu64 " quarantined, %" PRIu64 " streams", store_path,
+        wq_info(_("central store %s: %" PRIu64 " events, %" PRIu64 " quarantined, %" PRIu64 " streams"), store_path,
                 st.events, st.quarantined, st.streams);
     wq_server_opts_t opts = {
         .ingest = cfg.ingest,
@@ -419,7 +419,7 @@ s_cmd_run(int argc, char **argv)
         .buffer_max = cfg.buffer_max,
     };
     if (wq_server_new(&opts, &server, &err) != WQ_OK) {
-        wq_error("cannot start: %s", wq_err_format(&err, text, sizeof text));
+        wq_error(_("cannot start: %s"), wq_err_format(&err, text, sizeof text));
         goto done;
     }
     /* Signals: only this thread handles them (the others were started
@@ -432,15 +432,15 @@ s_cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    wq_info("running (pid %d)", (int) getpid());
+    wq_info(_("running (pid %d)"), (int) getpid());
     if (wq_server_run(server, &s_stop, &s_reload, &err) != WQ_OK) {
-        wq_error("stopped on error: %s", wq_err_format(&err, text, sizeof text));
+        wq_error(_("stopped on error: %s"), wq_err_format(&err, text, sizeof text));
         goto done;
     }
     wq_server_stats_t ss;
     wq_server_stats(server, &ss);
-    wq_info("stopping: %" PRIu64 " batches acknowledged, %" PRIu64 " records stored, %" PRIu64
-            " duplicates dropped, %" PRIu64 " quarantined since start",
+    wq_info(_("stopping: %" PRIu64 " batches acknowledged, %" PRIu64 " records stored, %" PRIu64
+            " duplicates dropped, %" PRIu64 " quarantined since start"),
             ss.batches, ss.records_stored, ss.records_duplicate, ss.records_quarantined);
     ret = S_EXIT_OK;
 done:
@@ -509,9 +509,9 @@ s_cmd_verify(int argc, char **argv)
     wq_central_stats(central, &cs, NULL);
     if (!a.quiet || diffs)
         fprintf(diffs ? stderr : stdout,
-                "verify: %" PRIu64 " events, %" PRIu64 " quarantined, %" PRIu64 " streams: %s (%" PRIu64
-                " differences)\n",
-                cs.events, cs.quarantined, cs.streams, diffs ? "VIEWS DIFFER" : "views equal", diffs);
+                _("verify: %" PRIu64 " events, %" PRIu64 " quarantined, %" PRIu64 " streams: %s (%" PRIu64
+                " differences)\n"),
+                cs.events, cs.quarantined, cs.streams, diffs ? _("VIEWS DIFFER") : _("views equal"), diffs);
     ret = diffs ? 1 : 0;
 done:
     wq_central_destroy(&central);
@@ -597,8 +597,8 @@ s_cmd_authorize(int argc, char **argv)
     memset(&peer, 0, sizeof peer);
     bool agent = strcmp(a.args[0], "agent") == 0;
     if (!a.key || (agent && (!a.agent_id || !a.county || a.name)) || (!agent && (!a.name || a.agent_id || a.county))) {
-        fprintf(stderr, agent ? "wanqi-collector authorize agent: needs --key, --agent-id and --county\n"
-                              : "wanqi-collector authorize client: needs --key and --name\n");
+        fprintf(stderr, agent ? _("wanqi-collector authorize agent: needs --key, --agent-id and --county\n")
+                              : _("wanqi-collector authorize client: needs --key and --name\n"));
         return S_EXIT_USAGE;
     }
     wq_err_t err;
@@ -744,7 +744,7 @@ main(int argc, char **argv)
         return S_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("wanqi-collector %s\n", WANQI_VERSION);
+        printf("wanqi-collector %s\n", WANQI_VERSION);   /* not translated: name and version */
         return S_EXIT_OK;
     }
     if (strcmp(cmd, "init") == 0)

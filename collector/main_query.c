@@ -102,6 +102,96 @@ s_usage(FILE *out)
             S_DIR_ENV, S_COLLECTOR_ENV, S_COLLECTOR_KEY_ENV, S_PAGE_ROWS);
 }
 
+/*  Each command's own help (`wanqi-query CMD --help`); the connection
+    options and exit status, common to the queries, follow it. */
+static const struct {
+    const char *cmd, *help;
+} s_cmd_help[] = {
+    {"summary",
+     N_("Usage: wanqi-query summary [--level province|city|county] [--area CODE] [--from YYYY-MM]\n"
+        "                          [--to YYYY-MM] [--asof YYYY-MM-DD] [--by group] [--columns G,G]\n"
+        "\n"
+        "Campaign figures, one row per area at --level under --area (default: the province):\n"
+        "enterprises registered and visited, visits by method, problems by category and status,\n"
+        "plans, services, consultations, supervision classes and performance grades; overdue,\n"
+        "rectified on time / late and the median days to rectification as of --asof (default\n"
+        "today). --from/--to: months of activity (problems: the month opened). --by group splits\n"
+        "enterprises, problems, on-time figures and overdue by focus group and above designated\n"
+        "size (a problem by its enterprise's profile as of --asof). --columns: column groups\n"
+        "(enterprises, visits, problems, services, consultations, classes). Table and CSV end\n"
+        "with a totals row when there are several rows.\n")},
+    {"overdue",
+     N_("Usage: wanqi-query overdue [--area CODE] [--asof YYYY-MM-DD] [--from YYYY-MM] [--to YYYY-MM]\n"
+        "\n"
+        "Problems overdue at the end of --asof (default today): opened, the deadline in force that\n"
+        "day has passed, and not rectified. One row each, with the deadline in force, the first\n"
+        "deadline, the number of extensions and the days overdue. --from/--to: months opened.\n")},
+    {"enterprise",
+     N_("Usage: wanqi-query enterprise CODE\n"
+        "\n"
+        "One enterprise's whole case file (一企一册) as a timeline: every record about it and its\n"
+        "problems and consultations, with each record's effect (counted, corrected, retracted,\n"
+        "foreign). CODE: the 18-character unified social credit code.\n")},
+    {"agents",
+     N_("Usage: wanqi-query agents [--area CODE]\n"
+        "\n"
+        "Each agent (county workstation): last contact, the collector's mark, the backlog it\n"
+        "reported and the records quarantined.\n")},
+    {"quarantine",
+     N_("Usage: wanqi-query quarantine [--area CODE] [--agent ID]\n"
+        "\n"
+        "Records the collector could not accept, with the reason, the agent and the time.\n")},
+    {"foreign",
+     N_("Usage: wanqi-query foreign [--area CODE]\n"
+        "\n"
+        "Records refused because their county does not own the enterprise, problem or\n"
+        "consultation they concern (--area: the sender's or the owner's county).\n")},
+    {"cadres",
+     N_("Usage: wanqi-query cadres [--level province|city|county] [--area CODE] [--from YYYY-MM]\n"
+        "                         [--to YYYY-MM]\n"
+        "\n"
+        "Distinct cadres who made visits and the visits of each, by area and month (names as\n"
+        "recorded).\n")},
+    {"waiting",
+     N_("Usage: wanqi-query waiting [--area CODE]\n"
+        "\n"
+        "Plans, progress, answers and corrections still waiting for the record they refer to,\n"
+        "with their age, so that a county can resend or fix them.\n")},
+    {"doubles",
+     N_("Usage: wanqi-query doubles [--area CODE] [--from YYYY-MM] [--to YYYY-MM]\n"
+        "\n"
+        "Possible double entries: visits of one enterprise on one date by one method from\n"
+        "several workstations, for staff to check (never merged).\n")},
+    {"keygen",
+     N_("Usage: wanqi-query keygen [--dir DIR]\n"
+        "\n"
+        "Make this client's key pair in DIR (default $WANQI_QUERY_DIR, else ~/.wanqi-query) and\n"
+        "print its public key, for the collector's operator to authorize with\n"
+        "`wanqi-collector authorize client --key KEY --name NAME`.\n"
+        "Exit status: 0 done, 2 bad usage, 4 local error (e.g. a key pair already there).\n")},
+};
+#define S_NCMDS (sizeof s_cmd_help / sizeof s_cmd_help[0])
+
+/*  Print cmd's help to stdout; -1 if cmd is not a command. */
+static int
+s_cmd_usage(const char *cmd)
+{
+    for (size_t i = 0; i < S_NCMDS; i++)
+        if (strcmp(s_cmd_help[i].cmd, cmd) == 0) {
+            fputs(_(s_cmd_help[i].help), stdout);
+            if (strcmp(cmd, "keygen") != 0)
+                fputs(_("\n"
+                        "Every query also takes --collector ENDPOINT, --collector-key KEY, --dir DIR or\n"
+                        "--key FILE, --format table|csv|json, --timeout S and --param KEY=VALUE\n"
+                        "(wanqi-query --help describes them).\n"
+                        "Exit status: 0 answered, 1 the collector refused the query (text says why),\n"
+                        "2 bad usage, 3 collector unreachable or our key refused, 4 local error.\n"),
+                      stdout);
+            return 0;
+        }
+    return -1;
+}
+
 static char *
 s_default_dir(const char *dir)
 {
@@ -260,14 +350,15 @@ s_column_wanted(const char *col, const char *list)
 
 /*  The summary as shown: the wanted column groups, and (for table and CSV,
     when there is more than one row) a totals row "total / 合计" summing
-    each integer column; the median of answer days cannot be summed and is
-    left empty. JSON stays one object per area. NULL on no memory. */
+    each integer column; medians cannot be summed and are left empty. JSON
+    stays one object per area. NULL on no memory. */
+#define S_SUMMARY_MAXCOLS 128   /* the summary has 79 columns with --by group */
 static wq_table_t *
 s_shape_summary(const wq_table_t *in, const char *columns, wq_format_t format)
 {
-    size_t nc = wq_table_ncols(in), nr = wq_table_nrows(in), keep[64], nk = 0;
-    const char *names[64];
-    for (size_t c = 0; c < nc && nk < 64; c++)
+    size_t nc = wq_table_ncols(in), nr = wq_table_nrows(in), keep[S_SUMMARY_MAXCOLS], nk = 0;
+    const char *names[S_SUMMARY_MAXCOLS];
+    for (size_t c = 0; c < nc && nk < S_SUMMARY_MAXCOLS; c++)
         if (s_column_wanted(wq_table_col(in, c), columns)) {
             keep[nk] = c;
             names[nk++] = wq_table_col(in, c);
@@ -296,7 +387,7 @@ s_shape_summary(const wq_table_t *in, const char *columns, wq_format_t format)
                 rc = wq_table_set_str(t, row, k, "total");
             else if (strcmp(col, "area_name") == 0)
                 rc = wq_table_set_str(t, row, k, "合计");
-            else if (strcmp(col, "answer_days_median") != 0 && strcmp(col, "level") != 0) {
+            else if (!strstr(col, "_median") && strcmp(col, "level") != 0) {
                 int64_t sum = 0;
                 bool any = false;
                 for (size_t r = 0; r < nr; r++) {
@@ -687,7 +778,7 @@ main(int argc, char **argv)
         case 'h':
         case O_HELP: help = true; break;
         case O_VERSION:
-            printf("wanqi-query %s\n", WANQI_VERSION);
+            printf("wanqi-query %s\n", WANQI_VERSION);   /* not translated: name and version */
             ret = S_EXIT_OK;
             goto done;
         default:
@@ -698,7 +789,13 @@ main(int argc, char **argv)
             goto done;
     }
     if (help) {
-        s_usage(stdout);
+        /* `wanqi-query CMD --help` (getopt moved CMD after the options) */
+        if (optind < argc && s_cmd_usage(argv[optind]) != 0) {
+            fprintf(stderr, _("wanqi-query: unknown command \"%s\" (see --help)\n"), argv[optind]);
+            goto done;
+        }
+        if (optind >= argc)
+            s_usage(stdout);
         ret = S_EXIT_OK;
         goto done;
     }

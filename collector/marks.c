@@ -9,6 +9,7 @@
     =========================================================================
 */
 #include "collector/marks.h"
+#include "common/i18n.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -96,7 +97,7 @@ s_add(MDB_txn *txn, wq_central_t *c, const wq_mark_t *m, int64_t delta, wq_err_t
     if (mrc == 0) {
         if (v.mv_size != 8)
             return wq_err_set(err, WQ_E_CORRUPT, "marks",
-                              "a stored mark is %zu bytes, not 8: run verify", v.mv_size);
+                              _("a stored mark is %zu bytes, not 8: run verify"), v.mv_size);
         memcpy(&cur, v.mv_data, 8);
     } else if (mrc != MDB_NOTFOUND) {
         return wq_store_err(mrc, "mdb_get(marks)", err);

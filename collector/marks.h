@@ -18,6 +18,13 @@
       'D' county(6) date(10) method(1) credit code(18)  visits of one day and
                                                         method from several
                                                         workstations
+      'R' county(6) month(7) start(10) end(10) days(5)  problems rectified over
+                                                        [start, end), days from
+                                                        opening to rectification
+      'A' kind(1) county(6) entity                      an existing problem
+                                                        ('P') or enterprise
+                                                        ('E') of that county:
+                                                        the area index
     =========================================================================
 */
 #ifndef WQ_MARKS_H_INCLUDED

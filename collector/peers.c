@@ -9,6 +9,7 @@
     =========================================================================
 */
 #include "collector/peers.h"
+#include "common/i18n.h"
 #include "common/division.h"
 #include "proto/curve.h"
 
@@ -42,12 +43,12 @@ s_name_check(const char *name, wq_err_t *err)
 {
     size_t n = strlen(name);
     if (n == 0 || n > WQ_PEER_NAME_MAX)
-        return wq_err_set(err, WQ_E_FORMAT, "name", "client name \"%s\" must have 1..%d characters",
+        return wq_err_set(err, WQ_E_FORMAT, "name", _("client name \"%s\" must have 1..%d characters"),
                           name, WQ_PEER_NAME_MAX);
     for (const char *p = name; *p; p++)
         if (!(isalnum((unsigned char) *p) || *p == '_' || *p == '.' || *p == '@' || *p == '-'))
             return wq_err_set(err, WQ_E_FORMAT, "name",
-                              "client name \"%s\": character '%c' not allowed (use A-Z a-z 0-9 _ . @ -)",
+                              _("client name \"%s\": character '%c' not allowed (use A-Z a-z 0-9 _ . @ -)"),
                               name, *p);
     return WQ_OK;
 }
@@ -57,7 +58,7 @@ wq_peer_check(const wq_peer_t *peer, wq_err_t *err)
 {
     if (wq_curve_key_check(peer->key, NULL) != WQ_OK)
         return wq_err_set(err, WQ_E_FORMAT, "key",
-                          "\"%.60s\" is not a CURVE public key (40 Z85 characters)", peer->key);
+                          _("\"%.60s\" is not a CURVE public key (40 Z85 characters)"), peer->key);
     if (peer->kind == WQ_PEER_AGENT) {
         int rc = wq_agent_id_check(peer->id, err);
         if (rc != WQ_OK)
@@ -74,7 +75,7 @@ wq_peer_check(const wq_peer_t *peer, wq_err_t *err)
     }
     if (peer->kind == WQ_PEER_CLIENT)
         return s_name_check(peer->id, err);
-    return wq_err_set(err, WQ_E_FORMAT, "kind", "peer kind must be \"agent\" or \"client\"");
+    return wq_err_set(err, WQ_E_FORMAT, "kind", _("peer kind must be \"agent\" or \"client\""));
 }
 
 static int
@@ -121,25 +122,25 @@ s_parse_line(char *line, wq_peer_t *peer, wq_err_t *err)
     char *save = NULL;
     for (char *tok = strtok_r(line, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
         if (n == 5)
-            return wq_err_set(err, WQ_E_FORMAT, NULL, "too many fields");
+            return wq_err_set(err, WQ_E_FORMAT, NULL, _("too many fields"));
         fields[n++] = tok;
     }
     memset(peer, 0, sizeof *peer);
     if (n > 0 && strcmp(fields[0], "agent") == 0) {
         if (n != 4)
             return wq_err_set(err, WQ_E_FORMAT, NULL,
-                              "an agent line has 4 fields: agent KEY AGENT_ID COUNTY (found %zu)", n);
+                              _("an agent line has 4 fields: agent KEY AGENT_ID COUNTY (found %zu)"), n);
         peer->kind = WQ_PEER_AGENT;
     } else if (n > 0 && strcmp(fields[0], "client") == 0) {
         if (n != 3)
             return wq_err_set(err, WQ_E_FORMAT, NULL,
-                              "a client line has 3 fields: client KEY NAME (found %zu)", n);
+                              _("a client line has 3 fields: client KEY NAME (found %zu)"), n);
         peer->kind = WQ_PEER_CLIENT;
     } else
-        return wq_err_set(err, WQ_E_FORMAT, NULL, "a line must start with \"agent\" or \"client\"");
+        return wq_err_set(err, WQ_E_FORMAT, NULL, _("a line must start with \"agent\" or \"client\""));
     if (strlen(fields[1]) > WQ_KEY_Z85_LEN || strlen(fields[2]) > WQ_PEER_NAME_MAX
         || (n == 4 && strlen(fields[3]) > 6))
-        return wq_err_set(err, WQ_E_FORMAT, NULL, "a field is too long");
+        return wq_err_set(err, WQ_E_FORMAT, NULL, _("a field is too long"));
     strcpy(peer->key, fields[1]);
     strcpy(peer->id, fields[2]);
     if (n == 4)
@@ -157,7 +158,7 @@ s_parse(FILE *f, const char *path, wq_peers_t **out, wq_err_t *err)
     int lineno = 0;
     wq_peers_t *self = calloc(1, sizeof *self);
     if (!self) {
-        rc = wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory reading %s", path);
+        rc = wq_err_set(err, WQ_E_NOMEM, NULL, _("out of memory reading %s"), path);
         goto fail;
     }
     ssize_t len;
@@ -173,7 +174,7 @@ s_parse(FILE *f, const char *path, wq_peers_t **out, wq_err_t *err)
         wq_err_t lerr;
         wq_err_clear(&lerr);
         if (s_parse_line(p, &peer, &lerr) != WQ_OK) {
-            rc = wq_err_set(err, WQ_E_CONFIG, lerr.field, "%s line %d: %s; fix or remove that line", path,
+            rc = wq_err_set(err, WQ_E_CONFIG, lerr.field, _("%s line %d: %s; fix or remove that line"), path,
                             lineno, lerr.text);
             goto fail;
         }
@@ -181,17 +182,17 @@ s_parse(FILE *f, const char *path, wq_peers_t **out, wq_err_t *err)
         const char *what = NULL;
         const wq_peer_t *dup = s_duplicate(self, &peer, &what);
         if (dup) {
-            rc = wq_err_set(err, WQ_E_CONFIG, "peers", "%s line %d: %s already listed on line %d", path, lineno,
+            rc = wq_err_set(err, WQ_E_CONFIG, "peers", _("%s line %d: %s already listed on line %d"), path, lineno,
                             what, dup->line);
             goto fail;
         }
         if (s_push(self, &peer) != WQ_OK) {
-            rc = wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory reading %s", path);
+            rc = wq_err_set(err, WQ_E_NOMEM, NULL, _("out of memory reading %s"), path);
             goto fail;
         }
     }
     if (ferror(f)) {
-        rc = wq_err_set(err, WQ_E_IO, "peers", "cannot read %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "peers", _("cannot read %s: %s"), path, strerror(errno));
         goto fail;
     }
     free(line);
@@ -211,9 +212,9 @@ wq_peers_load(const char *path, wq_peers_t **out, wq_err_t *err)
     if (!f) {
         if (errno == ENOENT) {
             *out = calloc(1, sizeof **out);
-            return *out ? WQ_OK : wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory");
+            return *out ? WQ_OK : wq_err_set(err, WQ_E_NOMEM, NULL, _("out of memory"));
         }
-        return wq_err_set(err, WQ_E_IO, "peers", "cannot open %s: %s", path, strerror(errno));
+        return wq_err_set(err, WQ_E_IO, "peers", _("cannot open %s: %s"), path, strerror(errno));
     }
     /* Whoever can write the peers file decides who may write for which
        county: refuse a file others may write (issue 10). */
@@ -221,8 +222,8 @@ wq_peers_load(const char *path, wq_peers_t **out, wq_err_t *err)
     if (fstat(fileno(f), &st) != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
         fclose(f);
         return wq_err_set(err, WQ_E_CONFIG, "peers",
-                          "%s may be written by group or others (mode %03o): it decides which key "
-                          "writes for which county; run chmod 600 %s", path,
+                          _("%s may be written by group or others (mode %03o): it decides which key "
+                          "writes for which county; run chmod 600 %s"), path,
                           (unsigned) (st.st_mode & 0777), path);
     }
     int rc = s_parse(f, path, out, err);
@@ -279,11 +280,11 @@ wq_peers_create(const char *path, wq_err_t *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return wq_err_set(err, WQ_E_IO, "peers", "cannot create %s: %s", path, strerror(errno));
+        return wq_err_set(err, WQ_E_IO, "peers", _("cannot create %s: %s"), path, strerror(errno));
     int rc = WQ_OK;
     size_t n = sizeof s_header - 1;
     if (write(fd, s_header, n) != (ssize_t) n || fsync(fd) != 0)
-        rc = wq_err_set(err, WQ_E_IO, "peers", "cannot write %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "peers", _("cannot write %s: %s"), path, strerror(errno));
     close(fd);
     return rc;
 }
@@ -299,22 +300,22 @@ wq_peers_append(const char *path, const wq_peer_t *peer, wq_err_t *err)
     char *line = NULL;
     int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
-        rc = wq_err_set(err, WQ_E_IO, "peers", "cannot open %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "peers", _("cannot open %s: %s"), path, strerror(errno));
         goto fail;
     }
     if (flock(fd, LOCK_EX) != 0) {
-        rc = wq_err_set(err, WQ_E_IO, "peers", "cannot lock %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "peers", _("cannot lock %s: %s"), path, strerror(errno));
         goto fail;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        rc = wq_err_set(err, WQ_E_IO, "peers", "cannot stat %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "peers", _("cannot stat %s: %s"), path, strerror(errno));
         goto fail;
     }
     if (st.st_size == 0) {
         size_t n = sizeof s_header - 1;
         if (write(fd, s_header, n) != (ssize_t) n) {
-            rc = wq_err_set(err, WQ_E_IO, "peers", "cannot write %s: %s", path, strerror(errno));
+            rc = wq_err_set(err, WQ_E_IO, "peers", _("cannot write %s: %s"), path, strerror(errno));
             goto fail;
         }
     }
@@ -322,7 +323,7 @@ wq_peers_append(const char *path, const wq_peer_t *peer, wq_err_t *err)
        (our lock is held on fd, and readers take none). */
     f = fopen(path, "r");
     if (!f) {
-        rc = wq_err_set(err, WQ_E_IO, "peers", "cannot read %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "peers", _("cannot read %s: %s"), path, strerror(errno));
         goto fail;
     }
     rc = s_parse(f, path, &peers, err);
@@ -331,19 +332,19 @@ wq_peers_append(const char *path, const wq_peer_t *peer, wq_err_t *err)
     const char *what = NULL;
     const wq_peer_t *dup = s_duplicate(peers, peer, &what);
     if (dup) {
-        rc = wq_err_set(err, WQ_E_DUPFIELD, what, "%s already authorized in %s line %d (%s %s); nothing added",
+        rc = wq_err_set(err, WQ_E_DUPFIELD, what, _("%s already authorized in %s line %d (%s %s); nothing added"),
                         what, path, dup->line, dup->kind == WQ_PEER_AGENT ? "agent" : "client", dup->id);
         goto fail;
     }
     line = peer->kind == WQ_PEER_AGENT ? zsys_sprintf("agent\t%s\t%s\t%s\n", peer->key, peer->id, peer->county)
                                        : zsys_sprintf("client\t%s\t%s\n", peer->key, peer->id);
     if (!line) {
-        rc = wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory");
+        rc = wq_err_set(err, WQ_E_NOMEM, NULL, _("out of memory"));
         goto fail;
     }
     size_t n = strlen(line);
     if (write(fd, line, n) != (ssize_t) n || fsync(fd) != 0) {
-        rc = wq_err_set(err, WQ_E_IO, "peers", "cannot append to %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "peers", _("cannot append to %s: %s"), path, strerror(errno));
         goto fail;
     }
     rc = WQ_OK;

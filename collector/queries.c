@@ -26,6 +26,7 @@
 #include "common/division.h"
 #include "common/record.h"
 #include "common/store.h"
+#include "proto/msg.h"
 
 /*  ---- parameters --------------------------------------------------------- */
 
@@ -200,6 +201,127 @@ s_level_match(const wq_division_t *d, wq_level_t level)
     return d->level == level;
 }
 
+static int s_get_state(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_state_t *st,
+                       bool *found, wq_err_t *err);
+
+/*  ---- summary by group: problems joined to their enterprise's profile ---- */
+
+/*  Per row and group: problems, rectified on time, late, overdue. */
+enum { S_G_PROBLEMS, S_G_ON_TIME, S_G_LATE, S_G_OVERDUE, S_G_N };
+typedef int64_t s_gcount_t[WQ_GROUP_COUNT][S_G_N];
+
+/*  The enterprise's profile as of the end of date: the focus group and size
+    of its last effective `enterprise` record (as corrected) dated on or
+    before date, in fold order; none (false) if it had none by then. */
+static int
+s_profile_at(MDB_txn *txn, wq_central_t *c, const char *ekey, const char *date, int *focus,
+             bool *above, bool *found, wq_err_t *err)
+{
+    wq_fold_item_t *items = NULL;
+    wq_fold_transfer_t *tr = NULL;
+    size_t n = 0, ntr = 0;
+    wq_fold_state_t st;
+    memset(&st, 0, sizeof st);
+    *found = false;
+    int rc = wq_fold_load(txn, c, ekey, &items, &n, err);
+    if (rc == WQ_OK)
+        rc = wq_fold_transfers_load(txn, c, ekey, &tr, &ntr, err);
+    if (rc == WQ_OK && n > 0)
+        rc = wq_fold_compute_owned(ekey, items, n, tr, ntr, &st, err);
+    for (size_t i = 0; rc == WQ_OK && i < n; i++) {
+        const wq_record_t *r = items[i].rec;
+        if ((items[i].effect != WQ_EFFECT_EFFECTIVE && items[i].effect != WQ_EFFECT_CORRECTED) ||
+            r->type != WQ_REC_ENTERPRISE || strcmp(r->date, date) > 0)
+            continue;
+        *found = true;
+        *focus = (int) r->focus;
+        *above = r->above_size;
+    }
+    wq_fold_state_clear(&st);
+    wq_fold_items_free(&items, n);
+    free(tr);
+    return rc;
+}
+
+/*  Fill g[row] for the rows (all of one level, ordered by code): every
+    problem linked to an enterprise (the links database), whose state
+    exists, whose county is under the row and whose month opened is in
+    from..to, counts in the groups of its enterprise's profile as of asof
+    (s_profile_at), in the state it was in at the end of asof
+    (wq_fold_problem_at). Cost: one pass over the links, one fold per
+    enterprise with problems, one state read per problem. */
+static int
+s_group_problems(MDB_txn *txn, wq_central_t *c, const wq_division_t *const *rows, size_t nrows,
+                 const char *from, const char *to, const char *asof, s_gcount_t *g, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    wq_fold_state_t st;
+    memset(&st, 0, sizeof st);
+    char ekey[WQ_ENTITY_MAX] = "", pkey[WQ_ENTITY_MAX];
+    int focus = 0;
+    bool above = false, profiled = false;
+    int rc = WQ_OK, mrc = mdb_cursor_open(txn, c->links, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(links)", err);
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size >= WQ_ENTITY_MAX || v.mv_size >= WQ_ENTITY_MAX || v.mv_size < 2 ||
+            memcmp(v.mv_data, "P:", 2) != 0)
+            continue;
+        if (strlen(ekey) != k.mv_size || memcmp(ekey, k.mv_data, k.mv_size) != 0) {
+            memcpy(ekey, k.mv_data, k.mv_size);
+            ekey[k.mv_size] = '\0';
+            focus = 0;
+            above = false;
+            if ((rc = s_profile_at(txn, c, ekey, asof, &focus, &above, &profiled, err)) != WQ_OK)
+                goto done;
+        }
+        if (!profiled || (focus <= 0 && !above))
+            continue;
+        memcpy(pkey, v.mv_data, v.mv_size);
+        pkey[v.mv_size] = '\0';
+        bool found;
+        wq_fold_state_clear(&st);
+        if ((rc = s_get_state(txn, c, pkey, &st, &found, err)) != WQ_OK)
+            goto done;
+        /* A problem counts with the enterprise its own record names (a plan
+           naming another enterprise links it there too). */
+        if (!found || !st.exists || strcmp(st.ent, ekey + 2) != 0)
+            continue;
+        if ((from && memcmp(st.month, from, 7) < 0) || (to && memcmp(st.month, to, 7) > 0))
+            continue;
+        size_t r = nrows;
+        for (size_t i = 0; i < nrows && r == nrows; i++) {
+            size_t pl = 6;
+            while (pl > 2 && rows[i]->code[pl - 1] == '0' && rows[i]->code[pl - 2] == '0')
+                pl -= 2;
+            if (strncmp(st.county, rows[i]->code, pl) == 0)
+                r = i;
+        }
+        if (r == nrows)
+            continue;
+        bool od, ot, lt;
+        wq_fold_problem_at(&st, asof, &od, &ot, &lt);
+        int gs[2] = {focus > 0 && focus < WQ_FOCUS_COUNT ? focus : 0,
+                     above ? WQ_GROUP_ABOVE_SIZE : 0};
+        for (int j = 0; j < 2; j++) {
+            if (!gs[j])
+                continue;
+            g[r][gs[j]][S_G_PROBLEMS]++;
+            g[r][gs[j]][S_G_ON_TIME] += ot;
+            g[r][gs[j]][S_G_LATE] += lt;
+            g[r][gs[j]][S_G_OVERDUE] += od;
+        }
+    }
+    if (mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(links)", err);
+done:
+    wq_fold_state_clear(&st);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 static int
 s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
           wq_table_t **out, wq_err_t *err)
@@ -211,6 +333,7 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     size_t ncols = 0, nrows = 0;
     wq_table_t *t = NULL;
     wq_view_sums_t s = {0};
+    s_gcount_t *gc = NULL;
     int rc = s_params("summary", params, nparams, "level,area,from,to,asof,by", &p, err);
     if (rc != WQ_OK)
         return rc;
@@ -247,7 +370,7 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     /* Columns, with enum names from the record table. */
     static const char *const head[] = {"area", "area_name", "level", "enterprises_registered",
                                        "enterprises_visited", "visits"};
-    size_t maxcols = 80;
+    size_t maxcols = WQ_RESULT_MAX_COLS;
     cols = calloc(maxcols, sizeof *cols);
     if (!cols)
         goto oom;
@@ -259,10 +382,21 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         }                                                                  \
         ncols++;                                                           \
     } while (0)
-    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+    /* By group, the figures split and their totals only: the whole summary
+       and the groups would not fit a RESULT (WQ_RESULT_MAX_COLS). */
+    if (by_group) {
+        static const char *const gh[] = {"area", "area_name", "level", "enterprises_registered",
+                                         "enterprises_visited", "problems", "rectified_on_time",
+                                         "rectified_late", "overdue"};
+        for (size_t i = 0; i < sizeof gh / sizeof gh[0]; i++)
+            S_COL("%s", gh[i]);
+    }
+    for (size_t i = 0; !by_group && i < sizeof head / sizeof head[0]; i++)
         S_COL("%s", head[i]);
-    for (int i = 1; i < WQ_METHOD_COUNT; i++)
+    for (int i = 1; !by_group && i < WQ_METHOD_COUNT; i++)
         S_COL("visits_%s", wq_enum_name(WQ_F_METHOD, i));
+    if (by_group)
+        goto group_cols;
     S_COL("problems");
     for (int i = 1; i < WQ_CAT_COUNT; i++)
         S_COL("problems_%s", wq_enum_name(WQ_F_CATEGORY, i));
@@ -283,10 +417,15 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     S_COL("rectify_days_median");
     for (int i = 1; i < WQ_GRADE_COUNT; i++)
         S_COL("grade_%s", s_grade_col(i));
+group_cols:
     for (int g = 1; by_group && g < WQ_GROUP_COUNT; g++)
         if (s_group_name(g)) {
             S_COL("enterprises_registered_%s", s_group_name(g));
             S_COL("enterprises_visited_%s", s_group_name(g));
+            S_COL("problems_%s", s_group_name(g));
+            S_COL("rectified_on_time_%s", s_group_name(g));
+            S_COL("rectified_late_%s", s_group_name(g));
+            S_COL("overdue_%s", s_group_name(g));
         }
 #undef S_COL
     t = wq_table_new(ncols, (const char *const *) cols);
@@ -303,6 +442,13 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         rows = nr;
         rows[nrows++] = d;
     }
+    if (by_group) {
+        gc = calloc(nrows ? nrows : 1, sizeof *gc);
+        if (!gc)
+            goto oom;
+        if ((rc = s_group_problems(txn, c, rows, nrows, p.from, p.to, asof, gc, err)) != WQ_OK)
+            goto fail;
+    }
     for (size_t i = 0; i < nrows; i++) {
         memset(&s, 0, sizeof s);
         rc = wq_views_sum_asof(txn, c, rows[i]->code, p.from, p.to, asof, &s, err);
@@ -316,6 +462,23 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
         s_set_str(t, r, col++, wq_level_name(level), &rc);
         s_set_int(t, r, col++, s.registered, &rc);
         s_set_int(t, r, col++, s.visited, &rc);
+        if (by_group) {
+            s_set_int(t, r, col++, s.problems, &rc);
+            s_set_int(t, r, col++, s.on_time, &rc);
+            s_set_int(t, r, col++, s.late, &rc);
+            s_set_int(t, r, col++, s.overdue, &rc);
+            for (int g = 1; g < WQ_GROUP_COUNT; g++)
+                if (s_group_name(g)) {
+                    s_set_int(t, r, col++, s.group_registered[g], &rc);
+                    s_set_int(t, r, col++, s.group_visited[g], &rc);
+                    for (int m = 0; m < S_G_N; m++)
+                        s_set_int(t, r, col++, gc[i][g][m], &rc);
+                }
+            wq_view_sums_clear(&s);
+            if (rc != WQ_OK)
+                goto oom;
+            continue;
+        }
         s_set_int(t, r, col++, s.visits, &rc);
         for (int j = 1; j < WQ_METHOD_COUNT; j++)
             s_set_int(t, r, col++, s.by_method[j], &rc);
@@ -347,11 +510,6 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
             col++;
         for (int j = 1; j < WQ_GRADE_COUNT; j++)
             s_set_int(t, r, col++, s.by_grade[j], &rc);
-        for (int g = 1; by_group && g < WQ_GROUP_COUNT; g++)
-            if (s_group_name(g)) {
-                s_set_int(t, r, col++, s.group_registered[g], &rc);
-                s_set_int(t, r, col++, s.group_visited[g], &rc);
-            }
         wq_view_sums_clear(&s);
         if (rc != WQ_OK)
             goto oom;
@@ -370,6 +528,7 @@ done:
         free(cols[i]);
     free(cols);
     free(rows);
+    free(gc);
     return rc;
 }
 

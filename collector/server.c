@@ -41,6 +41,7 @@
 #include "collector/peers.h"
 #include "collector/zap.h"
 #include "common/date.h"
+#include "common/i18n.h"
 #include "common/log.h"
 #include "proto/curve.h"
 #include "proto/zbatch.h"
@@ -51,6 +52,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define S_ZAP_DOMAIN "wanqi"
 #define S_POLL_MS 500
@@ -68,6 +72,11 @@
 #define S_MAX_WORKERS 64
 #define S_SNAPS 4               /* paged results kept for their next pages */
 #define S_SNAP_MS 60000         /* ... at most this long */
+/*  Niceness of each query worker thread (Linux: nice is per thread). The
+    ingest thread keeps 0: on a busy machine a loop of queries then takes
+    a third of the CPU ingest would (weights 335 vs 1024), not half.
+    docs/PERFORMANCE.md has the figures. */
+#define S_QUERY_NICE 5
 
 /*  Counters are bumped by the ingest, query and worker threads. */
 #define S_COUNT(self, field, n) __atomic_add_fetch(&(self)->stats.field, (uint64_t) (n), __ATOMIC_RELAXED)
@@ -163,7 +172,7 @@ s_socket(wq_server_t *self, const char *endpoint, const char *what, zsock_t **ou
 {
     zsock_t *sock = zsock_new(ZMQ_ROUTER);
     if (!sock)
-        return wq_err_set(err, WQ_E_IO, what, "cannot create the %s socket: %s", what, zmq_strerror(errno));
+        return wq_err_set(err, WQ_E_IO, what, _("cannot create the %s socket: %s"), what, zmq_strerror(errno));
     zcert_apply(self->cert, sock);
     zsock_set_curve_server(sock, 1);
     zsock_set_zap_domain(sock, S_ZAP_DOMAIN);
@@ -171,7 +180,7 @@ s_socket(wq_server_t *self, const char *endpoint, const char *what, zsock_t **ou
        reload) instead of letting CURVE admit any key. */
     int one = 1;
     if (zmq_setsockopt(zsock_resolve(sock), 93 /* ZMQ_ZAP_ENFORCE_DOMAIN */, &one, sizeof one) != 0)
-        wq_warn("%s socket: ZMQ_ZAP_ENFORCE_DOMAIN not supported by this libzmq (%s)", what,
+        wq_warn(_("%s socket: ZMQ_ZAP_ENFORCE_DOMAIN not supported by this libzmq (%s)"), what,
                 zmq_strerror(errno));
     zsock_set_router_mandatory(sock, 1);
     zsock_set_sndtimeo(sock, 0);
@@ -189,7 +198,7 @@ s_socket(wq_server_t *self, const char *endpoint, const char *what, zsock_t **ou
     if (zsock_bind(sock, "%s", endpoint) < 0) {
         int e = errno;
         zsock_destroy(&sock);
-        return wq_err_set(err, WQ_E_IO, what, "cannot bind the %s socket to %s: %s (is another collector running?)",
+        return wq_err_set(err, WQ_E_IO, what, _("cannot bind the %s socket to %s: %s (is another collector running?)"),
                           what, endpoint, zmq_strerror(e));
     }
     *out = sock;
@@ -203,7 +212,7 @@ wq_server_new(const wq_server_opts_t *opts, wq_server_t **out, wq_err_t *err)
     *out = NULL;
     wq_server_t *self = calloc(1, sizeof *self);
     if (!self)
-        return wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, NULL, _("out of memory"));
     self->opts = *opts;
     self->central = opts->central;
     self->peers_path = strdup(opts->peers_path);
@@ -216,7 +225,7 @@ wq_server_new(const wq_server_opts_t *opts, wq_server_t **out, wq_err_t *err)
         self->snap_lock_made = true;
     if (!self->peers_path || !self->sessions || !self->pending || !self->group || !self->lock_made
         || !self->snap_lock_made) {
-        rc = wq_err_set(err, WQ_E_NOMEM, NULL, "out of memory");
+        rc = wq_err_set(err, WQ_E_NOMEM, NULL, _("out of memory"));
         goto fail;
     }
     zhashx_set_destructor(self->sessions, s_session_free);
@@ -227,7 +236,7 @@ wq_server_new(const wq_server_opts_t *opts, wq_server_t **out, wq_err_t *err)
     if (rc != WQ_OK) {
         char text[400];
         wq_err_format(err, text, sizeof text);
-        rc = wq_err_set(err, WQ_E_CONFIG, "cert", "the collector's key pair %s: %s (made by `wanqi-collector init`)",
+        rc = wq_err_set(err, WQ_E_CONFIG, "cert", _("the collector's key pair %s: %s (made by `wanqi-collector init`)"),
                         opts->cert_path, text);
         goto fail;
     }
@@ -262,14 +271,14 @@ wq_server_new(const wq_server_opts_t *opts, wq_server_t **out, wq_err_t *err)
        barrier a socket needs to change threads). */
     self->querier = zactor_new(s_querier, self);
     if (!self->querier) {
-        rc = wq_err_set(err, WQ_E_IO, "query", "cannot start the query thread");
+        rc = wq_err_set(err, WQ_E_IO, "query", _("cannot start the query thread"));
         goto fail;
     }
     size_t agents = 0;
     for (size_t i = 0; i < wq_peers_count(self->peers); i++)
         agents += wq_peers_at(self->peers, i)->kind == WQ_PEER_AGENT;
-    wq_info("listening: ingest %s, query %s (%zu query workers); public key %s; %zu agents and %zu query clients "
-            "authorized",
+    wq_info(_("listening: ingest %s, query %s (%zu query workers); public key %s; %zu agents and %zu query clients "
+            "authorized"),
             opts->ingest, opts->query, self->workers, zcert_public_txt(self->cert), agents,
             wq_peers_count(self->peers) - agents);
     self->last_sweep = self->last_stats = wq_mono_ms();
@@ -328,11 +337,11 @@ wq_server_reload_peers(wq_server_t *self, wq_err_t *err)
     self->peers = peers;
     pthread_mutex_unlock(&self->peers_lock);
     wq_peers_destroy(&old);
-    wq_info("peers reloaded from %s: %zu authorized", self->peers_path, wq_peers_count(peers));
+    wq_info(_("peers reloaded from %s: %zu authorized"), self->peers_path, wq_peers_count(peers));
     /* A revoked key's open connections are closed now, idle or not. */
     size_t closed = wq_conns_close_unlisted(self->conns, peers);
     if (closed > 0)
-        wq_info("closed %zu connections of keys no longer in %s", closed, self->peers_path);
+        wq_info(_("closed %zu connections of keys no longer in %s"), closed, self->peers_path);
     return WQ_OK;
 }
 
@@ -379,8 +388,8 @@ s_send_buf(wq_server_t *self, zsock_t *sock, s_in_t *in, int type, const uint8_t
         rc = zmq_send(handle, buf, size, ZMQ_DONTWAIT);
     if (rc < 0) {
         S_COUNT(self, undeliverable, 1);
-        wq_warn("%s to %s not delivered (%s): the peer has gone or is not reading; it will time out and "
-                "reconnect",
+        wq_warn(_("%s to %s not delivered (%s): the peer has gone or is not reading; it will time out and "
+                "reconnect"),
                 wq_msg_type_name(type), in->key, zmq_strerror(errno));
     }
 }
@@ -397,7 +406,7 @@ s_send(wq_server_t *self, zsock_t *sock, s_in_t *in, const wq_msg_t *msg)
     int rc = wq_msg_encode(msg, &buf, &size, &err);
     if (rc != WQ_OK) {
         char text[400];
-        wq_error("cannot encode %s for %s: %s", wq_msg_type_name(msg->type), in->key,
+        wq_error(_("cannot encode %s for %s: %s"), wq_msg_type_name(msg->type), in->key,
                  wq_err_format(&err, text, sizeof text));
         return rc;
     }
@@ -499,14 +508,14 @@ s_decode(s_in_t *in, const char *who, wq_err_t *err)
 {
     wq_err_clear(err);
     if (in->parts != 1) {
-        wq_warn("%s: message of %d frames, expected 1: refused", who, in->parts);
-        wq_err_set(err, WQ_E_RANGE, NULL, "a message must be exactly one frame (proto/PROTOCOL.md)");
+        wq_warn(_("%s: message of %d frames, expected 1: refused"), who, in->parts);
+        wq_err_set(err, WQ_E_RANGE, NULL, _("a message must be exactly one frame (proto/PROTOCOL.md)"));
         return NULL;
     }
     wq_msg_t *msg = NULL;
     if (wq_msg_decode(zmq_msg_data(&in->body), zmq_msg_size(&in->body), &msg, err) != WQ_OK) {
         char text[400];
-        wq_warn("%s: undecodable message of %zu bytes: %s", who, zmq_msg_size(&in->body),
+        wq_warn(_("%s: undecodable message of %zu bytes: %s"), who, zmq_msg_size(&in->body),
                 wq_err_format(err, text, sizeof text));
         return NULL;
     }
@@ -536,7 +545,7 @@ s_limit_key_sessions(wq_server_t *self, const char *key)
     if (n >= S_MAX_SESSIONS_PER_KEY && oldest) {
         char victim[2 * S_MAX_ROUTING_ID + 1];
         snprintf(victim, sizeof victim, "%s", oldest);
-        wq_warn("key %s holds %zu sessions: forgetting its least recently active one", key, n);
+        wq_warn(_("key %s holds %zu sessions: forgetting its least recently active one"), key, n);
         zhashx_delete(self->sessions, victim);
     }
 }
@@ -568,7 +577,7 @@ s_on_hello(wq_server_t *self, s_in_t *in, const wq_peer_t *peer, const wq_msg_t 
     wq_err_clear(&err);
     char text[WQ_TEXT_MAX];
     if (strcmp(msg->hello.agent, peer->id) != 0) {
-        wq_warn("HELLO from key %s claims agent \"%s\" but the key is authorized for agent %s: refused", in->key,
+        wq_warn(_("HELLO from key %s claims agent \"%s\" but the key is authorized for agent %s: refused"), in->key,
                 msg->hello.agent, peer->id);
         snprintf(text, sizeof text,
                  "this key is authorized for agent %s, not \"%s\": check the agent's configuration "
@@ -588,7 +597,7 @@ s_on_hello(wq_server_t *self, s_in_t *in, const wq_peer_t *peer, const wq_msg_t 
     if (rc == WQ_OK)
         rc = wq_central_hwm(self->central, peer->id, msg->hello.inc, &hwm, &err);
     if (rc != WQ_OK) {
-        wq_error("HELLO from agent %s: store error: %s", peer->id, wq_err_format(&err, text, sizeof text));
+        wq_error(_("HELLO from agent %s: store error: %s"), peer->id, wq_err_format(&err, text, sizeof text));
         s_send_err(self, self->ingest, in, &err);
         return;
     }
@@ -612,12 +621,12 @@ s_on_hello(wq_server_t *self, s_in_t *in, const wq_peer_t *peer, const wq_msg_t 
     session->inc = msg->hello.inc;
     session->last_mono = wq_mono_ms();
     if (msg->hello.last_seq < hwm)
-        wq_warn("agent %s inc %08x says its outbox ends at seq %" PRIu64 " but the collector holds up to %" PRIu64
+        wq_warn(_("agent %s inc %08x says its outbox ends at seq %" PRIu64 " but the collector holds up to %" PRIu64
                 ": if its outbox was restored from a backup, re-initialise the agent (new incarnation), "
-                "else its next records would be taken for duplicates",
+                "else its next records would be taken for duplicates"),
                 peer->id, msg->hello.inc, msg->hello.last_seq, hwm);
-    wq_info("agent %s (county %s) connected: %s, inc %08x, its last seq %" PRIu64 ", %" PRIu64
-            " queued; collector mark %" PRIu64,
+    wq_info(_("agent %s (county %s) connected: %s, inc %08x, its last seq %" PRIu64 ", %" PRIu64
+            " queued; collector mark %" PRIu64),
             peer->id, peer->county, msg->hello.software, msg->hello.inc, msg->hello.last_seq, msg->hello.queued,
             hwm);
     wq_msg_t reply;
@@ -651,7 +660,7 @@ s_session(wq_server_t *self, s_in_t *in, const wq_peer_t *peer, uint32_t inc, co
     }
     if (session->inc != inc) {
         s_flush(self);
-        wq_warn("%s from agent %s for inc %08x, but HELLO said inc %08x: E_STATE", what, peer->id, inc,
+        wq_warn(_("%s from agent %s for inc %08x, but HELLO said inc %08x: E_STATE"), what, peer->id, inc,
                 session->inc);
         snprintf(text, sizeof text, "%s for incarnation %08x, but this connection said HELLO for %08x: send HELLO",
                  what, inc, session->inc);
@@ -683,7 +692,7 @@ s_batch_reply(wq_server_t *self, s_pending_t *p, wq_ingest_batch_t *b)
                  "mark %" PRIu64,
                  peer->id, msg->batch.inc, first, last, res->stored, res->duplicates, res->nquarantined, res->hwm);
         for (size_t i = 0; i < res->nquarantined; i++)
-            wq_info("agent %s inc %08x seq %" PRIu64 " quarantined (%s): %s", peer->id, msg->batch.inc,
+            wq_info(_("agent %s inc %08x seq %" PRIu64 " quarantined (%s): %s"), peer->id, msg->batch.inc,
                     res->quarantined[i].seq, wq_errname((int) res->quarantined[i].code),
                     res->quarantined[i].reason ? res->quarantined[i].reason : "");
         wq_msg_t reply;
@@ -704,7 +713,7 @@ s_batch_reply(wq_server_t *self, s_pending_t *p, wq_ingest_batch_t *b)
             s_send(self, self->ingest, in, &reply);
         }
     } else if (b->rc == WQ_E_GAP) {
-        wq_info("agent %s inc %08x: batch starts at %" PRIu64 " but the mark is %" PRIu64 ": E_GAP, expecting %" PRIu64,
+        wq_info(_("agent %s inc %08x: batch starts at %" PRIu64 " but the mark is %" PRIu64 ": E_GAP, expecting %" PRIu64),
                 peer->id, msg->batch.inc, first, res->hwm, res->hwm + 1);
         snprintf(text, sizeof text, "batch starts at seq %" PRIu64 "; the collector holds up to %" PRIu64
                  ": resend from %" PRIu64, first, res->hwm, res->hwm + 1);
@@ -716,14 +725,14 @@ s_batch_reply(wq_server_t *self, s_pending_t *p, wq_ingest_batch_t *b)
                 in->key, first, last, b->err.text);
         s_send_error(self, self->ingest, in, WQ_E_QUOTA, 0, b->err.text);
     } else if (b->rc == WQ_E_FULL) {
-        wq_error("STORE FULL: batch %" PRIu64 "..%" PRIu64 " from agent %s NOT stored (nothing acknowledged): %s. "
+        wq_error(_("STORE FULL: batch %" PRIu64 "..%" PRIu64 " from agent %s NOT stored (nothing acknowledged): %s. "
                  "Raise map_size in collector.conf (or --map-size) and restart the collector; agents keep "
-                 "their records and resend.",
+                 "their records and resend."),
                  first, last, peer->id, wq_err_format(&b->err, text, sizeof text));
         s_send_error(self, self->ingest, in, WQ_E_FULL, 0,
                      "the collector's store is full; nothing of this batch was stored: retry later");
     } else {
-        wq_error("batch %" PRIu64 "..%" PRIu64 " from agent %s not stored: %s", first, last, peer->id,
+        wq_error(_("batch %" PRIu64 "..%" PRIu64 " from agent %s not stored: %s"), first, last, peer->id,
                  wq_err_format(&b->err, text, sizeof text));
         s_send_err(self, self->ingest, in, &b->err);
     }
@@ -800,7 +809,7 @@ s_on_ping(wq_server_t *self, s_in_t *in, const wq_peer_t *peer, const wq_msg_t *
         rc = wq_central_hwm(self->central, peer->id, msg->ping.inc, &hwm, &err);
     if (rc != WQ_OK) {
         char text[400];
-        wq_error("PING from agent %s: store error: %s", peer->id, wq_err_format(&err, text, sizeof text));
+        wq_error(_("PING from agent %s: store error: %s"), peer->id, wq_err_format(&err, text, sizeof text));
         s_send_err(self, self->ingest, in, &err);
         return;
     }
@@ -819,8 +828,8 @@ s_handle_ingest(wq_server_t *self, s_in_t *in)
     char text[WQ_TEXT_MAX];
     if (!peer || peer->kind != WQ_PEER_AGENT) {
         s_flush(self);
-        wq_warn("ingest: message from key %s, which is %s: refused", in->key[0] ? in->key : "(none)",
-                peer ? "authorized as a query client, not an agent" : "no longer authorized");
+        wq_warn(_("ingest: message from key %s, which is %s: refused"), in->key[0] ? in->key : _("(none)"),
+                peer ? _("authorized as a query client, not an agent") : _("no longer authorized"));
         snprintf(text, sizeof text, "key %s is not authorized as an agent on this collector", in->key);
         s_send_error(self, self->ingest, in, WQ_E_AUTH, 0, text);
         s_forget_key(self, in->key);
@@ -848,7 +857,7 @@ s_handle_ingest(wq_server_t *self, s_in_t *in)
     case WQ_MSG_HELLO: s_on_hello(self, in, peer, msg); break;
     case WQ_MSG_PING: s_on_ping(self, in, peer, msg); break;
     default:
-        wq_warn("%s sent %s on the ingest socket: refused", who, wq_msg_type_name(msg->type));
+        wq_warn(_("%s sent %s on the ingest socket: refused"), who, wq_msg_type_name(msg->type));
         snprintf(text, sizeof text, "%s is not valid on the ingest socket (HELLO, BATCH, PING are)",
                  wq_msg_type_name(msg->type));
         s_send_error(self, self->ingest, in, WQ_E_STATE, 0, text);
@@ -886,7 +895,7 @@ s_send_result(wq_server_t *self, zsock_t *sock, s_in_t *in, uint64_t request_id,
     }
     /* A result over the message limits: say so instead of dropping it. */
     char etext[400];
-    wq_warn("query result not sendable: %s", wq_err_format(&err, etext, sizeof etext));
+    wq_warn(_("query result not sendable: %s"), wq_err_format(&err, etext, sizeof etext));
     snprintf(buf, sizeof buf, "the result is too large to send (%s): ask for it in pages (the \"limit\" "
              "parameter; wanqi-query does), or narrow the query (summary: --area/--level/--from/--to; "
              "overdue: --area; quarantine: --area/--agent; foreign: --area)", err.text);
@@ -928,13 +937,13 @@ s_page_parse(const wq_msg_t *msg, s_page_t *pg, wq_err_t *err)
     }
     pg->paged = limit != NULL;
     if (cursor && !limit)
-        return wq_err_set(err, WQ_E_MISSING, "limit", "a \"cursor\" needs a \"limit\" (rows per page)");
+        return wq_err_set(err, WQ_E_MISSING, "limit", _("a \"cursor\" needs a \"limit\" (rows per page)"));
     if (limit) {
         char *end = NULL;
         errno = 0;
         unsigned long long v = strtoull(limit, &end, 10);
         if (limit[0] < '0' || limit[0] > '9' || *end || errno || v < 1 || v > WQ_RESULT_MAX_ROWS)
-            return wq_err_set(err, WQ_E_FORMAT, "limit", "limit: \"%s\" is not a number of rows 1..%u", limit,
+            return wq_err_set(err, WQ_E_FORMAT, "limit", _("limit: \"%s\" is not a number of rows 1..%u"), limit,
                               (unsigned) WQ_RESULT_MAX_ROWS);
         pg->limit = (size_t) v;
     }
@@ -955,7 +964,7 @@ s_page_parse(const wq_msg_t *msg, s_page_t *pg, wq_err_t *err)
         }
         if (!ok)
             return wq_err_set(err, WQ_E_FORMAT, "cursor",
-                              "cursor: \"%.64s\" is not one this collector gave (send the RESULT's next as it is)",
+                              _("cursor: \"%.64s\" is not one this collector gave (send the RESULT's next as it is)"),
                               cursor);
         pg->first = (size_t) v;
         pg->snap = id;
@@ -1080,8 +1089,8 @@ s_handle_query(wq_server_t *self, zsock_t *sock, s_in_t *in)
        know the request id without decoding, so the refusal is an ERROR,
        not a RESULT: proto/PROTOCOL.md section 7). */
     if (!known || peer.kind != WQ_PEER_CLIENT) {
-        wq_warn("query from key %s, which is %s: refused", in->key,
-                known ? "authorized as an agent, not a query client" : "no longer authorized");
+        wq_warn(_("query from key %s, which is %s: refused"), in->key,
+                known ? _("authorized as an agent, not a query client") : _("no longer authorized"));
         snprintf(text, sizeof text,
                  "key %s is not authorized as a query client (agents' keys may not query): "
                  "run `wanqi-collector authorize client --key KEY --name NAME` on the collector",
@@ -1098,7 +1107,7 @@ s_handle_query(wq_server_t *self, zsock_t *sock, s_in_t *in)
         return;
     }
     if (msg->type != WQ_MSG_QUERY) {
-        wq_warn("%s sent %s on the query socket: refused", who, wq_msg_type_name(msg->type));
+        wq_warn(_("%s sent %s on the query socket: refused"), who, wq_msg_type_name(msg->type));
         snprintf(text, sizeof text, "%s is not valid on the query socket (QUERY is)", wq_msg_type_name(msg->type));
         s_send_error(self, sock, in, WQ_E_STATE, 0, text);
         goto done;
@@ -1126,7 +1135,7 @@ s_handle_query(wq_server_t *self, zsock_t *sock, s_in_t *in)
         total = wq_table_nrows(table);
         page = wq_table_slice(table, pg.first, pg.limit);
         if (!page) {
-            rc = wq_err_set(&err, WQ_E_NOMEM, NULL, "out of memory for a page of the result");
+            rc = wq_err_set(&err, WQ_E_NOMEM, NULL, _("out of memory for a page of the result"));
         } else {
             /* More pages to come: keep the result for them. */
             uint64_t snap = pg.first + pg.limit < total ? s_snap_keep(self, in->key, &table) : 0;
@@ -1142,7 +1151,7 @@ s_handle_query(wq_server_t *self, zsock_t *sock, s_in_t *in)
     } else {
         wq_err_format(&err, text, sizeof text);
         if (rc == WQ_E_IO || rc == WQ_E_CORRUPT || rc == WQ_E_NOMEM || rc == WQ_E_INTERNAL)
-            wq_error("%s: query %s failed: %s", who, msg->query.name, text);
+            wq_error(_("%s: query %s failed: %s"), who, msg->query.name, text);
         else
             wq_debug("%s: query %s refused: %s", who, msg->query.name, text);
         s_send_result(self, sock, in, rid, rc, text, NULL, pg.paged ? "" : NULL);
@@ -1159,6 +1168,18 @@ typedef struct {
     wq_server_t *server;
     char backend[64];           /* inproc endpoint of the query thread's backend */
 } s_worker_args_t;
+
+/*  Lower the calling worker thread's scheduling priority (S_QUERY_NICE):
+    queries yield the CPU to ingest when both want it. Failing to is not
+    fatal: the worker runs at the ingest thread's priority. */
+static void
+s_worker_nice(void)
+{
+    errno = 0;
+    if (setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), S_QUERY_NICE) != 0)
+        wq_warn("query worker: cannot lower its priority (nice %d): %s; it runs at the ingest "
+                "thread's", S_QUERY_NICE, strerror(errno));
+}
 
 /*  Receive one more frame of a multipart message into m; false if there
     is none. */
@@ -1181,18 +1202,19 @@ s_worker(zsock_t *pipe, void *argp)
     zsock_t *dealer = zsock_new_dealer(args->backend);
     zsock_signal(pipe, 0);
     if (!dealer) {
-        wq_error("query worker: cannot connect to %s: %s; it does not run", args->backend, zmq_strerror(errno));
+        wq_error(_("query worker: cannot connect to %s: %s; it does not run"), args->backend, zmq_strerror(errno));
         zsock_wait(pipe);      /* $TERM */
         return;
     }
     zsock_set_linger(dealer, 0);
     void *handle = zsock_resolve(dealer);
     if (zmq_send(handle, "", 0, 0) < 0)
-        wq_error("query worker: cannot say READY: %s", zmq_strerror(errno));
+        wq_error(_("query worker: cannot say READY: %s"), zmq_strerror(errno));
     zmq_pollitem_t items[2] = {
         {zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
         {handle, 0, ZMQ_POLLIN, 0},
     };
+    s_worker_nice();
     while (true) {
         if (zmq_poll(items, 2, -1) < 0) {
             if (errno == EINTR)
@@ -1231,7 +1253,7 @@ s_worker(zsock_t *pipe, void *argp)
                 zmq_msg_recv(&rest, handle, 0);
                 zmq_msg_close(&rest);
             }
-            wq_error("query worker: malformed job from the query thread: dropped");
+            wq_error(_("query worker: malformed job from the query thread: dropped"));
             zmq_send(handle, "", 0, 0);
         }
         zmq_msg_close(&key);
@@ -1251,7 +1273,7 @@ s_dispatch(void *backend, const uint8_t *wid, size_t widlen, s_in_t *in)
         || zmq_send(backend, "R", in->req ? 1 : 0, ZMQ_SNDMORE) < 0
         || zmq_send(backend, in->key, strlen(in->key), ZMQ_SNDMORE) < 0
         || zmq_msg_send(&in->body, backend, 0) < 0)
-        wq_error("query thread: cannot pass a query to a worker: %s", zmq_strerror(errno));
+        wq_error(_("query thread: cannot pass a query to a worker: %s"), zmq_strerror(errno));
 }
 
 typedef struct {
@@ -1275,7 +1297,7 @@ s_querier(zsock_t *pipe, void *argp)
     wargs.server = self;
     snprintf(wargs.backend, sizeof wargs.backend, "inproc://wq-query-%p", (void *) self);
     if (!backend || zsock_bind(backend, "%s", wargs.backend) < 0) {
-        wq_error("query thread: cannot bind %s: %s; queries are not served", wargs.backend, zmq_strerror(errno));
+        wq_error(_("query thread: cannot bind %s: %s; queries are not served"), wargs.backend, zmq_strerror(errno));
         goto done;
     }
     zsock_set_linger(backend, 0);
@@ -1283,7 +1305,7 @@ s_querier(zsock_t *pipe, void *argp)
     for (size_t i = 0; i < self->workers; i++) {
         workers[i] = zactor_new(s_worker, &wargs);
         if (!workers[i]) {
-            wq_error("query thread: cannot start query worker %zu; %zu run", i + 1, nworkers);
+            wq_error(_("query thread: cannot start query worker %zu; %zu run"), i + 1, nworkers);
             break;
         }
         nworkers++;
@@ -1326,7 +1348,7 @@ done:
                     }
                     if (!sent) {
                         S_COUNT(self, undeliverable, 1);
-                        wq_warn("RESULT not delivered (%s): the client has gone or is not reading",
+                        wq_warn(_("RESULT not delivered (%s): the client has gone or is not reading"),
                                 zmq_strerror(errno));
                     }
                 }
@@ -1352,8 +1374,8 @@ done:
             wq_conns_seen(self->conns, &in.body, in.key);
             if (in.parts != 1) {
                 /* Workers get one frame: refuse other framings here. */
-                wq_warn("query socket: message of %d frames from key %s, expected 1: refused", in.parts,
-                        in.key[0] ? in.key : "(none)");
+                wq_warn(_("query socket: message of %d frames from key %s, expected 1: refused"), in.parts,
+                        in.key[0] ? in.key : _("(none)"));
                 s_send_error(self, front, &in, WQ_E_RANGE, 0,
                              "a message must be exactly one frame (proto/PROTOCOL.md)");
                 s_in_close(&in);
@@ -1382,9 +1404,9 @@ s_housekeeping(wq_server_t *self)
         int dead = 0;
         wq_err_t rerr;
         if (wq_central_reader_check(self->central, &dead, &rerr) != WQ_OK)
-            wq_warn("clearing stale LMDB reader slots failed: %s", rerr.text);
+            wq_warn(_("clearing stale LMDB reader slots failed: %s"), rerr.text);
         else if (dead > 0)
-            wq_info("freed %d LMDB reader slots of dead processes", dead);
+            wq_info(_("freed %d LMDB reader slots of dead processes"), dead);
         zlistx_t *stale = zlistx_new();
         if (stale) {
             zlistx_set_duplicator(stale, (zlistx_duplicator_fn *) strdup);
@@ -1401,9 +1423,9 @@ s_housekeeping(wq_server_t *self)
         self->last_stats = now;
         wq_server_stats_t *s = &self->stats, *l = &self->logged;
         if (s->messages != l->messages)
-            wq_info("last minute: %" PRIu64 " batches acked in %" PRIu64 " group commits, %" PRIu64 " records stored, %" PRIu64
+            wq_info(_("last minute: %" PRIu64 " batches acked in %" PRIu64 " group commits, %" PRIu64 " records stored, %" PRIu64
                     " duplicates, %" PRIu64 " quarantined, %" PRIu64 " errors sent, %" PRIu64 " queries, %" PRIu64
-                    " replies undeliverable; %zu agent connections",
+                    " replies undeliverable; %zu agent connections"),
                     s->batches - l->batches, s->groups - l->groups, s->records_stored - l->records_stored,
                     s->records_duplicate - l->records_duplicate, s->records_quarantined - l->records_quarantined,
                     s->errors_sent - l->errors_sent, s->queries - l->queries, s->undeliverable - l->undeliverable,
@@ -1422,7 +1444,7 @@ wq_server_run(wq_server_t *self, volatile sig_atomic_t *stop, volatile sig_atomi
             wq_err_t rerr;
             wq_err_clear(&rerr);
             if (wq_server_reload_peers(self, &rerr) != WQ_OK)
-                wq_error("peers not reloaded, the previous list stays in force: %s", rerr.text);
+                wq_error(_("peers not reloaded, the previous list stays in force: %s"), rerr.text);
         }
         zmq_pollitem_t items[1] = {{zsock_resolve(self->ingest), 0, ZMQ_POLLIN, 0}};
         int n = zmq_poll(items, 1, S_POLL_MS);
@@ -1431,7 +1453,7 @@ wq_server_run(wq_server_t *self, volatile sig_atomic_t *stop, volatile sig_atomi
                 continue;
             if (errno == ETERM)
                 break;
-            rc = wq_err_set(err, WQ_E_IO, "poll", "zmq_poll failed: %s", zmq_strerror(errno));
+            rc = wq_err_set(err, WQ_E_IO, "poll", _("zmq_poll failed: %s"), zmq_strerror(errno));
             break;
         }
         /* Everything waiting now (up to S_DRAIN) forms one group commit. */
@@ -1442,7 +1464,7 @@ wq_server_run(wq_server_t *self, volatile sig_atomic_t *stop, volatile sig_atomi
                 break;
             if (r < 0) {
                 if (errno != ETERM)
-                    rc = wq_err_set(err, WQ_E_IO, "recv", "receive on the ingest socket failed: %s",
+                    rc = wq_err_set(err, WQ_E_IO, "recv", _("receive on the ingest socket failed: %s"),
                                     zmq_strerror(errno));
                 goto out;
             }

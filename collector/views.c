@@ -11,10 +11,12 @@
     =========================================================================
 */
 #include "collector/views.h"
+#include "common/i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "collector/marks.h"
 #include "common/date.h"
 
 unsigned
@@ -103,7 +105,7 @@ s_add(MDB_txn *txn, wq_central_t *c, const uint8_t key[WQ_VKEY_LEN], int64_t del
     if (mrc == 0) {
         if (v.mv_size != 8)
             return wq_err_set(err, WQ_E_CORRUPT, "views",
-                              "a stored counter is %zu bytes, not 8: run verify", v.mv_size);
+                              _("a stored counter is %zu bytes, not 8: run verify"), v.mv_size);
         memcpy(&cur, v.mv_data, 8);
     } else if (mrc != MDB_NOTFOUND) {
         return wq_store_err(mrc, "mdb_get(views)", err);
@@ -197,7 +199,7 @@ s_range_sum(MDB_cursor *cur, const uint8_t *area_month, int metric, unsigned lo,
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *key = k.mv_data;
         if (k.mv_size != WQ_VKEY_LEN || v.mv_size != 8)
-            return wq_err_set(err, WQ_E_CORRUPT, "views", "a stored counter is malformed: run verify");
+            return wq_err_set(err, WQ_E_CORRUPT, "views", _("a stored counter is malformed: run verify"));
         if (memcmp(key, area_month, 13) != 0 || key[13] != metric ||
             (unsigned) (key[14] << 8 | key[15]) > hi)
             break;
@@ -233,6 +235,57 @@ s_timelines(MDB_cursor *cur, const uint8_t *area_month, const char *asof, wq_vie
     return rc;
 }
 
+/*  The days-to-rectification histogram as of asof: the 'R' marks
+    (marks.h) of the area's counties whose month opened is in from..to and
+    whose spell [start, end) holds asof, each adding its count at its days.
+    A county is a prefix of its city and province with the "00" pairs
+    dropped, as the marks are kept per county only. Cost: one cursor range
+    over the area's 'R' marks (one per rectification spell). */
+static int
+s_rect_days(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, const char *to,
+            const char *asof, wq_view_sums_t *s, wq_err_t *err)
+{
+    char seek[8] = "R";
+    size_t plen = 6;
+    while (plen > 2 && area[plen - 1] == '0' && area[plen - 2] == '0')
+        plen -= 2;
+    memcpy(seek + 1, area, plen);
+    MDB_cursor *cur = NULL;
+    int rc = WQ_OK, mrc = mdb_cursor_open(txn, c->marks, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(marks)", err);
+    MDB_val k = {1 + plen, seek}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const char *key = k.mv_data;
+        if (k.mv_size < 1 + plen || memcmp(key, seek, 1 + plen) != 0)
+            break;
+        if (k.mv_size != 39 || v.mv_size != 8) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("a stored R mark is malformed: run verify"));
+            goto done;
+        }
+        const char *month = key + 7, *start = key + 14, *end = key + 24, *days = key + 34;
+        if ((from && *from && memcmp(month, from, 7) < 0) || (to && *to && memcmp(month, to, 7) > 0))
+            continue;
+        if (memcmp(start, asof, 10) > 0 || memcmp(end, asof, 10) <= 0)
+            continue;
+        unsigned d = 0;
+        for (int i = 0; i < 5; i++)
+            d = d * 10 + (unsigned) (days[i] - '0');
+        int64_t n;
+        memcpy(&n, v.mv_data, 8);
+        if (s_hist_add(&s->rdays, &s->nrdays, d, n) != WQ_OK) {
+            rc = wq_err_set(err, WQ_E_NOMEM, "views", _("out of memory summing rectify days"));
+            goto done;
+        }
+    }
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
+done:
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 int
 wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, const char *to,
              wq_view_sums_t *s, wq_err_t *err)
@@ -263,7 +316,7 @@ wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *f
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;) {
         const uint8_t *key = k.mv_data;
         if (k.mv_size != WQ_VKEY_LEN || v.mv_size != 8) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "views", "a stored counter is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "views", _("a stored counter is malformed: run verify"));
             goto done;
         }
         if (memcmp(key, area, 6) != 0)
@@ -316,7 +369,7 @@ wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *f
         case WQ_M_ANSWERED: s->answered += n; break;
         case WQ_M_ANSWER_DAYS:
             if (s_hist_add(&s->days, &s->ndays, sub, n) != WQ_OK) {
-                rc = wq_err_set(err, WQ_E_NOMEM, "views", "out of memory summing answer days");
+                rc = wq_err_set(err, WQ_E_NOMEM, "views", _("out of memory summing answer days"));
                 goto done;
             }
             break;
@@ -325,12 +378,6 @@ wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *f
                 s->by_class[sub] += n;
             break;
         case WQ_M_FOREIGN: s->foreign += n; break;
-        case WQ_M_RECT_DAYS:
-            if (s_hist_add(&s->rdays, &s->nrdays, sub, n) != WQ_OK) {
-                rc = wq_err_set(err, WQ_E_NOMEM, "views", "out of memory summing rectify days");
-                goto done;
-            }
-            break;
         case WQ_M_GRADE:
             if (sub < WQ_GRADE_COUNT)
                 s->by_grade[sub] += n;
@@ -350,6 +397,8 @@ wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *f
     }
     if (mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_store_err(mrc, "mdb_cursor_get(views)", err);
+    if (rc == WQ_OK)
+        rc = s_rect_days(txn, c, area, from, to, asof ? asof : WQ_MARK_OPEN_END, s, err);
 done:
     mdb_cursor_close(cur);
     if (tl)

@@ -41,8 +41,8 @@ typedef enum {
     WQ_M_CLASS = 11,           /* enterprises by current class, by month of that class */
     WQ_M_FOREIGN = 12,         /* events refused as foreign (fold.h), in the sending county,
                                   by month of the event, sub = record type */
-    WQ_M_RECT_DAYS = 13,       /* histogram: sub = days from opening to the current
-                                  rectification, by month opened */
+    WQ_M_RECT_DAYS = 13,       /* not written since store format 3: the days to
+                                  rectification are 'R' marks, read as of a date */
     WQ_M_GRADE = 14,           /* enterprises by current performance grade, by month of it */
     WQ_M_GROUP_REG = 15,       /* registered, sub = group (WQ_GROUP_*), by month registered */
     WQ_M_GROUP_VISITED = 16,   /* visited, sub = group, by month of first visit */
@@ -110,7 +110,8 @@ typedef struct {
     size_t ndays;
     int64_t by_grade[WQ_GRADE_COUNT];
     int64_t group_registered[WQ_GROUP_COUNT], group_visited[WQ_GROUP_COUNT];
-    int64_t *rdays;         /* histogram of days to rectification, nrdays entries, owned */
+    int64_t *rdays;         /* histogram of days to rectification of the problems
+                               rectified at the end of asof ('R' marks), owned */
     size_t nrdays;
     int64_t overdue, on_time, late;     /* as of the date given to wq_views_sum_asof */
 } wq_view_sums_t;
@@ -122,9 +123,11 @@ int wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *fr
                  wq_view_sums_t *sums, wq_err_t *err);
 /*  The same, plus the timelines as of asof ("YYYY-MM-DD"): overdue,
     on_time and late count the problems opened in from..to that were in
-    that state at the end of asof. Cost: the range above, skipping the
-    timeline rows with one seek per month, plus six short ranges per month
-    that has timeline rows (docs/STORE.md section 4). */
+    that state at the end of asof, and rdays holds their days to
+    rectification (without asof, wq_views_sum: as of now). Cost: the range
+    above, skipping the timeline rows with one seek per month, plus six
+    short ranges per month that has timeline rows, plus one range over the
+    area's 'R' marks (docs/STORE.md section 4). */
 int wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *from,
                       const char *to, const char *asof, wq_view_sums_t *sums, wq_err_t *err);
 void wq_view_sums_clear(wq_view_sums_t *sums);

@@ -202,7 +202,7 @@ s_load(void)
     /* Zones did not change between the 2019 and 2023 NBS releases (SOURCES.md). */
     if (!s_load_list(cur, true, false) || !s_load_list(old, false, true) ||
         !s_load_list(zones, true, true) || !s_load_changes(changes)) {
-        fprintf(stderr, "wanqi: the embedded divisions tables do not parse (a build bug)\n");
+        fprintf(stderr, _("wanqi: the embedded divisions tables do not parse (a build bug)\n"));
         abort();
     }
     qsort(s_table, s_count, sizeof *s_table, s_cmp_code);

@@ -24,6 +24,7 @@
     =========================================================================
 */
 #include "common/generate.h"
+#include "common/i18n.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -983,12 +984,12 @@ wq_generate(FILE *out, const char *county, const char *start_date, const char *e
     g.start = wq_date_days(start_date);
     g.end = wq_date_days(end_date);
     if (g.start > g.end) {
-        rc = wq_err_set(err, WQ_E_RANGE, "start_date", "the campaign starts %s, after its end %s",
+        rc = wq_err_set(err, WQ_E_RANGE, "start_date", _("the campaign starts %s, after its end %s"),
                         start_date, end_date);
         goto fail;
     }
     if (enterprises > S_MAX_ENTERPRISES) {
-        rc = wq_err_set(err, WQ_E_RANGE, "enterprises", "%zu enterprises, at most %d per county",
+        rc = wq_err_set(err, WQ_E_RANGE, "enterprises", _("%zu enterprises, at most %d per county"),
                         enterprises, S_MAX_ENTERPRISES);
         goto fail;
     }
@@ -1000,7 +1001,7 @@ wq_generate(FILE *out, const char *county, const char *start_date, const char *e
     const wq_division_t *d = wq_division_find(county);
     const wq_division_t *city = d ? wq_division_find(d->parent) : NULL;
     if (!d || !city) {
-        rc = wq_err_set(err, WQ_E_COUNTY, "county", "%s has no parent city in the divisions table",
+        rc = wq_err_set(err, WQ_E_COUNTY, "county", _("%s has no parent city in the divisions table"),
                         county);
         goto fail;
     }
@@ -1029,7 +1030,7 @@ wq_generate(FILE *out, const char *county, const char *start_date, const char *e
     for (size_t i = 0; i < enterprises; i++) {
         rc = s_enterprise(&g, i, &problems, &nproblems, &capproblems);
         if (rc != WQ_OK || g.oom) {
-            rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory generating enterprise %zu", i + 1);
+            rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory generating enterprise %zu"), i + 1);
             goto fail;
         }
     }
@@ -1065,7 +1066,7 @@ wq_generate(FILE *out, const char *county, const char *start_date, const char *e
     line = calloc(g.nev ? g.nev : 1, sizeof *line);
     lines_per_ent = calloc(enterprises ? enterprises : 1, sizeof *lines_per_ent);
     if (!line || !lines_per_ent) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "", "out of memory ordering %zu lines", g.nev);
+        rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory ordering %zu lines"), g.nev);
         goto fail;
     }
     if (g.nev > 0)
@@ -1087,7 +1088,7 @@ wq_generate(FILE *out, const char *county, const char *start_date, const char *e
         lines_per_ent[ev->ent]++;
     }
     if (fflush(out) != 0 || ferror(out)) {
-        rc = wq_err_set(err, WQ_E_IO, "", "writing the campaign failed after %zu lines", g.nev);
+        rc = wq_err_set(err, WQ_E_IO, "", _("writing the campaign failed after %zu lines"), g.nev);
         goto fail;
     }
     size_t best = 0;

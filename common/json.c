@@ -12,6 +12,7 @@
     =========================================================================
 */
 #include "common/json.h"
+#include "common/i18n.h"
 #include "common/utf8.h"
 
 #include <stdint.h>
@@ -32,7 +33,7 @@ typedef struct {
 static int
 s_fail(s_parser_t *p, int code, size_t at, const char *what)
 {
-    return wq_err_set(p->err, code, p->key ? p->key : "json", "%s at byte %zu", what, at + 1);
+    return wq_err_set(p->err, code, p->key ? p->key : "json", _("%s at byte %zu"), what, at + 1);
 }
 
 static void
@@ -116,7 +117,7 @@ s_string(s_parser_t *p, char **out)
     }
     buf = malloc(end - start + 1);
     if (!buf) {
-        rc = wq_err_set(p->err, WQ_E_NOMEM, "json", "out of memory reading a string");
+        rc = wq_err_set(p->err, WQ_E_NOMEM, "json", _("out of memory reading a string"));
         goto fail;
     }
     size_t n = 0, i = start;
@@ -178,7 +179,7 @@ s_string(s_parser_t *p, char **out)
     buf[n] = '\0';
     if (n > S_MAX_STRING) {
         rc = wq_err_set(p->err, WQ_E_RANGE, p->key ? p->key : "json",
-                        "string of %zu bytes at byte %zu; at most %d", n, p->pos + 1,
+                        _("string of %zu bytes at byte %zu; at most %d"), n, p->pos + 1,
                         S_MAX_STRING);
         goto fail;
     }
@@ -222,7 +223,7 @@ s_number(s_parser_t *p, char **out)
     }
     char *t = strndup(s + start, i - start);
     if (!t)
-        return wq_err_set(p->err, WQ_E_NOMEM, "json", "out of memory reading a number");
+        return wq_err_set(p->err, WQ_E_NOMEM, "json", _("out of memory reading a number"));
     p->pos = i;
     *out = t;
     return WQ_OK;
@@ -274,7 +275,7 @@ s_array(s_parser_t *p, wq_json_member_t *m)
             size_t ncap = cap ? cap * 2 : 4;
             char **items = realloc(m->items, ncap * sizeof *items);
             if (!items)
-                return wq_err_set(p->err, WQ_E_NOMEM, "json", "out of memory reading an array");
+                return wq_err_set(p->err, WQ_E_NOMEM, "json", _("out of memory reading an array"));
             m->items = items;
             cap = ncap;
         }
@@ -365,7 +366,7 @@ wq_json_parse_object(const char *s, size_t len, wq_json_object_t **out, wq_err_t
     *out = NULL;
     obj = calloc(1, sizeof *obj);
     if (!obj) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "json", "out of memory");
+        rc = wq_err_set(err, WQ_E_NOMEM, "json", _("out of memory"));
         goto fail;
     }
     s_ws(&p);
@@ -392,7 +393,7 @@ wq_json_parse_object(const char *s, size_t len, wq_json_object_t **out, wq_err_t
             goto fail;
         }
         if (obj->count == S_MAX_MEMBERS) {
-            rc = wq_err_set(err, WQ_E_RANGE, "json", "more than %d members at byte %zu",
+            rc = wq_err_set(err, WQ_E_RANGE, "json", _("more than %d members at byte %zu"),
                             S_MAX_MEMBERS, p.pos + 1);
             goto fail;
         }
@@ -400,7 +401,7 @@ wq_json_parse_object(const char *s, size_t len, wq_json_object_t **out, wq_err_t
             size_t ncap = cap ? cap * 2 : 8;
             wq_json_member_t *m = realloc(obj->members, ncap * sizeof *m);
             if (!m) {
-                rc = wq_err_set(err, WQ_E_NOMEM, "json", "out of memory");
+                rc = wq_err_set(err, WQ_E_NOMEM, "json", _("out of memory"));
                 goto fail;
             }
             obj->members = m;

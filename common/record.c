@@ -2191,7 +2191,7 @@ wq_record_write_help(FILE *f, wq_rec_type_t type)
             continue;
         bool req = (d->required & T(type)) != 0;
         if (type == WQ_REC_CORRECTION && i == WQ_F_SET) {
-            fprintf(f, "  %-14s %-9s %s: set.FIELD=VALUE for each field to change\n", "set.FIELD",
+            fprintf(f, _("  %-14s %-9s %s: set.FIELD=VALUE for each field to change\n"), "set.FIELD",
                     "required", d->help);
             continue;
         }

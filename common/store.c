@@ -11,6 +11,7 @@
     =========================================================================
 */
 #include "common/store.h"
+#include "common/i18n.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,8 +27,8 @@ s_mkdirs(const char *dir, wq_err_t *err)
     size_t len = strlen(dir);
     if (len == 0 || len >= sizeof path)
         return wq_err_set(err, WQ_E_IO, "dir",
-                          "store directory path is empty or longer than %zu bytes: choose "
-                          "another path", sizeof path - 1);
+                          _("store directory path is empty or longer than %zu bytes: choose "
+                          "another path"), sizeof path - 1);
     memcpy(path, dir, len + 1);
     for (size_t i = 1; i <= len; i++) {
         if (path[i] != '/' && path[i] != '\0')
@@ -37,20 +38,20 @@ s_mkdirs(const char *dir, wq_err_t *err)
         if (mkdir(path, 0700) != 0 && errno != EEXIST) {
             int e = errno;
             return wq_err_set(err, WQ_E_IO, "dir",
-                              "cannot create directory %s (mkdir: %s): check the path and its "
-                              "permissions", path, strerror(e));
+                              _("cannot create directory %s (mkdir: %s): check the path and its "
+                              "permissions"), path, strerror(e));
         }
         path[i] = saved;
     }
     struct stat st;
     if (stat(dir, &st) != 0) {
         int e = errno;
-        return wq_err_set(err, WQ_E_IO, "dir", "cannot stat %s (%s): check the path", dir,
+        return wq_err_set(err, WQ_E_IO, "dir", _("cannot stat %s (%s): check the path"), dir,
                           strerror(e));
     }
     if (!S_ISDIR(st.st_mode))
         return wq_err_set(err, WQ_E_IO, "dir",
-                          "%s exists and is not a directory: give a directory for the store",
+                          _("%s exists and is not a directory: give a directory for the store"),
                           dir);
     return WQ_OK;
 }
@@ -61,7 +62,7 @@ wq_store_open(const char *dir, size_t map_bytes, unsigned max_dbs, MDB_env **env
     MDB_env *e = NULL;
     int rc;
     if (!dir || !env)
-        return wq_err_set(err, WQ_E_INTERNAL, "dir", "wq_store_open called without a path");
+        return wq_err_set(err, WQ_E_INTERNAL, "dir", _("wq_store_open called without a path"));
     *env = NULL;
     rc = s_mkdirs(dir, err);
     if (rc != WQ_OK)
@@ -114,24 +115,24 @@ wq_store_err(int rc, const char *what, wq_err_t *err)
     switch (rc) {
     case MDB_MAP_FULL:
         return wq_err_set(err, WQ_E_FULL, "store",
-                          "%s: the LMDB map is full (%s): raise the store's map size or free "
-                          "space by pruning", call, mdb_strerror(rc));
+                          _("%s: the LMDB map is full (%s): raise the store's map size or free "
+                          "space by pruning"), call, mdb_strerror(rc));
     case MDB_TXN_FULL:
         return wq_err_set(err, WQ_E_FULL, "store",
-                          "%s: the transaction has too many dirty pages (%s): write smaller "
-                          "batches", call, mdb_strerror(rc));
+                          _("%s: the transaction has too many dirty pages (%s): write smaller "
+                          "batches"), call, mdb_strerror(rc));
     case MDB_NOTFOUND:
-        return wq_err_set(err, WQ_E_NOTFOUND, "store", "%s: key not found", call);
+        return wq_err_set(err, WQ_E_NOTFOUND, "store", _("%s: key not found"), call);
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID:
         return wq_err_set(err, WQ_E_CORRUPT, "store",
-                          "%s: the LMDB file is damaged or not an LMDB file (%s): restore the "
-                          "store from a backup", call, mdb_strerror(rc));
+                          _("%s: the LMDB file is damaged or not an LMDB file (%s): restore the "
+                          "store from a backup"), call, mdb_strerror(rc));
     default:
         return wq_err_set(err, WQ_E_IO, "store",
-                          "%s failed: %s (LMDB code %d): check disk space, permissions and "
-                          "the log", call, mdb_strerror(rc), rc);
+                          _("%s failed: %s (LMDB code %d): check disk space, permissions and "
+                          "the log"), call, mdb_strerror(rc), rc);
     }
 }
 

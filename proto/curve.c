@@ -14,6 +14,7 @@
     =========================================================================
 */
 #include "proto/curve.h"
+#include "common/i18n.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -37,24 +38,24 @@ int
 wq_curve_key_check(const char *z85, wq_err_t *err)
 {
     if (!z85)
-        return wq_err_set(err, WQ_E_FORMAT, "key", "no key given");
+        return wq_err_set(err, WQ_E_FORMAT, "key", _("no key given"));
     size_t len = strlen(z85);
     if (len != S_Z85_LEN)
         return wq_err_set(err, WQ_E_FORMAT, "key",
-                          "a CURVE key is 40 characters of Z85 text, this one has %zu", len);
+                          _("a CURVE key is 40 characters of Z85 text, this one has %zu"), len);
     for (size_t g = 0; g < S_Z85_LEN; g += 5) {
         uint64_t value = 0;
         for (size_t k = g; k < g + 5; k++) {
             const char *at = z85[k] ? strchr(s_z85_chars, z85[k]) : NULL;
             if (!at)
                 return wq_err_set(err, WQ_E_FORMAT, "key",
-                                  "character %zu of the key ('%c') is not Z85", k + 1,
+                                  _("character %zu of the key ('%c') is not Z85"), k + 1,
                                   (z85[k] >= 0x20 && z85[k] < 0x7f) ? z85[k] : '?');
             value = value * 85 + (uint64_t) (at - s_z85_chars);
         }
         if (value > UINT32_MAX)
             return wq_err_set(err, WQ_E_FORMAT, "key",
-                              "characters %zu..%zu of the key do not encode 4 bytes", g + 1, g + 5);
+                              _("characters %zu..%zu of the key do not encode 4 bytes"), g + 1, g + 5);
     }
     return WQ_OK;
 }
@@ -63,14 +64,14 @@ int
 wq_curve_secret_path(const char *path, char *out, size_t size, wq_err_t *err)
 {
     if (!path || !*path)
-        return wq_err_set(err, WQ_E_CONFIG, "key file", "no key file path given");
+        return wq_err_set(err, WQ_E_CONFIG, "key file", _("no key file path given"));
     if (strlen(path) > WQ_CURVE_PATH_MAX)
         return wq_err_set(err, WQ_E_CONFIG, "key file",
-                          "key file path of %zu characters, at most %d: use a shorter directory",
+                          _("key file path of %zu characters, at most %d: use a shorter directory"),
                           strlen(path), WQ_CURVE_PATH_MAX);
     int n = snprintf(out, size, "%s_secret", path);
     if (n < 0 || (size_t) n >= size)
-        return wq_err_set(err, WQ_E_CONFIG, "key file", "key file path %s is too long", path);
+        return wq_err_set(err, WQ_E_CONFIG, "key file", _("key file path %s is too long"), path);
     return WQ_OK;
 }
 
@@ -81,19 +82,19 @@ wq_curve_check_secret(const char *secret_path, wq_err_t *err)
     if (stat(secret_path, &st) != 0) {
         if (errno == ENOENT)
             return wq_err_set(err, WQ_E_NOTFOUND, secret_path,
-                              "secret key file %s does not exist: make the key pair with `init`",
+                              _("secret key file %s does not exist: make the key pair with `init`"),
                               secret_path);
-        return wq_err_set(err, WQ_E_IO, secret_path, "cannot stat secret key file %s: %s",
+        return wq_err_set(err, WQ_E_IO, secret_path, _("cannot stat secret key file %s: %s"),
                           secret_path, strerror(errno));
     }
     if (!S_ISREG(st.st_mode))
-        return wq_err_set(err, WQ_E_CONFIG, secret_path, "secret key file %s is not a regular file",
+        return wq_err_set(err, WQ_E_CONFIG, secret_path, _("secret key file %s is not a regular file"),
                           secret_path);
     if (st.st_mode & 077)
         return wq_err_set(err, WQ_E_CONFIG, secret_path,
-                          "secret key file %s has mode %04o: group or others may access it, so "
+                          _("secret key file %s has mode %04o: group or others may access it, so "
                           "anyone on this machine could pose as this peer; run `chmod 600 %s` "
-                          "(and consider making a new key pair if others may have read it)",
+                          "(and consider making a new key pair if others may have read it)"),
                           secret_path, (unsigned) (st.st_mode & 07777), secret_path);
     return WQ_OK;
 }
@@ -107,22 +108,22 @@ s_read_text(const char *path, char **out, wq_err_t *err)
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (errno == ENOENT)
-            return wq_err_set(err, WQ_E_NOTFOUND, path, "key file %s does not exist", path);
-        return wq_err_set(err, WQ_E_IO, path, "cannot open key file %s: %s", path,
+            return wq_err_set(err, WQ_E_NOTFOUND, path, _("key file %s does not exist"), path);
+        return wq_err_set(err, WQ_E_IO, path, _("cannot open key file %s: %s"), path,
                           strerror(errno));
     }
     buf = malloc(S_FILE_MAX + 1);
     if (!buf) {
-        rc = wq_err_set(err, WQ_E_NOMEM, path, "out of memory reading %s", path);
+        rc = wq_err_set(err, WQ_E_NOMEM, path, _("out of memory reading %s"), path);
         goto done;
     }
     size_t n = fread(buf, 1, S_FILE_MAX + 1, f);
     if (ferror(f)) {
-        rc = wq_err_set(err, WQ_E_IO, path, "cannot read key file %s", path);
+        rc = wq_err_set(err, WQ_E_IO, path, _("cannot read key file %s"), path);
         goto done;
     }
     if (n > S_FILE_MAX) {
-        rc = wq_err_set(err, WQ_E_FORMAT, path, "%s is over %d bytes: not a key file", path,
+        rc = wq_err_set(err, WQ_E_FORMAT, path, _("%s is over %d bytes: not a key file"), path,
                         S_FILE_MAX);
         goto done;
     }
@@ -164,13 +165,13 @@ s_public_from_file(const char *path, char out[WQ_CURVE_KEY_TXT], wq_err_t *err)
     const char *pub = root ? zconfig_get(root, "/curve/public-key", NULL) : NULL;
     if (!pub) {
         rc = wq_err_set(err, WQ_E_FORMAT, path,
-                        "%s holds no CURVE public key: expected a certificate made by `init` "
-                        "or a file whose first line is the 40-character Z85 key",
+                        _("%s holds no CURVE public key: expected a certificate made by `init` "
+                        "or a file whose first line is the 40-character Z85 key"),
                         path);
         goto done;
     }
     if ((rc = wq_curve_key_check(pub, err)) != WQ_OK) {
-        wq_err_set(err, rc, path, "the public key in %s is malformed: %s", path, err ? err->text : "");
+        wq_err_set(err, rc, path, _("the public key in %s is malformed: %s"), path, err ? err->text : "");
         goto done;
     }
     memcpy(out, pub, WQ_CURVE_KEY_TXT);
@@ -185,7 +186,7 @@ wq_curve_public_key(const char *key_or_path, char out[WQ_CURVE_KEY_TXT], wq_err_
 {
     struct stat st;
     if (!key_or_path || !*key_or_path)
-        return wq_err_set(err, WQ_E_FORMAT, "key", "no public key given");
+        return wq_err_set(err, WQ_E_FORMAT, "key", _("no public key given"));
     /* An existing file wins: Z85's alphabet includes '/', '.' and '-', so a
        40-character path would otherwise pass for a key. */
     if (stat(key_or_path, &st) == 0)
@@ -197,7 +198,7 @@ wq_curve_public_key(const char *key_or_path, char out[WQ_CURVE_KEY_TXT], wq_err_
     if (strlen(key_or_path) == S_Z85_LEN)
         return wq_curve_key_check(key_or_path, err);   /* looks like a key: say what is wrong */
     return wq_err_set(err, WQ_E_NOTFOUND, "key",
-                      "\"%s\" is neither a 40-character Z85 public key nor an existing key file",
+                      _("\"%s\" is neither a 40-character Z85 public key nor an existing key file"),
                       key_or_path);
 }
 
@@ -208,16 +209,16 @@ s_make_dir(const char *path, wq_err_t *err)
     int rc = WQ_OK;
     char *copy = strdup(path);
     if (!copy)
-        return wq_err_set(err, WQ_E_NOMEM, "key file", "out of memory");
+        return wq_err_set(err, WQ_E_NOMEM, "key file", _("out of memory"));
     const char *dir = dirname(copy);
     struct stat st;
     if (stat(dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode))
-            rc = wq_err_set(err, WQ_E_IO, dir, "%s is not a directory", dir);
+            rc = wq_err_set(err, WQ_E_IO, dir, _("%s is not a directory"), dir);
         goto done;
     }
     if (mkdir(dir, 0700) != 0 || chmod(dir, 0700) != 0)
-        rc = wq_err_set(err, WQ_E_IO, dir, "cannot create key directory %s: %s", dir,
+        rc = wq_err_set(err, WQ_E_IO, dir, _("cannot create key directory %s: %s"), dir,
                         strerror(errno));
 done:
     free(copy);
@@ -238,15 +239,15 @@ wq_curve_create(const char *path, const char *name, zcert_t **out, wq_err_t *err
         return rc;
     if (stat(path, &st) == 0 || stat(secret, &st) == 0)
         return wq_err_set(err, WQ_E_CONFIG, path,
-                          "key file %s or %s exists already: a key pair is made once; remove both "
+                          _("key file %s or %s exists already: a key pair is made once; remove both "
                           "files first if you really mean to replace it (then give the new public "
-                          "key to the other side)",
+                          "key to the other side)"),
                           path, secret);
     if ((rc = s_make_dir(path, err)) != WQ_OK)
         return rc;
     cert = zcert_new();
     if (!cert) {
-        rc = wq_err_set(err, WQ_E_NOMEM, path, "cannot make a CURVE key pair (zcert_new failed)");
+        rc = wq_err_set(err, WQ_E_NOMEM, path, _("cannot make a CURVE key pair (zcert_new failed)"));
         goto fail;
     }
     if (name && *name)
@@ -258,23 +259,23 @@ wq_curve_create(const char *path, const char *name, zcert_t **out, wq_err_t *err
     umask(old);
     written = true;
     if (save != 0) {
-        rc = wq_err_set(err, WQ_E_IO, secret, "cannot write secret key file %s: %s", secret,
+        rc = wq_err_set(err, WQ_E_IO, secret, _("cannot write secret key file %s: %s"), secret,
                         strerror(errno));
         goto fail;
     }
     if (chmod(secret, 0600) != 0) {
-        rc = wq_err_set(err, WQ_E_IO, secret, "cannot chmod 600 %s: %s", secret, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, secret, _("cannot chmod 600 %s: %s"), secret, strerror(errno));
         goto fail;
     }
     if ((rc = wq_curve_check_secret(secret, err)) != WQ_OK)
         goto fail;
     if (zcert_save_public(cert, path) != 0) {
-        rc = wq_err_set(err, WQ_E_IO, path, "cannot write public key file %s: %s", path,
+        rc = wq_err_set(err, WQ_E_IO, path, _("cannot write public key file %s: %s"), path,
                         strerror(errno));
         goto fail;
     }
     if (chmod(path, 0644) != 0) {
-        rc = wq_err_set(err, WQ_E_IO, path, "cannot chmod 644 %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, path, _("cannot chmod 644 %s: %s"), path, strerror(errno));
         goto fail;
     }
     if (out)
@@ -312,39 +313,39 @@ wq_curve_load_pair(const char *path, zcert_t **out, wq_err_t *err)
     const char *sec = root ? zconfig_get(root, "/curve/secret-key", NULL) : NULL;
     if (!pub || !sec) {
         rc = wq_err_set(err, WQ_E_CONFIG, secret,
-                        "%s is not a secret key certificate (no curve/public-key and "
-                        "curve/secret-key): make the key pair with `init`",
+                        _("%s is not a secret key certificate (no curve/public-key and "
+                        "curve/secret-key): make the key pair with `init`"),
                         secret);
         goto done;
     }
     if (wq_curve_key_check(pub, NULL) != WQ_OK || wq_curve_key_check(sec, NULL) != WQ_OK) {
-        rc = wq_err_set(err, WQ_E_CONFIG, secret, "a key in %s is not 40 characters of Z85",
+        rc = wq_err_set(err, WQ_E_CONFIG, secret, _("a key in %s is not 40 characters of Z85"),
                         secret);
         goto done;
     }
     char derived[WQ_CURVE_KEY_TXT];
     if (zmq_curve_public(derived, sec) != 0) {
         rc = wq_err_set(err, WQ_E_CONFIG, secret,
-                        "cannot derive the public key of %s: %s (libzmq without CURVE?)", secret,
+                        _("cannot derive the public key of %s: %s (libzmq without CURVE?)"), secret,
                         zmq_strerror(zmq_errno()));
         goto done;
     }
     if (strcmp(derived, pub) != 0) {
         rc = wq_err_set(err, WQ_E_CONFIG, secret,
-                        "the public key in %s does not belong to its secret key: the file was "
-                        "edited or mixed up with another peer's",
+                        _("the public key in %s does not belong to its secret key: the file was "
+                        "edited or mixed up with another peer's"),
                         secret);
         goto done;
     }
     uint8_t pub_bin[S_KEY_BYTES], sec_bin[S_KEY_BYTES];
     if (!zmq_z85_decode(pub_bin, pub) || !zmq_z85_decode(sec_bin, sec)) {
-        rc = wq_err_set(err, WQ_E_CONFIG, secret, "cannot decode the keys in %s", secret);
+        rc = wq_err_set(err, WQ_E_CONFIG, secret, _("cannot decode the keys in %s"), secret);
         goto done;
     }
     cert = zcert_new_from(pub_bin, sec_bin);
     memset(sec_bin, 0, sizeof sec_bin);
     if (!cert) {
-        rc = wq_err_set(err, WQ_E_NOMEM, secret, "out of memory loading %s", secret);
+        rc = wq_err_set(err, WQ_E_NOMEM, secret, _("out of memory loading %s"), secret);
         goto done;
     }
     const char *name = zconfig_get(root, "/metadata/name", NULL);

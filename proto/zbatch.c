@@ -8,6 +8,7 @@
     =========================================================================
 */
 #include "proto/zbatch.h"
+#include "common/i18n.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,14 +95,14 @@ wq_zbatch_compress(uint32_t dict, const uint8_t *src, size_t n, uint8_t **out, s
     *outn = 0;
     if (dict != WQ_ZDICT_NONE && !(d = s_find(dict))) {
         rc = wq_err_set(err, WQ_E_UNKNOWN, "zbatch.dict",
-                        "no zstd dictionary %u in this build", (unsigned) dict);
+                        _("no zstd dictionary %u in this build"), (unsigned) dict);
         goto done;
     }
     size_t cap = ZSTD_compressBound(n);
     cctx = ZSTD_createCCtx();
     buf = malloc(cap ? cap : 1);
     if (!cctx || !buf) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "zbatch.data", "out of memory compressing %zu bytes", n);
+        rc = wq_err_set(err, WQ_E_NOMEM, "zbatch.data", _("out of memory compressing %zu bytes"), n);
         goto done;
     }
     size_t z = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, s_level(n));
@@ -112,7 +113,7 @@ wq_zbatch_compress(uint32_t dict, const uint8_t *src, size_t n, uint8_t **out, s
     if (!ZSTD_isError(z))
         z = ZSTD_compress2(cctx, buf, cap, src, n);
     if (ZSTD_isError(z)) {
-        rc = wq_err_set(err, WQ_E_INTERNAL, "zbatch.data", "zstd cannot compress %zu bytes: %s",
+        rc = wq_err_set(err, WQ_E_INTERNAL, "zbatch.data", _("zstd cannot compress %zu bytes: %s"),
                         n, ZSTD_getErrorName(z));
         goto done;
     }
@@ -137,17 +138,17 @@ s_stream(ZSTD_DCtx *dctx, const uint8_t *src, size_t n, size_t cap, uint8_t **ou
     ZSTD_inBuffer in = {src, n, 0};
     ZSTD_outBuffer ob = {buf, size, 0};
     if (!buf)
-        return wq_err_set(err, WQ_E_NOMEM, path, "out of memory decompressing");
+        return wq_err_set(err, WQ_E_NOMEM, path, _("out of memory decompressing"));
     for (;;) {
         size_t z = ZSTD_decompressStream(dctx, &ob, &in);
         if (ZSTD_isError(z)) {
-            rc = wq_err_set(err, WQ_E_FORMAT, path, "corrupt zstd frame: %s",
+            rc = wq_err_set(err, WQ_E_FORMAT, path, _("corrupt zstd frame: %s"),
                             ZSTD_getErrorName(z));
             goto done;
         }
         if (ob.pos > cap) {
             rc = wq_err_set(err, WQ_E_RANGE, path,
-                            "zstd frame decompresses to more than %zu bytes: refused", cap);
+                            _("zstd frame decompresses to more than %zu bytes: refused"), cap);
             goto done;
         }
         if (z == 0)
@@ -156,14 +157,14 @@ s_stream(ZSTD_DCtx *dctx, const uint8_t *src, size_t n, size_t cap, uint8_t **ou
             size_t bigger = ob.size * 2 > cap + 1 ? cap + 1 : ob.size * 2;
             uint8_t *nb = realloc(buf, bigger);
             if (!nb) {
-                rc = wq_err_set(err, WQ_E_NOMEM, path, "out of memory decompressing");
+                rc = wq_err_set(err, WQ_E_NOMEM, path, _("out of memory decompressing"));
                 goto done;
             }
             buf = nb;
             ob.dst = buf;
             ob.size = bigger;
         } else if (in.pos == in.size) {
-            rc = wq_err_set(err, WQ_E_TRUNCATED, path, "the zstd frame is incomplete");
+            rc = wq_err_set(err, WQ_E_TRUNCATED, path, _("the zstd frame is incomplete"));
             goto done;
         }
     }
@@ -186,40 +187,40 @@ wq_zbatch_decompress(uint32_t dict, const uint8_t *src, size_t n, size_t cap, ui
     *out = NULL;
     *outn = 0;
     if (dict != WQ_ZDICT_NONE && !(d = s_find(dict)))
-        return wq_err_set(err, WQ_E_UNKNOWN, path, "no zstd dictionary %u in this build",
+        return wq_err_set(err, WQ_E_UNKNOWN, path, _("no zstd dictionary %u in this build"),
                           (unsigned) dict);
     /* One whole frame, nothing after it; its size declared within cap. */
     size_t fsize = ZSTD_findFrameCompressedSize(src, n);
     if (ZSTD_isError(fsize)) {
         if (n >= 4 && ((uint32_t) src[0] | (uint32_t) src[1] << 8 | (uint32_t) src[2] << 16 |
                        (uint32_t) src[3] << 24) == ZSTD_MAGICNUMBER)
-            return wq_err_set(err, WQ_E_TRUNCATED, path, "the zstd frame is incomplete (%s)",
+            return wq_err_set(err, WQ_E_TRUNCATED, path, _("the zstd frame is incomplete (%s)"),
                               ZSTD_getErrorName(fsize));
-        return wq_err_set(err, WQ_E_FORMAT, path, "not a zstd frame (%s)",
+        return wq_err_set(err, WQ_E_FORMAT, path, _("not a zstd frame (%s)"),
                           ZSTD_getErrorName(fsize));
     }
     if (fsize != n)
-        return wq_err_set(err, WQ_E_TRAILING, path, "%zu bytes after the zstd frame", n - fsize);
+        return wq_err_set(err, WQ_E_TRAILING, path, _("%zu bytes after the zstd frame"), n - fsize);
     unsigned frame_dict = ZSTD_getDictID_fromFrame(src, n);
     if (frame_dict != 0 && frame_dict != dict)
         return wq_err_set(err, WQ_E_FORMAT, path,
-                          "zstd frame made with dictionary %u, the message says %u", frame_dict,
+                          _("zstd frame made with dictionary %u, the message says %u"), frame_dict,
                           (unsigned) dict);
     unsigned long long content = ZSTD_getFrameContentSize(src, n);
     if (content == ZSTD_CONTENTSIZE_ERROR)
-        return wq_err_set(err, WQ_E_FORMAT, path, "not a zstd frame");
+        return wq_err_set(err, WQ_E_FORMAT, path, _("not a zstd frame"));
     if (content != ZSTD_CONTENTSIZE_UNKNOWN && content > cap)
         return wq_err_set(err, WQ_E_RANGE, path,
-                          "zstd frame declares %llu bytes of content, at most %zu: refused",
+                          _("zstd frame declares %llu bytes of content, at most %zu: refused"),
                           content, cap);
     dctx = ZSTD_createDCtx();
     if (!dctx)
-        return wq_err_set(err, WQ_E_NOMEM, path, "out of memory for a zstd context");
+        return wq_err_set(err, WQ_E_NOMEM, path, _("out of memory for a zstd context"));
     size_t z = ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, S_WINDOW_LOG_MAX);
     if (!ZSTD_isError(z) && d)
         z = ZSTD_DCtx_loadDictionary(dctx, d->data, *d->len);
     if (ZSTD_isError(z)) {
-        rc = wq_err_set(err, WQ_E_INTERNAL, path, "zstd: %s", ZSTD_getErrorName(z));
+        rc = wq_err_set(err, WQ_E_INTERNAL, path, _("zstd: %s"), ZSTD_getErrorName(z));
         goto done;
     }
     if (content == ZSTD_CONTENTSIZE_UNKNOWN) {
@@ -228,12 +229,12 @@ wq_zbatch_decompress(uint32_t dict, const uint8_t *src, size_t n, size_t cap, ui
     }
     buf = malloc(content ? (size_t) content : 1);
     if (!buf) {
-        rc = wq_err_set(err, WQ_E_NOMEM, path, "out of memory for %llu bytes", content);
+        rc = wq_err_set(err, WQ_E_NOMEM, path, _("out of memory for %llu bytes"), content);
         goto done;
     }
     z = ZSTD_decompressDCtx(dctx, buf, (size_t) content, src, n);
     if (ZSTD_isError(z) || z != content) {
-        rc = wq_err_set(err, WQ_E_FORMAT, path, "corrupt zstd frame: %s",
+        rc = wq_err_set(err, WQ_E_FORMAT, path, _("corrupt zstd frame: %s"),
                         ZSTD_isError(z) ? ZSTD_getErrorName(z) : "content size mismatch");
         goto done;
     }

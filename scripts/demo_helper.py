@@ -19,6 +19,8 @@ campaign file or compares figures lives here, one subcommand each:
   ontime JSON[,JSON]              on-time rectification rate per row of summary answers
   grades JSON                     enterprises by current performance grade (绩效分级),
                                   rows that have any
+  groups JSON                     the province by focus group and above designated
+                                  size (summary --by group)
   field STATS NAME                print one value of a generator stats file
   check DEMO_DIR                  compare the collector's figures with what the
                                   generator recorded; exit 1 on any difference
@@ -562,6 +564,30 @@ def cmd_grades(args):
            ["code", "name"] + [GRADE_HEADS[c[6:]] for c in cols])
 
 
+GROUPS = [("discharger", "重点排污"), ("strategic_emerging", "战略性新兴"),
+          ("advanced_manufacturing", "先进制造"), ("tech_sme", "科技型中小"),
+          ("above_size", "规模以上")]
+
+
+def cmd_groups(args):
+    """groups JSON: one province row with --by group: one line per group."""
+    rows = _rows(args[0])
+    if len(rows) != 1:
+        die("groups: want one row (the province), got %d" % len(rows), 1)
+    r, out = rows[0], []
+    for g, head in GROUPS:
+        on, late = r.get("rectified_on_time_" + g) or 0, r.get("rectified_late_" + g) or 0
+        out.append({"group": head, "registered": r.get("enterprises_registered_" + g),
+                    "visited": r.get("enterprises_visited_" + g),
+                    "problems": r.get("problems_" + g), "on_time": on, "late": late,
+                    "rate": "%.1f%%" % (100.0 * on / (on + late)) if on + late else None,
+                    "overdue": r.get("overdue_" + g)})
+    render(out, ["group", "registered", "visited", "problems", "on_time", "late", "rate",
+                 "overdue"],
+           ["group", "enterprises", "visited", "problems", "on_time", "late", "on_time_rate",
+            "overdue"])
+
+
 def cmd_field(args):
     """field STATS_FILE NAME: print one value of a generator stats file."""
     for line in open(args[0], encoding="utf-8"):
@@ -576,7 +602,8 @@ def main():
     cmds = {"ports": cmd_ports, "counties": cmd_counties, "split": cmd_split,
             "resolve": cmd_resolve, "resolve-all": cmd_resolve_all, "progress": cmd_progress, "acked": cmd_acked,
             "table": cmd_table, "check": cmd_check, "count": cmd_count, "roster": cmd_roster,
-            "field": cmd_field, "ontime": cmd_ontime, "grades": cmd_grades}
+            "field": cmd_field, "ontime": cmd_ontime, "grades": cmd_grades,
+            "groups": cmd_groups}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         die("usage: demo_helper.py %s ..." % "|".join(cmds))
     cmds[sys.argv[1]](sys.argv[2:])

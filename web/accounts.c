@@ -308,6 +308,13 @@ const wq_account_t *wq_accounts_at(const wq_accounts_t *self, size_t i)
     return i < self->count ? &self->items[i].pub : NULL;
 }
 
+bool wq_accounts_unchanged(const wq_accounts_t *a, const wq_accounts_t *b, const char *name)
+{
+    const s_entry_t *x = s_find(a, name), *y = s_find(b, name);
+    return x && y && strcmp(x->pub.role, y->pub.role) == 0 &&
+           strcmp(x->pub.area, y->pub.area) == 0 && strcmp(x->hash, y->hash) == 0;
+}
+
 const wq_account_t *wq_accounts_find(const wq_accounts_t *self, const char *name)
 {
     s_entry_t *e = s_find(self, name);

@@ -18,6 +18,7 @@
 #ifndef WQ_ACCOUNTS_H_INCLUDED
 #define WQ_ACCOUNTS_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "common/error.h"
 
@@ -67,6 +68,10 @@ int wq_accounts_save(wq_accounts_t *self, wq_err_t *err);
     password: the text does not say which), WQ_E_NOMEM. */
 int wq_accounts_verify(const wq_accounts_t *self, const char *name, const char *password,
                        wq_account_t *who, wq_err_t *err);
+
+/*  True when name is in both a and b with the same role, area and password
+    hash (a reloaded file left this account as it was). */
+bool wq_accounts_unchanged(const wq_accounts_t *a, const wq_accounts_t *b, const char *name);
 
 /*  Listing, in file order. */
 size_t wq_accounts_count(const wq_accounts_t *self);

@@ -1,5 +1,6 @@
 /*  form - bounded request body fields and uploads (see form.h). */
 #include "web/form.h"
+#include "common/i18n.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,22 +45,22 @@ int wq_form_add(wq_form_t *self, const char *name, const char *filename, const c
                 uint64_t off, const char *data, size_t size, wq_err_t *err)
 {
     if (self->too_large)
-        return wq_err_set(err, WQ_E_RANGE, name, "request body over %zu bytes", self->max_bytes);
+        return wq_err_set(err, WQ_E_RANGE, name, _("request body over %zu bytes"), self->max_bytes);
     if (size > self->max_bytes - self->bytes) {
         self->too_large = true;
-        return wq_err_set(err, WQ_E_RANGE, name, "request body over %zu bytes", self->max_bytes);
+        return wq_err_set(err, WQ_E_RANGE, name, _("request body over %zu bytes"), self->max_bytes);
     }
     wq_form_field_t *f = NULL;
     if (off == 0) {
         if (self->count >= self->max_fields) {
             self->too_large = true;
-            return wq_err_set(err, WQ_E_RANGE, name, "more than %zu form fields", self->max_fields);
+            return wq_err_set(err, WQ_E_RANGE, name, _("more than %zu form fields"), self->max_fields);
         }
         if (self->count == self->cap) {
             size_t cap = self->cap ? self->cap * 2 : 16;
             wq_form_field_t *g = realloc(self->fields, cap * sizeof *g);
             if (!g)
-                return wq_err_set(err, WQ_E_NOMEM, name, "no memory for form field");
+                return wq_err_set(err, WQ_E_NOMEM, name, _("no memory for form field"));
             self->fields = g;
             self->cap = cap;
         }
@@ -74,7 +75,7 @@ int wq_form_add(wq_form_t *self, const char *name, const char *filename, const c
         if (!f->name || !f->value || (filename && !f->filename) ||
             (content_type && !f->content_type)) {
             s_field_free(f);
-            return wq_err_set(err, WQ_E_NOMEM, name, "no memory for form field");
+            return wq_err_set(err, WQ_E_NOMEM, name, _("no memory for form field"));
         }
         self->count++;
     } else {
@@ -84,13 +85,13 @@ int wq_form_add(wq_form_t *self, const char *name, const char *filename, const c
                 break;
             }
         if (!f || f->len != off)
-            return wq_err_set(err, WQ_E_FORMAT, name, "form field piece at offset %llu out of order",
+            return wq_err_set(err, WQ_E_FORMAT, name, _("form field piece at offset %llu out of order"),
                               (unsigned long long)off);
     }
     if (size) {
         char *v = realloc(f->value, f->len + size + 1);
         if (!v)
-            return wq_err_set(err, WQ_E_NOMEM, name, "no memory for %zu bytes of form field", size);
+            return wq_err_set(err, WQ_E_NOMEM, name, _("no memory for %zu bytes of form field"), size);
         memcpy(v + f->len, data, size);
         f->len += size;
         v[f->len] = '\0';

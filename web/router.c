@@ -1,6 +1,7 @@
 /*  router - method + path pattern -> handler (see router.h). Routes are few
     (tens), so a linear scan over pre-split patterns is all it needs. */
 #include "web/router.h"
+#include "common/i18n.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -56,13 +57,13 @@ int wq_router_add(wq_router_t *self, const char *method, const char *pattern, wq
     int rc = WQ_OK;
     s_route_t r = {.handler = handler, .arg = arg, .flags = flags};
     if (!pattern || pattern[0] != '/')
-        return wq_err_set(err, WQ_E_FORMAT, "pattern", "route pattern '%s' must start with '/'",
+        return wq_err_set(err, WQ_E_FORMAT, "pattern", _("route pattern '%s' must start with '/'"),
                           pattern ? pattern : "(null)");
     size_t ncaps = 0;
     r.method = strdup(method);
     r.segs = calloc(strlen(pattern) + 1, sizeof(s_seg_t));
     if (!r.method || !r.segs) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "pattern", "no memory for route %s", pattern);
+        rc = wq_err_set(err, WQ_E_NOMEM, "pattern", _("no memory for route %s"), pattern);
         goto fail;
     }
     const char *p = pattern + 1;
@@ -72,11 +73,11 @@ int wq_router_add(wq_router_t *self, const char *method, const char *pattern, wq
         s_seg_t *s = &r.segs[r.nsegs];
         if (n >= 2 && p[0] == '{') {
             if (p[n - 1] != '}' || n == 2) {
-                rc = wq_err_set(err, WQ_E_FORMAT, "pattern", "route '%s': bad capture", pattern);
+                rc = wq_err_set(err, WQ_E_FORMAT, "pattern", _("route '%s': bad capture"), pattern);
                 goto fail;
             }
             if (++ncaps > WQ_ROUTE_PARAMS) {
-                rc = wq_err_set(err, WQ_E_FORMAT, "pattern", "route '%s': more than %d captures",
+                rc = wq_err_set(err, WQ_E_FORMAT, "pattern", _("route '%s': more than %d captures"),
                                 pattern, WQ_ROUTE_PARAMS);
                 goto fail;
             }
@@ -84,21 +85,21 @@ int wq_router_add(wq_router_t *self, const char *method, const char *pattern, wq
             s->text = strndup(p + 1, n - 2);
         } else if (n == 1 && p[0] == '*') {
             if (end) {
-                rc = wq_err_set(err, WQ_E_FORMAT, "pattern", "route '%s': '*' must be last", pattern);
+                rc = wq_err_set(err, WQ_E_FORMAT, "pattern", _("route '%s': '*' must be last"), pattern);
                 goto fail;
             }
             s->rest = true;
             s->text = strdup("*");
         } else {
             if (memchr(p, '{', n) || memchr(p, '}', n)) {
-                rc = wq_err_set(err, WQ_E_FORMAT, "pattern", "route '%s': bad capture", pattern);
+                rc = wq_err_set(err, WQ_E_FORMAT, "pattern", _("route '%s': bad capture"), pattern);
                 goto fail;
             }
             s->text = strndup(p, n);
         }
         r.nsegs++;
         if (!s->text) {
-            rc = wq_err_set(err, WQ_E_NOMEM, "pattern", "no memory for route %s", pattern);
+            rc = wq_err_set(err, WQ_E_NOMEM, "pattern", _("no memory for route %s"), pattern);
             goto fail;
         }
         p += n;
@@ -107,7 +108,7 @@ int wq_router_add(wq_router_t *self, const char *method, const char *pattern, wq
             if (!*p) {  /* trailing slash: an empty last segment */
                 r.segs[r.nsegs].text = strdup("");
                 if (!r.segs[r.nsegs].text) {
-                    rc = wq_err_set(err, WQ_E_NOMEM, "pattern", "no memory for route %s", pattern);
+                    rc = wq_err_set(err, WQ_E_NOMEM, "pattern", _("no memory for route %s"), pattern);
                     goto fail;
                 }
                 r.nsegs++;
@@ -116,7 +117,7 @@ int wq_router_add(wq_router_t *self, const char *method, const char *pattern, wq
     }
     s_route_t *grown = realloc(self->routes, (self->count + 1) * sizeof *grown);
     if (!grown) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "pattern", "no memory for route %s", pattern);
+        rc = wq_err_set(err, WQ_E_NOMEM, "pattern", _("no memory for route %s"), pattern);
         goto fail;
     }
     self->routes = grown;

@@ -7,6 +7,14 @@
     the raw buffer, bounded), then once more with no data: only then is the
     session checked, the route run and the response queued. s_completed
     frees the state whatever happened to the connection.
+
+    Accounts are re-read when their file changes (s_accounts_refresh: its
+    modification time, size or inode differ from the last load; looked at
+    on each request, at most once a second), so adding or removing a user
+    needs no restart. The new set replaces the old under a lock; sessions
+    of an account that was removed, or whose role, area or password
+    changed, end at once, and every request checks that its session's
+    account still exists as it was (a session never outlives its account).
     =========================================================================
 */
 #include "web/server.h"
@@ -19,7 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include "common/log.h"
 #include "web/ratelimit.h"
@@ -38,7 +49,12 @@ struct wq_web_t {
     bool loopback;
     char *cert_pem, *key_pem;
     wq_router_t *router;
-    wq_accounts_t *accounts;
+    wq_accounts_t *accounts;        /* replaced on reload: read under acc_lock */
+    pthread_rwlock_t acc_lock;
+    bool acc_lock_init;
+    pthread_mutex_t acc_reload;     /* one reload at a time */
+    struct stat acc_st;             /* the file as last loaded (st_ino 0: absent) */
+    _Atomic int64_t acc_checked;    /* monotonic second of the last look */
     wq_sessions_t *sessions;
     wq_ratelimit_t *limits;
     struct MHD_Daemon *daemon;
@@ -215,8 +231,19 @@ int wq_web_new(const wq_web_config_t *cfg, wq_web_t **out, wq_err_t *err)
         rc = wq_err_set(err, WQ_E_CONFIG, "accounts", "logins required but no accounts file given");
         goto done;
     }
-    if (c->accounts_path && (rc = wq_accounts_open(c->accounts_path, &self->accounts, err)) != WQ_OK)
+    if (pthread_rwlock_init(&self->acc_lock, NULL) != 0) {
+        rc = wq_err_set(err, WQ_E_NOMEM, NULL, "no memory for the web server");
         goto done;
+    }
+    pthread_mutex_init(&self->acc_reload, NULL);
+    self->acc_lock_init = true;
+    if (c->accounts_path) {
+        /* stat before reading: a change between the two is seen next time. */
+        if (stat(c->accounts_path, &self->acc_st) != 0)
+            memset(&self->acc_st, 0, sizeof self->acc_st);
+        if ((rc = wq_accounts_open(c->accounts_path, &self->accounts, err)) != WQ_OK)
+            goto done;
+    }
     self->router = wq_router_new();
     self->sessions = wq_sessions_new(c->max_sessions, c->session_idle_s);
     self->limits = wq_ratelimit_new(4096, c->login_max_failures, c->login_window_s);
@@ -241,6 +268,10 @@ void wq_web_destroy(wq_web_t **self)
         MHD_stop_daemon(w->daemon);
     wq_router_destroy(&w->router);
     wq_accounts_destroy(&w->accounts);
+    if (w->acc_lock_init) {
+        pthread_rwlock_destroy(&w->acc_lock);
+        pthread_mutex_destroy(&w->acc_reload);
+    }
     wq_sessions_destroy(&w->sessions);
     wq_ratelimit_destroy(&w->limits);
     free(w->listen);
@@ -401,16 +432,85 @@ static void s_set_cookie(wq_web_req_t *req, wq_web_resp_t *resp, const char *tok
     wq_web_add_header(resp, "Set-Cookie", c);
 }
 
+static bool s_same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*  Re-read the accounts file if it changed since the last load (looked at
+    once a second at most, or now when force). A file that cannot be read
+    or parsed keeps the accounts as they were (logged; looked at again when
+    the file changes). */
+static void s_accounts_refresh(wq_web_t *w, bool force)
+{
+    if (!w->cfg.accounts_path)   /* accounts exist iff a path was given (never NULL after) */
+        return;
+    int64_t now = s_now();
+    if (!force && atomic_load(&w->acc_checked) == now)
+        return;
+    atomic_store(&w->acc_checked, now);
+    struct stat st;
+    if (stat(w->cfg.accounts_path, &st) != 0)
+        memset(&st, 0, sizeof st);          /* removed: no accounts */
+    pthread_mutex_lock(&w->acc_reload);
+    if (s_same_file(&st, &w->acc_st)) {
+        pthread_mutex_unlock(&w->acc_reload);
+        return;
+    }
+    wq_accounts_t *fresh = NULL, *old;
+    wq_err_t err;
+    char text[512];
+    w->acc_st = st;
+    if (wq_accounts_open(w->cfg.accounts_path, &fresh, &err) != WQ_OK) {
+        wq_error("web: the accounts file %s changed but cannot be read; keeping the accounts "
+                 "loaded before: %s", w->cfg.accounts_path, wq_err_format(&err, text, sizeof text));
+        pthread_mutex_unlock(&w->acc_reload);
+        return;
+    }
+    pthread_rwlock_wrlock(&w->acc_lock);
+    old = w->accounts;
+    w->accounts = fresh;
+    pthread_rwlock_unlock(&w->acc_lock);
+    /* Only this thread (holding acc_reload) replaces or frees the sets. */
+    for (size_t i = 0; i < wq_accounts_count(old); i++) {
+        const char *name = wq_accounts_at(old, i)->name;
+        if (!wq_accounts_unchanged(old, fresh, name)) {
+            wq_sessions_end_account(w->sessions, name);
+            wq_info("web: account '%s' %s in %s: its sessions ended", name,
+                    wq_accounts_find(fresh, name) ? "changed" : "removed", w->cfg.accounts_path);
+        }
+    }
+    wq_info("web: accounts re-read from %s (%zu accounts)", w->cfg.accounts_path,
+            wq_accounts_count(fresh));
+    wq_accounts_destroy(&old);
+    pthread_mutex_unlock(&w->acc_reload);
+}
+
+/*  Whether a logged-in session's account still exists with its role and
+    area (closes the gap between a reload and the end of its sessions). */
+static bool s_account_current(wq_web_t *w, const wq_session_t *s)
+{
+    if (s->anonymous || !w->cfg.accounts_path)
+        return true;
+    pthread_rwlock_rdlock(&w->acc_lock);
+    const wq_account_t *a = wq_accounts_find(w->accounts, s->who.name);
+    bool ok = a && strcmp(a->role, s->who.role) == 0 && strcmp(a->area, s->who.area) == 0;
+    pthread_rwlock_unlock(&w->acc_lock);
+    return ok;
+}
+
 int wq_web_login(wq_web_req_t *req, wq_web_resp_t *resp, const char *name, const char *password,
                  wq_err_t *err)
 {
     wq_web_t *w = req->web;
-    if (!w->accounts)
+    if (!w->cfg.accounts_path)
         return wq_err_set(err, WQ_E_STATE, NULL, "this server has no accounts");
     char kaddr[96], kname[96];
     snprintf(kaddr, sizeof kaddr, "addr:%s", req->client);
     snprintf(kname, sizeof kname, "name:%s", name ? name : "");
     int64_t now = s_now();
+    s_accounts_refresh(w, true);
     unsigned wait_a = 0, wait_n = 0;
     bool ba = wq_ratelimit_blocked(w->limits, kaddr, now, &wait_a);
     bool bn = wq_ratelimit_blocked(w->limits, kname, now, &wait_n);
@@ -421,7 +521,9 @@ int wq_web_login(wq_web_req_t *req, wq_web_resp_t *resp, const char *name, const
         return wq_err_set(err, WQ_E_BUSY, "name", "too many failed logins; retry in %u s", wait);
     }
     wq_account_t who;
+    pthread_rwlock_rdlock(&w->acc_lock);
     int rc = wq_accounts_verify(w->accounts, name, password, &who, err);
+    pthread_rwlock_unlock(&w->acc_lock);
     if (rc != WQ_OK) {
         if (rc == WQ_E_AUTH) {
             wq_ratelimit_fail(w->limits, kaddr, now);
@@ -586,9 +688,18 @@ static void s_dispatch(wq_web_req_t *req, wq_web_resp_t *resp, bool *is_static)
         return;
     }
     req->matched = true;
+    s_accounts_refresh(w, false);
     const char *cookie = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, w->cookie_name);
-    if (cookie && wq_sessions_lookup(w->sessions, cookie, &req->session) == WQ_OK)
+    if (cookie && wq_sessions_lookup(w->sessions, cookie, &req->session) == WQ_OK) {
         req->has_session = true;
+        if (!s_account_current(w, &req->session)) {
+            wq_info("web: session of '%s' ended: the account was removed or changed",
+                    req->session.who.name);
+            wq_sessions_end(w->sessions, req->session.token);
+            memset(&req->session, 0, sizeof req->session);
+            req->has_session = false;
+        }
+    }
     if (!req->has_session && !w->cfg.require_login) {
         wq_err_t err;
         if (wq_sessions_create(w->sessions, NULL, &req->session, &err) == WQ_OK) {

@@ -21,6 +21,9 @@
         hosts), X-Content-Type-Options nosniff, X-Frame-Options DENY,
         Referrer-Policy same-origin, and Cache-Control no-store (pages
         hold personal data) except /static/.
+    Accounts: the file is re-read when it changes (looked at on requests,
+    at most once a second, and at each login); the sessions of an account
+    removed or changed (role, area, password) end at once.
     HTTPS: with tls_cert and tls_key set the server speaks only TLS
     (GnuTLS inside libmicrohttpd). Listening on anything but a loopback
     address without them is refused at start (WQ_E_CONFIG).
@@ -94,7 +97,9 @@ int wq_web_start(wq_web_t *self, wq_err_t *err);
 /*  The port listened on (after start; the real one when 0 was asked). */
 uint16_t wq_web_port(const wq_web_t *self);
 
-/*  The accounts and sessions (NULL accounts when none configured). */
+/*  The accounts and sessions (NULL accounts when none configured). The
+    accounts are re-read when their file changes (server.c): the pointer
+    returned is valid only until the server starts. */
 wq_accounts_t *wq_web_accounts(wq_web_t *self);
 wq_sessions_t *wq_web_sessions(wq_web_t *self);
 

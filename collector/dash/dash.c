@@ -678,7 +678,8 @@ static void h_problems(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     wq_wbuf_t *o = wq_web_out(resp);
     wq_wbuf_printf(o, "<h1>%s</h1><form class=\"filters\" method=\"get\" action=\"/problems\">"
                       "<input type=\"hidden\" name=\"area\" value=\"%s\">", title, area);
-    static const char *const st[] = {"open", "in_progress", "rectified", "verified", "reopened", NULL};
+    /* A reopened problem is open again (docs/STORE.md §3): no filter of its own. */
+    static const char *const st[] = {"open", "in_progress", "rectified", "verified", NULL};
     static const char *const cat[] = {"air", "water", "solid_waste", "noise", "soil", "permits",
                                       "monitoring", "over_standard", "other", NULL};
     static const char *const sev[] = {"minor", "general", "serious", NULL};
@@ -689,7 +690,8 @@ static void h_problems(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     s_select(o, "overdue", "逾期", overdue, yn);
     wq_wbuf_puts(o, "<label>统计日期 <input name=\"asof\" placeholder=\"YYYY-MM-DD\" value=\"");
     wq_wbuf_html(o, asof);
-    wq_wbuf_puts(o, "\"></label><button type=\"submit\" id=\"filter\">筛选</button></form>\n");
+    wq_wbuf_puts(o, "\"></label><button type=\"submit\" id=\"filter\">筛选</button></form>\n"
+                    "<p class=\"note\">状态为统计日期当日的状态；逾期指统计日期当日已过当时有效的整改期限且尚未整改完成。</p>\n");
     s_table(o, "problems", t, s_problem_cols, sizeof s_problem_cols / sizeof s_problem_cols[0],
             "enterprise_name", S_LINK_ENT, "overdue");
     wq_wbuf_t q = {0};
@@ -785,6 +787,18 @@ static void h_enterprise(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
         s_query_failed(resp, "enterprise", &err);
         goto done;
     }
+    /* The summaries in Chinese, on the page and in the exports. */
+    int sc = wq_table_find_col(t, "summary");
+    for (size_t r = 0; sc >= 0 && r < wq_table_nrows(t); r++) {
+        char line[2048];
+        if (!s_cstr(t, r, "summary"))
+            continue;
+        dash_summary_label(s_cstr(t, r, "type"), s_cstr(t, r, "summary"), line, sizeof line);
+        if (wq_table_set_str(t, r, (size_t)sc, line) != WQ_OK) {
+            wq_web_error(resp, 500, "服务器内部错误：内存不足。");
+            goto done;
+        }
+    }
     const char *name = s_cstr(ent, 0, "name");
     char title[300];
     snprintf(title, sizeof title, "%s 一企一册", name ? name : code);
@@ -797,7 +811,8 @@ static void h_enterprise(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     wq_wbuf_puts(o, "</h1><dl class=\"profile\"><dt>统一社会信用代码</dt><dd id=\"case-code\">");
     wq_wbuf_html(o, code);
     wq_wbuf_printf(o, "</dd><dt>所属区县</dt><dd>%s</dd><dt>分类</dt><dd>", s_area_name(county));
-    wq_wbuf_html(o, dash_value_label("class", s_cstr(ent, 0, "class")));
+    const char *klass = s_cstr(ent, 0, "class");
+    wq_wbuf_html(o, klass ? dash_value_label("class", klass) : "未分类");
     wq_wbuf_puts(o, "</dd></dl><p class=\"noprint\"><button type=\"button\" id=\"print\" "
                     "class=\"print\">打印</button></p>\n");
     s_table(o, "case", t, s_case_cols, 6, NULL, S_LINK_NONE, NULL);
@@ -998,6 +1013,21 @@ static void h_quarantine(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     wq_wbuf_t *o = wq_web_out(resp);
     wq_wbuf_printf(o, "<h1>%s</h1><h2>隔离的记录</h2><p class=\"note\">中心库拒收的记录及原因，"
                       "需由所在区县更正后重新录入。</p>\n", title);
+    /* On the page a record is shown by its first characters (the collector's
+       reason stays as written, in the log's language); the exports have it whole. */
+    int rcol = wq_table_find_col(qt, "record");
+    for (size_t r = 0; rcol >= 0 && r < wq_table_nrows(qt); r++) {
+        const char *rec = s_cstr(qt, r, "record");
+        if (!rec || strlen(rec) <= 120)
+            continue;
+        size_t cut = 117;
+        while (cut > 0 && ((unsigned char)rec[cut] & 0xC0) == 0x80)
+            cut--;   /* not inside a UTF-8 character */
+        char shortened[128];
+        snprintf(shortened, sizeof shortened, "%.*s…", (int)cut, rec);
+        if (wq_table_set_str(qt, r, (size_t)rcol, shortened) != WQ_OK)
+            break;   /* out of memory: the row keeps the whole record */
+    }
     s_table(o, "quarantine", qt, s_quar_cols, 7, NULL, S_LINK_NONE, NULL);
     char qs[32];
     snprintf(qs, sizeof qs, "area=%s", area);

@@ -1,5 +1,6 @@
 /*  export - CSV and .xlsx of a table (see export.h). */
 #include "collector/dash/export.h"
+#include "common/i18n.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -60,14 +61,14 @@ int dash_export_xlsx(const wq_table_t *t, const char *sheet, const char *tmpdir,
     snprintf(path, sizeof path, "%s/wanqi-web-XXXXXX", tmpdir);
     int fd = mkstemp(path);
     if (fd < 0)
-        return wq_err_set(err, WQ_E_IO, "xlsx", "cannot make a temporary file in %s: %s", tmpdir,
+        return wq_err_set(err, WQ_E_IO, "xlsx", _("cannot make a temporary file in %s: %s"), tmpdir,
                           strerror(errno));
     close(fd);
     lxw_workbook_options opts = {.constant_memory = LXW_FALSE, .tmpdir = (char *)tmpdir};
     lxw_workbook *wb = workbook_new_opt(path, &opts);
     lxw_worksheet *ws = wb ? workbook_add_worksheet(wb, sheet) : NULL;
     if (!ws) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "xlsx", "libxlsxwriter could not start a workbook");
+        rc = wq_err_set(err, WQ_E_NOMEM, "xlsx", _("libxlsxwriter could not start a workbook"));
         if (wb)
             workbook_close(wb);
         goto done;
@@ -90,12 +91,12 @@ int dash_export_xlsx(const wq_table_t *t, const char *sheet, const char *tmpdir,
         }
     lxw_error xe = workbook_close(wb);
     if (xe != LXW_NO_ERROR) {
-        rc = wq_err_set(err, WQ_E_IO, "xlsx", "libxlsxwriter: %s", lxw_strerror(xe));
+        rc = wq_err_set(err, WQ_E_IO, "xlsx", _("libxlsxwriter: %s"), lxw_strerror(xe));
         goto done;
     }
     FILE *f = fopen(path, "rb");
     if (!f) {
-        rc = wq_err_set(err, WQ_E_IO, "xlsx", "cannot read %s: %s", path, strerror(errno));
+        rc = wq_err_set(err, WQ_E_IO, "xlsx", _("cannot read %s: %s"), path, strerror(errno));
         goto done;
     }
     char chunk[8192];
@@ -103,10 +104,10 @@ int dash_export_xlsx(const wq_table_t *t, const char *sheet, const char *tmpdir,
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
         wq_wbuf_put(out, chunk, n);
     if (ferror(f))
-        rc = wq_err_set(err, WQ_E_IO, "xlsx", "cannot read %s", path);
+        rc = wq_err_set(err, WQ_E_IO, "xlsx", _("cannot read %s"), path);
     fclose(f);
     if (rc == WQ_OK && out->oom)
-        rc = wq_err_set(err, WQ_E_NOMEM, "xlsx", "workbook too large");
+        rc = wq_err_set(err, WQ_E_NOMEM, "xlsx", _("workbook too large"));
 done:
     unlink(path);
     return rc;

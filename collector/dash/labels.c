@@ -37,7 +37,7 @@ static const s_pair_t s_cols[] = {
     {"agent", "采集端"}, {"inc", "实例"}, {"hwm", "已收到序号"}, {"stored", "已入库"},
     {"quarantined", "隔离"}, {"last_seq", "最后序号"}, {"backlog", "待发送"},
     {"last_contact", "最后联系"}, {"synced_recently", "近期同步"}, {"seq", "序号"},
-    {"code", "错误代码"}, {"reason", "原因"}, {"received", "接收时间"}, {"bytes", "字节"},
+    {"code", "隔离原因"}, {"reason", "详细说明（系统记录）"}, {"received", "接收时间"}, {"bytes", "字节"},
     {"record", "记录"}, {"waiting", "等待中的记录"}, {"waiting_for", "所引用的记录"},
     {"month", "月份"}, {"silent_days", "未联系天数"}, {"sync_state", "同步状态"},
     {"store_bytes", "库内占用字节"}, {"quota_refused", "超出配额被拒时间"},
@@ -55,6 +55,16 @@ static const struct {
     {"level", {"province", "省"}}, {"level", {"city", "市"}}, {"level", {"county", "区县"}},
     {"overdue", {"yes", "是"}}, {"overdue", {"no", "否"}},
     {"synced_recently", {"yes", "是"}}, {"synced_recently", {"no", "否"}},
+    /* Why a record was quarantined (proto/PROTOCOL.md section 9). */
+    {"code", {"E_TRUNCATED", "记录不完整"}}, {"code", {"E_TYPE", "字段类型错误"}},
+    {"code", {"E_RANGE", "数值或长度超出范围"}}, {"code", {"E_UNKNOWN", "未知的类型、字段或取值"}},
+    {"code", {"E_MISSING", "缺少必填字段"}}, {"code", {"E_UTF8", "文字编码错误"}},
+    {"code", {"E_CHECKCHAR", "统一社会信用代码校验位错误"}},
+    {"code", {"E_FORMAT", "格式错误（日期、代码、编号等）"}},
+    {"code", {"E_COUNTY", "区县代码无效"}},
+    {"code", {"E_FOREIGN", "记录所属区县与采集端的区县不符"}},
+    {"code", {"E_ID", "记录编号与数据流不符"}}, {"code", {"E_TRAILING", "记录后有多余数据"}},
+    {"code", {"E_DUPFIELD", "字段重复"}},
 };
 
 const char *dash_col_label(const char *col)
@@ -94,4 +104,65 @@ const char *dash_value_label(const char *col, const char *value)
         if (strcmp(s_values[i].col, col) == 0 && strcmp(s_values[i].v.key, value) == 0)
             return s_values[i].v.label;
     return value;
+}
+
+/*  The label of word as a value of field, or word itself. */
+static const char *s_enum(wq_field_t field, const char *word)
+{
+    int v = wq_enum_parse(field, word);
+    return v ? wq_enum_label(field, v) : word;
+}
+
+void dash_summary_label(const char *type, const char *summary, char *out, size_t size)
+{
+    snprintf(out, size, "%s", summary ? summary : "");
+    if (!summary || !type)
+        return;
+    wq_rec_type_t t = wq_rec_type_parse(type);
+    const char *colon = strstr(summary, ": ");
+    char head[128];
+    size_t hl = colon ? (size_t)(colon - summary) : 0;
+    if (colon && hl >= sizeof head)
+        return;
+    if (colon) {
+        memcpy(head, summary, hl);
+        head[hl] = '\0';
+    }
+    const char *rest = colon ? colon + 2 : "";
+    static const struct {
+        wq_rec_type_t type;
+        wq_field_t field;
+    } one[] = {{WQ_REC_VISIT, WQ_F_METHOD},      {WQ_REC_PROGRESS, WQ_F_STATUS},
+               {WQ_REC_SERVICE, WQ_F_KIND},      {WQ_REC_CONSULTATION, WQ_F_CHANNEL},
+               {WQ_REC_CLASSIFICATION, WQ_F_CLASS}};
+    for (size_t i = 0; colon && i < sizeof one / sizeof one[0]; i++)
+        if (one[i].type == t) {
+            snprintf(out, size, "%s：%s", s_enum(one[i].field, head), rest);
+            return;
+        }
+    char *slash = colon ? strchr(head, '/') : NULL;
+    if (t == WQ_REC_PROBLEM && slash) {
+        *slash = '\0';
+        snprintf(out, size, "%s（%s）：%s", s_enum(WQ_F_CATEGORY, head),
+                 s_enum(WQ_F_SEVERITY, slash + 1), rest);
+    } else if (t == WQ_REC_PLAN && colon && strncmp(head, "deadline ", 9) == 0) {
+        snprintf(out, size, "整改期限 %s：%s", head + 9, rest);
+    } else if (t == WQ_REC_ENTERPRISE) {
+        const char *semi = strrchr(summary, ';');
+        if (semi)
+            snprintf(out, size, "%.*s；行业 %s", (int)(semi - summary), summary,
+                     semi[1] == ' ' ? semi + 2 : semi + 1);
+    } else if (t == WQ_REC_CORRECTION && colon && strncmp(head, "corrects ", 9) == 0) {
+        snprintf(out, size, "更正 %s：%s", head + 9, rest);
+    } else if (t == WQ_REC_RETRACTION && colon && strncmp(head, "retracts ", 9) == 0) {
+        snprintf(out, size, "撤回 %s：%s", head + 9, rest);
+    } else if (t == WQ_REC_GRADING && strncmp(summary, "grade ", 6) == 0) {
+        char g[32];
+        size_t gl = strcspn(summary + 6, " ");
+        if (gl < sizeof g) {
+            memcpy(g, summary + 6, gl);
+            g[gl] = '\0';
+            snprintf(out, size, "绩效分级 %s%s", s_enum(WQ_F_GRADE, g), summary + 6 + gl);
+        }
+    }
 }

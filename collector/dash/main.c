@@ -13,11 +13,14 @@
 */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/ioprio.h>
 #include <locale.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 #include "collector/central.h"
@@ -35,7 +38,8 @@ static int s_usage(FILE *out)
 {
     fprintf(out,
             "usage: wanqi-web run [--dir DIR] [--listen HOST:PORT] [--tls-cert PEM --tls-key PEM]\n"
-            "                     [--silent-days N] [--threads N]\n"
+            "                     [--silent-days N] [--threads N] [--sched idle|normal] [--nice N]\n"
+            "                     [--cache-seconds N]\n"
             "       wanqi-web user add NAME --role province|city|county --area CODE [--dir DIR]\n"
             "       wanqi-web user passwd NAME [--dir DIR]\n"
             "       wanqi-web user remove NAME [--dir DIR]\n"
@@ -49,7 +53,11 @@ static int s_usage(FILE *out)
             "  --tls-cert/--tls-key  PEM certificate and key for HTTPS (docs/DEPLOY.md)\n"
             "  --silent-days N    agents silent this long are shown in red (default 3)\n"
             "  --threads N        request threads (default 4)\n"
-            "  --nice N           CPU priority below the collector's (default 10; 0..19)\n"
+            "  --sched idle       (default) every thread runs under SCHED_IDLE with idle I/O\n"
+            "                     priority: it gets only the CPU and disk time the collector\n"
+            "                     does not want; --sched normal: ordinary time sharing\n"
+            "  --nice N           with --sched normal (or if SCHED_IDLE is refused): CPU\n"
+            "                     priority below the collector's (default 10; 0..19)\n"
             "  --cache-seconds N  keep query results this long for all users (default 15; 0: off)\n\n"
             "Passwords are read from standard input (one line; not echoed on a terminal).\n"
             "Exit: 0 ok, 1 failure, 2 bad usage.\n",
@@ -85,6 +93,34 @@ static int s_read_password(const char *prompt, char *buf, size_t size)
         return -1;
     buf[strcspn(buf, "\r\n")] = '\0';
     return 0;
+}
+
+/*  Give way to ingest (docs/DASHBOARD.md, "Why it cannot slow ingest").
+    Under SCHED_IDLE the kernel runs a thread only when no ordinary thread
+    of the host wants that CPU, so the collector's ingest never waits for
+    a page; idle I/O priority does the same for the disk (with the BFQ
+    scheduler; others ignore it). Both are set on this thread before the
+    request threads exist: threads created later inherit them. Lowering
+    one's own priority needs no privilege. If idle is refused (a seccomp
+    or container policy), fall back to nice. */
+static void s_give_way(bool idle, int niceness)
+{
+    if (idle) {
+        struct sched_param sp = {.sched_priority = 0};
+        if (sched_setscheduler(0, SCHED_IDLE, &sp) == 0) {
+            if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
+                        IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0)) != 0)
+                wq_warn("cannot set the idle I/O priority: %s (pages still yield the CPU)",
+                        strerror(errno));
+            wq_info("running under SCHED_IDLE with idle I/O priority: ingest comes first");
+            return;
+        }
+        wq_warn("cannot run under SCHED_IDLE: %s; lowering the priority with nice %d instead",
+                strerror(errno), niceness);
+    }
+    errno = 0;
+    if (nice(niceness) == -1 && errno != 0)
+        wq_warn("cannot lower the CPU priority (nice %d): %s", niceness, strerror(errno));
 }
 
 static int s_cmd_user(const char *dir, int argc, char **argv)
@@ -163,7 +199,7 @@ static int s_cmd_user(const char *dir, int argc, char **argv)
         fprintf(stderr, "wanqi-web: %s\n", wq_err_format(&err, text, sizeof text));
         goto done;
     }
-    printf("wanqi-web: account %s %s (%s); a running wanqi-web reads accounts at start: restart it\n",
+    printf("wanqi-web: account %s %s (%s); a running wanqi-web takes it within a second\n",
            name, !strcmp(verb, "remove") ? "removed" : "saved", path);
     ret = 0;
 done:
@@ -177,6 +213,7 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
     const char *listen = "127.0.0.1:8480", *cert = NULL, *key = NULL;
     unsigned silent = 3, threads = 4;
     int niceness = 10, cache_s = 15;
+    bool idle = true;
     static const struct option opts[] = {{"listen", required_argument, 0, 'l'},
                                          {"tls-cert", required_argument, 0, 'c'},
                                          {"tls-key", required_argument, 0, 'k'},
@@ -184,6 +221,7 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
                                          {"threads", required_argument, 0, 't'},
                                          {"nice", required_argument, 0, 'n'},
                                          {"cache-seconds", required_argument, 0, 'C'},
+                                         {"sched", required_argument, 0, 'S'},
                                          {0, 0, 0, 0}};
     int ch;
     optind = 1;
@@ -196,6 +234,13 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
         case 't': threads = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'n': niceness = atoi(optarg); break;
         case 'C': cache_s = atoi(optarg); break;
+        case 'S':
+            if (strcmp(optarg, "idle") != 0 && strcmp(optarg, "normal") != 0) {
+                fprintf(stderr, "wanqi-web: --sched is idle or normal\n");
+                return 2;
+            }
+            idle = strcmp(optarg, "idle") == 0;
+            break;
         default: return s_usage(stderr);
         }
     }
@@ -204,10 +249,8 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
                         "--cache-seconds 0..3600\n");
         return 2;
     }
-    /* Pages yield the CPU to the collector on the same host: ingest first. */
-    errno = 0;
-    if (nice(niceness) == -1 && errno != 0)
-        wq_warn("cannot lower the CPU priority (nice %d): %s", niceness, strerror(errno));
+    /* Pages yield the CPU and the disk to the collector on the same host. */
+    s_give_way(idle, niceness);
     int ret = 1;
     wq_err_t err;
     char text[512];

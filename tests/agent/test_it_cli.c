@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "tests/agent/agent_samples.h"
@@ -340,7 +341,7 @@ s_lock_has_pid(void *arg)
 }
 
 /*  `run` twice on one outbox: the second refuses, naming the first's pid;
-    once the first stops, run starts again (the lock died with it). The
+    once the first stops, its lock file is gone and run starts again. The
     collector address has nothing listening: run keeps retrying meanwhile. */
 static void
 test_it_run_lock(void **state)
@@ -368,6 +369,9 @@ test_it_run_lock(void **state)
     assert_int_equal(rc, 1);
     if (!named)
         fail_msg("the second run did not name pid %ld: %s", (long) first, c->err);
+    /* A clean exit removes the lock file (the refused second run did not). */
+    if (access(lockpath, F_OK) == 0)
+        fail_msg("%s is still there after run stopped cleanly", lockpath);
     /* The first is gone: run starts again and takes the lock. */
     pid_t again = ts_spawn(argv, log, NULL);
     l.not_pid = held;
@@ -375,6 +379,8 @@ test_it_run_lock(void **state)
     assert_int_equal(ts_stop(again), 0);
     if (!took)
         fail_msg("waited 20 s for a new run to take the lock after the first stopped");
+    if (access(lockpath, F_OK) == 0)
+        fail_msg("%s is still there after the second run stopped cleanly", lockpath);
     free(want);
     free(held);
     free(pid);

@@ -74,6 +74,7 @@ s_history(tc_stream_t *a, tc_stream_t *b, const char *code)
 typedef struct {
     const char *asof;
     int64_t overdue, on_time, late;
+    int64_t median;     /* rectify_days_median as of asof, -1 for none */
     /* overdue rows: problem seq, days, deadline, first deadline, extensions */
     struct {
         uint64_t seq;
@@ -83,14 +84,17 @@ typedef struct {
     } rows[2];
 } s_case_t;
 
+/*  Medians: Q is rectified from 04-10 (36 days), P from 05-10 (70 days) to
+    05-20 and from 06-05 (96 days): the lower median of what is rectified
+    that day is Q's 36 from 04-10 on, none before. */
 static const s_case_t s_cases[] = {
-    {"2019-03-25", 1, 0, 0, {{3, 5, "2019-03-20", "2019-03-20", 0}}},
-    {"2019-04-12", 0, 1, 0, {{0}}},
-    {"2019-05-05", 1, 1, 0, {{1, 5, "2019-04-30", "2019-03-31", 1}}},
-    {"2019-05-15", 0, 1, 1, {{0}}},
-    {"2019-06-03", 2, 1, 0,
+    {"2019-03-25", 1, 0, 0, -1, {{3, 5, "2019-03-20", "2019-03-20", 0}}},
+    {"2019-04-12", 0, 1, 0, 36, {{0}}},
+    {"2019-05-05", 1, 1, 0, 36, {{1, 5, "2019-04-30", "2019-03-31", 1}}},
+    {"2019-05-15", 0, 1, 1, 36, {{0}}},
+    {"2019-06-03", 2, 1, 0, 36,
      {{1, 34, "2019-04-30", "2019-03-31", 1}, {3, 3, "2019-05-31", "2019-03-20", 1}}},
-    {"2019-06-10", 1, 1, 1, {{3, 10, "2019-05-31", "2019-03-20", 1}}},
+    {"2019-06-10", 1, 1, 1, 36, {{3, 10, "2019-05-31", "2019-03-20", 1}}},
 };
 
 static void
@@ -107,8 +111,7 @@ s_check_history(wq_central_t *c, const tc_stream_t *s)
                      (long long) tc_int(t, 0, "overdue"), (long long) tc_int(t, 0, "rectified_on_time"),
                      (long long) tc_int(t, 0, "rectified_late"), (long long) k->overdue,
                      (long long) k->on_time, (long long) k->late);
-        /* Current: P 96 days, Q 36 days to rectification: lower median 36. */
-        assert_int_equal(tc_int(t, 0, "rectify_days_median"), 36);
+        assert_int_equal(tc_int(t, 0, "rectify_days_median"), k->median);
         wq_table_destroy(&t);
         /* The province row and a period filter agree. */
         t = tc_query(c, "summary", asof, "from=2019-03", "to=2019-03", NULL);
@@ -322,11 +325,191 @@ test_unknown_type_quarantined(void **state)
     tc_stream_free(&s);
 }
 
+/*  rectify_days_median as of a date, over the problems rectified at the
+    end of that day (the rectification in force then), by hand:
+    A: opened 03-01, rectified 03-11 (10 days), reopened 03-20, rectified
+       04-30 (60 days);
+    B: opened 03-01, rectified 05-01 (61 days);
+    C: opened 03-10, rectified 03-15 (5 days), reopened 04-01. */
+static void
+test_rectify_median_asof(void **state)
+{
+    (void) state;
+    static const struct {
+        const char *asof;
+        int64_t median, resolved;
+    } cases[] = {
+        {"2019-03-05", -1, 0}, {"2019-03-12", 10, 1}, {"2019-03-16", 5, 2}, {"2019-03-25", 5, 1},
+        {"2019-04-05", -1, 0}, {"2019-04-30", 60, 1}, {"2019-05-01", 60, 2}, {"2019-12-31", 60, 2},
+    };
+    char code[19], *d1, *d2;
+    tc_code(51, code);
+    tc_stream_t a, b;
+    tc_stream_init(&a, "130102-01", "130102", 0x51);
+    tc_stream_init(&b, "130102-02", "130102", 0x52);
+#define PROB(d) tc_add(&a, WQ_REC_PROBLEM, d, "ent", code, "category", "air", "severity", "general", \
+                       "description", "问题", NULL)
+#define PROG(d, p, st) tc_add(&b, WQ_REC_PROGRESS, d, "ent", code, "problem", tc_id(&a, p), \
+                              "status", st, NULL)
+    PROB("2019-03-01");                 /* 1 A */
+    PROB("2019-03-01");                 /* 2 B */
+    PROB("2019-03-10");                 /* 3 C */
+    PROG("2019-04-30", 1, "rectified");
+    PROG("2019-03-20", 1, "reopened");
+    PROG("2019-03-11", 1, "rectified");
+    PROG("2019-05-01", 2, "rectified");
+    PROG("2019-04-01", 3, "reopened");
+    PROG("2019-03-15", 3, "rectified");
+#undef PROB
+#undef PROG
+    wq_central_t *x = s_open(&d1), *y = s_open(&d2);
+    tc_send_all(x, &a, 100);
+    tc_send_all(x, &b, 100);
+    tc_send_all(y, &b, 1);              /* follow-ups first, one per batch, then resent */
+    tc_send_all(y, &a, 2);
+    tc_send_all(y, &b, 3);
+    assert_int_equal(s_verify(x), 0);
+    assert_int_equal(s_verify(y), 0);
+    wq_central_t *stores[2] = {x, y};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char asof[32];
+            snprintf(asof, sizeof asof, "asof=%s", cases[i].asof);
+            wq_table_t *t = tc_query(stores[k], "summary", "level=county", "area=130102", asof, NULL);
+            if (tc_int(t, 0, "rectify_days_median") != cases[i].median)
+                fail_msg("store %d asof %s: rectify_days_median %lld, want %lld", k, cases[i].asof,
+                         (long long) tc_int(t, 0, "rectify_days_median"),
+                         (long long) cases[i].median);
+            /* The median is over the problems the on-time figures count. */
+            assert_int_equal(tc_int(t, 0, "rectified_on_time") + tc_int(t, 0, "rectified_late"),
+                             cases[i].resolved);
+            wq_table_destroy(&t);
+            /* City and province rows read the same county's spells. */
+            t = tc_query(stores[k], "summary", "area=130100", asof, NULL);
+            assert_int_equal(tc_int(t, 0, "rectify_days_median"), cases[i].median);
+            wq_table_destroy(&t);
+            /* None opened in April: no median. */
+            t = tc_query(stores[k], "summary", "from=2019-04", asof, NULL);
+            assert_int_equal(tc_int(t, 0, "rectify_days_median"), -1);
+            wq_table_destroy(&t);
+        }
+    wq_central_destroy(&x);
+    wq_central_destroy(&y);
+    ts_tmpdir_remove(&d1);
+    ts_tmpdir_remove(&d2);
+    tc_stream_free(&a);
+    tc_stream_free(&b);
+}
+
+/*  --by group splits problems and the as-of figures by the focus group and
+    size of the enterprise's profile as of the date. The history's problems
+    (s_history) belong to an enterprise registered on 03-10 as strategic
+    emerging, not above size, and re-registered on 05-01 as advanced
+    manufacturing above size; another enterprise (tech SME since 02-01) has
+    one problem, opened 03-01 with a deadline of 03-20, never rectified. */
+static void
+test_group_split(void **state)
+{
+    (void) state;
+    static const struct {
+        const char *asof;
+        const char *group;
+        int64_t problems, on_time, late, overdue;
+    } cases[] = {
+        /* Before 03-10 the first enterprise has no profile: in no group. */
+        {"2019-03-05", "strategic_emerging", 0, 0, 0, 0},
+        {"2019-03-05", "tech_sme", 1, 0, 0, 0},
+        {"2019-03-25", "strategic_emerging", 3, 0, 0, 1},
+        {"2019-03-25", "advanced_manufacturing", 0, 0, 0, 0},
+        {"2019-03-25", "above_size", 0, 0, 0, 0},
+        {"2019-03-25", "tech_sme", 1, 0, 0, 1},
+        {"2019-04-12", "strategic_emerging", 3, 1, 0, 0},
+        {"2019-05-15", "strategic_emerging", 0, 0, 0, 0},
+        {"2019-05-15", "advanced_manufacturing", 3, 1, 1, 0},
+        {"2019-05-15", "above_size", 3, 1, 1, 0},
+        {"2019-06-10", "advanced_manufacturing", 3, 1, 1, 1},
+        {"2019-06-10", "above_size", 3, 1, 1, 1},
+        {"2019-06-10", "tech_sme", 1, 0, 0, 1},
+        {"2019-06-10", "discharger", 0, 0, 0, 0},
+    };
+    char code[19], code2[19], *d1, *d2;
+    tc_code(61, code);
+    tc_code(62, code2);
+    tc_stream_t sa, sb, e;
+    s_history(&sa, &sb, code);
+    tc_stream_init(&e, "130102-03", "130102", 0x63);
+    tc_add(&e, WQ_REC_ENTERPRISE, "2019-05-01", "ent", code, "name", "甲钢铁", "industry", "C3110",
+           "focus", "advanced_manufacturing", "above_size", "true", NULL);
+    tc_add(&e, WQ_REC_ENTERPRISE, "2019-03-10", "ent", code, "name", "甲钢铁", "industry", "C3110",
+           "focus", "strategic_emerging", NULL);
+    tc_add(&e, WQ_REC_ENTERPRISE, "2019-02-01", "ent", code2, "name", "乙科技", "industry", "I6510",
+           "focus", "tech_sme", NULL);
+    tc_add(&e, WQ_REC_PROBLEM, "2019-03-01", "ent", code2, "category", "water", "severity",
+           "general", "description", "问题", NULL);                         /* e/4 */
+    tc_add(&e, WQ_REC_PLAN, "2019-03-02", "ent", code2, "problem", tc_id(&e, 4), "measures", "措施",
+           "deadline", "2019-03-20", NULL);
+    wq_central_t *x = s_open(&d1), *y = s_open(&d2);
+    tc_send_all(x, &e, 100);
+    tc_send_all(x, &sa, 100);
+    tc_send_all(x, &sb, 100);
+    tc_send_all(y, &sb, 1);             /* the other way round, one per batch, resent */
+    tc_send_all(y, &sa, 1);
+    tc_send_all(y, &e, 1);
+    tc_send_all(y, &sb, 2);
+    assert_int_equal(s_verify(x), 0);
+    assert_int_equal(s_verify(y), 0);
+    wq_central_t *stores[2] = {x, y};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char asof[32], col[4][64];
+            snprintf(asof, sizeof asof, "asof=%s", cases[i].asof);
+            snprintf(col[0], sizeof col[0], "problems_%s", cases[i].group);
+            snprintf(col[1], sizeof col[1], "rectified_on_time_%s", cases[i].group);
+            snprintf(col[2], sizeof col[2], "rectified_late_%s", cases[i].group);
+            snprintf(col[3], sizeof col[3], "overdue_%s", cases[i].group);
+            int64_t want[4] = {cases[i].problems, cases[i].on_time, cases[i].late, cases[i].overdue};
+            const char *areas[2] = {"area=130102", "area=130000"};
+            for (int a = 0; a < 2; a++) {
+                wq_table_t *t = tc_query(stores[k], "summary", areas[a], asof, "by=group", NULL);
+                for (int m = 0; m < 4; m++)
+                    if (tc_int(t, 0, col[m]) != want[m])
+                        fail_msg("store %d %s %s: %s = %lld, want %lld", k, areas[a], cases[i].asof,
+                                 col[m], (long long) tc_int(t, 0, col[m]), (long long) want[m]);
+                wq_table_destroy(&t);
+            }
+        }
+    /* Each problem's enterprise has one focus group at a time: the focus
+       groups add up to the totals once both enterprises have a profile. */
+    wq_table_t *t = tc_query(x, "summary", "asof=2019-06-10", "by=group", NULL);
+    static const char *const base[] = {"problems", "rectified_on_time", "rectified_late", "overdue"};
+    for (int m = 0; m < 4; m++) {
+        int64_t sum = 0;
+        static const char *const focus[] = {"discharger", "strategic_emerging",
+                                            "advanced_manufacturing", "tech_sme"};
+        for (int f = 0; f < 4; f++) {
+            char cn[64];
+            snprintf(cn, sizeof cn, "%s_%s", base[m], focus[f]);
+            sum += tc_int(t, 0, cn);
+        }
+        assert_int_equal(sum, tc_int(t, 0, base[m]));
+    }
+    wq_table_destroy(&t);
+    wq_central_destroy(&x);
+    wq_central_destroy(&y);
+    ts_tmpdir_remove(&d1);
+    ts_tmpdir_remove(&d2);
+    tc_stream_free(&sa);
+    tc_stream_free(&sb);
+    tc_stream_free(&e);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_history_five_dates),
+        cmocka_unit_test(test_rectify_median_asof),
+        cmocka_unit_test(test_group_split),
         cmocka_unit_test(test_marks_queries),
         cmocka_unit_test(test_unknown_type_quarantined),
     };

@@ -16,6 +16,7 @@
 #include "test_central_fixture.h"
 
 #include "common/date.h"
+#include "proto/msg.h"
 #include "common/store.h"
 #include "tests/support/testsupport.h"
 
@@ -104,7 +105,14 @@ gen_one(gen_t *g)
 #define ADD(...) tc_addv_wrap(s, county, __VA_ARGS__)
     if (k < 10) {
         type = WQ_REC_ENTERPRISE;
-        seq = ADD(type, date, "ent", ent, "name", s_names[rnd(5)], "industry", "C3110", NULL);
+        /* Focus group and size vary, so that --by group splits something
+           and a later profile (or a correction) moves an enterprise. */
+        /* (from the event's index, not rnd(): the rest of the campaign
+           stays as it was) */
+        unsigned h = (unsigned) g->n * 2654435761u;
+        seq = ADD(type, date, "ent", ent, "name", s_names[rnd(5)], "industry", "C3110", "focus",
+                  wq_enum_name(WQ_F_FOCUS, 1 + (int) ((h >> 7) % (WQ_FOCUS_COUNT - 1))),
+                  "above_size", (h >> 11) & 1 ? "true" : "false", NULL);
     } else if (k < 25) {
         type = WQ_REC_VISIT;
         static const char *const crews[] = {"张三", "张三,李四", "王五", "李四,王五,张三"};
@@ -177,7 +185,14 @@ gen_one(gen_t *g)
         char nd[11];
         rdate(nd);
         switch (t->type) {
-        case WQ_REC_ENTERPRISE: f = "name"; v = s_names[rnd(5)]; break;
+        case WQ_REC_ENTERPRISE:
+            f = "name";
+            v = s_names[rnd(5)];
+            if (g->n % 2) {     /* not rnd(), as above */
+                f = "focus";
+                v = wq_enum_name(WQ_F_FOCUS, 1 + (int) ((g->n / 2) % (WQ_FOCUS_COUNT - 1)));
+            }
+            break;
         case WQ_REC_VISIT: f = "method"; v = wq_enum_name(WQ_F_METHOD, 1 + (int) rnd(4)); break;
         case WQ_REC_PROBLEM: f = "category"; v = wq_enum_name(WQ_F_CATEGORY, 1 + (int) rnd(9)); break;
         case WQ_REC_PLAN: f = "deadline"; v = nd; break;
@@ -321,6 +336,11 @@ all_tables(wq_central_t *c, const gen_t *g, wq_table_t *out[NTABLES])
     static const char *const more[] = {"asof=2019-04-15", "asof=2019-07-31", "asof=2019-11-30"};
     for (size_t a = 0; a < 3; a++)
         out[n++] = tc_query(c, "summary", "level=county", more[a], NULL);
+    /* 23..25: problems and the as-of figures by group (a join at query time) */
+    out[n++] = tc_query(c, "summary", "level=county", "by=group", "asof=2019-09-30", NULL);
+    out[n++] = tc_query(c, "summary", "level=province", "by=group", "asof=2019-09-30", NULL);
+    out[n++] = tc_query(c, "summary", "level=city", "by=group", "from=2019-04", "to=2019-08",
+                        "asof=2019-07-31", NULL);
     for (int i = 0; i < NCODES; i++) {
         char p[32];
         snprintf(p, sizeof p, "code=%s", g->codes[i]);
@@ -405,6 +425,43 @@ run_property(uint64_t campaign_seed)
         assert_int_equal(col_sum(tables[0][8], gcols[i]), tc_int(prov, 0, gcols[i]));
     }
     assert_true(grades > 0);
+    /* By group: the same rows and base figures as without, each group's
+       figures within the totals, the focus groups (one per enterprise at a
+       time) at most the totals, county rows summing to the province, and
+       some problems split. rectify_days_median is null exactly where
+       nothing is rectified as of the date. */
+    {
+        const wq_table_t *plain = tables[0][4], *grp = tables[0][23], *gprov = tables[0][24];
+        static const char *const base[] = {"problems", "rectified_on_time", "rectified_late",
+                                           "overdue"};
+        static const char *const groups[] = {"discharger", "strategic_emerging",
+                                             "advanced_manufacturing", "tech_sme", "above_size"};
+        int64_t split = 0;
+        assert_int_equal(wq_table_nrows(plain), wq_table_nrows(grp));
+        assert_true(wq_table_ncols(grp) <= WQ_RESULT_MAX_COLS);    /* fits a RESULT */
+        for (size_t r = 0; r < wq_table_nrows(grp); r++) {
+            bool any = tc_int(plain, r, "rectified_on_time") + tc_int(plain, r, "rectified_late") > 0;
+            assert_int_equal(tc_int(plain, r, "rectify_days_median") >= 0, any);
+            for (int m = 0; m < 4; m++) {
+                int64_t total = tc_int(grp, r, base[m]), focus = 0;
+                assert_int_equal(total, tc_int(plain, r, base[m]));
+                for (int g2 = 0; g2 < 5; g2++) {
+                    char cn[64];
+                    snprintf(cn, sizeof cn, "%s_%s", base[m], groups[g2]);
+                    int64_t v = tc_int(grp, r, cn);
+                    assert_true(v >= 0 && v <= total);
+                    if (g2 < 4)
+                        focus += v;
+                    if (m == 0)
+                        split += v;
+                    if (r == 0)
+                        assert_int_equal(col_sum(grp, cn), tc_int(gprov, 0, cn));
+                }
+                assert_true(focus <= total);
+            }
+        }
+        assert_true(split > 0);
+    }
     /* County rows sum to the province row. */
     assert_int_equal(col_sum(tables[0][0], "visits"), tc_int(prov, 0, "visits"));
     assert_int_equal(col_sum(tables[0][0], "enterprises_registered"),

@@ -543,12 +543,11 @@ s_encode_v3(const wq_fold_state_t *st, wq_buf_t *out)
     assert_false(out->oom);
 }
 
-/*  A store of format 2 (state version 3) is upgraded at open: every state
-    is folded again in the current format; views and marks stay equal. */
+/*  A store of format 2 or 3 (state version 3) is upgraded at open: every
+    state is folded again in the current format; views and marks stay equal. */
 static void
-test_upgrade_from_format_2(void **state)
+s_upgrade_from(uint8_t format)
 {
-    (void) state;
     char *dir = ts_tmpdir();
     wq_central_t *c = NULL;
     wq_err_t err;
@@ -569,7 +568,7 @@ test_upgrade_from_format_2(void **state)
     assert_int_equal(tc_send(c, &s, 1, s.n, &res), WQ_OK);
     wq_ingest_result_clear(&res);
     wq_central_destroy(&c);
-    /* Make it a format-2 store: version 2, states in an older format. */
+    /* Make it a store of that format: its version, states in version 3. */
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
     MDB_dbi meta, states;
@@ -579,7 +578,7 @@ test_upgrade_from_format_2(void **state)
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     assert_int_equal(mdb_dbi_open(txn, "states", 0, &states), 0);
-    uint8_t two[8] = {0, 0, 0, 0, 0, 0, 0, 2};
+    uint8_t two[8] = {0, 0, 0, 0, 0, 0, 0, format};
     MDB_val k = {7, "version"}, v = {8, two};
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
     MDB_cursor *cur;
@@ -626,6 +625,20 @@ test_upgrade_from_format_2(void **state)
     ts_tmpdir_remove(&dir);
 }
 
+static void
+test_upgrade_from_format_2(void **state)
+{
+    (void) state;
+    s_upgrade_from(2);
+}
+
+static void
+test_upgrade_from_format_3(void **state)
+{
+    (void) state;
+    s_upgrade_from(3);
+}
+
 int
 main(void)
 {
@@ -633,6 +646,7 @@ main(void)
         cmocka_unit_test(test_random_histories),
         cmocka_unit_test(test_store_verify_each_batch),
         cmocka_unit_test(test_upgrade_from_format_2),
+        cmocka_unit_test(test_upgrade_from_format_3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

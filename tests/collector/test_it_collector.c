@@ -104,6 +104,14 @@ test_two_counties_sync(void **state)
     assert_non_null(strstr(out, "\r\n130200,唐山市,city,3,3,7,"));
     free(out);
 
+    /* By group over the wire: the split figures fit a RESULT (at most 64 columns). */
+    assert_int_equal(it_query(&env, &out, NULL, "summary", "--level=city", "--by=group", "--format=csv",
+                              NULL, NULL), 0);
+    assert_non_null(strstr(out, ",problems,rectified_on_time,rectified_late,overdue,"));
+    assert_non_null(strstr(out, ",problems_above_size,rectified_on_time_above_size,"));
+    assert_non_null(strstr(out, "\r\n130100,石家庄市,city,10,10,"));
+    free(out);
+
     /* Agents: both streams with their marks; B reported a backlog of 2. */
     assert_int_equal(it_query(&env, &out, NULL, "agents", "--format", "json", NULL, NULL, NULL), 0);
     it_rows_t rows = it_json_rows(out);

@@ -40,6 +40,8 @@ test_ledger_and_readonly(void **state)
            "rectified", NULL);                                                           /* 6 */
     tc_add(&a, WQ_REC_PROBLEM, "2019-06-01", "ent", e1, "category", "noise", "severity", "minor",
            "description", "噪声", NULL);                                                 /* 7 P3, later */
+    tc_add(&a, WQ_REC_PROGRESS, "2019-05-10", "ent", e1, "problem", tc_id(&a, 2), "status",
+           "in_progress", NULL);                                                         /* 8 P1 */
     tc_add(&b, WQ_REC_ENTERPRISE, "2019-03-01", "ent", e2, "name", "唐山乙钢铁有限公司", "industry",
            "C3120", NULL);
     tc_add(&b, WQ_REC_PROBLEM, "2019-03-05", "ent", e2, "category", "air", "severity", "general",
@@ -54,6 +56,10 @@ test_ledger_and_readonly(void **state)
     assert_int_equal(tc_send(c, &a, 1, 2, &res), WQ_OK);   /* two duplicates */
     assert_int_equal(res.duplicates, 2);
     wq_ingest_result_clear(&res);
+    /* the area index is a function of the events: verify recomputes it */
+    uint64_t diffs = 1;
+    assert_int_equal(wq_central_verify(c, stderr, &diffs, &err), WQ_OK);
+    assert_int_equal(diffs, 0);
     wq_central_destroy(&c);
 
     /* Everything below runs on the read-only store. */
@@ -69,6 +75,23 @@ test_ledger_and_readonly(void **state)
     assert_string_equal(tc_str(t, 0, "enterprise_name"), "长安甲化工有限公司");
     assert_int_equal(tc_int(t, 0, "days_overdue"), 30);
     assert_string_equal(tc_str(t, 0, "overdue"), "yes");
+    assert_string_equal(tc_str(t, 0, "status"), "open");   /* in progress only from 05-10 */
+    wq_table_destroy(&t);
+    t = tc_query(c, "problems", "area=130100", "asof=2019-05-01", "status=in_progress", NULL);
+    assert_int_equal(wq_table_nrows(t), 0);
+    wq_table_destroy(&t);
+    t = tc_query(c, "problems", "area=130100", "asof=2019-05-11", "status=in_progress", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "problem"), tc_id(&a, 2));
+    assert_string_equal(tc_str(t, 0, "overdue"), "yes");   /* in progress is not rectified */
+    wq_table_destroy(&t);
+    /* P2 as of a date before its rectification: open, then rectified */
+    t = tc_query(c, "problems", "area=130102", "asof=2019-03-19", "category=water", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "status"), "open");
+    wq_table_destroy(&t);
+    t = tc_query(c, "problems", "area=130102", "asof=2019-03-20", "category=water", NULL);
+    assert_string_equal(tc_str(t, 0, "status"), "rectified");
     wq_table_destroy(&t);
     /* The ledger's overdue rows are exactly the overdue query's. */
     wq_table_t *o = tc_query(c, "overdue", "area=130100", "asof=2019-05-01", NULL);
@@ -84,8 +107,22 @@ test_ledger_and_readonly(void **state)
     assert_int_equal(wq_table_nrows(t), 1);
     assert_string_equal(tc_str(t, 0, "county"), "130203");
     wq_table_destroy(&t);
-    t = tc_query(c, "problems", "status=open", "severity=serious", NULL);
+    /* the area index: a county, a city, the province; none of another area */
+    t = tc_query(c, "problems", "area=130102", NULL);
+    assert_int_equal(wq_table_nrows(t), 3);
+    wq_table_destroy(&t);
+    t = tc_query(c, "problems", "area=130104", NULL);
+    assert_int_equal(wq_table_nrows(t), 0);
+    wq_table_destroy(&t);
+    t = tc_query(c, "problems", "area=130000", NULL);
+    assert_int_equal(wq_table_nrows(t), 4);
+    wq_table_destroy(&t);
+    t = tc_query(c, "enterprises", "area=130203", NULL);
     assert_int_equal(wq_table_nrows(t), 1);
+    assert_string_equal(tc_str(t, 0, "ent"), e2);
+    wq_table_destroy(&t);
+    t = tc_query(c, "problems", "status=in_progress", "severity=serious", NULL);
+    assert_int_equal(wq_table_nrows(t), 1);   /* today: its current status */
     wq_table_destroy(&t);
     wq_param_t bad[] = {{"status", "done"}};
     assert_int_equal(wq_central_query(c, "problems", bad, 1, &t, &err), WQ_E_FORMAT);
@@ -130,7 +167,7 @@ test_ledger_and_readonly(void **state)
     /* operators' counters */
     wq_central_stats_t st;
     assert_int_equal(wq_central_stats(c, &st, &err), WQ_OK);
-    assert_int_equal(st.events, 7 + 2 + 1);   /* the waiting correction is stored too */
+    assert_int_equal(st.events, 8 + 2 + 1);   /* the waiting correction is stored too */
     assert_true(st.batches >= 5);
     assert_int_equal(st.duplicates, 2);
     uint64_t used = 0, map = 0;

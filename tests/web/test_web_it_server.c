@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include "common/log.h"
 #include "tests/support/testsupport.h"
@@ -329,6 +330,108 @@ static void test_http(void **state)
     ts_tmpdir_remove(&dir);
 }
 
+/*  Log in as name; returns "t_sess=TOKEN" (malloc'd) or NULL on refusal. */
+static char *s_login(uint16_t port, const char *name, const char *password)
+{
+    char *body = ts_strf("name=%s&password=%s", name, password);
+    s_resp_t r = s_http(port, "POST", "/login",
+                        "Content-Type: application/x-www-form-urlencoded\r\n", body, strlen(body));
+    char *cookie = r.status == 303 ? s_header(&r, "Set-Cookie") : NULL;
+    if (cookie)
+        *strchr(cookie, ';') = '\0';
+    s_resp_free(&r);
+    free(body);
+    return cookie;
+}
+
+static int s_get_status(uint16_t port, const char *cookie)
+{
+    char *hdr = ts_strf("Cookie: %s\r\n", cookie);
+    s_resp_t r = s_http(port, "GET", "/", hdr, NULL, 0);
+    int st = r.status;
+    s_resp_free(&r);
+    free(hdr);
+    return st;
+}
+
+static int64_t s_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*  The accounts file is re-read while the server runs: a user added
+    logs in without a restart, a removed user's session ends and cannot
+    log in again, a changed password ends the sessions too. */
+static void test_accounts_reload(void **state)
+{
+    (void)state;
+    char *dir = ts_tmpdir();
+    wq_web_t *w = s_server(dir, NULL, NULL);
+    uint16_t port = wq_web_port(w);
+    char *path = ts_strf("%s/accounts", dir);
+    wq_accounts_t *a = NULL;
+    wq_err_t err;
+
+    char *alice = s_login(port, "alice", "alice+password");
+    assert_non_null(alice);
+    assert_int_equal(s_get_status(port, alice), 200);
+    assert_null(s_login(port, "bob", "bob+password"));
+
+    /* add bob: a login reads the changed file at once */
+    assert_int_equal(wq_accounts_open(path, &a, &err), WQ_OK);
+    assert_int_equal(wq_accounts_add(a, "bob", "bob password", "county", "130102", &err), WQ_OK);
+    assert_int_equal(wq_accounts_save(a, &err), WQ_OK);
+    wq_accounts_destroy(&a);
+    char *bob = s_login(port, "bob", "bob+password");
+    if (!bob)
+        fail_msg("bob, added to %s, could not log in without a restart", path);
+    assert_int_equal(s_get_status(port, bob), 200);
+    assert_int_equal(s_get_status(port, alice), 200);
+
+    /* remove alice: her session ends (the file is looked at once a
+       second: wait for it, 10 s at most) */
+    assert_int_equal(wq_accounts_open(path, &a, &err), WQ_OK);
+    assert_int_equal(wq_accounts_remove(a, "alice", &err), WQ_OK);
+    assert_int_equal(wq_accounts_save(a, &err), WQ_OK);
+    wq_accounts_destroy(&a);
+    int64_t deadline = s_ms() + 10000;
+    int st;
+    while ((st = s_get_status(port, alice)) == 200 && s_ms() < deadline)
+        usleep(100 * 1000);
+    if (st != 303)
+        fail_msg("alice's session still answered %d 10 s after she was removed from %s", st, path);
+    assert_null(s_login(port, "alice", "alice+password"));
+    assert_int_equal(s_get_status(port, bob), 200);
+
+    /* a new password for bob ends his session; the new one logs in */
+    assert_int_equal(wq_accounts_open(path, &a, &err), WQ_OK);
+    assert_int_equal(wq_accounts_set_password(a, "bob", "bob new password", &err), WQ_OK);
+    assert_int_equal(wq_accounts_save(a, &err), WQ_OK);
+    wq_accounts_destroy(&a);
+    char *bob2 = s_login(port, "bob", "bob+new+password");
+    if (!bob2)
+        fail_msg("bob's new password was not taken from %s", path);
+    assert_int_equal(s_get_status(port, bob), 303);
+    assert_int_equal(s_get_status(port, bob2), 200);
+
+    /* an unreadable file keeps the accounts loaded before */
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("not an account line\n", f);
+    fclose(f);
+    assert_null(s_login(port, "alice", "alice+password"));
+    assert_int_equal(s_get_status(port, bob2), 200);
+
+    free(bob2);
+    free(bob);
+    free(alice);
+    free(path);
+    wq_web_destroy(&w);
+    ts_tmpdir_remove(&dir);
+}
+
 static void test_config_refusals(void **state)
 {
     (void)state;
@@ -397,6 +500,7 @@ int main(void)
     wq_log_init("test_web_it_server", WQ_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http),
+        cmocka_unit_test(test_accounts_reload),
         cmocka_unit_test(test_config_refusals),
         cmocka_unit_test(test_https),
     };

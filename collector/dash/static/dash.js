@@ -8,7 +8,7 @@
     if (!el || !spec || !window.Chart) return;
     var sets = spec.datasets.map(function (d, i) {
       return { label: d.label, data: d.data, backgroundColor: colors[i % 4],
-               borderColor: colors[i % 4], fill: false, tension: 0.2 };
+               borderColor: colors[i % 4], fill: false, tension: 0 };
     });
     new window.Chart(el, { type: type, data: { labels: spec.labels, datasets: sets },
       options: { responsive: true, maintainAspectRatio: false, animation: false,
