@@ -15,7 +15,10 @@
     HELLO again without the offer (and keeps to v1 with that collector for
     S_LEGACY_MS). The pacer (agent/pacer.h) sizes each batch from the link's
     measured rate and round trip, and says when an unanswered batch
-    deserves a PING to find a reset connection quickly.
+    deserves a PING to find a reset connection quickly. A reset of a
+    working session's connection is seen at once by the socket monitor
+    (disconnect event) and answered with a fresh socket without backoff
+    (s_monitor_read).
     =========================================================================
 */
 #include "agent/sender.h"
@@ -80,6 +83,8 @@ struct wq_sender_t {
     zsock_t *mon;
     unsigned mon_n;
     bool tcp_ok, hs_ok, hs_failed;
+    bool dropped;                   /* the connection broke (ZMQ_EVENT_DISCONNECTED) */
+    bool after_drop;                /* the next socket replaces a working session's */
     uint32_t auth_status;           /* ZAP status of a refused key, 0 none */
     uint32_t retries;
     /* Compression: offered in this HELLO; granted by WELCOME (dictionary);
@@ -253,12 +258,21 @@ s_connect(wq_sender_t *self, uint64_t now, wq_err_t *err)
     zsock_set_maxmsgsize(self->sock, (int64_t) WQ_MSG_MAX_BYTES + 1024);
     /* Watch the transport; without a monitor the link is still used, its
        failures just told less precisely. */
-    self->tcp_ok = self->hs_ok = self->hs_failed = false;
+    self->tcp_ok = self->hs_ok = self->hs_failed = self->dropped = false;
+    if (self->after_drop) {
+        /* Made at once after a working session's connection broke: if
+           this one gets nowhere, the link died (the collector went away),
+           which is what s_why_dead should say, not that it was never
+           reached. The next socket, after backoff, is diagnosed afresh. */
+        self->tcp_ok = self->hs_ok = true;
+        self->after_drop = false;
+    }
     self->auth_status = self->retries = 0;
     char mep[64];
     snprintf(mep, sizeof mep, "inproc://wanqi-agent-monitor-%u", ++self->mon_n);
     if (zmq_socket_monitor(zsock_resolve(self->sock), mep,
                            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                           ZMQ_EVENT_DISCONNECTED |
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0)
@@ -466,6 +480,9 @@ s_handle(wq_sender_t *self, const wq_msg_t *m, uint64_t now)
         self->next_send = m->welcome.hwm + 1;
         self->nflight = 0;
         self->phase = S_READY;
+        /* A disconnect seen during the handshake was of a connection
+           before the one this WELCOME came on (ZeroMQ reconnected). */
+        self->dropped = false;
         self->backoff = self->opts.backoff_min_ms;
         self->pause_until = 0;
         return;
@@ -692,10 +709,26 @@ s_monitor_read(wq_sender_t *self, uint64_t now)
                 self->hs_ok = true;
             else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
                 self->auth_status = value ? value : 1;
+            else if (ev == ZMQ_EVENT_DISCONNECTED)
+                self->dropped = true;
             else
                 self->hs_failed = true;
         }
         zmsg_destroy(&m);
+    }
+    if (self->dropped && self->phase == S_READY) {
+        /* The connection of a working session broke (a reset): ZeroMQ
+           would reconnect by itself, but then send what its queue still
+           holds before our HELLO, batches the collector refuses (E_STATE)
+           at the cost of link time, and we would learn of it only from
+           that answer. A fresh socket at once, without backoff: the link
+           worked a moment ago. */
+        wq_info(_("connection to %s lost: reconnecting at once"), self->opts.endpoint);
+        self->backoff = 0;
+        s_disconnect(self, now);
+        self->backoff = self->opts.backoff_min_ms;
+        self->after_drop = true;
+        return true;
     }
     if (self->auth_status) {
         wq_info(_("the collector refused our key (ZAP status %" PRIu32 ")"), self->auth_status);

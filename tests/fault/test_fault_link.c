@@ -101,6 +101,12 @@ static void test_reset_mid_batch(void **state)
                     "them) while %ld records drained; duplicates absorbed %ld\n",
             total, resets, commanded, n, fx_collector_duplicates(&fx));
     assert_true(commanded > 0 && total >= commanded);   /* the fault happened */
+    /* A reset of a working session is noticed from the socket monitor and
+       answered with a fresh connection at once (issue 16), not after a
+       probe and the collector's E_STATE. */
+    long at_once = fx_count_in_file(fx.agents[a].log, "lost: reconnecting at once");
+    fprintf(stderr, "[fault] reset mid-batch: %ld immediate reconnections\n", at_once);
+    assert_true(at_once >= 1);
     fx_totals_t t;
     fx_check_exact(&fx, true, 0, &t);
     assert_int_equal(t.records, n);

@@ -82,7 +82,10 @@ typedef struct {
     int64_t last_due_us; /* due time of the newest chunk: keeps order when latency drops */
     double tokens;  /* token bucket, bytes */
     int64_t tok_us; /* last refill */
-    int64_t hole_until_us; /* --loss: a lost piece is resent then; the bucket is not capped till then */
+    int64_t hole_until_us; /* --loss: a lost piece is resent then (see s_pipe_refill) */
+    bool resending;  /* --loss: the next piece to go is a lost one's resend */
+    int64_t open_us; /* nothing read before then is delivered before then + latency: the
+                        TCP handshake a real link would have cost (see s_accept) */
     bool eof;       /* source closed its side */
     bool shut;      /* EOF passed on (shutdown(SHUT_WR) on the destination) */
 } fl_pipe_t;
@@ -425,13 +428,30 @@ static void s_pipe_refill(fl_t *fl, fl_pipe_t *p, int d, int64_t now)
     if (bps == 0)
         return;
     if (now > p->tok_us) {
-        p->tokens += (double) (now - p->tok_us) * (double) bps / 8e6;
-        double depth = fmax((double) bps / 80.0, (double) FL_TOKEN_QUANTUM); /* ~100 ms */
-        /* While a lost piece waits for its resend, the link goes on
-           carrying what follows it (TCP with SACK): that time is not lost,
-           so the bucket keeps it and delivers it when the hole is filled. */
-        if (p->tokens > depth && now >= p->hole_until_us)
-            p->tokens = depth;
+        double add = (double) (now - p->tok_us) * (double) bps / 8e6;
+        p->tokens += add;
+        double cap = fmax((double) bps / 80.0, (double) FL_TOKEN_QUANTUM); /* ~100 ms */
+        /* The cap keeps an idle link from bursting. But time during which
+           bytes were waiting for the link is not idle: a real link carries
+           them meanwhile, so the bucket keeps that time (as far as bytes
+           were held to use it) and delivers them now:
+             - while a lost piece waits for its resend, the link goes on
+               carrying what follows it (TCP with SACK); no refill happens
+               during the hole (the head chunk is not due), so this
+               interval is the one that spans it;
+             - when this program wakes late (a loaded machine), the head
+               chunk was due and waiting since the last refill, or since
+               its due time if that came later. */
+        const fl_chunk_t *head = p->cused > 0 ? &p->chunks[p->chead] : NULL;
+        int64_t from = now;
+        if (p->hole_until_us > p->tok_us)
+            from = p->tok_us;
+        else if (head)
+            from = head->due_us > p->tok_us ? head->due_us : p->tok_us;
+        if (now > from)
+            cap += fmin((double) (now - from) * (double) bps / 8e6, (double) p->used);
+        if (p->tokens > cap)
+            p->tokens = cap;
     }
     p->tok_us = now;
 }
@@ -505,7 +525,7 @@ static bool s_pipe_read(fl_t *fl, fl_conn_t *c, int d, int64_t now)
         s_conn_reset(fl, c, true, d == FL_UP ? "drop-up" : "drop-down");
         return false;
     }
-    int64_t due = now + fl->dir[d].latency_us;
+    int64_t due = (now > p->open_us ? now : p->open_us) + fl->dir[d].latency_us;
     if (due < p->last_due_us)
         due = p->last_due_us;
     p->last_due_us = due;
@@ -536,10 +556,22 @@ static bool s_pipe_write(fl_t *fl, fl_conn_t *c, int d, int64_t now)
                the hole until then (in-order delivery), but the link keeps
                carrying what follows meanwhile (see s_pipe_refill). */
             int64_t rtt = fl->dir[FL_UP].latency_us + fl->dir[FL_DOWN].latency_us;
+            if (rtt < 10000)
+                rtt = 10000;
             if (fl->dir[d].bps)
                 p->tokens -= (double) n;
-            p->chunks[p->chead].due_us = now + (rtt > 10000 ? rtt : 10000);
-            p->hole_until_us = p->chunks[p->chead].due_us;
+            if (p->resending) {
+                /* The resend is lost too: no duplicate ACKs tell the
+                   sender, its retransmission timer does (Linux: about a
+                   round trip + 200 ms), and its window collapses: the
+                   link carries nothing of this connection meanwhile. */
+                p->chunks[p->chead].due_us = now + rtt + 200000;
+                p->hole_until_us = now;
+            } else {
+                p->chunks[p->chead].due_us = now + rtt;
+                p->hole_until_us = p->chunks[p->chead].due_us;
+            }
+            p->resending = true;
             fl->st.lost[d] += n;
             continue;
         }
@@ -553,6 +585,7 @@ static bool s_pipe_write(fl_t *fl, fl_conn_t *c, int d, int64_t now)
             return false;
         }
         size_t k = (size_t) w;
+        p->resending = false;
         p->head = (p->head + k) % p->cap;
         p->used -= k;
         p->chunks[p->chead].len -= k;
@@ -601,6 +634,14 @@ static void s_accept(fl_t *fl)
         c->tfd = -1;
         c->id = ++fl->next_id;
         int64_t now = s_now_us();
+        /* On loopback the client's connect() returns at once; over the
+           link it would take the SYN's and SYN-ACK's round trip, and the
+           server's accept() one more way for the ACK. So what the client
+           sends goes out a round trip late, and what the server sends back
+           once it has accepted, a round trip and the up latency late. */
+        int64_t lat_up = fl->dir[FL_UP].latency_us, lat_down = fl->dir[FL_DOWN].latency_us;
+        c->pipe[FL_UP].open_us = now + lat_up + lat_down;
+        c->pipe[FL_DOWN].open_us = now + 2 * lat_up + lat_down;
         for (int d = 0; d < 2; d++) {
             c->pipe[d].cap = fl->buffer;
             c->pipe[d].buf = malloc(fl->buffer);

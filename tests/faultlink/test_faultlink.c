@@ -434,11 +434,18 @@ static void test_latency_lower_bound(void **state)
     int64_t t0 = s_ms();
     assert_int_equal(s_ping(fd), 0);
     int64_t rtt = s_ms() - t0;
-    /* one chunk each way, each delayed 150 ms */
-    assert_true(rtt >= 300);
+    /* one chunk each way, each delayed 150 ms, on a new connection: after
+       the TCP handshake's round trip (the client's data) and the server's
+       accept one way later (its reply) */
+    assert_true(rtt >= 600);
     assert_int_equal(fl_stat(f->link, "delayed"), 2);
     assert_int_equal(fl_stat(f->link, "up_chunks"), 1);
     assert_int_equal(fl_stat(f->link, "down_chunks"), 1);
+    /* then a round trip is the two latencies */
+    t0 = s_ms();
+    assert_int_equal(s_ping(fd), 0);
+    assert_true(s_ms() - t0 >= 300);
+    assert_int_equal(fl_stat(f->link, "delayed"), 4);
 
     /* changed at run time, one direction only */
     fl_ok(f->link, "latency-up 0");
@@ -447,7 +454,7 @@ static void test_latency_lower_bound(void **state)
     assert_int_equal(s_ping(fd), 0);
     rtt = s_ms() - t0;
     assert_true(rtt >= 200);
-    assert_int_equal(fl_stat(f->link, "delayed"), 3);
+    assert_int_equal(fl_stat(f->link, "delayed"), 5);
 
     /* order is kept when the latency drops while chunks are queued */
     fl_ok(f->link, "latency 300");
