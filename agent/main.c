@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -690,6 +691,14 @@ s_cmd_run(int argc, char **argv, const char *dir_opt)
         }
         return s_usage(_("run: unknown option %s"), argv[i]);
     }
+    /* Agent memory stays flat (issue 15: RssAnon <= 4 MB idle). Each batch
+       briefly needs a zstd context of a few MiB (proto/zbatch.c); glibc maps
+       such a block and, on its free, raises its mmap threshold above it, so
+       every later context came from the heap and the heap kept ~3.5 MiB it
+       could not give back (RssAnon 5.1 MB idle after a drain, 2.1 MB with
+       this). A fixed threshold turns that adjustment off. */
+    if (mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1)
+        wq_debug("mallopt(M_MMAP_THRESHOLD) refused; agent memory may grow after batches");
     const char *dir = wq_config_find_dir(dir_opt);
     wq_agent_config_t cfg;
     wq_outbox_t *box = NULL;
