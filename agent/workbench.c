@@ -104,16 +104,7 @@ oom:
 static int
 s_fold_cmp(const void *a, const void *b)
 {
-    const wq_record_t *x = ((const s_item_t *) a)->rec, *y = ((const s_item_t *) b)->rec;
-    int d = strcmp(x->date, y->date);
-    if (d)
-        return d;
-    d = strcmp(x->agent, y->agent);
-    if (d)
-        return d;
-    if (x->inc != y->inc)
-        return x->inc < y->inc ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    return wq_record_fold_cmp(((const s_item_t *) a)->rec, ((const s_item_t *) b)->rec);
 }
 
 static int

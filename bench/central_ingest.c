@@ -8,7 +8,14 @@
     and prints events/s; then times each query on the last store. Prints
     figures only, asserts nothing.
 
-    Usage: central_ingest [N] [batch,batch,...]   (default 20000 1,100,1000)
+    Usage: central_ingest [N] [batch,batch,...] [inorder]
+             (default 20000 1,100,1000; "inorder": each stream records its
+             events in date order, as cadres do, instead of random dates)
+           central_ingest --history H,H,... [M]
+             for each H: M enterprises (default 1000) with H visits each
+             already stored, then one more visit per enterprise in batches
+             of 100 (in date order): prints events/s of that last ingest,
+             so that the cost per event can be compared across histories.
     =========================================================================
 */
 #include <inttypes.h>
@@ -17,6 +24,20 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+/*  Under callgrind, --history dumps the counts of its measured ingest alone
+    (no-ops otherwise). */
+#include <valgrind/callgrind.h>
+#define S_CG_ZERO() CALLGRIND_ZERO_STATS
+#define S_CG_DUMP(what) CALLGRIND_DUMP_STATS_AT(what)
+#endif
+#endif
+#ifndef S_CG_ZERO
+#define S_CG_ZERO() ((void) 0)
+#define S_CG_DUMP(what) ((void) 0)
+#endif
 
 #include "collector/central.h"
 #include "common/creditcode.h"
@@ -53,6 +74,8 @@ s_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
+
+static bool s_inorder;
 
 static void
 s_set(wq_record_t *r, const char *f, const char *v)
@@ -103,7 +126,10 @@ s_gen(s_stream_t *s, int si, char (*pids)[WQ_EVENT_ID_MAX], size_t *npids,
     wq_record_t *r = wq_record_new(type);
     uint64_t seq = s->n + 1;
     char date[11], dl[11], first[18], code[19], id[WQ_EVENT_ID_MAX];
-    wq_date_from_days(wq_date_days("2019-02-01") + (int32_t) s_rnd(330), date);
+    /* In order: the date advances with the stream's seq (about 330 days
+       over the stream's share of the events). */
+    int32_t off = s_inorder ? (int32_t) ((seq * 330) / (nents * 5 + 1)) : (int32_t) s_rnd(330);
+    wq_date_from_days(wq_date_days("2019-02-01") + (off > 329 ? 329 : off), date);
     wq_date_from_days(wq_date_days(date) + 30 + (int32_t) s_rnd(90), dl);
     snprintf(first, sizeof first, "91130100MA%02u%05u", (unsigned) si % 100u, (unsigned) s_rnd((uint32_t) nents) % 100000u);
     memcpy(code, first, 17);
@@ -158,6 +184,23 @@ s_gen(s_stream_t *s, int si, char (*pids)[WQ_EVENT_ID_MAX], size_t *npids,
     wq_record_destroy(&r);
 }
 
+/*  Bytes this process has handed to write calls so far (/proc/self/io
+    wchar: LMDB writes its dirty pages with pwrite), 0 if unknown. */
+static uint64_t
+s_wchar(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    uint64_t v = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "wchar: %" SCNu64, &v) == 1)
+            break;
+    fclose(f);
+    return v;
+}
+
 static void
 s_rmtree(const char *dir)
 {
@@ -187,9 +230,103 @@ s_time_query(wq_central_t *c, const char *label, const char *name, wq_param_t *p
     printf("query %-28s %8.3f ms  (%zu rows)\n", label, (s_now() - t0) * 1000 / reps, rows);
 }
 
+/*  One visit of enterprise e (an index) on day d after 2019-02-01. */
+static void
+s_visit(s_stream_t *s, size_t e, int32_t d)
+{
+    wq_record_t *r = wq_record_new(WQ_REC_VISIT);
+    char date[11], code[19], first[18];
+    wq_date_from_days(wq_date_days("2019-02-01") + d, date);
+    snprintf(first, sizeof first, "91130100MH%07zu", e);
+    memcpy(code, first, 17);
+    code[17] = wq_creditcode_checkchar(first);
+    code[18] = '\0';
+    wq_record_set_identity(r, s->agent, s->inc, s->n + 1, 1546300800000ull + s->n);
+    s_set(r, "date", date);
+    s_set(r, "county", s->county);
+    s_set(r, "ent", code);
+    s_set(r, "cadres", "张三,李四");
+    s_set(r, "method", wq_enum_name(WQ_F_METHOD, 1 + (int) (e % 4)));
+    s_set(r, "findings", "现场检查发现废气收集不完善，台账不全。");
+    s_push(s, r);
+    wq_record_destroy(&r);
+}
+
+static int
+s_history(const char *list_arg, size_t m)
+{
+    char list[256];
+    snprintf(list, sizeof list, "%s", list_arg);
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        size_t h = (size_t) strtoull(tok, NULL, 10);
+        if (h == 0 || h > 300)
+            continue;
+        s_stream_t s;
+        memset(&s, 0, sizeof s);
+        snprintf(s.agent, sizeof s.agent, "130102-hist");
+        s.county = "130102";
+        s.inc = 1;
+        for (size_t e = 0; e < m; e++)
+            for (size_t i = 0; i < h; i++)
+                s_visit(&s, e, (int32_t) i);
+        size_t pre = s.n;
+        for (size_t e = 0; e < m; e++)
+            s_visit(&s, e, (int32_t) h);
+        char dir[] = "/tmp/wanqi-bench-XXXXXX";
+        if (!mkdtemp(dir))
+            return 1;
+        wq_central_t *c = NULL;
+        wq_err_t err;
+        if (wq_central_open(dir, (size_t) 16 << 30, &c, &err) != WQ_OK) {
+            fprintf(stderr, "open: %s\n", err.text);
+            return 1;
+        }
+        double t0 = 0;
+        uint64_t w0 = 0;
+        for (size_t off = 0; off < s.n;) {
+            size_t bs = off < pre ? 1000 : 100;
+            size_t k = s.n - off < bs ? s.n - off : bs;
+            if (off < pre && k > pre - off)
+                k = pre - off;
+            if (off == pre) {
+                t0 = s_now();
+                w0 = s_wchar();
+                S_CG_ZERO();
+            }
+            wq_ingest_result_t res;
+            if (wq_central_ingest(c, s.agent, s.county, s.inc, off + 1, s.recs + off, k, 0, &res,
+                                  &err) != WQ_OK) {
+                fprintf(stderr, "ingest: %s\n", err.text);
+                return 1;
+            }
+            wq_ingest_result_clear(&res);
+            off += k;
+        }
+        double dt = s_now() - t0;
+        S_CG_DUMP("history tail");
+        double wpe = (double) (s_wchar() - w0) / (double) m;
+        uint64_t diffs = 0, finc = 0, fnew = 0, ffull = 0;
+        wq_central_fold_counts(c, &finc, &fnew, &ffull);
+        wq_central_verify(c, NULL, &diffs, &err);
+        printf("history %3zu events: %zu more events (1 per entity, batch 100) in %.3f s = "
+               "%9.0f events/s, %.1f us/event, %.0f bytes written/event (verify: %" PRIu64 " differences; folds %" PRIu64
+               " incremental, %" PRIu64 " new, %" PRIu64 " full)\n",
+               h, m, dt, (double) m / dt, dt * 1e6 / (double) m, wpe, diffs, finc, fnew, ffull);
+        wq_central_destroy(&c);
+        s_rmtree(dir);
+        for (size_t j = 0; j < s.n; j++)
+            free((void *) s.recs[j].data);
+        free(s.recs);
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[1], "--history") == 0)
+        return s_history(argv[2], argc > 3 ? (size_t) strtoull(argv[3], NULL, 10) : 1000);
+    s_inorder = argc > 3 && strcmp(argv[3], "inorder") == 0;
     size_t n = argc > 1 ? (size_t) strtoull(argv[1], NULL, 10) : 20000;
     const char *batches = argc > 2 ? argv[2] : "1,100,1000";
     s_stream_t streams[20];
@@ -228,6 +365,7 @@ main(int argc, char **argv)
         /* Batch size 1 commits (fsyncs) per event: cap its sample. */
         size_t limit = bs == 1 && n > 2000 ? 2000 : n;
         size_t done = 0, sent[20] = {0};
+        uint64_t w0 = s_wchar();
         double t0 = s_now();
         while (done < limit) {
             int si = (int) s_rnd(20);
@@ -249,8 +387,12 @@ main(int argc, char **argv)
             done += k;
         }
         double dt = s_now() - t0;
-        printf("ingest batch %4zu: %7zu events in %7.2f s = %9.0f events/s\n", bs, done, dt,
-               (double) done / dt);
+        uint64_t finc = 0, fnew = 0, ffull = 0;
+        wq_central_fold_counts(c, &finc, &fnew, &ffull);
+        printf("ingest batch %4zu: %7zu events in %7.2f s = %9.0f events/s, %.0f bytes written "
+               "per event (entity folds: %" PRIu64 " incremental, %" PRIu64 " new, %" PRIu64
+               " full)\n", bs, done, dt, (double) done / dt,
+               (double) (s_wchar() - w0) / (double) done, finc, fnew, ffull);
         if (last) {
             wq_central_destroy(&last);
             s_rmtree(lastdir);

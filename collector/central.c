@@ -38,10 +38,11 @@
 
 #define S_DEFAULT_MAP ((size_t) 8 << 30)
 #define S_RESOLVE_DEPTH 8
-#define S_FORMAT_VERSION 3   /* 2: marks replace the deadline index; state v2;
+#define S_FORMAT_VERSION 4   /* 2: marks replace the deadline index; state v2;
                                  3: R marks (rectification spells) replace rectify_days,
-                                    and area marks (A) index problems and enterprises */
-
+                                    and area marks (A) index problems and enterprises;
+                                 4: state v4 (the incremental fold's key); 2 and 3 are
+                                    upgraded at open (s_upgrade_states) */
 /*  ---- small helpers shared through cstore.h ------------------------------ */
 
 size_t
@@ -249,6 +250,67 @@ s_meta_add(MDB_txn *txn, wq_central_t *c, const char *name, int64_t delta, wq_er
     return mrc ? wq_store_err(mrc, "mdb_put(meta)", err) : WQ_OK;
 }
 
+/*  Format 2 or 3 -> 4: every entity is folded again and its state stored in the
+    current format; the difference between its old contributions and marks
+    (state version 3 still decodes) and the new ones is applied like at
+    ingest, so the upgrade also carries any change of what a fold gives.
+    In the open's write transaction; the keys are read first, then each
+    entity is folded and stored. */
+static int s_state_store(MDB_txn *txn, wq_central_t *c, const char *entity,
+                         const wq_fold_state_t *old, const wq_fold_state_t *nw, wq_err_t *err);
+
+static int
+s_upgrade_states(MDB_txn *txn, wq_central_t *c, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    wq_buf_t keys = {0};
+    int rc = WQ_OK;
+    int mrc = mdb_cursor_open(txn, c->states, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(states)", err);
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size == 0 || k.mv_size >= WQ_ENTITY_MAX || memchr(k.mv_data, 0, k.mv_size)) {
+            rc = wq_err_set(err, WQ_E_CORRUPT, "states",
+                            "a state key is malformed: rebuild the store from the agents");
+            goto done;
+        }
+        wq_buf_put(&keys, k.mv_data, k.mv_size);
+        wq_buf_u8(&keys, 0);
+    }
+    mdb_cursor_close(cur);
+    cur = NULL;
+    if (mrc != MDB_NOTFOUND) {
+        rc = wq_store_err(mrc, "mdb_cursor_get(states)", err);
+        goto done;
+    }
+    if (keys.oom) {
+        rc = wq_err_set(err, WQ_E_NOMEM, "states", "out of memory upgrading the store");
+        goto done;
+    }
+    for (size_t off = 0; off < keys.len && rc == WQ_OK;) {
+        const char *entity = (const char *) keys.data + off;
+        wq_fold_state_t old = {0}, nw = {0};
+        MDB_val ek = {strlen(entity), (void *) entity}, ev;
+        off += strlen(entity) + 1;
+        mrc = mdb_get(txn, c->states, &ek, &ev);
+        rc = mrc ? wq_store_err(mrc, "mdb_get(states)", err)
+                 : wq_fold_state_decode(ev.mv_data, ev.mv_size, &old, err);
+        if (rc == WQ_OK)
+            rc = wq_fold_entity(txn, c, entity, &nw, err);
+        if (rc == WQ_OK)
+            rc = s_state_store(txn, c, entity, &old, &nw, err);
+        wq_fold_state_clear(&old);
+        wq_fold_state_clear(&nw);
+    }
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    wq_buf_free(&keys);
+    return rc;
+}
+
 /*  ---- per-agent store quota ----------------------------------------------- */
 
 /*  Meta keys of an agent's quota accounting: "bytes/AGENT" (bytes its
@@ -371,6 +433,12 @@ wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t 
         goto fail;
     if (version == 0) {
         rc = s_meta_add(txn, c, "version", S_FORMAT_VERSION, err);
+        if (rc != WQ_OK)
+            goto fail;
+    } else if (version == 2 || version == 3) {
+        rc = s_upgrade_states(txn, c, err);
+        if (rc == WQ_OK)
+            rc = s_meta_add(txn, c, "version", (int64_t) (S_FORMAT_VERSION - version), err);
         if (rc != WQ_OK)
             goto fail;
     } else if (version != S_FORMAT_VERSION) {
@@ -717,25 +785,42 @@ done:
     return rc;
 }
 
+/*  An entity the batch touched, with the event placed in it: the record
+    decoded in s_take (owned) when it can be applied to the stored state
+    alone (wq_fold_append), NULL when the entity must be folded in full
+    (a correction or retraction, or an event placed again from pending). */
 typedef struct {
-    char **keys;
+    char *entity;
+    wq_record_t *rec;
+} s_touch_t;
+
+typedef struct {
+    s_touch_t *t;
     size_t n, cap;
 } s_dirty_t;
 
+/*  Remember entity; takes *rec (may be NULL) in any case. */
 static int
-s_dirty_add(s_dirty_t *d, const char *entity, wq_err_t *err)
+s_dirty_add(s_dirty_t *d, const char *entity, wq_record_t **rec, wq_err_t *err)
 {
     if (d->n == d->cap) {
         size_t ncap = d->cap ? d->cap * 2 : 64;
-        char **nk = realloc(d->keys, ncap * sizeof *nk);
-        if (!nk)
+        s_touch_t *nt = realloc(d->t, ncap * sizeof *nt);
+        if (!nt) {
+            wq_record_destroy(rec);
             return wq_err_set(err, WQ_E_NOMEM, "ingest", "out of memory tracking entities");
-        d->keys = nk;
+        }
+        d->t = nt;
         d->cap = ncap;
     }
-    d->keys[d->n] = strdup(entity);
-    if (!d->keys[d->n])
+    d->t[d->n].entity = strdup(entity);
+    if (!d->t[d->n].entity) {
+        wq_record_destroy(rec);
         return wq_err_set(err, WQ_E_NOMEM, "ingest", "out of memory tracking entities");
+    }
+    d->t[d->n].rec = rec ? *rec : NULL;
+    if (rec)
+        *rec = NULL;
     d->n++;
     return WQ_OK;
 }
@@ -743,16 +828,25 @@ s_dirty_add(s_dirty_t *d, const char *entity, wq_err_t *err)
 static void
 s_dirty_free(s_dirty_t *d)
 {
-    for (size_t i = 0; i < d->n; i++)
-        free(d->keys[i]);
-    free(d->keys);
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->t[i].entity);
+        wq_record_destroy(&d->t[i].rec);
+    }
+    free(d->t);
     memset(d, 0, sizeof *d);
 }
 
+/*  By entity, then its events in fold order (a full fold first). */
 static int
-s_cmp_str(const void *a, const void *b)
+s_cmp_touch(const void *a, const void *b)
 {
-    return strcmp(*(char *const *) a, *(char *const *) b);
+    const s_touch_t *x = a, *y = b;
+    int d = strcmp(x->entity, y->entity);
+    if (d || (!x->rec && !y->rec))
+        return d;
+    if (!x->rec || !y->rec)
+        return x->rec ? 1 : -1;
+    return wq_record_fold_cmp(x->rec, y->rec);
 }
 
 /*  The enterprise link of a problem or consultation opened by rec. */
@@ -779,12 +873,15 @@ s_put_dup(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *v
 static int s_entcount_add(MDB_txn *txn, wq_central_t *c, const char *entity, const char *county,
                           wq_err_t *err);
 
-/*  Place one stored event (rec, key ek) in the entity index or the pending
-    table, and remember its entity for the re-fold. */
+/*  Place one stored event (*recp, key ek) in the entity index or the
+    pending table, and remember its entity for the re-fold. When the entity
+    may be folded incrementally, *recp is handed to the dirty list (set to
+    NULL); else the caller keeps it. */
 static int
-s_place(MDB_txn *txn, wq_central_t *c, const wq_record_t *rec, const uint8_t *ek, size_t eklen,
-        s_dirty_t *dirty, wq_err_t *err)
+s_place(MDB_txn *txn, wq_central_t *c, wq_record_t **recp, const uint8_t *ek, size_t eklen,
+        s_dirty_t *dirty, bool incremental, wq_err_t *err)
 {
+    const wq_record_t *rec = *recp;
     s_place_t place;
     char entity[WQ_ENTITY_MAX], link[WQ_ENTITY_MAX];
     uint8_t missing[WQ_EK_MAX];
@@ -807,7 +904,8 @@ s_place(MDB_txn *txn, wq_central_t *c, const wq_record_t *rec, const uint8_t *ek
         rc = s_put_dup(txn, c->links, link, strlen(link), entity, strlen(entity), "mdb_put(links)",
                        err);
     if (rc == WQ_OK)
-        rc = s_dirty_add(dirty, entity, err);
+        rc = s_dirty_add(dirty, entity, incremental && prc == 0 && !s_is_modifier(rec) ? recp : NULL,
+                         err);
     return rc;
 }
 
@@ -877,7 +975,7 @@ s_release_waiters(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen
             rc = wq_err_set(err, WQ_E_CORRUPT, "events", "a stored event no longer decodes");
             break;
         }
-        rc = s_place(txn, c, w, waiters[i], lens[i], dirty, err);
+        rc = s_place(txn, c, &w, waiters[i], lens[i], dirty, false, err);
         wq_record_destroy(&w);
     }
 done:
@@ -888,47 +986,166 @@ done:
     return rc;
 }
 
-/*  Re-fold one entity and apply the difference to the views and the
-    marks. */
+/*  Apply the difference between an entity's old and new state to the
+    views and the marks, and store the new state. */
 static int
-s_refold(MDB_txn *txn, wq_central_t *c, const char *entity, wq_err_t *err)
+s_state_store(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_state_t *old,
+              const wq_fold_state_t *nw, wq_err_t *err)
 {
-    wq_fold_state_t old = {0}, nw = {0};
     wq_buf_t blob = {0};
-    int rc;
-    MDB_val k = {strlen(entity), (void *) entity}, v;
-    int mrc = mdb_get(txn, c->states, &k, &v);
-    if (mrc == 0) {
-        rc = wq_fold_state_decode(v.mv_data, v.mv_size, &old, err);
-        if (rc != WQ_OK)
-            goto done;
-    } else if (mrc != MDB_NOTFOUND) {
-        rc = wq_store_err(mrc, "mdb_get(states)", err);
-        goto done;
-    }
-    rc = wq_fold_entity(txn, c, entity, &nw, err);
+    int rc = wq_views_apply(txn, c, old->contribs, old->ncontribs, nw->contribs, nw->ncontribs,
+                            err);
+    if (rc == WQ_OK)
+        rc = wq_marks_apply(txn, c, old->marks, old->nmarks, nw->marks, nw->nmarks, err);
     if (rc != WQ_OK)
         goto done;
-    rc = wq_views_apply(txn, c, old.contribs, old.ncontribs, nw.contribs, nw.ncontribs, err);
-    if (rc != WQ_OK)
-        goto done;
-    rc = wq_marks_apply(txn, c, old.marks, old.nmarks, nw.marks, nw.nmarks, err);
-    if (rc != WQ_OK)
-        goto done;
-    wq_fold_state_encode(&nw, &blob);
+    wq_fold_state_encode(nw, &blob);
     if (blob.oom) {
         rc = wq_err_set(err, WQ_E_NOMEM, "states", "out of memory folding %s", entity);
         goto done;
     }
-    v.mv_size = blob.len;
-    v.mv_data = blob.data;
-    mrc = mdb_put(txn, c->states, &k, &v, 0);
+    MDB_val k = {strlen(entity), (void *) entity}, v = {blob.len, blob.data};
+    int mrc = mdb_put(txn, c->states, &k, &v, 0);
     if (mrc != 0)
         rc = wq_store_err(mrc, "mdb_put(states)", err);
 done:
+    wq_buf_free(&blob);
+    return rc;
+}
+
+/*  The stored state of entity into *st (zeroed, *found false, if none). */
+static int
+s_state_get(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_state_t *st, bool *found,
+            wq_err_t *err)
+{
+    MDB_val k = {strlen(entity), (void *) entity}, v;
+    memset(st, 0, sizeof *st);
+    *found = false;
+    int mrc = mdb_get(txn, c->states, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return WQ_OK;
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_get(states)", err);
+    *found = true;
+    return wq_fold_state_decode(v.mv_data, v.mv_size, st, err);
+}
+
+/*  Re-fold one entity from all its events and apply the difference to the
+    views and the marks. */
+static int
+s_refold(MDB_txn *txn, wq_central_t *c, const char *entity, wq_err_t *err)
+{
+    wq_fold_state_t old = {0}, nw = {0};
+    bool found;
+    int rc = s_state_get(txn, c, entity, &old, &found, err);
+    c->folds_full++;
+    if (rc == WQ_OK)
+        rc = wq_fold_entity(txn, c, entity, &nw, err);
+    if (rc == WQ_OK)
+        rc = s_state_store(txn, c, entity, &old, &nw, err);
     wq_fold_state_clear(&old);
     wq_fold_state_clear(&nw);
-    wq_buf_free(&blob);
+    return rc;
+}
+
+static int s_dup_count(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, size_t *n,
+                       wq_err_t *err);
+
+/*  A new entity whose only events are the n base events t[] of this
+    batch: fold them as s_take decoded them (the records are taken from t),
+    without reading them back. *done false (and t untouched) if the entity
+    holds other events. */
+static int
+s_fold_new(MDB_txn *txn, wq_central_t *c, const char *entity, s_touch_t *t, size_t n,
+           bool *done, wq_err_t *err)
+{
+    wq_fold_state_t old = {0}, nw = {0};
+    wq_fold_transfer_t *tr = NULL;
+    wq_fold_item_t *items = NULL;
+    size_t held = 0, ntr = 0;
+    *done = false;
+    int rc = s_dup_count(txn, c->entities, entity, strlen(entity), &held, err);
+    if (rc != WQ_OK || held != n)
+        return rc;
+    rc = wq_fold_transfers_load(txn, c, entity, &tr, &ntr, err);
+    if (rc != WQ_OK)
+        return rc;
+    items = calloc(n, sizeof *items);
+    if (!items) {
+        free(tr);
+        return wq_err_set(err, WQ_E_NOMEM, "fold", "out of memory folding %s", entity);
+    }
+    *done = true;
+    for (size_t i = 0; i < n; i++) {
+        items[i].rec = t[i].rec;
+        t[i].rec = NULL;
+        wq_record_id(items[i].rec, items[i].id);
+    }
+    c->folds_new++;
+    rc = wq_fold_compute_owned(entity, items, n, tr, ntr, &nw, err);
+    if (rc == WQ_OK)
+        rc = s_state_store(txn, c, entity, &old, &nw, err);
+    wq_fold_items_free(&items, n);
+    wq_fold_state_clear(&nw);
+    free(tr);
+    return rc;
+}
+
+/*  Fold the n events t[] (new base events of one entity, in fold order,
+    decoded by s_take) into its stored state without reading its history
+    (wq_fold_append); a new entity is folded from t[] alone (s_fold_new);
+    when one of them cannot be applied alone, fold the entity in full. The
+    result is the same either way (tests/test_fold_incr). */
+static int
+s_refold_touched(MDB_txn *txn, wq_central_t *c, const char *entity, s_touch_t *t, size_t n,
+                 wq_err_t *err)
+{
+    wq_fold_state_t old = {0}, nw = {0};
+    wq_fold_transfer_t *tr = NULL;
+    size_t ntr = 0;
+    bool found, applied = false;
+    int rc = s_state_get(txn, c, entity, &old, &found, err);
+    if (rc == WQ_OK && !found) {
+        bool done;
+        rc = s_fold_new(txn, c, entity, t, n, &done, err);
+        if (rc != WQ_OK || done)
+            goto done;
+    }
+    if (rc != WQ_OK || !found || !old.exists)
+        goto full;
+    if (entity[0] == 'E') {
+        rc = wq_fold_transfers_load(txn, c, entity, &tr, &ntr, err);
+        if (rc != WQ_OK || ntr > 0)
+            goto full;
+    }
+    MDB_val k = {strlen(entity), (void *) entity}, v;
+    int mrc = mdb_get(txn, c->states, &k, &v);
+    if (mrc != 0) {
+        rc = wq_store_err(mrc, "mdb_get(states)", err);
+        goto done;
+    }
+    rc = wq_fold_state_decode(v.mv_data, v.mv_size, &nw, err);
+    for (size_t i = 0; rc == WQ_OK && i < n; i++) {
+        char id[WQ_EVENT_ID_MAX];
+        wq_record_id(t[i].rec, id);
+        rc = wq_fold_append(entity, &nw, t[i].rec, id, ntr, &applied, err);
+        if (rc == WQ_OK && !applied)
+            break;
+    }
+    if (rc != WQ_OK)
+        goto done;
+    if (applied) {
+        c->folds_incremental++;
+        rc = s_state_store(txn, c, entity, &old, &nw, err);
+        goto done;
+    }
+full:
+    if (rc == WQ_OK)
+        rc = s_refold(txn, c, entity, err);
+done:
+    free(tr);
+    wq_fold_state_clear(&old);
+    wq_fold_state_clear(&nw);
     return rc;
 }
 
@@ -1150,7 +1367,7 @@ s_take(MDB_txn *txn, wq_central_t *c, const char *agent, const char *county, uin
     }
     *stored = true;
     res->bytes += blob->size;   /* the agent's quota counts it */
-    rc = s_place(txn, c, rec, ek, eklen, dirty, err);
+    rc = s_place(txn, c, &rec, ek, eklen, dirty, true, err);
     if (rc == WQ_OK)
         rc = s_release_waiters(txn, c, ek, eklen, dirty, err);
 done:
@@ -1252,13 +1469,17 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
         nstored += st;
         nquar += q;
     }
-    /* Each touched entity is folded once, whatever order its events came in. */
+    /* Each touched entity is folded once, whatever order its events came
+       in: incrementally when all its new events can be applied to its
+       state in fold order, else in full. */
     if (dirty.n > 1)
-        qsort(dirty.keys, dirty.n, sizeof *dirty.keys, s_cmp_str);
-    for (size_t i = 0; i < dirty.n; i++) {
-        if (i > 0 && strcmp(dirty.keys[i], dirty.keys[i - 1]) == 0)
-            continue;
-        rc = s_refold(txn, self, dirty.keys[i], err);
+        qsort(dirty.t, dirty.n, sizeof *dirty.t, s_cmp_touch);
+    for (size_t i = 0, j; i < dirty.n; i = j) {
+        bool full = false;
+        for (j = i; j < dirty.n && strcmp(dirty.t[j].entity, dirty.t[i].entity) == 0; j++)
+            full = full || !dirty.t[j].rec;
+        rc = full ? s_refold(txn, self, dirty.t[i].entity, err)
+                  : s_refold_touched(txn, self, dirty.t[i].entity, dirty.t + i, j - i, err);
         if (rc != WQ_OK)
             goto fail;
     }
@@ -1432,6 +1653,14 @@ wq_central_ingest_group(wq_central_t *self, wq_ingest_batch_t *batches, size_t n
 }
 
 /*  ---- stats -------------------------------------------------------------- */
+
+void
+wq_central_fold_counts(wq_central_t *self, uint64_t *incremental, uint64_t *fresh, uint64_t *full)
+{
+    *incremental = self->folds_incremental;
+    *fresh = self->folds_new;
+    *full = self->folds_full;
+}
 
 int
 wq_central_stats(wq_central_t *self, wq_central_stats_t *stats, wq_err_t *err)

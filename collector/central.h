@@ -166,4 +166,12 @@ typedef struct {
 } wq_central_stats_t;
 int wq_central_stats(wq_central_t *self, wq_central_stats_t *stats, wq_err_t *err);
 
+/*  Entity folds ingest did since this handle was opened (also in batches
+    that were then aborted): *incremental applied new events to the stored
+    state alone (fold.h wq_fold_append), *fresh folded a new entity from the
+    records just decoded, *full folded all of an entity's events read back
+    from the store. For benchmarks and tests; call from the ingest thread. */
+void wq_central_fold_counts(wq_central_t *self, uint64_t *incremental, uint64_t *fresh,
+                            uint64_t *full);
+
 #endif

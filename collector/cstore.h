@@ -45,6 +45,10 @@ struct wq_central_t {
     MDB_dbi transfers;   /* credit code (18) + date (10) -> county (6): operator transfers */
     MDB_dbi entcounts;   /* entity key NUL county (6) -> be64: events of that county in the
                             entity, for the per-county entity limit (central.h) */
+    /* Entity folds done by ingest since open (the writer's thread only):
+       applied to the stored state alone, of a new entity from the records
+       just decoded, or from all the entity's events read back. */
+    uint64_t folds_incremental, folds_new, folds_full;
     uint64_t agent_quota; /* bytes per agent, 0: none (wq_central_set_agent_quota) */
 };
 

@@ -114,19 +114,7 @@ s_is_modifier(const wq_record_t *r)
 static int
 s_cmp_items(const void *a, const void *b)
 {
-    const wq_record_t *x = ((const wq_fold_item_t *) a)->rec;
-    const wq_record_t *y = ((const wq_fold_item_t *) b)->rec;
-    int d = strcmp(x->date, y->date);
-    if (d)
-        return d;
-    d = strcmp(x->agent, y->agent);
-    if (d)
-        return d;
-    if (x->inc != y->inc)
-        return x->inc < y->inc ? -1 : 1;
-    if (x->seq != y->seq)
-        return x->seq < y->seq ? -1 : 1;
-    return 0;
+    return wq_record_fold_cmp(((const wq_fold_item_t *) a)->rec, ((const wq_fold_item_t *) b)->rec);
 }
 
 /*  Targets are found through an index of the items sorted by id, so that
@@ -254,11 +242,11 @@ s_owner_at(const char *base, const wq_fold_transfer_t *tr, size_t ntr, const cha
     return owner;
 }
 
-/*  Mark item i FOREIGN (owned by owner) and list it in the state. */
+/*  Count a foreign event (rec, id) in the state and list it while the list
+    has room. */
 static int
-s_mark_foreign(wq_fold_item_t *it, const char *owner, wq_fold_state_t *st)
+s_list_foreign(const wq_record_t *rec, const char *id, const char *owner, wq_fold_state_t *st)
 {
-    it->effect = WQ_EFFECT_FOREIGN;
     st->nforeign++;
     if (st->nforeign_listed >= WQ_FOLD_FOREIGN_MAX)
         return WQ_OK;
@@ -268,12 +256,20 @@ s_mark_foreign(wq_fold_item_t *it, const char *owner, wq_fold_state_t *st)
             return WQ_E_NOMEM;
     }
     wq_fold_foreign_t *f = &st->foreign[st->nforeign_listed++];
-    memcpy(f->id, it->id, sizeof f->id);
-    memcpy(f->county, it->rec->county, sizeof f->county);
+    snprintf(f->id, sizeof f->id, "%s", id);
+    memcpy(f->county, rec->county, sizeof f->county);
     snprintf(f->owner, sizeof f->owner, "%s", owner);
-    memcpy(f->date, it->rec->date, sizeof f->date);
-    f->type = (uint8_t) it->rec->type;
+    memcpy(f->date, rec->date, sizeof f->date);
+    f->type = (uint8_t) rec->type;
     return WQ_OK;
+}
+
+/*  Mark item it FOREIGN (owned by owner) and list it in the state. */
+static int
+s_mark_foreign(wq_fold_item_t *it, const char *owner, wq_fold_state_t *st)
+{
+    it->effect = WQ_EFFECT_FOREIGN;
+    return s_list_foreign(it->rec, it->id, owner, st);
 }
 
 /*  Mark the effective base events that come from another county than the
@@ -371,22 +367,31 @@ typedef struct {
     bool oom;
 } s_contribs_t;
 
-static void
-s_addn(s_contribs_t *cs, const char *area, const char *date_or_month, int metric, unsigned sub,
-       int64_t n)
+/*  Room for one more contribution; false (oom set) if none. */
+static bool
+s_room(s_contribs_t *cs)
 {
     if (cs->oom)
-        return;
+        return false;
     if (cs->n == cs->cap) {
         size_t ncap = cs->cap ? cs->cap * 2 : 16;
         wq_contrib_t *nc = realloc(cs->c, ncap * sizeof *nc);
         if (!nc) {
             cs->oom = true;
-            return;
+            return false;
         }
         cs->c = nc;
         cs->cap = ncap;
     }
+    return true;
+}
+
+static void
+s_addn(s_contribs_t *cs, const char *area, const char *date_or_month, int metric, unsigned sub,
+       int64_t n)
+{
+    if (!s_room(cs))
+        return;
     char month[8];
     memcpy(month, date_or_month, 7);
     month[7] = '\0';
@@ -410,6 +415,22 @@ s_effective(const wq_fold_item_t *it)
 /*  Marks of the enterprise's visits: visits per cadre (each name once per
     visit, in the visit's county and month), and possible double entries:
     visits of one date and method from two or more workstations. */
+/*  A visit's cadre marks: each name once, in the visit's county and month. */
+static void
+s_cadre_marks(const wq_record_t *r, wq_marks_t *ms)
+{
+    char month[8];
+    memcpy(month, r->date, 7);
+    month[7] = '\0';
+    for (size_t j = 0; j < r->ncadres; j++) {
+        bool seen = false;
+        for (size_t k = 0; k < j && !seen; k++)
+            seen = strcmp(r->cadres[k], r->cadres[j]) == 0;
+        if (!seen && r->cadres[j][0])
+            wq_marks_add(ms, 1, "K", r->county, month, r->cadres[j], NULL);
+    }
+}
+
 static void
 s_visit_marks(wq_fold_item_t *items, size_t n, const char *ent, wq_marks_t *ms)
 {
@@ -417,16 +438,7 @@ s_visit_marks(wq_fold_item_t *items, size_t n, const char *ent, wq_marks_t *ms)
         const wq_record_t *r = items[i].rec;
         if (!s_effective(&items[i]) || r->type != WQ_REC_VISIT)
             continue;
-        char month[8];
-        memcpy(month, r->date, 7);
-        month[7] = '\0';
-        for (size_t j = 0; j < r->ncadres; j++) {
-            bool seen = false;
-            for (size_t k = 0; k < j && !seen; k++)
-                seen = strcmp(r->cadres[k], r->cadres[j]) == 0;
-            if (!seen && r->cadres[j][0])
-                wq_marks_add(ms, 1, "K", r->county, month, r->cadres[j], NULL);
-        }
+        s_cadre_marks(r, ms);
         /* The first visit of its (date, method) group reports the group. */
         bool first = true, other_agent = false;
         int64_t nvisits = 0;
@@ -448,14 +460,82 @@ s_visit_marks(wq_fold_item_t *items, size_t n, const char *ent, wq_marks_t *ms)
     }
 }
 
+/*  An enterprise's contributions that follow from its state alone, not
+    from each event: registered, visited, class, grade and groups, all where
+    the enterprise counts now (st->county, its owner). The full and the
+    incremental fold both make them here. */
+static void
+s_ent_derived(const wq_fold_state_t *st, s_contribs_t *cs)
+{
+    bool registered = st->month[0] != '\0', visited = st->visit_month[0] != '\0';
+    if (st->grade)
+        s_add(cs, st->county, st->grade_month, WQ_M_GRADE, (unsigned) st->grade);
+    if (registered && st->focus > 0 && st->focus < WQ_FOCUS_COUNT) {
+        s_add(cs, st->county, st->month, WQ_M_GROUP_REG, (unsigned) st->focus);
+        if (visited)
+            s_add(cs, st->county, st->visit_month, WQ_M_GROUP_VISITED, (unsigned) st->focus);
+    }
+    if (registered && st->above) {
+        s_add(cs, st->county, st->month, WQ_M_GROUP_REG, WQ_GROUP_ABOVE_SIZE);
+        if (visited)
+            s_add(cs, st->county, st->visit_month, WQ_M_GROUP_VISITED, WQ_GROUP_ABOVE_SIZE);
+    }
+    if (registered)
+        s_add(cs, st->county, st->month, WQ_M_ENT_REGISTERED, 0);
+    if (visited)
+        s_add(cs, st->county, st->visit_month, WQ_M_ENT_VISITED, 0);
+    if (st->klass)
+        s_add(cs, st->county, st->class_month, WQ_M_CLASS, (unsigned) st->klass);
+}
+
+/*  One effective base event r of an enterprise, in fold order: the state
+    it leaves and its own contributions (visits, services) and marks
+    (cadres). Registration sets the month registered when it is the first. */
+static void
+s_ent_event(const wq_record_t *r, wq_fold_state_t *st, s_contribs_t *cs, wq_marks_t *ms)
+{
+    switch (r->type) {
+    case WQ_REC_ENTERPRISE:
+        if (!st->month[0]) {
+            memcpy(st->month, r->date, 7);
+            st->month[7] = '\0';
+        }
+        snprintf(st->name, sizeof st->name, "%s", r->name ? r->name : "");
+        st->focus = (int) r->focus;
+        st->above = r->above_size;
+        break;
+    case WQ_REC_VISIT:
+        if (!st->visit_month[0]) {
+            memcpy(st->visit_month, r->date, 7);
+            st->visit_month[7] = '\0';
+        }
+        s_add(cs, r->county, r->date, WQ_M_VISITS, (unsigned) r->method);
+        if (ms)
+            s_cadre_marks(r, ms);
+        break;
+    case WQ_REC_SERVICE:
+        s_add(cs, r->county, r->date, WQ_M_SERVICES, (unsigned) r->kind);
+        break;
+    case WQ_REC_CLASSIFICATION:
+        st->klass = (int) r->klass;
+        memcpy(st->class_month, r->date, 7);
+        st->class_month[7] = '\0';
+        break;
+    case WQ_REC_GRADING:
+        st->grade = (int) r->grade;
+        memcpy(st->grade_month, r->date, 7);
+        st->grade_month[7] = '\0';
+        break;
+    default:
+        break;
+    }
+}
+
 static void
 s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contribs_t *cs,
                   wq_marks_t *ms, const char *owner)
 {
-    bool registered = false, visited = false, any = false, above = false;
-    int focus = 0;
-    char reg_month[8] = "", visit_month[8] = "", class_month[8] = "";
-    char grade_month[8] = "";
+    bool any = false;
     for (size_t i = 0; i < n; i++) {
         const wq_record_t *r = items[i].rec;
         if (!s_effective(&items[i]) || s_is_modifier(r))
@@ -464,71 +544,16 @@ s_fold_enterprise(wq_fold_item_t *items, size_t n, wq_fold_state_t *st, s_contri
             any = true;
             memcpy(st->ent, r->ent, sizeof st->ent);
         }
-        switch (r->type) {
-        case WQ_REC_ENTERPRISE:
-            if (!registered) {
-                registered = true;
-                memcpy(reg_month, r->date, 7);
-                reg_month[7] = '\0';
-            }
-            memcpy(st->county, r->county, sizeof st->county);
-            snprintf(st->name, sizeof st->name, "%s", r->name ? r->name : "");
-            focus = (int) r->focus;
-            above = r->above_size;
-            break;
-        case WQ_REC_VISIT:
-            if (!visited) {
-                visited = true;
-                memcpy(visit_month, r->date, 7);
-                visit_month[7] = '\0';
-            }
-            s_add(cs, r->county, r->date, WQ_M_VISITS, (unsigned) r->method);
-            break;
-        case WQ_REC_SERVICE:
-            s_add(cs, r->county, r->date, WQ_M_SERVICES, (unsigned) r->kind);
-            break;
-        case WQ_REC_CLASSIFICATION:
-            st->klass = (int) r->klass;
-            memcpy(class_month, r->date, 7);
-            class_month[7] = '\0';
-            break;
-        case WQ_REC_GRADING:
-            st->grade = (int) r->grade;
-            memcpy(grade_month, r->date, 7);
-            grade_month[7] = '\0';
-            break;
-        default:
-            break;
-        }
+        s_ent_event(r, st, cs, NULL);
     }
     st->exists = any;
     if (!any)
         return;
     s_visit_marks(items, n, st->ent, ms);
-    /* Grades and groups count where the enterprise counts: its owner. */
-    if (st->grade)
-        s_add(cs, owner, grade_month, WQ_M_GRADE, (unsigned) st->grade);
-    if (registered && focus > 0 && focus < WQ_FOCUS_COUNT) {
-        s_add(cs, owner, reg_month, WQ_M_GROUP_REG, (unsigned) focus);
-        if (visited)
-            s_add(cs, owner, visit_month, WQ_M_GROUP_VISITED, (unsigned) focus);
-    }
-    if (registered && above) {
-        s_add(cs, owner, reg_month, WQ_M_GROUP_REG, WQ_GROUP_ABOVE_SIZE);
-        if (visited)
-            s_add(cs, owner, visit_month, WQ_M_GROUP_VISITED, WQ_GROUP_ABOVE_SIZE);
-    }
-    if (registered)
-        memcpy(st->month, reg_month, sizeof st->month);
     /* The enterprise counts in its owner's county now (an operator transfer
        moves it), which is its registering county when it has not moved. */
     memcpy(st->county, owner, sizeof st->county);
-    if (registered)
-        s_add(cs, st->county, reg_month, WQ_M_ENT_REGISTERED, 0);
-    if (visited)
-        s_add(cs, st->county, visit_month, WQ_M_ENT_VISITED, 0);
-    if (st->klass)
-        s_add(cs, st->county, class_month, WQ_M_CLASS, (unsigned) st->klass);
+    s_ent_derived(st, cs);
 }
 
 static bool
@@ -669,6 +694,98 @@ s_rect_spells(const s_hist_t *h, const wq_fold_state_t *st, wq_marks_t *ms)
     }
 }
 
+/*  A problem's contributions and marks that follow from its state alone:
+    its current status, the day of its current rectification, its
+    rectification spells ('R' marks), and its timelines and overdue spells, from the deadline history
+    (st->plans) and the resolution toggles (st->toggles). The full and the
+    incremental fold both make them here. */
+static void
+s_problem_derived(const char *entity, wq_fold_state_t *st, s_contribs_t *cs, wq_marks_t *ms)
+{
+    s_hist_t h = {0};
+    size_t np = st->plans ? strlen(st->plans) / 20 : 0;
+    size_t nt = st->toggles ? strlen(st->toggles) / 10 : 0;
+    char d[11];
+    d[10] = '\0';
+    s_add(cs, st->county, st->month, WQ_M_PROB_STATUS, (unsigned) st->status);
+    h.pd = malloc((np + 1) * sizeof *h.pd);
+    h.dl = malloc((np + 1) * sizeof *h.dl);
+    h.tog = malloc((nt + 1) * sizeof *h.tog);
+    if (!h.pd || !h.dl || !h.tog) {
+        cs->oom = true;
+        goto done;
+    }
+    h.opened = wq_date_days(st->date);
+    for (size_t i = 0; i < np; i++) {
+        memcpy(d, st->plans + 20 * i, 10);
+        h.pd[h.np] = wq_date_days(d);
+        memcpy(d, st->plans + 20 * i + 10, 10);
+        h.dl[h.np++] = wq_date_days(d);
+    }
+    for (size_t i = 0; i < nt; i++) {
+        memcpy(d, st->toggles + 10 * i, 10);
+        h.tog[h.nt++] = wq_date_days(d);
+    }
+    st->rect_date[0] = '\0';
+    if (h.nt % 2 == 1)   /* resolved now: the day of the current rectification */
+        wq_date_from_days(h.tog[h.nt - 1], st->rect_date);
+    s_rect_spells(&h, st, ms);
+    s_timelines(&h, entity, st, cs, ms);
+done:
+    free(h.pd);
+    free(h.dl);
+    free(h.tog);
+}
+
+/*  One effective plan or progress r of a problem, in fold order, on the
+    history buffers plans and toggles (which hold st's so far). */
+static void
+s_problem_event(const wq_record_t *r, wq_fold_state_t *st, wq_buf_t *plans, wq_buf_t *tog,
+                s_contribs_t *cs)
+{
+    if (r->type == WQ_REC_PLAN) {
+        s_add(cs, st->county, r->date, WQ_M_PLANS, 0);
+        memcpy(st->deadline, r->deadline, sizeof st->deadline);
+        wq_buf_put(plans, r->date, 10);
+        wq_buf_put(plans, r->deadline, 10);
+    } else if (r->type == WQ_REC_PROGRESS) {
+        int s = r->status == WQ_STATUS_REOPENED ? WQ_STATUS_OPEN : (int) r->status;
+        if (s < WQ_STATUS_OPEN || s > WQ_STATUS_VERIFIED)
+            return;
+        if (s_resolved_status(s) != s_resolved_status(st->status)) {
+            /* Two changes on one day cancel: only the state at the end of
+               a day counts. */
+            if (tog->len >= 10 && memcmp(tog->data + tog->len - 10, r->date, 10) == 0)
+                tog->len -= 10;
+            else
+                wq_buf_put(tog, r->date, 10);
+        }
+        st->status = s;
+    }
+}
+
+/*  Move a history buffer into a state string (NULL if empty). */
+static void
+s_take_history(wq_buf_t *b, char **out, s_contribs_t *cs)
+{
+    free(*out);
+    *out = NULL;
+    if (b->oom) {
+        cs->oom = true;
+        return;
+    }
+    if (b->len > 0) {
+        wq_buf_u8(b, 0);
+        if (b->oom) {
+            cs->oom = true;
+            return;
+        }
+        *out = (char *) b->data;
+        b->data = NULL;
+        b->len = b->cap = 0;
+    }
+}
+
 static void
 s_fold_problem(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_state_t *st,
                s_contribs_t *cs, wq_marks_t *ms)
@@ -676,7 +793,6 @@ s_fold_problem(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_stat
     const char *pid = entity + 2;
     const wq_record_t *p = NULL;
     wq_buf_t tog = {0}, plans = {0};
-    s_hist_t h = {0};
     for (size_t i = 0; i < n; i++)
         if (s_effective(&items[i]) && items[i].rec->type == WQ_REC_PROBLEM &&
             strcmp(items[i].id, pid) == 0)
@@ -693,67 +809,13 @@ s_fold_problem(const char *entity, wq_fold_item_t *items, size_t n, wq_fold_stat
     st->severity = (int) p->severity;
     st->status = WQ_STATUS_OPEN;
     s_add(cs, st->county, st->month, WQ_M_PROBLEMS, (unsigned) p->category);
-    h.pd = malloc((n + 1) * sizeof *h.pd);
-    h.dl = malloc((n + 1) * sizeof *h.dl);
-    h.tog = malloc((n + 1) * sizeof *h.tog);
-    if (!h.pd || !h.dl || !h.tog) {
-        cs->oom = true;
-        goto done;
-    }
-    h.opened = wq_date_days(p->date);
-    for (size_t i = 0; i < n; i++) {
-        const wq_record_t *r = items[i].rec;
-        if (!s_effective(&items[i]))
-            continue;
-        if (r->type == WQ_REC_PLAN) {
-            s_add(cs, st->county, r->date, WQ_M_PLANS, 0);
-            memcpy(st->deadline, r->deadline, sizeof st->deadline);
-            wq_buf_put(&plans, r->date, 10);
-            wq_buf_put(&plans, r->deadline, 10);
-            h.pd[h.np] = wq_date_days(r->date);
-            h.dl[h.np++] = wq_date_days(r->deadline);
-        } else if (r->type == WQ_REC_PROGRESS) {
-            int s = r->status == WQ_STATUS_REOPENED ? WQ_STATUS_OPEN : (int) r->status;
-            if (s < WQ_STATUS_OPEN || s > WQ_STATUS_VERIFIED)
-                continue;
-            if (s_resolved_status(s) != s_resolved_status(st->status)) {
-                /* Two changes on one day cancel: only the state at the end of
-                   a day counts. */
-                if (tog.len >= 10 && memcmp(tog.data + tog.len - 10, r->date, 10) == 0)
-                    tog.len -= 10;
-                else
-                    wq_buf_put(&tog, r->date, 10);
-            }
-            st->status = s;
-        }
-    }
-    s_add(cs, st->county, st->month, WQ_M_PROB_STATUS, (unsigned) st->status);
-    for (size_t off = 0; off + 10 <= tog.len && !tog.oom; off += 10) {
-        char d[11];
-        memcpy(d, tog.data + off, 10);
-        d[10] = '\0';
-        h.tog[h.nt++] = wq_date_days(d);
-    }
-    if (h.nt % 2 == 1)   /* resolved now: the day of the current rectification */
-        wq_date_from_days(h.tog[h.nt - 1], st->rect_date);
-    s_rect_spells(&h, st, ms);
-    s_timelines(&h, entity, st, cs, ms);
-    if (tog.len > 0) {
-        wq_buf_u8(&tog, 0);
-        st->toggles = (char *) tog.data;
-        tog.data = NULL;
-    }
-    if (plans.len > 0) {
-        wq_buf_u8(&plans, 0);
-        st->plans = (char *) plans.data;
-        plans.data = NULL;
-    }
-    if (tog.oom || plans.oom)
-        cs->oom = true;
-done:
-    free(h.pd);
-    free(h.dl);
-    free(h.tog);
+    for (size_t i = 0; i < n; i++)
+        if (s_effective(&items[i]))
+            s_problem_event(items[i].rec, st, &plans, &tog, cs);
+    s_take_history(&tog, &st->toggles, cs);
+    s_take_history(&plans, &st->plans, cs);
+    if (!cs->oom)
+        s_problem_derived(entity, st, cs, ms);
     wq_buf_free(&tog);
     wq_buf_free(&plans);
 }
@@ -892,6 +954,14 @@ wq_fold_compute_owned(const char *entity, wq_fold_item_t *items, size_t n,
         qsort(items, n, sizeof *items, s_cmp_items);
     if (s_apply_ownership(entity, items, n, transfers, ntransfers, st, owner) != WQ_OK)
         goto oom;
+    if (n > 0) {
+        /* The last event in fold order: a later one may be applied alone. */
+        const wq_record_t *l = items[n - 1].rec;
+        memcpy(st->last_date, l->date, sizeof st->last_date);
+        memcpy(st->last_agent, l->agent, sizeof st->last_agent);
+        st->last_inc = l->inc;
+        st->last_seq = l->seq;
+    }
     for (size_t i = 0; i < n; i++)
         if (items[i].effect == WQ_EFFECT_FOREIGN)
             s_add(&cs, items[i].rec->county, items[i].rec->date, WQ_M_FOREIGN,
@@ -933,6 +1003,136 @@ oom:
     return wq_err_set(err, WQ_E_NOMEM, "fold", "out of memory folding %s", entity);
 }
 
+/*  ---- incremental fold --------------------------------------------------- */
+
+/*  Contributions of old that depend on each event (kept as they are when
+    one more event is applied): everything but what the entity's state
+    alone gives (s_ent_derived, s_problem_derived). */
+static bool
+s_kept_metric(char kind, int metric)
+{
+    if (metric == WQ_M_FOREIGN)
+        return true;
+    if (kind == 'E')
+        return metric == WQ_M_VISITS || metric == WQ_M_SERVICES;
+    if (kind == 'P')
+        return metric == WQ_M_PROBLEMS || metric == WQ_M_PLANS;
+    return true;
+}
+
+/*  Whether wq_fold_append may apply rec to st (see fold.h). */
+static bool
+s_appendable(const char *entity, const wq_fold_state_t *st, const wq_record_t *rec,
+             size_t ntransfers)
+{
+    if (s_is_modifier(rec) || !st->exists || st->kind != entity[0] || !st->last_date[0])
+        return false;
+    if (wq_record_fold_cmp_key(rec->date, rec->agent, rec->inc, rec->seq, st->last_date,
+                               st->last_agent, st->last_inc, st->last_seq) <= 0)
+        return false;
+    if (entity[0] != 'E')
+        return true;
+    /* The first registration decides the owner; a transfer moves it by date;
+       a visit on the last date may join a group of double entries. */
+    if (ntransfers > 0 || (rec->type == WQ_REC_ENTERPRISE && !st->month[0]))
+        return false;
+    return !(rec->type == WQ_REC_VISIT && strcmp(rec->date, st->last_date) == 0);
+}
+
+int
+wq_fold_append(const char *entity, wq_fold_state_t *st, const wq_record_t *rec, const char *id,
+               size_t ntransfers, bool *applied, wq_err_t *err)
+{
+    s_contribs_t cs = {0};
+    wq_marks_t ms = {0};
+    wq_buf_t plans = {0}, tog = {0};
+    *applied = false;
+    if (!s_appendable(entity, st, rec, ntransfers))
+        return WQ_OK;
+    *applied = true;
+    /* Contributions that depend on each event stay; the rest is made again
+       from the new state below. */
+    for (size_t i = 0; i < st->ncontribs && !cs.oom; i++) {
+        if (!s_kept_metric(st->kind, st->contribs[i].key[13]))
+            continue;
+        if (s_room(&cs))
+            cs.c[cs.n++] = st->contribs[i];
+    }
+    /* Marks stay too, but a problem's overdue and rectification spells
+       ('O', 'R'), made again from its history. */
+    for (size_t i = 0; i < st->nmarks; i++) {
+        if (st->kind == 'P' && st->marks[i].len > 0 &&
+            (st->marks[i].key[0] == 'O' || st->marks[i].key[0] == 'R'))
+            continue;
+        if (ms.n == ms.cap) {
+            size_t ncap = ms.cap ? ms.cap * 2 : 16;
+            wq_mark_t *nm = realloc(ms.m, ncap * sizeof *nm);
+            if (!nm) {
+                ms.oom = true;
+                break;
+            }
+            ms.m = nm;
+            ms.cap = ncap;
+        }
+        ms.m[ms.n++] = st->marks[i];
+    }
+    if (strcmp(rec->county, st->county) != 0) {
+        /* From another county than the owner's (no transfer here): foreign,
+           it counts only in the sender's foreign counter. */
+        if (s_list_foreign(rec, id, st->county, st) != WQ_OK)
+            cs.oom = true;
+        s_add(&cs, rec->county, rec->date, WQ_M_FOREIGN, (unsigned) rec->type);
+        if (st->kind == 'E')
+            s_ent_derived(st, &cs);
+        else if (st->kind == 'P')
+            s_problem_derived(entity, st, &cs, &ms);
+    } else if (st->kind == 'E') {
+        s_ent_event(rec, st, &cs, &ms);
+        s_ent_derived(st, &cs);
+    } else if (st->kind == 'P') {
+        if (st->plans)
+            wq_buf_put(&plans, st->plans, strlen(st->plans));
+        if (st->toggles)
+            wq_buf_put(&tog, st->toggles, strlen(st->toggles));
+        s_problem_event(rec, st, &plans, &tog, &cs);
+        s_take_history(&tog, &st->toggles, &cs);
+        s_take_history(&plans, &st->plans, &cs);
+        if (!cs.oom)
+            s_problem_derived(entity, st, &cs, &ms);
+    } else if (st->kind == 'C' && rec->type == WQ_REC_ANSWER && !st->answered) {
+        /* The first answer in fold order. */
+        int32_t days = wq_date_days(rec->date) - wq_date_days(st->date);
+        if (days < 0)
+            days = 0;
+        if (days > 65535)
+            days = 65535;
+        st->answered = 1;
+        s_add(&cs, st->county, st->month, WQ_M_ANSWERED, 0);
+        s_add(&cs, st->county, st->month, WQ_M_ANSWER_DAYS, (unsigned) days);
+    }
+    if (cs.oom || ms.oom)
+        goto oom;
+    memcpy(st->last_date, rec->date, sizeof st->last_date);
+    memcpy(st->last_agent, rec->agent, sizeof st->last_agent);
+    st->last_inc = rec->inc;
+    st->last_seq = rec->seq;
+    free(st->contribs);
+    st->ncontribs = wq_contrib_normalize(cs.c, cs.n);
+    st->contribs = cs.c;
+    free(st->marks);
+    st->nmarks = wq_marks_normalize(ms.m, ms.n);
+    st->marks = ms.m;
+    wq_buf_free(&plans);
+    wq_buf_free(&tog);
+    return WQ_OK;
+oom:
+    free(cs.c);
+    wq_marks_free(&ms);
+    wq_buf_free(&plans);
+    wq_buf_free(&tog);
+    return wq_err_set(err, WQ_E_NOMEM, "fold", "out of memory folding %s", entity);
+}
+
 int
 wq_fold_entity(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_state_t *st, wq_err_t *err)
 {
@@ -967,8 +1167,63 @@ wq_fold_state_clear(wq_fold_state_t *st)
 
 /*  Version 3: foreign events (issue 10), deadline history, rectification
     day, grade and marks (issue 14). The store format version (central.c)
-    keeps older stores out, so only version 3 is read. */
-#define S_STATE_VERSION 3
+    keeps older stores out; version 3 is still read, for the upgrade of
+    format-2 stores at open (central.c). Version 4 adds what an
+    incremental fold needs (wq_fold_append): the fold-order key
+    of the last event and, for an enterprise, its groups and the months of
+    its first visit, class and grade. */
+#define S_STATE_VERSION 4
+
+/*  Version 4 writes counts and tallies as varints (7 bits a byte, low
+    first; signed ones zigzag): most are small, and states are rewritten
+    at every fold. One value has one encoding, so states stay comparable
+    byte for byte. */
+static void
+s_put_uv(wq_buf_t *b, uint64_t v)
+{
+    uint8_t t[10];
+    size_t n = 0;
+    do {
+        uint8_t c = (uint8_t) (v & 0x7f);
+        v >>= 7;
+        t[n++] = (uint8_t) (c | (v ? 0x80 : 0));
+    } while (v);
+    wq_buf_put(b, t, n);
+}
+
+static void
+s_put_sv(wq_buf_t *b, int64_t v)
+{
+    s_put_uv(b, ((uint64_t) v << 1) ^ (uint64_t) (v >> 63));
+}
+
+/*  Read an unsigned value: a varint in version 4, be64 in version 3. */
+static uint64_t
+s_get_uv(wq_rd_t *r, int version)
+{
+    if (version == 3)
+        return wq_rd_u64(r);
+    uint64_t v = 0;
+    for (int sh = 0; sh < 64; sh += 7) {
+        uint8_t c = wq_rd_u8(r);
+        if (r->bad)
+            return 0;
+        v |= (uint64_t) (c & 0x7f) << sh;
+        if (!(c & 0x80))
+            return v;
+    }
+    r->bad = true;
+    return 0;
+}
+
+static int64_t
+s_get_sv(wq_rd_t *r, int version)
+{
+    if (version == 3)
+        return (int64_t) wq_rd_u64(r);
+    uint64_t u = s_get_uv(r, version);
+    return (int64_t) (u >> 1) ^ -(int64_t) (u & 1);
+}
 
 void
 wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out)
@@ -991,18 +1246,18 @@ wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out)
     wq_buf_str(out, st->plans ? st->plans : "");
     wq_buf_str(out, st->rect_date);
     wq_buf_u8(out, (uint8_t) st->grade);
-    wq_buf_u64(out, st->ncontribs);
+    s_put_uv(out, st->ncontribs);
     for (size_t i = 0; i < st->ncontribs; i++) {
         wq_buf_put(out, st->contribs[i].key, WQ_VKEY_LEN);
-        wq_buf_u64(out, (uint64_t) st->contribs[i].n);
+        s_put_sv(out, st->contribs[i].n);
     }
-    wq_buf_u64(out, st->nmarks);
+    s_put_uv(out, st->nmarks);
     for (size_t i = 0; i < st->nmarks; i++) {
         wq_buf_u8(out, st->marks[i].len);
         wq_buf_put(out, st->marks[i].key, st->marks[i].len);
-        wq_buf_u64(out, (uint64_t) st->marks[i].n);
+        s_put_sv(out, st->marks[i].n);
     }
-    wq_buf_u64(out, st->nforeign);
+    s_put_uv(out, st->nforeign);
     wq_buf_u8(out, (uint8_t) st->nforeign_listed);
     for (size_t i = 0; i < st->nforeign_listed; i++) {
         const wq_fold_foreign_t *f = &st->foreign[i];
@@ -1012,6 +1267,17 @@ wq_fold_state_encode(const wq_fold_state_t *st, wq_buf_t *out)
         wq_buf_str(out, f->date);
         wq_buf_u8(out, f->type);
     }
+    wq_buf_str(out, st->last_date);
+    wq_buf_str(out, st->last_agent);
+    uint8_t inc[4] = {(uint8_t) (st->last_inc >> 24), (uint8_t) (st->last_inc >> 16),
+                      (uint8_t) (st->last_inc >> 8), (uint8_t) st->last_inc};
+    wq_buf_put(out, inc, 4);
+    s_put_uv(out, st->last_seq);
+    wq_buf_u8(out, (uint8_t) st->focus);
+    wq_buf_u8(out, st->above);
+    wq_buf_str(out, st->visit_month);
+    wq_buf_str(out, st->class_month);
+    wq_buf_str(out, st->grade_month);
 }
 
 int
@@ -1020,7 +1286,9 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
     wq_rd_t r = {data, size, 0, false};
     memset(st, 0, sizeof *st);
     uint8_t version = wq_rd_u8(&r);
-    if (version != S_STATE_VERSION)
+    /* Version 3 (format-2 stores) is read for the upgrade at open: it lacks
+       the incremental fold's key, so such a state is folded in full. */
+    if (version != S_STATE_VERSION && version != 3)
         goto bad;
     st->kind = (char) wq_rd_u8(&r);
     st->exists = wq_rd_u8(&r) != 0;
@@ -1051,8 +1319,8 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
     }
     wq_rd_str(&r, st->rect_date, sizeof st->rect_date);
     st->grade = wq_rd_u8(&r);
-    uint64_t nc = wq_rd_u64(&r);
-    if (r.bad || nc > (size - r.off) / (WQ_VKEY_LEN + 8))
+    uint64_t nc = s_get_uv(&r, version);
+    if (r.bad || nc > (size - r.off) / (WQ_VKEY_LEN + 1))
         goto bad;
     if (nc) {
         st->contribs = calloc((size_t) nc, sizeof *st->contribs);
@@ -1063,11 +1331,11 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
         const uint8_t *k = wq_rd_bytes(&r, WQ_VKEY_LEN);
         if (k)
             memcpy(st->contribs[i].key, k, WQ_VKEY_LEN);
-        st->contribs[i].n = (int64_t) wq_rd_u64(&r);
+        st->contribs[i].n = s_get_sv(&r, version);
     }
     st->ncontribs = (size_t) nc;
-    uint64_t nm = wq_rd_u64(&r);
-    if (r.bad || nm > (size - r.off) / 9)
+    uint64_t nm = s_get_uv(&r, version);
+    if (r.bad || nm > (size - r.off) / 2)
         goto bad;
     if (nm) {
         st->marks = calloc((size_t) nm, sizeof *st->marks);
@@ -1081,11 +1349,11 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
             goto bad;
         memcpy(st->marks[i].key, k, len);
         st->marks[i].len = len;
-        st->marks[i].n = (int64_t) wq_rd_u64(&r);
+        st->marks[i].n = s_get_sv(&r, version);
     }
     st->nmarks = (size_t) nm;
     if (version >= 2) {
-        st->nforeign = wq_rd_u64(&r);
+        st->nforeign = s_get_uv(&r, version);
         size_t nl = wq_rd_u8(&r);
         if (r.bad || nl > WQ_FOLD_FOREIGN_MAX || nl > st->nforeign)
             goto bad;
@@ -1104,6 +1372,21 @@ wq_fold_state_decode(const void *data, size_t size, wq_fold_state_t *st, wq_err_
         }
         st->nforeign_listed = nl;
     }
+    if (version == 3)
+        goto end;
+    wq_rd_str(&r, st->last_date, sizeof st->last_date);
+    wq_rd_str(&r, st->last_agent, sizeof st->last_agent);
+    const uint8_t *inc = wq_rd_bytes(&r, 4);
+    if (inc)
+        st->last_inc = (uint32_t) inc[0] << 24 | (uint32_t) inc[1] << 16 |
+                       (uint32_t) inc[2] << 8 | inc[3];
+    st->last_seq = s_get_uv(&r, version);
+    st->focus = wq_rd_u8(&r);
+    st->above = wq_rd_u8(&r) != 0;
+    wq_rd_str(&r, st->visit_month, sizeof st->visit_month);
+    wq_rd_str(&r, st->class_month, sizeof st->class_month);
+    wq_rd_str(&r, st->grade_month, sizeof st->grade_month);
+end:
     if (r.bad || r.off != size)
         goto bad;
     return WQ_OK;

@@ -100,6 +100,17 @@ typedef struct {
     uint64_t nforeign;              /* foreign events of the entity (all) */
     wq_fold_foreign_t *foreign;     /* owned: the first WQ_FOLD_FOREIGN_MAX in fold order */
     size_t nforeign_listed;
+    /* What applying a later event needs (wq_fold_append; state version 4): */
+    char last_date[11];             /* fold-order key of the entity's last event (corrected
+                                       date, agent, inc, seq); "" if it holds none */
+    char last_agent[WQ_AGENT_ID_MAX + 1];
+    uint32_t last_inc;
+    uint64_t last_seq;
+    int focus;                      /* E: focus group of the latest registration (0 none) */
+    bool above;                     /* E: above designated size, latest registration */
+    char visit_month[8];            /* E: month of the first visit ("" if none) */
+    char class_month[8];            /* E: month of the latest classification ("" if none) */
+    char grade_month[8];            /* E: month of the latest grading ("" if none) */
 } wq_fold_state_t;
 
 /*  Load an entity's events (index + events) into a new array *items of *n
@@ -130,6 +141,25 @@ int wq_fold_transfers_load(MDB_txn *txn, wq_central_t *c, const char *entity,
 /*  Load (events and transfers) + compute. */
 int wq_fold_entity(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_state_t *st,
                    wq_err_t *err);
+
+/*  Incremental fold: apply one new event rec (id its event id) of entity
+    to st, the entity's stored state, when the result is by construction
+    the one a full fold of all its events would give: rec is a base event
+    (not a correction or retraction), the state exists (an enterprise with
+    an effective event, a problem or consultation whose opening event is
+    there), rec sorts after the state's last event in fold order, and it
+    rewrites no history: for an enterprise, ntransfers is 0 (no operator
+    transfer), rec is no registration of an unregistered enterprise (which
+    would decide its owner) and no visit on the date of the last event
+    (which could form a group of double entries). The caller guarantees
+    that no correction or retraction among the entity's events targets rec
+    (the store places those only after their target, and then folds in
+    full: central.c s_release_waiters). Then *applied is true and
+    st holds the new state, contributions and marks normalized; else
+    *applied is false and st is unchanged: fold the entity in full
+    (wq_fold_entity). Errors: WQ_E_NOMEM (st is then unusable: clear it). */
+int wq_fold_append(const char *entity, wq_fold_state_t *st, const wq_record_t *rec,
+                   const char *id, size_t ntransfers, bool *applied, wq_err_t *err);
 
 void wq_fold_state_clear(wq_fold_state_t *st);
 

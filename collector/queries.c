@@ -775,16 +775,7 @@ typedef struct {
 static int
 s_cmp_lines(const void *a, const void *b)
 {
-    const wq_record_t *x = ((const s_line_t *) a)->rec, *y = ((const s_line_t *) b)->rec;
-    int d = strcmp(x->date, y->date);
-    if (d)
-        return d;
-    d = strcmp(x->agent, y->agent);
-    if (d)
-        return d;
-    if (x->inc != y->inc)
-        return x->inc < y->inc ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    return wq_record_fold_cmp(((const s_line_t *) a)->rec, ((const s_line_t *) b)->rec);
 }
 
 static const char *const s_effect_names[] = {"effective", "corrected", "retracted", "ignored",

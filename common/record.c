@@ -859,6 +859,28 @@ wq_event_ref_is_line(const char *value, unsigned long *line)
     return true;
 }
 
+int
+wq_record_fold_cmp_key(const char *date_a, const char *agent_a, uint32_t inc_a, uint64_t seq_a,
+                       const char *date_b, const char *agent_b, uint32_t inc_b, uint64_t seq_b)
+{
+    int d = strcmp(date_a, date_b);
+    if (d)
+        return d;
+    d = strcmp(agent_a, agent_b);
+    if (d)
+        return d;
+    if (inc_a != inc_b)
+        return inc_a < inc_b ? -1 : 1;
+    return seq_a < seq_b ? -1 : seq_a > seq_b;
+}
+
+int
+wq_record_fold_cmp(const wq_record_t *a, const wq_record_t *b)
+{
+    return wq_record_fold_cmp_key(a->date, a->agent, a->inc, a->seq, b->date, b->agent, b->inc,
+                                  b->seq);
+}
+
 void
 wq_record_entity(const wq_record_t *self, char out[WQ_EVENT_ID_MAX + 2])
 {

@@ -366,6 +366,16 @@ int wq_event_id_parse(const char *text, char agent[WQ_AGENT_ID_MAX + 1], uint32_
 /*  Check an agent id (1..32 of [A-Za-z0-9_-]). WQ_OK or WQ_E_FORMAT. */
 int wq_agent_id_check(const char *agent, wq_err_t *err);
 
+/*  Fold order (docs/STORE.md §3): activity date, then agent, incarnation,
+    seq. Negative, 0 or positive like strcmp; 0 only for one event id. The
+    one comparator of the collector's folds, its case file and the agent's
+    workbench. wq_record_fold_cmp_key compares the same key given as its
+    parts (a date of 10 characters, NUL-terminated strings). */
+int wq_record_fold_cmp(const wq_record_t *a, const wq_record_t *b);
+int wq_record_fold_cmp_key(const char *date_a, const char *agent_a, uint32_t inc_a,
+                           uint64_t seq_a, const char *date_b, const char *agent_b,
+                           uint32_t inc_b, uint64_t seq_b);
+
 /*  The entity a record belongs to, for indexing and folding:
       enterprise, visit, service, classification -> "E:" + credit code
       problem      -> "P:" + its own id;  plan, progress -> "P:" + problem
