@@ -32,6 +32,7 @@
 #include "common/creditcode.h"
 #include "common/date.h"
 #include "common/division.h"
+#include "common/i18n.h"
 #include "collector/queries.h"
 #include "collector/views.h"
 #include "common/store.h"
@@ -229,7 +230,7 @@ s_meta_get(MDB_txn *txn, wq_central_t *c, const char *name, uint64_t *v, wq_err_
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_get(meta)", err);
     if (d.mv_size != 8)
-        return wq_err_set(err, WQ_E_CORRUPT, "meta", "meta value %s is malformed", name);
+        return wq_err_set(err, WQ_E_CORRUPT, "meta", _("meta value %s is malformed"), name);
     *v = wq_be64_get(d.mv_data);
     return WQ_OK;
 }
@@ -273,7 +274,7 @@ s_upgrade_states(MDB_txn *txn, wq_central_t *c, wq_err_t *err)
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size == 0 || k.mv_size >= WQ_ENTITY_MAX || memchr(k.mv_data, 0, k.mv_size)) {
             rc = wq_err_set(err, WQ_E_CORRUPT, "states",
-                            "a state key is malformed: rebuild the store from the agents");
+                            _("a state key is malformed: rebuild the store from the agents"));
             goto done;
         }
         wq_buf_put(&keys, k.mv_data, k.mv_size);
@@ -286,7 +287,7 @@ s_upgrade_states(MDB_txn *txn, wq_central_t *c, wq_err_t *err)
         goto done;
     }
     if (keys.oom) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "states", "out of memory upgrading the store");
+        rc = wq_err_set(err, WQ_E_NOMEM, "states", _("out of memory upgrading the store"));
         goto done;
     }
     for (size_t off = 0; off < keys.len && rc == WQ_OK;) {
@@ -395,11 +396,11 @@ wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t 
     MDB_txn *txn = NULL;
     int rc;
     if (!dir || !out)
-        return wq_err_set(err, WQ_E_INTERNAL, "dir", "wq_central_open called without a path");
+        return wq_err_set(err, WQ_E_INTERNAL, "dir", _("wq_central_open called without a path"));
     *out = NULL;
     c = calloc(1, sizeof *c);
     if (!c)
-        return wq_err_set(err, WQ_E_NOMEM, "central", "out of memory opening %s", dir);
+        return wq_err_set(err, WQ_E_NOMEM, "central", _("out of memory opening %s"), dir);
     rc = wq_store_open(dir, map_bytes ? map_bytes : S_DEFAULT_MAP, 16, &c->env, err);
     if (rc != WQ_OK)
         goto fail;
@@ -443,8 +444,8 @@ wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t 
             goto fail;
     } else if (version != S_FORMAT_VERSION) {
         rc = wq_err_set(err, WQ_E_CORRUPT, "version",
-                        "%s holds a central store of format %" PRIu64 ", this program reads %d: "
-                        "use the matching wanqi-collector", dir, version, S_FORMAT_VERSION);
+                        _("%s holds a central store of format %" PRIu64 ", this program reads %d: "
+                        "use the matching wanqi-collector"), dir, version, S_FORMAT_VERSION);
         goto fail;
     }
     mrc = mdb_txn_commit(txn);
@@ -472,11 +473,11 @@ wq_central_open_readonly(const char *dir, wq_central_t **out, wq_err_t *err)
     int rc = WQ_OK, mrc;
     char what[200];
     if (!dir || !out)
-        return wq_err_set(err, WQ_E_INTERNAL, "dir", "wq_central_open_readonly called without a path");
+        return wq_err_set(err, WQ_E_INTERNAL, "dir", _("wq_central_open_readonly called without a path"));
     *out = NULL;
     c = calloc(1, sizeof *c);
     if (!c)
-        return wq_err_set(err, WQ_E_NOMEM, "central", "out of memory opening %s", dir);
+        return wq_err_set(err, WQ_E_NOMEM, "central", _("out of memory opening %s"), dir);
     if ((mrc = mdb_env_create(&c->env)) != 0 || (mrc = mdb_env_set_maxdbs(c->env, 16)) != 0) {
         rc = wq_store_err(mrc, "mdb_env_create", err);
         goto fail;
@@ -516,7 +517,7 @@ wq_central_open_readonly(const char *dir, wq_central_t **out, wq_err_t *err)
         goto fail;
     if (version != S_FORMAT_VERSION) {
         rc = wq_err_set(err, WQ_E_CORRUPT, "version",
-                        "%s holds a central store of format %" PRIu64 ", this program reads %d", dir,
+                        _("%s holds a central store of format %" PRIu64 ", this program reads %d"), dir,
                         version, S_FORMAT_VERSION);
         goto fail;
     }
@@ -592,7 +593,7 @@ s_stream_get(MDB_txn *txn, wq_central_t *c, const char *agent, uint32_t inc, wq_
         return wq_store_err(mrc, "mdb_get(streams)", err);
     if (wq_stream_decode(v.mv_data, v.mv_size, row) != WQ_OK)
         return wq_err_set(err, WQ_E_CORRUPT, "streams",
-                          "the stored row of stream %s/%08x is malformed: run verify", agent, inc);
+                          _("the stored row of stream %s/%08x is malformed: run verify"), agent, inc);
     *exists = true;
     return WQ_OK;
 }
@@ -619,15 +620,15 @@ s_check_stream_args(const char *agent, const char *county, bool need_county, uin
                     wq_err_t *err)
 {
     if (!agent || wq_agent_id_check(agent, err) != WQ_OK)
-        return wq_err_set(err, WQ_E_FORMAT, "agent", "agent id \"%s\" is malformed",
+        return wq_err_set(err, WQ_E_FORMAT, "agent", _("agent id \"%s\" is malformed"),
                           agent ? agent : "(null)");
     if (need_county && !county)
-        return wq_err_set(err, WQ_E_FORMAT, "county", "no county given for agent %s", agent);
+        return wq_err_set(err, WQ_E_FORMAT, "county", _("no county given for agent %s"), agent);
     if (county && (strlen(county) != 6 || strspn(county, "0123456789") != 6))
-        return wq_err_set(err, WQ_E_FORMAT, "county", "agent county \"%s\" is not 6 digits",
+        return wq_err_set(err, WQ_E_FORMAT, "county", _("agent county \"%s\" is not 6 digits"),
                           county);
     if (inc == 0)
-        return wq_err_set(err, WQ_E_RANGE, "inc", "incarnation 0 is not valid");
+        return wq_err_set(err, WQ_E_RANGE, "inc", _("incarnation 0 is not valid"));
     return WQ_OK;
 }
 
@@ -696,9 +697,9 @@ wq_central_touch(wq_central_t *self, const char *agent, const char *county, uint
             goto fail;
         if (nstreams >= WQ_STREAMS_MAX_PER_AGENT) {
             rc = wq_err_set(err, WQ_E_RANGE, "inc",
-                            "agent %s already has %zu incarnations, the most one agent may have: "
+                            _("agent %s already has %zu incarnations, the most one agent may have: "
                             "a new one (a re-initialised outbox) needs the collector's operator "
-                            "(docs/SECURITY.md)", agent, nstreams);
+                            "(docs/SECURITY.md)"), agent, nstreams);
             goto fail;
         }
     }
@@ -773,7 +774,7 @@ s_resolve(MDB_txn *txn, wq_central_t *c, const wq_record_t *rec, s_place_t *plac
         wq_record_t *next = NULL;
         if (wq_record_decode(v.mv_data, v.mv_size, &next, NULL) != WQ_OK) {
             rc = wq_err_set(err, WQ_E_CORRUPT, "events",
-                            "stored event %s no longer decodes: restore from backup", cur->target);
+                            _("stored event %s no longer decodes: restore from backup"), cur->target);
             goto done;
         }
         wq_record_destroy(&owned);
@@ -808,7 +809,7 @@ s_dirty_add(s_dirty_t *d, const char *entity, wq_record_t **rec, wq_err_t *err)
         s_touch_t *nt = realloc(d->t, ncap * sizeof *nt);
         if (!nt) {
             wq_record_destroy(rec);
-            return wq_err_set(err, WQ_E_NOMEM, "ingest", "out of memory tracking entities");
+            return wq_err_set(err, WQ_E_NOMEM, "ingest", _("out of memory tracking entities"));
         }
         d->t = nt;
         d->cap = ncap;
@@ -816,7 +817,7 @@ s_dirty_add(s_dirty_t *d, const char *entity, wq_record_t **rec, wq_err_t *err)
     d->t[d->n].entity = strdup(entity);
     if (!d->t[d->n].entity) {
         wq_record_destroy(rec);
-        return wq_err_set(err, WQ_E_NOMEM, "ingest", "out of memory tracking entities");
+        return wq_err_set(err, WQ_E_NOMEM, "ingest", _("out of memory tracking entities"));
     }
     d->t[d->n].rec = rec ? *rec : NULL;
     if (rec)
@@ -925,20 +926,20 @@ s_release_waiters(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
         if (v.mv_size > WQ_EK_MAX) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "pending", "a pending entry is malformed: run verify");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "pending", _("a pending entry is malformed: run verify"));
             goto done;
         }
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             void *nw = realloc(waiters, ncap * sizeof *waiters);
             if (!nw) {
-                rc = wq_err_set(err, WQ_E_NOMEM, "pending", "out of memory");
+                rc = wq_err_set(err, WQ_E_NOMEM, "pending", _("out of memory"));
                 goto done;
             }
             waiters = nw;
             size_t *nl = realloc(lens, ncap * sizeof *lens);
             if (!nl) {
-                rc = wq_err_set(err, WQ_E_NOMEM, "pending", "out of memory");
+                rc = wq_err_set(err, WQ_E_NOMEM, "pending", _("out of memory"));
                 goto done;
             }
             lens = nl;
@@ -966,13 +967,13 @@ s_release_waiters(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen
         if (mrc != 0) {
             rc = mrc == MDB_NOTFOUND
                      ? wq_err_set(err, WQ_E_CORRUPT, "pending",
-                                  "a pending event is not stored: run verify")
+                                  _("a pending event is not stored: run verify"))
                      : wq_store_err(mrc, "mdb_get(events)", err);
             break;
         }
         wq_record_t *w = NULL;
         if (wq_record_decode(wv.mv_data, wv.mv_size, &w, NULL) != WQ_OK) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "events", "a stored event no longer decodes");
+            rc = wq_err_set(err, WQ_E_CORRUPT, "events", _("a stored event no longer decodes"));
             break;
         }
         rc = s_place(txn, c, &w, waiters[i], lens[i], dirty, false, err);
@@ -1001,7 +1002,7 @@ s_state_store(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
         goto done;
     wq_fold_state_encode(nw, &blob);
     if (blob.oom) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "states", "out of memory folding %s", entity);
+        rc = wq_err_set(err, WQ_E_NOMEM, "states", _("out of memory folding %s"), entity);
         goto done;
     }
     MDB_val k = {strlen(entity), (void *) entity}, v = {blob.len, blob.data};
@@ -1073,7 +1074,7 @@ s_fold_new(MDB_txn *txn, wq_central_t *c, const char *entity, s_touch_t *t, size
     items = calloc(n, sizeof *items);
     if (!items) {
         free(tr);
-        return wq_err_set(err, WQ_E_NOMEM, "fold", "out of memory folding %s", entity);
+        return wq_err_set(err, WQ_E_NOMEM, "fold", _("out of memory folding %s"), entity);
     }
     *done = true;
     for (size_t i = 0; i < n; i++) {
@@ -1199,7 +1200,7 @@ s_entcount_get(MDB_txn *txn, wq_central_t *c, const char *entity, const char *co
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_get(entcounts)", err);
     if (v.mv_size != 8)
-        return wq_err_set(err, WQ_E_CORRUPT, "entcounts", "a count of %s is malformed", entity);
+        return wq_err_set(err, WQ_E_CORRUPT, "entcounts", _("a count of %s is malformed"), entity);
     *n = wq_be64_get(v.mv_data);
     return WQ_OK;
 }
@@ -1285,7 +1286,7 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen, uin
     if (b.oom || !nq) {
         if (nq)
             res->quarantined = nq;
-        rc = wq_err_set(err, WQ_E_NOMEM, "quarantine", "out of memory quarantining seq %" PRIu64,
+        rc = wq_err_set(err, WQ_E_NOMEM, "quarantine", _("out of memory quarantining seq %" PRIu64),
                         seq);
         goto done;
     }
@@ -1294,7 +1295,7 @@ s_quarantine(MDB_txn *txn, wq_central_t *c, const uint8_t *ek, size_t eklen, uin
     nq[res->nquarantined].code = (uint32_t) code;
     nq[res->nquarantined].reason = strdup(reason);
     if (!nq[res->nquarantined].reason) {
-        rc = wq_err_set(err, WQ_E_NOMEM, "quarantine", "out of memory");
+        rc = wq_err_set(err, WQ_E_NOMEM, "quarantine", _("out of memory"));
         goto done;
     }
     res->nquarantined++;
@@ -1324,7 +1325,7 @@ s_take(MDB_txn *txn, wq_central_t *c, const char *agent, const char *county, uin
     *stored = *quarantined = false;
     wq_err_clear(&verr);
     if (!blob->data || blob->size == 0 || blob->size > WQ_RECORD_MAX_BYTES)
-        code = wq_err_set(&verr, WQ_E_RANGE, "record", "record of %zu bytes: must be 1..%d",
+        code = wq_err_set(&verr, WQ_E_RANGE, "record", _("record of %zu bytes: must be 1..%d"),
                           blob->size, WQ_RECORD_MAX_BYTES);
     else
         code = wq_record_decode(blob->data, blob->size, &rec, &verr);
@@ -1333,14 +1334,14 @@ s_take(MDB_txn *txn, wq_central_t *c, const char *agent, const char *county, uin
         wq_record_id(rec, got);
         wq_event_id_format(agent, inc, seq, want);
         code = wq_err_set(&verr, WQ_E_ID, "seq",
-                          "record says it is %s but arrived as %s of the authenticated stream",
+                          _("record says it is %s but arrived as %s of the authenticated stream"),
                           got, want);
     }
     if (code == WQ_OK)
         code = wq_record_validate(rec, &verr);
     if (code == WQ_OK && strcmp(rec->county, county) != 0)
         code = wq_err_set(&verr, WQ_E_FOREIGN, "county",
-                          "record is for county %s but agent %s writes for county %s", rec->county,
+                          _("record is for county %s but agent %s writes for county %s"), rec->county,
                           agent, county);
     if (code == WQ_OK) {
         rc = s_limits_check(txn, c, rec, &code, &verr, err);
@@ -1399,10 +1400,10 @@ s_quota_check(MDB_txn *txn, wq_central_t *c, const char *agent, uint64_t mark, u
     if (rc != WQ_OK)
         return rc;
     return wq_err_set(err, WQ_E_QUOTA, "quota",
-                      "agent %s's records occupy %" PRIu64 " bytes of the collector's store and this batch "
+                      _("agent %s's records occupy %" PRIu64 " bytes of the collector's store and this batch "
                       "would add %" PRIu64 ": over its quota of %" PRIu64 " bytes; nothing of the batch "
                       "was stored (the agent keeps it and resends once the collector's operator raises "
-                      "agent_quota)", agent, *used, add, c->agent_quota);
+                      "agent_quota)"), agent, *used, add, c->agent_quota);
 }
 
 /*  After an accepted batch: the agent's bytes, and its refusal cleared. */
@@ -1438,7 +1439,7 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
     if (rc != WQ_OK)
         return rc;
     if (first_seq == 0 || (count > 0 && !records))
-        return wq_err_set(err, WQ_E_RANGE, "first_seq", "a batch starts at seq 1 or later");
+        return wq_err_set(err, WQ_E_RANGE, "first_seq", _("a batch starts at seq 1 or later"));
     rc = s_stream_get(txn, self, agent, inc, &row, &exists, err);
     if (rc != WQ_OK)
         goto fail;
@@ -1447,8 +1448,8 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
     if (first_seq > mark + 1) {
         res->hwm = mark;
         return wq_err_set(err, WQ_E_GAP, "first_seq",
-                          "batch of %s/%08x starts at seq %" PRIu64 " but the collector holds up "
-                          "to %" PRIu64 ": send from %" PRIu64, agent, inc, first_seq, mark,
+                          _("batch of %s/%08x starts at seq %" PRIu64 " but the collector holds up "
+                          "to %" PRIu64 ": send from %" PRIu64), agent, inc, first_seq, mark,
                           mark + 1);
     }
     uint64_t used = 0, refused_ms = 0;
@@ -1536,12 +1537,12 @@ wq_central_transfer(wq_central_t *self, const char *code, const char *county, co
     wq_err_t v;
     int rc;
     if (!code || wq_creditcode_check(code, &v) != WQ_OK)
-        return wq_err_set(err, WQ_E_FORMAT, "code", "%s is not a valid credit code: %s",
-                          code ? code : "", code ? v.text : "missing");
+        return wq_err_set(err, WQ_E_FORMAT, "code", _("%s is not a valid credit code: %s"),
+                          code ? code : "", code ? v.text : _("missing"));
     if (!date || wq_date_check(date, &v) != WQ_OK)
-        return wq_err_set(err, WQ_E_FORMAT, "date", "transfer date: %s", date ? v.text : "missing");
+        return wq_err_set(err, WQ_E_FORMAT, "date", _("transfer date: %s"), date ? v.text : _("missing"));
     if (!county || strlen(county) != 6 || !wq_division_find(county))
-        return wq_err_set(err, WQ_E_COUNTY, "county", "%s is not a known GB/T 2260 county code",
+        return wq_err_set(err, WQ_E_COUNTY, "county", _("%s is not a known GB/T 2260 county code"),
                           county ? county : "");
     char entity[WQ_ENTITY_MAX];
     snprintf(entity, sizeof entity, "E:%s", code);
@@ -1707,7 +1708,7 @@ wq_central_query(wq_central_t *self, const char *name, const wq_param_t *params,
     MDB_txn *txn = NULL;
     *out = NULL;
     if (!name)
-        return wq_err_set(err, WQ_E_UNKNOWN, "name", "no query name given");
+        return wq_err_set(err, WQ_E_UNKNOWN, "name", _("no query name given"));
     int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
     if (mrc == MDB_MAP_RESIZED) {
         /* The collector grew the map (another process): adopt its size. */

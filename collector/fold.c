@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/date.h"
+#include "common/i18n.h"
 #include "collector/marks.h"
 
 /*  ---- loading ----------------------------------------------------------- */
@@ -51,7 +52,7 @@ wq_fold_load(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_item_t *
     while (mrc == 0) {
         if (v.mv_size <= 10) {
             rc = wq_err_set(err, WQ_E_CORRUPT, "entities",
-                            "entity %s has a malformed index entry: run verify, restore from backup",
+                            _("entity %s has a malformed index entry: run verify, restore from backup"),
                             entity);
             goto fail;
         }
@@ -60,7 +61,7 @@ wq_fold_load(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_item_t *
         if (grc != 0) {
             rc = grc == MDB_NOTFOUND
                      ? wq_err_set(err, WQ_E_CORRUPT, "entities",
-                                  "entity %s indexes an event that is not stored: run verify", entity)
+                                  _("entity %s indexes an event that is not stored: run verify"), entity)
                      : wq_store_err(grc, "mdb_get(events)", err);
             goto fail;
         }
@@ -68,7 +69,7 @@ wq_fold_load(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_item_t *
             size_t ncap = cap ? cap * 2 : 16;
             wq_fold_item_t *na = realloc(arr, ncap * sizeof *na);
             if (!na) {
-                rc = wq_err_set(err, WQ_E_NOMEM, "fold", "out of memory folding %s", entity);
+                rc = wq_err_set(err, WQ_E_NOMEM, "fold", _("out of memory folding %s"), entity);
                 goto fail;
             }
             arr = na;
@@ -79,7 +80,7 @@ wq_fold_load(MDB_txn *txn, wq_central_t *c, const char *entity, wq_fold_item_t *
         wq_err_t derr;
         if (wq_record_decode(ev.mv_data, ev.mv_size, &it->rec, &derr) != WQ_OK) {
             rc = wq_err_set(err, WQ_E_CORRUPT, "events",
-                            "a stored event of %s no longer decodes (%s): restore from backup",
+                            _("a stored event of %s no longer decodes (%s): restore from backup"),
                             entity, derr.text);
             goto fail;
         }
@@ -329,12 +330,12 @@ wq_fold_transfers_load(MDB_txn *txn, wq_central_t *c, const char *entity,
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (v.mv_size != 6) {
             rc = wq_err_set(err, WQ_E_CORRUPT, "transfers",
-                            "a transfer of %s is malformed: run verify", entity + 2);
+                            _("a transfer of %s is malformed: run verify"), entity + 2);
             goto done;
         }
         wq_fold_transfer_t *na = realloc(arr, (cnt + 1) * sizeof *na);
         if (!na) {
-            rc = wq_err_set(err, WQ_E_NOMEM, "transfers", "out of memory reading transfers");
+            rc = wq_err_set(err, WQ_E_NOMEM, "transfers", _("out of memory reading transfers"));
             goto done;
         }
         arr = na;
@@ -1000,7 +1001,7 @@ oom:
     free(cs.c);
     wq_marks_free(&ms);
     wq_fold_state_clear(st);
-    return wq_err_set(err, WQ_E_NOMEM, "fold", "out of memory folding %s", entity);
+    return wq_err_set(err, WQ_E_NOMEM, "fold", _("out of memory folding %s"), entity);
 }
 
 /*  ---- incremental fold --------------------------------------------------- */
@@ -1130,7 +1131,7 @@ oom:
     wq_marks_free(&ms);
     wq_buf_free(&plans);
     wq_buf_free(&tog);
-    return wq_err_set(err, WQ_E_NOMEM, "fold", "out of memory folding %s", entity);
+    return wq_err_set(err, WQ_E_NOMEM, "fold", _("out of memory folding %s"), entity);
 }
 
 int
@@ -1392,9 +1393,9 @@ end:
     return WQ_OK;
 nomem:
     wq_fold_state_clear(st);
-    return wq_err_set(err, WQ_E_NOMEM, "states", "out of memory reading an entity state");
+    return wq_err_set(err, WQ_E_NOMEM, "states", _("out of memory reading an entity state"));
 bad:
     wq_fold_state_clear(st);
     return wq_err_set(err, WQ_E_CORRUPT, "states",
-                      "a stored entity state is malformed: run verify, rebuild from the agents");
+                      _("a stored entity state is malformed: run verify, rebuild from the agents"));
 }

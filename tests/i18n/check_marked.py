@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_marked.py SOURCE_DIR [--baseline FILE] [--write-baseline FILE]
+"""check_marked.py SOURCE_DIR
 
 Finds texts people read that do not go through gettext: the literal format
 of a log line (wq_info, wq_warn, wq_error), of an error (wq_err_set, the
@@ -15,11 +15,9 @@ A literal that must stay as it is (a wire text, a file format, a command's
 machine output) is marked on the call's line or the line before with a
 comment saying why: /* not translated: REASON */.
 
-The baseline (tests/i18n/untranslated.txt) lists, one per line as
-"FILE<TAB>LITERAL", texts known to be untranslated: they are reported as a
-count, never as a failure; any other unmarked text fails. The list only
-shrinks: translate a text, then delete its line.
-Exit status: 0 none outside the baseline, 1 some (listed), 2 usage.
+There is no list of texts allowed to stay untranslated: every text people
+read is translated or marked, and any other fails.
+Exit status: 0 none, 1 some (listed), 2 usage.
 """
 import os
 import re
@@ -140,43 +138,18 @@ def scan(root):
 
 
 def main(argv):
-    if len(argv) < 2:
+    if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    root = argv[1]
-    base_path, write = None, None
-    if '--baseline' in argv:
-        base_path = argv[argv.index('--baseline') + 1]
-    if '--write-baseline' in argv:
-        write = argv[argv.index('--write-baseline') + 1]
-    found = scan(root)
-    if write:
-        with open(write, 'w', encoding='utf-8') as f:
-            f.write('# Texts people read that are not translated yet (tests/i18n/check_marked.py).\n'
-                    '# FILE<TAB>LITERAL, one per line. Translate a text (wrap it in _()) and delete\n'
-                    '# its line; the test fails on any untranslated text not listed here.\n')
-            for rel, _, lit in sorted(set((r, 0, l) for r, _, l in found)):
-                f.write(f'{rel}\t{lit}\n')
-        return 0
-    base = set()
-    if base_path and os.path.exists(base_path):
-        for line in open(base_path, encoding='utf-8'):
-            if line.startswith('#') or '\t' not in line:
-                continue
-            rel, lit = line.rstrip('\n').split('\t', 1)
-            base.add((rel, lit))
-    new = [(r, n, l) for r, n, l in found if (r, l) not in base]
-    known = len(found) - len(new)
-    if new:
+    found = scan(argv[1])
+    if found:
         print('check_marked: these texts people read do not go through _() (translate them in '
               'po/zh_CN.po, or mark a wire/file-format text /* not translated: why */):',
               file=sys.stderr)
-        for r, n, l in new:
+        for r, n, l in found:
             print(f'  {r}:{n}: {l[:100]}', file=sys.stderr)
         return 1
-    stale = len(base - set((r, l) for r, _, l in found))
-    print(f'check_marked: every text people read goes through gettext, except {known} listed in '
-          f'the baseline (still to translate){"; " + str(stale) + " baseline lines no longer match (delete them)" if stale else ""}')
+    print('check_marked: every text people read goes through gettext (or is marked not translated)')
     return 0
 
 
