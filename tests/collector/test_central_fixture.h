@@ -32,7 +32,7 @@ static TC_UNUSED void
 tc_code(int n, char out[19])
 {
     char first[18];
-    snprintf(first, sizeof first, "91130100MA%07d", n);
+    snprintf(first, sizeof first, "91130100MA%07u", (unsigned) n % 10000000u);
     memcpy(out, first, 17);
     out[17] = wq_creditcode_checkchar(first);
     out[18] = '\0';
