@@ -28,6 +28,20 @@
          counters and marks, in key order, with `views` and `marks` walked
          in key order, both ways.
 
+    Step 2 runs on two threads when asked (wq_central_verify_threads):
+    while step 1 scans, a second thread, in its own read transaction on
+    the same snapshot (the same transaction id; LMDB readers with
+    MDB_NOTLS), finds the entity key that splits the index's entries in
+    half; then each thread walks its part, `states` alongside, with its own
+    cursors, decoded records (the per-thread fields of s_event_t), counter
+    sums and marks, report buffer and counts, merged afterwards (the second
+    part's report lines after the first's, as one thread writes them).
+    Events that do not decode are reported after the walk, once each,
+    whichever thread met them. Before step 1 the kernel is asked to read
+    the store's used pages (posix_fadvise WILLNEED): with a cold page
+    cache, reading the file through beats faulting pages in one at a time
+    in the index's order.
+
     Nothing is read twice and no entity is loaded through the index by
     random reads of the events database (what wq_fold_load does): the cost
     is about that of scanning and decoding the events once (bench/ceilings
@@ -37,10 +51,13 @@
 */
 #include "collector/verify.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "collector/cstore.h"
 #include "collector/fold.h"
 #include "collector/marks.h"
@@ -53,19 +70,23 @@
 
 typedef enum { S_UNPLACED = 0, S_RESOLVED = 1, S_PENDING = 2, S_ORPHAN = 3 } s_place_t;
 
-#define S_SEEN 1            /* listed in the entity index where it belongs */
-#define S_BAD 2             /* its stored bytes do not decode (reported once) */
+/*  Threads that walk the entity index (each its own part of the key
+    space, its own read transaction on the same snapshot). */
+#define S_THREADS_MAX 2
 
-/*  One stored event. */
+/*  One stored event. The per-thread fields are written only by their
+    thread (distinct bytes: no locking); seen only by the thread that walks
+    the event's own entity. */
 typedef struct {
     const uint8_t *ek;      /* its key, in the map: valid while the transaction lives */
     const uint8_t *val;     /* its stored bytes, in the map */
-    wq_record_t *rec;       /* decoded while its entity is checked, else NULL */
+    wq_record_t *rec[S_THREADS_MAX];    /* decoded while its entity is checked, else NULL */
     uint32_t vlen;
     uint32_t hash;          /* of its key (s_find) */
-    uint32_t group;         /* the last entity (walk number) that listed it */
+    uint32_t group[S_THREADS_MAX];      /* the last entity (walk number) that listed it */
     uint8_t eklen;
-    uint8_t flags;          /* S_SEEN, S_BAD */
+    uint8_t seen;           /* listed in the entity index where it belongs */
+    uint8_t bad[S_THREADS_MAX];         /* its stored bytes do not decode */
 } s_event_t;
 
 /*  An entry of the entity being walked: the event and the entry's date. */
@@ -92,6 +113,10 @@ typedef struct {
     wq_err_t *err;
     FILE *report;
     uint64_t ndiff;
+    int tid;                /* which per-thread fields of the events are ours */
+    bool defer_bad;         /* the walk: undecodable events are reported after it */
+    const void *lo, *hi;    /* the part of the entity key space walked: [lo, hi), NULL open */
+    size_t lolen, hilen;
     s_event_t *ev;          /* in event key order */
     size_t nev;
     uint32_t *byhash;       /* open addressing on the key hash: index + 1, 0 empty */
@@ -314,14 +339,37 @@ done:
     return rc;
 }
 
+/*  Whether event i's stored bytes were found not to decode, by any thread. */
+static bool
+s_bad(const s_verify_t *v, size_t i)
+{
+    for (int t = 0; t < S_THREADS_MAX; t++)
+        if (v->ev[i].bad[t])
+            return true;
+    return false;
+}
+
+static void
+s_report_bad(s_verify_t *v, size_t i)
+{
+    char id[WQ_EVENT_ID_MAX];
+    s_id(v->ev[i].ek, v->ev[i].eklen, id);
+    s_diff(v, "event %s: stored bytes do not decode", id);
+}
+
 /*  Event i decoded (kept until s_release), or NULL if its bytes do not
-    decode (reported the first time) or on *rc != WQ_OK (out of memory). */
+    decode or on *rc != WQ_OK (out of memory). An event that does not
+    decode is reported once: during the walk (defer_bad) after it, by
+    s_report_bads, else here the first time. */
 static wq_record_t *
 s_rec(s_verify_t *v, size_t i, int *rc)
 {
     s_event_t *e = &v->ev[i];
-    if (e->rec || (e->flags & S_BAD))
-        return e->rec;
+    int t = v->tid;
+    if (e->rec[t] || e->bad[t])
+        return e->rec[t];
+    if (!v->defer_bad && s_bad(v, i))
+        return NULL;            /* reported after the walk */
     if (v->nlive == v->lvcap) {
         size_t ncap = v->lvcap ? v->lvcap * 2 : 256;
         size_t *nl = realloc(v->live, ncap * sizeof *nl);
@@ -332,16 +380,15 @@ s_rec(s_verify_t *v, size_t i, int *rc)
         v->live = nl;
         v->lvcap = ncap;
     }
-    if (wq_record_decode(e->val, e->vlen, &e->rec, NULL) != WQ_OK) {
-        char id[WQ_EVENT_ID_MAX];
-        e->rec = NULL;
-        e->flags |= S_BAD;
-        s_id(e->ek, e->eklen, id);
-        s_diff(v, "event %s: stored bytes do not decode", id);
+    if (wq_record_decode(e->val, e->vlen, &e->rec[t], NULL) != WQ_OK) {
+        e->rec[t] = NULL;
+        e->bad[t] = 1;
+        if (!v->defer_bad)
+            s_report_bad(v, i);
         return NULL;
     }
     v->live[v->nlive++] = i;
-    return e->rec;
+    return e->rec[t];
 }
 
 /*  Free every record decoded since the last release. */
@@ -349,7 +396,7 @@ static void
 s_release(s_verify_t *v)
 {
     for (size_t i = 0; i < v->nlive; i++)
-        wq_record_destroy(&v->ev[v->live[i]].rec);
+        wq_record_destroy(&v->ev[v->live[i]].rec[v->tid]);
     v->nlive = 0;
 }
 
@@ -366,7 +413,7 @@ s_place(s_verify_t *v, size_t i, size_t *base, s_place_t *place)
     *place = S_ORPHAN;
     *base = S_NONE;
     for (int depth = 0; depth <= S_RESOLVE_DEPTH; depth++) {
-        const wq_record_t *r = v->ev[cur].rec;
+        const wq_record_t *r = v->ev[cur].rec[v->tid];
         if (!s_is_modifier(r)) {
             *place = S_RESOLVED;
             *base = cur;
@@ -403,7 +450,7 @@ s_place(s_verify_t *v, size_t i, size_t *base, s_place_t *place)
 static int
 s_check_link(s_verify_t *v, size_t i, const char *entity)
 {
-    const wq_record_t *r = v->ev[i].rec;
+    const wq_record_t *r = v->ev[i].rec[v->tid];
     if ((r->type != WQ_REC_PROBLEM && r->type != WQ_REC_CONSULTATION) || r->ent[0] == '\0')
         return WQ_OK;
     char link[WQ_ENTITY_MAX], id[WQ_EVENT_ID_MAX];
@@ -506,9 +553,9 @@ s_expect_list(s_expect_t *e)
 }
 
 static int
-s_expect_marks(s_expect_t *e, const wq_fold_state_t *st)
+s_expect_marks_add(s_expect_t *e, const wq_mark_t *marks, size_t n)
 {
-    for (size_t i = 0; i < st->nmarks; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (e->m.n == e->m.cap) {
             e->m.n = wq_marks_normalize(e->m.m, e->m.n);   /* merge before growing */
             if (e->m.n > e->m.cap / 2 || e->m.cap == 0) {
@@ -520,9 +567,27 @@ s_expect_marks(s_expect_t *e, const wq_fold_state_t *st)
                 e->m.cap = ncap;
             }
         }
-        e->m.m[e->m.n++] = st->marks[i];
+        e->m.m[e->m.n++] = marks[i];
     }
     return WQ_OK;
+}
+
+static int
+s_expect_marks(s_expect_t *e, const wq_fold_state_t *st)
+{
+    return s_expect_marks_add(e, st->marks, st->nmarks);
+}
+
+/*  Add another thread's expected counters and marks to e's. */
+static int
+s_expect_merge(s_expect_t *e, const s_expect_t *o)
+{
+    if (s_expect_room(e, o->nslots) != WQ_OK)
+        return WQ_E_NOMEM;
+    for (size_t i = 0; i < o->cap; i++)
+        if (o->used[i])
+            s_expect_slot(e, o->slot[i].key)->n += o->slot[i].n;
+    return s_expect_marks_add(e, o->m.m, o->m.n);
 }
 
 static void
@@ -547,12 +612,13 @@ s_states_next(s_verify_t *v, MDB_cursor_op op)
 }
 
 /*  Stored states before entity (in key order) belong to no indexed
-    entity; entity == NULL: all that are left. */
+    entity; entity == NULL: all that are left in our part ([lo, hi)). */
 static int
 s_states_stray(s_verify_t *v, const char *entity)
 {
-    size_t len = entity ? strlen(entity) : 0;
-    while (!v->states_end && (!entity || s_keycmp(v->sk.mv_data, v->sk.mv_size, entity, len) < 0)) {
+    const void *end = entity ? (const void *) entity : v->hi;
+    size_t len = entity ? strlen(entity) : v->hilen;
+    while (!v->states_end && (!end || s_keycmp(v->sk.mv_data, v->sk.mv_size, end, len) < 0)) {
         s_diff(v, "entity %.*s: a stored state, but no event indexed", (int) v->sk.mv_size,
                (const char *) v->sk.mv_data);
         int rc = s_states_next(v, MDB_NEXT);
@@ -575,6 +641,7 @@ s_entity_done(s_verify_t *v, const char *entity)
     memset(&st, 0, sizeof st);
     v->group++;
     v->nitems = 0;
+    int t = v->tid;
     for (size_t j = 0; j < v->nlisted && rc == WQ_OK; j++)
         s_rec(v, v->listed[j].ev, &rc);
     for (size_t j = 0; j < v->nlisted && rc == WQ_OK; j++) {
@@ -582,24 +649,24 @@ s_entity_done(s_verify_t *v, const char *entity)
         s_event_t *e = &v->ev[i];
         s_place_t place;
         char own[WQ_ENTITY_MAX] = "", id[WQ_EVENT_ID_MAX];
-        if (!e->rec)
+        if (!e->rec[t])
             continue;           /* does not decode: reported */
         if ((rc = s_place(v, i, &base, &place)) != WQ_OK)
             break;
         if (place == S_RESOLVED)
-            s_entity(v->ev[base].rec, own);
-        if (strcmp(own, entity) != 0 || memcmp(v->listed[j].date, e->rec->date, 10) != 0) {
+            s_entity(v->ev[base].rec[t], own);
+        if (strcmp(own, entity) != 0 || memcmp(v->listed[j].date, e->rec[t]->date, 10) != 0) {
             s_id(e->ek, e->eklen, id);
             s_diff(v, "entity %s: indexes event %s (dated %.10s), which belongs to %s", entity, id,
                    v->listed[j].date, own[0] ? own : "no entity");
-        } else if (!(e->flags & S_SEEN)) {
-            e->flags |= S_SEEN;
+        } else if (!e->seen) {
+            e->seen = 1;
             v->indexed++;
             rc = s_check_link(v, i, entity);
         }
-        if (e->group == v->group)
+        if (e->group[t] == v->group)
             continue;           /* listed twice (under two dates): folded once */
-        e->group = v->group;
+        e->group[t] = v->group;
         if (v->nitems == v->icap) {
             size_t ncap = v->icap ? v->icap * 2 : 64;
             wq_fold_item_t *ni = realloc(v->items, ncap * sizeof *ni);
@@ -611,9 +678,9 @@ s_entity_done(s_verify_t *v, const char *entity)
             v->icap = ncap;
         }
         wq_fold_item_t *it = &v->items[v->nitems++];
-        it->rec = e->rec;
+        it->rec = e->rec[t];
         it->effect = WQ_EFFECT_EFFECTIVE;
-        s_fmt_id(e->rec, it->id);
+        s_fmt_id(e->rec[t], it->id);
     }
     if (rc == WQ_OK)
         rc = wq_fold_transfers_load(v->txn, v->c, entity, &tr, &ntr, v->err);
@@ -690,11 +757,16 @@ s_entities(s_verify_t *v)
         rc = wq_store_err(mrc, "mdb_cursor_open(entities, states)", v->err);
         goto done;
     }
-    rc = s_states_next(v, MDB_FIRST);
-    MDB_val k, d;
-    MDB_cursor_op op = MDB_FIRST;
+    MDB_val k = {v->lolen, (void *) v->lo}, d;
+    MDB_cursor_op op = v->lo ? MDB_SET_RANGE : MDB_FIRST;
+    v->sk = k;
+    rc = s_states_next(v, op);
     while (rc == WQ_OK && (mrc = mdb_cursor_get(cur, &k, &d, op)) == 0) {
         op = MDB_NEXT;
+        if (v->hi && s_keycmp(k.mv_data, k.mv_size, v->hi, v->hilen) >= 0) {
+            mrc = MDB_NOTFOUND;     /* the end of our part */
+            break;
+        }
         if (k.mv_size >= sizeof entity) {
             s_diff(v, "entity index: a key of %zu bytes is too long", k.mv_size);
             op = MDB_NEXT_NODUP;
@@ -740,7 +812,7 @@ s_places(s_verify_t *v)
         char id[WQ_EVENT_ID_MAX], entity[WQ_ENTITY_MAX];
         size_t base;
         s_place_t place;
-        if (e->flags & (S_SEEN | S_BAD))
+        if (e->seen || s_bad(v, i))
             continue;
         if (!s_rec(v, i, &rc) || (rc = s_place(v, i, &base, &place)) != WQ_OK) {
             s_release(v);
@@ -748,13 +820,13 @@ s_places(s_verify_t *v)
         }
         if (place == S_RESOLVED) {
             v->indexed++;
-            s_entity(v->ev[base].rec, entity);
+            s_entity(v->ev[base].rec[0], entity);
             s_id(e->ek, e->eklen, id);
             s_diff(v, "event %s: not in the index of entity %s", id, entity);
             rc = s_check_link(v, i, entity);
         } else if (place == S_PENDING) {
             uint8_t missing[WQ_EK_MAX];
-            size_t mlen = wq_ek_from_text(v->ev[base].rec->target, missing);
+            size_t mlen = wq_ek_from_text(v->ev[base].rec[0]->target, missing);
             pending++;
             MDB_val k = {mlen, missing}, d = {e->eklen, (void *) e->ek};
             int mrc = mdb_cursor_get(v->pcur, &k, &d, MDB_GET_BOTH);
@@ -890,28 +962,229 @@ done:
     return rc;
 }
 
+/*  ---- threads -------------------------------------------------------------- */
+
+/*  The entity key at which the index's entries split in two halves (the
+    first key with at least half of the entries before it), copied into
+    key; *len 0 when there is none (one entity, or none). Walks the keys
+    only (each entity's entries counted, not read). */
+static int
+s_split(MDB_txn *txn, wq_central_t *c, uint8_t key[WQ_ENTITY_MAX + 1], size_t *len, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    *len = 0;
+    uint64_t total = s_entries(txn, c->entities), before = 0;
+    int mrc = mdb_cursor_open(txn, c->entities, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(entities)", err);
+    MDB_val k, d;
+    for (mrc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_NODUP)) {
+        if (before > 0 && 2 * before >= total && k.mv_size <= WQ_ENTITY_MAX) {
+            memcpy(key, k.mv_data, k.mv_size);
+            *len = k.mv_size;
+            break;
+        }
+        size_t n = 0;
+        mrc = mdb_cursor_count(cur, &n);
+        if (mrc != 0)
+            break;
+        before += n;
+    }
+    mdb_cursor_close(cur);
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return wq_store_err(mrc, "mdb_cursor_get(entities)", err);
+    return WQ_OK;
+}
+
+typedef struct {
+    s_verify_t v;           /* the second part's walk */
+    wq_err_t err;
+    uint8_t split[WQ_ENTITY_MAX + 1];
+    size_t splitlen;
+    int rc;
+    char *text;             /* its report, appended to the first part's */
+    size_t textlen;
+} s_part_t;
+
+static void *
+s_split_main(void *arg)
+{
+    s_part_t *p = arg;
+    p->rc = s_split(p->v.txn, p->v.c, p->split, &p->splitlen, &p->err);
+    return NULL;
+}
+
+static void *
+s_part_main(void *arg)
+{
+    s_part_t *p = arg;
+    p->rc = s_entities(&p->v);
+    s_release(&p->v);
+    return NULL;
+}
+
+/*  A second read transaction on the first one's snapshot (the same
+    transaction id), or NULL when a commit came in between each time. */
+static MDB_txn *
+s_twin_txn(wq_central_t *c, MDB_txn *first)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        MDB_txn *txn = NULL;
+        if (wq_store_txn_begin(c->env, MDB_RDONLY, &txn) != 0)
+            return NULL;
+        if (mdb_txn_id(txn) == mdb_txn_id(first))
+            return txn;
+        mdb_txn_abort(txn);
+    }
+    return NULL;
+}
+
+/*  Ask the kernel to read the store's used pages now, in file order: with
+    a cold page cache verify otherwise faults them in one by one, in the
+    order of the entity index (random reads), several times slower than
+    reading the file through. A no-op when the pages are cached; failure
+    only costs that speed. */
+static void
+s_prefetch(wq_central_t *c)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    int fd = -1;
+    if (mdb_env_info(c->env, &info) != 0 || mdb_env_stat(c->env, &st) != 0
+        || mdb_env_get_fd(c->env, &fd) != 0 || fd < 0)
+        return;
+    off_t used = (off_t) (info.me_last_pgno + 1) * (off_t) st.ms_psize;
+    (void) posix_fadvise(fd, 0, used, POSIX_FADV_WILLNEED);
+}
+
+static void
+s_free_walk(s_verify_t *v)
+{
+    free(v->live);
+    free(v->listed);
+    free(v->items);
+    s_expect_free(&v->e);
+    v->live = NULL;
+    v->listed = NULL;
+    v->items = NULL;
+}
+
 int
 wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_err_t *err)
 {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return wq_central_verify_threads(self, cpus > 1 ? S_THREADS_MAX : 1, report, differences, err);
+}
+
+int
+wq_central_verify_threads(wq_central_t *self, int threads, FILE *report, uint64_t *differences,
+                          wq_err_t *err)
+{
     s_verify_t v;
+    s_part_t *part = NULL;
+    pthread_t th;
+    bool running = false;
     memset(&v, 0, sizeof v);
     v.c = self;
     v.err = err;
     v.report = report;
+    v.defer_bad = true;
     *differences = 0;
     int rc = WQ_OK;
     int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &v.txn);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_txn_begin(read)", err);
+    s_prefetch(self);
     mrc = mdb_cursor_open(v.txn, self->links, &v.lcur);
     if (mrc == 0)
         mrc = mdb_cursor_open(v.txn, self->pending, &v.pcur);
     if (mrc != 0)
         rc = wq_store_err(mrc, "mdb_cursor_open(links, pending)", err);
+    /* A second thread: its transaction on the same snapshot, where to
+       split the entity index found while the events are scanned. */
+    if (rc == WQ_OK && threads > 1 && (part = calloc(1, sizeof *part)) != NULL) {
+        part->v.c = self;
+        part->v.err = &part->err;
+        part->v.txn = s_twin_txn(self, v.txn);
+        if (part->v.txn && pthread_create(&th, NULL, s_split_main, part) == 0)
+            running = true;
+    }
     if (rc == WQ_OK)
         rc = s_scan(&v);
+    if (running) {
+        pthread_join(th, NULL);
+        running = false;
+        if (rc == WQ_OK && part->rc != WQ_OK) {
+            *err = part->err;
+            rc = part->rc;
+        }
+    }
+    if (part && rc == WQ_OK && part->v.txn && part->splitlen > 0) {
+        s_verify_t *w = &part->v;
+        w->ev = v.ev;
+        w->nev = v.nev;
+        w->byhash = v.byhash;
+        w->hmask = v.hmask;
+        w->tid = 1;
+        w->defer_bad = true;
+        w->lo = part->split;
+        w->lolen = part->splitlen;
+        v.hi = part->split;
+        v.hilen = part->splitlen;
+        FILE *mem = report ? open_memstream(&part->text, &part->textlen) : NULL;
+        w->report = mem;
+        mrc = mdb_cursor_open(w->txn, self->links, &w->lcur);
+        if (mrc != 0)
+            rc = wq_store_err(mrc, "mdb_cursor_open(links)", err);
+        else if ((report && !mem) || pthread_create(&th, NULL, s_part_main, part) != 0)
+            v.hi = NULL;        /* no second thread after all: walk it all here */
+        else
+            running = true;
+        if (!running && mem) {
+            fclose(mem);
+            w->report = NULL;
+        }
+    }
     if (rc == WQ_OK)
         rc = s_entities(&v);
+    s_release(&v);
+    if (running) {
+        pthread_join(th, NULL);
+        s_verify_t *w = &part->v;
+        if (w->report) {
+            fclose(w->report);
+            w->report = NULL;
+        }
+        if (rc == WQ_OK && part->rc != WQ_OK) {
+            *err = part->err;
+            rc = part->rc;
+        }
+        if (rc == WQ_OK) {
+            if (report && part->textlen)
+                fwrite(part->text, 1, part->textlen, report);
+            v.ndiff += w->ndiff;
+            v.indexed += w->indexed;
+            v.links += w->links;
+            if (s_expect_merge(&v.e, &w->e) != WQ_OK)
+                rc = s_nomem(&v);
+        }
+    }
+    if (part) {
+        if (part->v.lcur)
+            mdb_cursor_close(part->v.lcur);
+        if (part->v.txn)
+            mdb_txn_abort(part->v.txn);
+        s_free_walk(&part->v);
+        free(part->text);
+        free(part);
+    }
+    /* After the walk, one thread: what did not decode, then the rest. */
+    v.hi = NULL;
+    v.defer_bad = false;
+    for (size_t i = 0; rc == WQ_OK && i < v.nev; i++)
+        if (s_bad(&v, i))
+            s_report_bad(&v, i);
     if (rc == WQ_OK)
         rc = s_places(&v);
     if (rc == WQ_OK)
@@ -924,10 +1197,7 @@ wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_er
     mdb_txn_abort(v.txn);
     free(v.ev);
     free(v.byhash);
-    free(v.live);
-    free(v.listed);
-    free(v.items);
-    s_expect_free(&v.e);
+    s_free_walk(&v);
     if (rc == WQ_OK)
         *differences = v.ndiff;
     return rc;

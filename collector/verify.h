@@ -36,4 +36,14 @@ typedef struct wq_central_t wq_central_t;
     events do not fit in memory). *differences is 0 on error. */
 int wq_central_verify(wq_central_t *self, FILE *report, uint64_t *differences, wq_err_t *err);
 
+/*  The same with the entity index walked by `threads` threads (at most 2;
+    wq_central_verify uses 2 when the machine has more than one CPU), each
+    its part of the index's key space in its own read transaction on the
+    same snapshot; the report and the count are the same whatever the
+    number (the second part's lines follow the first's, as one thread
+    writes them). Falls back to one thread when a second cannot start or
+    no second transaction on the same snapshot can be had. */
+int wq_central_verify_threads(wq_central_t *self, int threads, FILE *report, uint64_t *differences,
+                              wq_err_t *err);
+
 #endif

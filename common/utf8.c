@@ -62,6 +62,10 @@ wq_utf8_valid(const char *s, size_t len, size_t *bad_offset)
     const unsigned char *p = (const unsigned char *) s;
     size_t i = 0;
     while (i < len) {
+        if (p[i] < 0x80) {      /* ASCII without a call: most bytes of ids, dates, codes */
+            i++;
+            continue;
+        }
         uint32_t cp;
         size_t k = s_decode(p + i, len - i, &cp);
         if (k == 0) {
@@ -198,6 +202,10 @@ wq_utf8_chars(const char *s, size_t len)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; n++) {
+        if ((unsigned char) s[i] < 0x80) {
+            i++;
+            continue;
+        }
         uint32_t cp;
         i += s_next(s, len, i, &cp);
     }

@@ -4,12 +4,15 @@
     hand, through LMDB directly, and verify must name what was corrupted:
     a counter, a state and a mark at once (exactly three differences, each
     reported), an entity index entry removed, a stray state, a pending
-    entry and an enterprise link removed.
+    entry and an enterprise link removed, an event's bytes garbled. Each
+    time verify runs with one thread and with two, which must report the
+    same, line for line.
     =========================================================================
 */
 #include "test_central_fixture.h"
 
 #include <lmdb.h>
+#include "collector/cstore.h"
 #include "common/store.h"
 #include "tests/support/testsupport.h"
 
@@ -80,20 +83,38 @@ teardown(void **state)
     return 0;
 }
 
-/*  Run verify with its report in f->report; returns the differences. */
+/*  Run verify with `threads` threads, its report in out. */
 static uint64_t
-s_verify(fx_t *f)
+s_verify_n(fx_t *f, int threads, char *out, size_t size)
 {
     uint64_t d = 99;
     wq_err_t err;
-    FILE *m = fmemopen(f->report, sizeof f->report - 1, "w");
+    FILE *m = fmemopen(out, size - 1, "w");
     assert_non_null(m);
-    memset(f->report, 0, sizeof f->report);
-    int rc = wq_central_verify(f->c, m, &d, &err);
+    memset(out, 0, size);
+    int rc = wq_central_verify_threads(f->c, threads, m, &d, &err);
     fclose(m);
     if (rc != WQ_OK)
-        fail_msg("verify: %s", err.text);
+        fail_msg("verify (%d threads): %s", threads, err.text);
+    return d;
+}
+
+/*  Run verify with its report in f->report; returns the differences.
+    With one thread and with two (the entity index split in two parts,
+    each walked by its thread): the same report, line for line, and the
+    same count. */
+static uint64_t
+s_verify(fx_t *f)
+{
+    static char two[sizeof f->report];
+    uint64_t d = s_verify_n(f, 1, f->report, sizeof f->report);
+    uint64_t d2 = s_verify_n(f, 2, two, sizeof two);
     fprintf(stderr, "%s", f->report);
+    if (d2 != d || strcmp(two, f->report) != 0)
+        fail_msg("verify with 2 threads found %" PRIu64 " differences, with 1 %" PRIu64
+                 ";\n2 threads said:\n%s\n1 thread said:\n%s", d2, d, two, f->report);
+    assert_int_equal(wq_central_verify(f->c, NULL, &d2, NULL), WQ_OK);
+    assert_int_equal(d2, d);
     return d;
 }
 
@@ -273,6 +294,33 @@ test_verify_pending_and_links(void **state)
     s_report_has(f, "enterprise links:", NULL);
 }
 
+/*  An event whose stored bytes no longer decode: reported once (with one
+    thread or two), and its entity's state then differs from the fold of
+    the events that do decode. */
+static void
+test_verify_undecodable(void **state)
+{
+    fx_t *f = *state;
+    s_raw_t r;
+    MDB_dbi events = s_raw_open(f, &r, "events");
+    uint8_t ek[WQ_EK_MAX];
+    size_t eklen = wq_ek_from_text(tc_id(&f->a, 7), ek);     /* the progress */
+    assert_true(eklen > 0);
+    MDB_val k = {eklen, ek}, v = {3, "\xc1\xc1\xc1"};
+    assert_int_equal(mdb_put(r.txn, events, &k, &v, 0), 0);
+    s_raw_close(f, &r);
+
+    assert_true(s_verify(f) >= 2);
+    char want[WQ_EVENT_ID_MAX + 8];
+    snprintf(want, sizeof want, "event %s:", tc_id(&f->a, 7));
+    s_report_has(f, want, "stored bytes do not decode");
+    const char *first = strstr(f->report, "stored bytes do not decode");
+    assert_null(strstr(first + 1, "stored bytes do not decode"));
+    char pkey[WQ_EVENT_ID_MAX + 2];
+    snprintf(pkey, sizeof pkey, "P:%s", tc_id(&f->a, 5));
+    s_report_has(f, pkey, "stored state differs");
+}
+
 int
 main(void)
 {
@@ -281,6 +329,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_verify_counter_state_mark, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_pending_and_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_undecodable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
