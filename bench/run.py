@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """wanqi benchmark suite: every figure beside its ceiling, measured in the same run.
 
-    python3 bench/run.py [--build build] [--events 1000000] [--json bench.json] [--smoke]
+    python3 bench/run.py [--build build] [--events 1000000] [--small 100000] [--json bench.json]
+                         [--big-through-agents] [--keep] [--smoke]
 
 Real programs only: a real wanqi-collector (CURVE, durable LMDB) and real wanqi-agent
 processes on 127.0.0.1, each county's campaign from `wanqi-agent generate`, recorded with
@@ -9,12 +10,18 @@ processes on 127.0.0.1, each county's campaign from `wanqi-agent generate`, reco
 with --json, writes every figure as JSON. Asserts nothing: figures, not verdicts.
 
 Steps (docs/PERFORMANCE.md explains each):
-  1. end to end, durable and acknowledged, with 1 and 10 agents (--small events), then with
-     50 agents (--events): that run leaves the big store the next steps use;
+  1. end to end, durable and acknowledged, with 1, 10 and 50 agents (--small records each
+     run); then the big store is filled up to --events records in-process (bench/big_store:
+     the generator's campaigns for 50 more counties, ingested by the collector's own code,
+     500 records a batch, group commits; no sockets, no agents), which the figures on the
+     big store do not need and which took most of the suite's time through agents
+     (--big-through-agents: the 50-agent run carries --events records instead, as before);
   2. queries p50/p99 on the big store, idle (bench/query_load: one CURVE connection, a
-     query after another, every page fetched);
+     query after another, every page fetched); `summary` province and `overdue` city also
+     as the same two concurrent loops the drain runs, for as long as a drain lasts;
   3. a drain of 10 more agents' backlog without queries, then another with query loops
-     running: ingest with queries vs without, and each query's p99 during the drain;
+     running: ingest with queries vs without, and each query's p50/p99 during the drain
+     against the same two loops idle (same mix, same duration, "n" samples each);
   4. on the big store, the collector stopped: `wanqi-collector verify`, and verify against
      scan-decode-aggregate in one process (bench/ceilings verify: wall and CPU time);
      `summary` in-process p50/p99 (bench/query_load --store: the query code on the store,
@@ -66,6 +73,7 @@ class Bench:
         self.tmp = tempfile.mkdtemp(prefix="wanqi-bench-")
         self.procs = []
         self.figures = {}
+        self.steps = {}         # seconds each step of the suite took
         self.rows = []          # (figure, value, unit, ceiling text, ratio)
         self.counties = counties(self.root)
         self.next_county = 0
@@ -171,20 +179,49 @@ class Bench:
         if getattr(self, "col", None) is not None and self.col.poll() is None:
             self.col.send_signal(signal.SIGHUP)
             time.sleep(1.0)
-        # Import two at a time (2 cores).
-        def imp(a):
-            subprocess.run([self.bin + "/wanqi-agent", "import", a["camp"], "--dir", a["dir"]],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-            st = json.loads(self.run(self.bin + "/wanqi-agent", "status", "--format", "json", "--dir", a["dir"]))
-            a["last_seq"], a["inc"] = st["last_seq"], st["incarnation"]
-            os.unlink(a["camp"])
-        for i in range(0, len(agents), 2):
-            ts = [threading.Thread(target=imp, args=(a,)) for a in agents[i:i + 2]]
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join()
+        # Import on two workers (2 cores), each taking the next agent when done.
+        todo = list(agents)
+        lock = threading.Lock()
+        errors = []
+
+        def imp():
+            while True:
+                with lock:
+                    if not todo or errors:
+                        return
+                    a = todo.pop(0)
+                try:
+                    subprocess.run([self.bin + "/wanqi-agent", "import", a["camp"], "--dir", a["dir"]],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+                    st = json.loads(self.run(self.bin + "/wanqi-agent", "status", "--format", "json",
+                                             "--dir", a["dir"]))
+                except (subprocess.CalledProcessError, SystemExit) as e:
+                    errors.append(e)
+                    return
+                a["last_seq"], a["inc"] = st["last_seq"], st["incarnation"]
+                os.unlink(a["camp"])
+        ts = [threading.Thread(target=imp) for _ in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        if errors:
+            raise SystemExit("bench: import failed: %s" % errors[0])
         return agents
+
+    def agent_ids(self, k):
+        """k agent ids of counties not used yet (as make_agents names them), no agents made."""
+        ids = []
+        for _ in range(k):
+            code = self.counties[self.next_county % len(self.counties)]
+            n = self.next_county // len(self.counties)
+            self.next_county += 1
+            ids.append("%s-%02d" % (code, n + 1))
+        return ids
+
+    def step(self, name, t0):
+        self.steps[name] = round(time.time() - t0, 1)
+        self.say("  step %s: %.1f s" % (name, self.steps[name]))
 
     def drain(self, agents, label):
         """Start the agents, wait until the collector's marks reach their outboxes; returns
@@ -217,9 +254,12 @@ class Bench:
 
     # ---- figures -----------------------------------------------------------------------------
 
-    def fig(self, name, value, unit, ceiling=None, ceiling_name="", ratio=None, target=""):
+    def fig(self, name, value, unit, ceiling=None, ceiling_name="", ratio=None, target="", n=None):
         load = os.getloadavg()[0]
         self.figures[name] = {"value": value, "unit": unit, "load": round(load, 2)}
+        if n is not None:
+            self.figures[name]["n"] = n
+            unit = "%s (n=%d)" % (unit, n)
         if target:
             self.figures[name]["target"] = target
         if ceiling is not None:
@@ -242,34 +282,78 @@ class Bench:
                        name, *params)
         return json.loads(out)
 
+    def query_loops(self, mix):
+        """One query_load per query of mix, each a loop until stopped (stop_loops)."""
+        loops = {}
+        for label, *q in mix:
+            loops[label] = subprocess.Popen([self.bin + "/query_load", self.qcert, self.ckey,
+                                             "tcp://127.0.0.1:%d" % self.qport, "0", "0"] + q,
+                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            self.procs.append(loops[label])
+        return loops
+
+    def stop_loops(self, loops):
+        res = {}
+        for label, p in loops.items():
+            p.send_signal(signal.SIGTERM)
+            out = p.communicate(timeout=60)[0]
+            if out.strip():
+                res[label] = json.loads(out)
+        return res
+
     def main(self):
         a = self.args
         small = a.small if not a.smoke else 1000
-        big = a.events if not a.smoke else 3000
+        big = a.events if not a.smoke else 5000
         qsec = 1 if a.smoke else 4
         counts = [1, 2] if a.smoke else [1, 10]
-        bigk = 2 if a.smoke else 50
+        bigk = 3 if a.smoke else 50
         self.machine()
         self.collector_init()
         self.collector_start()
 
         # 1. end to end
         e2e = {}
-        for k in counts:
+        stored = 0
+        for k in counts + ([] if a.big_through_agents else [bigk]):
+            t0 = time.time()
             self.say("end to end: %d agent(s), %d records: importing" % (k, small))
             ag = self.make_agents(k, small)
+            self.step("import_%d_agents" % k, t0)
+            t0 = time.time()
             n, dt, rss, idle = self.drain(ag, "%d agents" % k)
             e2e[k] = n / dt
+            stored += n
+            if k == bigk:
+                rss_drain, rss_idle = rss, idle
             self.say("  %d records in %.1f s" % (n, dt))
-        self.say("end to end: %d agents, %d records (the big store): importing" % (bigk, big))
-        ag = self.make_agents(bigk, big)
-        n, dt, rss_drain, rss_idle = self.drain(ag, "%d agents" % bigk)
-        e2e[bigk] = n / dt
-        self.say("  %d records in %.1f s" % (n, dt))
-        stored = n + sum(small for _ in counts)
+            self.step("drain_%d_agents" % k, t0)
+        t0 = time.time()
+        if a.big_through_agents:
+            self.say("end to end: %d agents, %d records (the big store): importing" % (bigk, big))
+            ag = self.make_agents(bigk, big)
+            self.step("import_%d_agents" % bigk, t0)
+            t0 = time.time()
+            n, dt, rss_drain, rss_idle = self.drain(ag, "%d agents" % bigk)
+            e2e[bigk] = n / dt
+            stored += n
+            self.say("  %d records in %.1f s" % (n, dt))
+            self.step("drain_%d_agents" % bigk, t0)
+            self.collector_stop()
+        else:
+            # The big store: the rest of --events in-process, the collector stopped.
+            self.collector_stop()
+            more = max(0, big - stored)
+            self.say("big store: %d more records of %d counties, in-process (bench/big_store)" % (more, bigk))
+            if more:
+                bs = json.loads(self.run(self.bin + "/big_store", os.path.join(self.cdir, "store"), more,
+                                         self.seed + 1000, *self.agent_ids(bigk)))
+                stored += bs["stored"]
+                self.figures["big_store"] = bs
+            self.step("big_store", t0)
 
         # 5a. the composite ceiling on this run's records (the store holds them now)
-        self.collector_stop()
+        t0 = time.time()
         cdir = os.path.join(self.tmp, "ceil")
         comp = json.loads(self.run(self.bin + "/ceilings", "composite", cdir + "-c",
                                    os.path.join(self.cdir, "store"), small * 2))["per_s"]
@@ -280,9 +364,11 @@ class Bench:
             self.fig("ingest_e2e_%d_agents" % k, round(e2e[k]), "records/s", comp, "composite ceiling",
                      target="≥ 0.5×")
         self.fig("composite_ceiling", comp, "records/s", raw, "raw LMDB durable")
+        self.step("ceilings_ingest", t0)
         self.collector_start()
 
-        # 2. queries idle
+        # 2. queries idle, one at a time
+        t0 = time.time()
         queries = [("summary_province", "summary", "level=province"),
                    ("summary_counties", "summary", "level=county"),
                    ("overdue_city", "overdue", "area=130100"),
@@ -294,43 +380,49 @@ class Bench:
                 idle[label] = self.query_load(qsec, *q)
             except SystemExit as e:
                 self.say("  idle %s failed: %s" % (label, e))
-                idle[label] = {"p50_ms": float("nan"), "p99_ms": float("nan")}
+                idle[label] = {"p50_ms": float("nan"), "p99_ms": float("nan"), "n": 0}
                 continue
             self.say("  idle %s: %s" % (label, idle[label]))
+        self.step("queries_idle", t0)
 
-        # 3. drains without and with query loops
+        # 3. drains without and with query loops; the same loops idle, as long as a drain
         k3 = 2 if a.smoke else 10
+        mix = [("summary_province", "summary", "level=province"),
+               ("overdue_city", "overdue", "area=130100")]
+        t0 = time.time()
         self.say("drain without queries: %d agents, %d records" % (k3, small))
         ag = self.make_agents(k3, small)
         n0, dt0, _, _ = self.drain(ag, "drain without queries")
+        self.step("drain_without_queries", t0)
+        t0 = time.time()
+        self.say("the drain's query loops, idle, %.0f s" % max(dt0, qsec))
+        loops = self.query_loops(mix)
+        time.sleep(max(dt0, qsec))
+        idle_mix = self.stop_loops(loops)
+        self.step("queries_idle_mix", t0)
+        t0 = time.time()
         self.say("drain with query loops: %d agents, %d records" % (k3, small))
         ag = self.make_agents(k3, small)
-        # One query_load per query, each a loop for as long as the drain lasts.
-        loops = {}
-        for label, *q in [("summary_province", "summary", "level=province"),
-                          ("overdue_city", "overdue", "area=130100")]:
-            loops[label] = subprocess.Popen([self.bin + "/query_load", self.qcert, self.ckey,
-                                             "tcp://127.0.0.1:%d" % self.qport, "0", "0"] + q,
-                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            self.procs.append(loops[label])
+        loops = self.query_loops(mix)
         n1, dt1, _, _ = self.drain(ag, "drain with queries")
-        during = {}
-        for label, p in loops.items():
-            p.send_signal(signal.SIGTERM)
-            out = p.communicate(timeout=60)[0]
-            if out.strip():
-                during[label] = json.loads(out)
+        during = self.stop_loops(loops)
+        self.step("drain_with_queries", t0)
         stored += n0 + n1
         self.fig("ingest_with_query_loop", round(n1 / dt1), "records/s", round(n0 / dt0), "without queries",
                  target="≥ 0.9×")
         for label, q in idle.items():
-            self.fig("query_%s_idle_p50" % label, q["p50_ms"], "ms")
-            self.fig("query_%s_idle_p99" % label, q["p99_ms"], "ms")
+            self.fig("query_%s_idle_p50" % label, q["p50_ms"], "ms", n=q.get("n"))
+            self.fig("query_%s_idle_p99" % label, q["p99_ms"], "ms", n=q.get("n"))
+        for label, q in idle_mix.items():
+            self.fig("query_%s_idle_mix_p50" % label, q["p50_ms"], "ms", n=q.get("n"))
+            self.fig("query_%s_idle_mix_p99" % label, q["p99_ms"], "ms", n=q.get("n"))
         for label, res in during.items():
+            ref = idle_mix.get(label) or idle[label]
             p99 = res["p99_ms"]
-            self.fig("query_%s_drain_p50" % label, res["p50_ms"], "ms", idle[label]["p50_ms"], "idle p50")
-            self.fig("query_%s_drain_p99" % label, p99, "ms", idle[label]["p99_ms"], "idle p99",
-                     ratio=p99 / idle[label]["p99_ms"], target="≤ 2×")
+            self.fig("query_%s_drain_p50" % label, res["p50_ms"], "ms", ref["p50_ms"], "idle p50, same loops",
+                     n=res.get("n"))
+            self.fig("query_%s_drain_p99" % label, p99, "ms", ref["p99_ms"], "idle p99, same loops",
+                     ratio=p99 / ref["p99_ms"], target="≤ 2×", n=res.get("n"))
         self.collector_stop()
 
         # 4. verify, in-process summaries and their ceilings, on the big store
@@ -343,8 +435,16 @@ class Bench:
         self.fig("events_stored", vf["events"], "events")
         self.fig("verify_seconds", round(vt, 2), "s", vf["scan_seconds"], "scan-decode-aggregate",
                  ratio=vt / max(vf["scan_seconds"], 1e-6), target="≤ 2 s at 10^6")
+        self.fig("verify_inprocess_seconds", vf["seconds"], "s", vf["scan_seconds"],
+                 "scan-decode-aggregate, s", ratio=vf["ratio"], target="≤ 2 s at 10^6")
         self.fig("verify_inprocess_cpu_seconds", vf["cpu_seconds"], "s CPU", vf["scan_cpu_seconds"],
                  "scan-decode-aggregate, CPU s", ratio=vf["cpu_ratio"])
+        self.fig("verify_inprocess_1thread_seconds", vf["seconds_1"], "s", vf["scan_seconds"],
+                 "scan-decode-aggregate, s", ratio=vf["ratio_1"])
+        self.fig("verify_inprocess_1thread_cpu_seconds", vf["cpu_seconds_1"], "s CPU", vf["scan_cpu_seconds"],
+                 "scan-decode-aggregate, CPU s", ratio=vf["cpu_ratio_1"])
+        self.step("verify", t0)
+        t0 = time.time()
         self.say("summary in-process")
         inproc = {}
         for label, *q in [("summary_province", "summary", "level=province"),
@@ -372,9 +472,11 @@ class Bench:
         self.fig("sqlite_province_by_county_vs_wire", sq["province_by_county_ms"], "ms",
                  idle["summary_counties"]["p50_ms"], "summary level=county p50 over the wire",
                  ratio=sq["province_by_county_ms"] / max(idle["summary_counties"]["p50_ms"], 1e-6))
+        self.step("summary_sqlite", t0)
         self.fig("agent_rss_anon_draining_max", rss_drain, "kB", 4096, "target", target="≤ 4096 kB")
         self.fig("agent_rss_anon_idle", rss_idle, "kB", 4096, "target", target="≤ 4096 kB")
         self.figures["suite_seconds"] = round(time.time() - self.t_start, 1)
+        self.figures["steps_seconds"] = self.steps
         self.store_stat()
         self.report()
 
@@ -422,7 +524,8 @@ class Bench:
         for name, value, unit, ceil, ratio, target, load in self.rows:
             print("%-40s %14s %-10s %-46s %-9s %-14s %s" % (name, fmt(value), unit, ceil, ratio, target, load))
         if "suite_seconds" in self.figures:
-            print("\nsuite: %.0f s" % self.figures["suite_seconds"])
+            print("\nsuite: %.0f s; steps: %s" % (self.figures["suite_seconds"],
+                                                  ", ".join("%s %.0f s" % kv for kv in self.steps.items())))
         if "store_bytes_per_event" in self.figures:
             print("\nstore pages per event by database (mdb_stat -a):")
             for name, st in sorted(self.figures["store_bytes_per_event"].items()):
@@ -461,6 +564,9 @@ def main():
     ap.add_argument("--json", help="also write the figures to this JSON file")
     ap.add_argument("--smoke", action="store_true", help="a tiny run that only checks the suite works")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--big-through-agents", action="store_true",
+                    help="fill the big store through 50 real agents (--events records), as the end-to-end "
+                         "50-agent figure, instead of --small records through them and the rest in-process")
     args = ap.parse_args()
     b = Bench(args)
     try:

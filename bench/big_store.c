@@ -1,0 +1,222 @@
+/*  =========================================================================
+    big_store - fill a central store with campaign records in-process, for
+    the figures that need a big store but not agents (bench/run.py)
+
+    big_store STORE RECORDS SEED AGENT [AGENT ...]
+
+    For each AGENT ("COUNTY-NN", the county is the part before the '-'):
+    a campaign of about RECORDS / number-of-agents records made by the
+    generator of `wanqi-agent generate` (common/generate.c, seed SEED + its
+    position), each line turned into a record the way `wanqi-agent import`
+    does ("@N" becomes line N's event id, identity set: seq = line number;
+    unlike import, a line repeating an earlier one is stored, not skipped).
+    Then the agents' streams are ingested into the central store at STORE
+    (created if missing; a collector's `DIR/store`, the collector stopped)
+    round robin, 500 records a batch, four batches per group commit
+    (wq_central_ingest_group), every commit durable: what the collector
+    does for 50 agents draining at once, without the sockets, CURVE and the
+    agents' own work. The end-to-end figures are measured through real
+    agents elsewhere; this only builds the store the query, verify and
+    SQLite figures are taken on, in a fraction of the time.
+
+    Prints one JSON line: records stored, seconds, records/s. Asserts
+    nothing; exits non-zero only if it cannot run.
+    =========================================================================
+*/
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collector/central.h"
+#include "common/generate.h"
+#include "common/json.h"
+#include "common/record.h"
+
+#define S_BATCH 500
+#define S_GROUP 4
+#define S_MAP ((size_t) 16 << 30)
+
+typedef struct {
+    char agent[WQ_AGENT_ID_MAX + 1];
+    char county[8];
+    uint32_t inc;
+    wq_blob_t *recs;
+    size_t n, cap, sent;
+} s_stream_t;
+
+static double
+s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/*  "@N" -> "AGENT/INC/N" (line N has seq N). */
+static int
+s_resolve(wq_json_object_t *obj, const char *agent, uint32_t inc)
+{
+    for (size_t i = 0; i < obj->count; i++) {
+        wq_json_member_t *m = &obj->members[i];
+        if (m->kind != WQ_JSON_STRING || m->text[0] != '@')
+            continue;
+        char id[WQ_EVENT_ID_MAX];
+        snprintf(id, sizeof id, "%s/%08" PRIx32 "/%" PRIu64, agent, inc,
+                 (uint64_t) strtoull(m->text + 1, NULL, 10));
+        char *copy = strdup(id);
+        if (!copy)
+            return -1;
+        free(m->text);
+        m->text = copy;
+    }
+    return 0;
+}
+
+static int
+s_push(s_stream_t *s, uint8_t *buf, size_t size)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 1024;
+        wq_blob_t *nr = realloc(s->recs, ncap * sizeof *nr);
+        if (!nr)
+            return -1;
+        s->recs = nr;
+        s->cap = ncap;
+    }
+    s->recs[s->n++] = (wq_blob_t){buf, size};
+    return 0;
+}
+
+/*  The agent's campaign, as import would record it. */
+static int
+s_campaign(s_stream_t *s, uint64_t seed, size_t records)
+{
+    char *text = NULL;
+    size_t len = 0;
+    wq_err_t err;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return -1;
+    size_t ents = (size_t) ((double) records / 11.7 + 0.5);
+    if (wq_generate(mem, s->county, NULL, NULL, seed, ents ? ents : 1, NULL, &err) != WQ_OK) {
+        fprintf(stderr, "big_store: generate %s: %s\n", s->county, err.text);
+        fclose(mem);
+        free(text);
+        return -1;
+    }
+    fclose(mem);
+    uint64_t seq = 0;
+    int rc = 0;
+    for (char *line = text, *end = text + len; line < end && rc == 0;) {
+        char *nl = memchr(line, '\n', (size_t) (end - line));
+        size_t n = nl ? (size_t) (nl - line) : (size_t) (end - line);
+        wq_json_object_t *obj = NULL;
+        wq_record_t *rec = NULL;
+        uint8_t *buf = NULL;
+        size_t size = 0;
+        seq++;
+        if (wq_json_parse_object(line, n, &obj, &err) != WQ_OK || s_resolve(obj, s->agent, s->inc)
+            || wq_record_from_json(obj, &rec, &err) != WQ_OK) {
+            fprintf(stderr, "big_store: %s line %" PRIu64 ": %s\n", s->agent, seq, err.text);
+            rc = -1;
+        } else {
+            wq_record_set_identity(rec, s->agent, s->inc, seq, 1548979200000ull + seq * 60000ull);
+            if (wq_record_encode(rec, &buf, &size) != WQ_OK || s_push(s, buf, size) != 0) {
+                free(buf);
+                rc = -1;
+            }
+        }
+        wq_record_destroy(&rec);
+        wq_json_object_destroy(&obj);
+        line = nl ? nl + 1 : end;
+    }
+    free(text);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf(stderr, "usage: big_store STORE RECORDS SEED AGENT [AGENT ...]\n"
+                        "  AGENT is COUNTY-NN, e.g. 130102-01\n");
+        return 2;
+    }
+    const char *store = argv[1];
+    size_t records = (size_t) strtoull(argv[2], NULL, 10);
+    uint64_t seed = strtoull(argv[3], NULL, 10);
+    size_t nag = (size_t) (argc - 4);
+    s_stream_t *st = calloc(nag, sizeof *st);
+    if (!st)
+        return 1;
+    double g0 = s_now();
+    size_t total = 0;
+    for (size_t i = 0; i < nag; i++) {
+        s_stream_t *s = &st[i];
+        const char *a = argv[4 + i], *dash = strchr(a, '-');
+        if (!dash || dash - a != 6 || strlen(a) > WQ_AGENT_ID_MAX) {
+            fprintf(stderr, "big_store: agent %s is not COUNTY-NN\n", a);
+            return 2;
+        }
+        snprintf(s->agent, sizeof s->agent, "%s", a);
+        memcpy(s->county, a, 6);
+        s->inc = (uint32_t) (0x9e3779b9u * (uint32_t) (i + 1 + seed)) | 1u;
+        if (s_campaign(s, seed + i, records / nag) != 0)
+            return 1;
+        total += s->n;
+    }
+    double gen = s_now() - g0;
+
+    wq_central_t *c = NULL;
+    wq_err_t err;
+    if (wq_central_open(store, S_MAP, &c, &err) != WQ_OK) {
+        fprintf(stderr, "big_store: %s\n", err.text);
+        return 1;
+    }
+    wq_ingest_batch_t group[S_GROUP];
+    size_t stored = 0, quarantined = 0, next = 0, left = total;
+    double t0 = s_now();
+    while (left > 0) {
+        size_t ng = 0;
+        for (size_t tries = 0; tries < nag && ng < S_GROUP; tries++, next = (next + 1) % nag) {
+            s_stream_t *s = &st[next];
+            if (s->sent == s->n)
+                continue;
+            size_t k = s->n - s->sent < S_BATCH ? s->n - s->sent : S_BATCH;
+            memset(&group[ng], 0, sizeof group[ng]);
+            group[ng].agent = s->agent;
+            group[ng].county = s->county;
+            group[ng].inc = s->inc;
+            group[ng].first_seq = s->sent + 1;
+            group[ng].records = s->recs + s->sent;
+            group[ng].count = k;
+            s->sent += k;
+            left -= k;
+            ng++;
+        }
+        wq_central_ingest_group(c, group, ng, 1600000000000ull);
+        for (size_t i = 0; i < ng; i++) {
+            if (group[i].rc != WQ_OK) {
+                fprintf(stderr, "big_store: ingest %s: %s\n", group[i].agent, group[i].err.text);
+                return 1;
+            }
+            stored += group[i].res.stored;
+            quarantined += group[i].res.nquarantined;
+            wq_ingest_result_clear(&group[i].res);
+        }
+    }
+    double dt = s_now() - t0;
+    wq_central_destroy(&c);
+    printf("{\"figure\":\"big_store\",\"agents\":%zu,\"records\":%zu,\"stored\":%zu,\"quarantined\":%zu,"
+           "\"generate_seconds\":%.2f,\"seconds\":%.2f,\"per_s\":%.0f}\n",
+           nag, total, stored, quarantined, gen, dt, dt > 0 ? (double) total / dt : 0.0);
+    for (size_t i = 0; i < nag; i++) {
+        for (size_t j = 0; j < st[i].n; j++)
+            free((void *) st[i].recs[j].data);
+        free(st[i].recs);
+    }
+    free(st);
+    return 0;
+}
