@@ -56,6 +56,16 @@ s_decode(const unsigned char *p, size_t n, uint32_t *cp)
     return len;
 }
 
+/*  A well-formed 3-byte sequence whose lead byte allows every
+    continuation (E1..EC, EE, EF: no overlong form, no surrogate), which
+    covers the CJK ideographs: s_decode's answer without its checks. */
+static inline bool
+s_plain3(const unsigned char *p, size_t n)
+{
+    return n >= 3 && p[0] >= 0xE1 && p[0] <= 0xEF && p[0] != 0xED && (p[1] & 0xC0) == 0x80
+           && (p[2] & 0xC0) == 0x80;
+}
+
 bool
 wq_utf8_valid(const char *s, size_t len, size_t *bad_offset)
 {
@@ -64,6 +74,10 @@ wq_utf8_valid(const char *s, size_t len, size_t *bad_offset)
     while (i < len) {
         if (p[i] < 0x80) {      /* ASCII without a call: most bytes of ids, dates, codes */
             i++;
+            continue;
+        }
+        if (s_plain3(p + i, len - i)) {     /* Chinese: most bytes of texts */
+            i += 3;
             continue;
         }
         uint32_t cp;
@@ -204,6 +218,10 @@ wq_utf8_chars(const char *s, size_t len)
     for (size_t i = 0; i < len; n++) {
         if ((unsigned char) s[i] < 0x80) {
             i++;
+            continue;
+        }
+        if (s_plain3((const unsigned char *) s + i, len - i)) {
+            i += 3;
             continue;
         }
         uint32_t cp;
