@@ -1116,7 +1116,8 @@ wq_central_verify_threads(wq_central_t *self, int threads, FILE *report, uint64_
         pthread_join(th, NULL);
         running = false;
         if (rc == WQ_OK && part->rc != WQ_OK) {
-            *err = part->err;
+            if (err)
+                *err = part->err;
             rc = part->rc;
         }
     }
@@ -1157,7 +1158,8 @@ wq_central_verify_threads(wq_central_t *self, int threads, FILE *report, uint64_
             w->report = NULL;
         }
         if (rc == WQ_OK && part->rc != WQ_OK) {
-            *err = part->err;
+            if (err)
+                *err = part->err;
             rc = part->rc;
         }
         if (rc == WQ_OK) {
