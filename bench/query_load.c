@@ -17,6 +17,9 @@
     Usage: query_load CLIENT_CERT COLLECTOR_KEY ENDPOINT SECONDS MAXN NAME [k=v ...]
            query_load --store STORE_DIR SECONDS MAXN NAME [k=v ...]
     SECONDS 0: until SIGTERM; MAXN 0: no limit.
+    WANQI_LEDGER_CHUNK=N (in-process): index entries per snapshot of the
+    ledger's walks (collector/ledger.h; 0: one transaction per query); the
+    JSON line then has "snapshots": read transactions per query.
     =========================================================================
 */
 #include <czmq.h>
@@ -27,6 +30,7 @@
 #include <string.h>
 
 #include "collector/central.h"
+#include "collector/ledger.h"
 #include "common/date.h"
 #include "proto/msg.h"
 
@@ -164,6 +168,8 @@ main(int argc, char **argv)
         fprintf(stderr, "query_load: cannot load %s\n", argv[1]);
         return 1;
     }
+    if (getenv("WANQI_LEDGER_CHUNK"))
+        wq_ledger_set_chunk((size_t) strtoul(getenv("WANQI_LEDGER_CHUNK"), NULL, 10));
     double seconds = atof(argv[a]);
     long maxn = atol(argv[a + 1]);
     const char *name = argv[a + 2];
@@ -204,6 +210,7 @@ main(int argc, char **argv)
     uint64_t rid = 0;
     long rows = 0;
     int ret = 0;
+    uint64_t renew0 = 0;
     uint64_t end = wq_mono_ms() + (uint64_t) (seconds * 1000);
     /* The first query also pays the CURVE handshake (in-process: warms the
        map's pages): not counted. */
@@ -211,6 +218,7 @@ main(int argc, char **argv)
         ret = 1;
         goto done;
     }
+    renew0 = wq_ledger_renewals();
     /* At least one timed query, however slow. */
     while (!s_stop && (n == 0 || seconds <= 0 || wq_mono_ms() < end) && (maxn <= 0 || (long) n < maxn)) {
         struct timespec t0, t1, c0, c1;
@@ -252,10 +260,11 @@ main(int argc, char **argv)
     qsort(lat, n, sizeof *lat, s_cmp_u64);
     qsort(cpu, n, sizeof *cpu, s_cmp_u64);
     size_t i99 = (n * 99) / 100 < n ? (n * 99) / 100 : n - 1;
-    char cpus[96] = "";
+    char cpus[160] = "";
     if (local)          /* the wall time less what the scheduler took: what the code costs */
-        snprintf(cpus, sizeof cpus, ",\"cpu_p50_ms\":%.4f,\"cpu_p99_ms\":%.4f", cpu[n / 2] / 1e6,
-                 cpu[i99] / 1e6);
+        snprintf(cpus, sizeof cpus, ",\"cpu_p50_ms\":%.4f,\"cpu_p99_ms\":%.4f,\"snapshots\":%.1f",
+                 cpu[n / 2] / 1e6, cpu[i99] / 1e6,
+                 1.0 + (double) (wq_ledger_renewals() - renew0) / (double) n);
     printf("{\"query\":\"%s\",\"n\":%zu,\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"max_ms\":%.4f,\"rows\":%ld%s%s}\n",
            name, n, lat[n / 2] / 1e6, lat[i99] / 1e6, lat[n - 1] / 1e6, rows,
            local ? ",\"inprocess\":true" : "", cpus);
