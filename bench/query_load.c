@@ -18,6 +18,9 @@
            query_load --store STORE_DIR SECONDS MAXN NAME [k=v ...]
            query_load --help
     SECONDS 0: until SIGTERM; MAXN 0: no limit. A bad argument: exit 2.
+    WANQI_LEDGER_CHUNK=N (in-process): index entries per snapshot of the
+    ledger's walks (collector/ledger.h; 0: one transaction per query); the
+    JSON line then has "snapshots": read transactions per query.
     =========================================================================
 */
 #include <czmq.h>
@@ -29,6 +32,7 @@
 
 #include "bench/benchargs.h"
 #include "collector/central.h"
+#include "collector/ledger.h"
 #include "common/date.h"
 #include "proto/msg.h"
 
@@ -152,7 +156,9 @@ static const char s_usage[] =
     "  KEY=VALUE  query parameters, e.g. level=county asof=2019-12-31\n"
     "\n"
     "The first query (handshake, warm-up) is not timed. Run by bench/run.py; asserts\n"
-    "nothing. Exit status: 0 figures printed, 1 a query failed, 2 bad usage.\n";
+    "nothing. Exit status: 0 figures printed, 1 a query failed, 2 bad usage.\n"
+    "Environment: WANQI_LEDGER_CHUNK=N (with --store): index entries per snapshot of the\n"
+    "ledger's walks (0: one read transaction per query).\n";
 
 int
 main(int argc, char **argv)
@@ -206,6 +212,8 @@ main(int argc, char **argv)
         fprintf(stderr, "query_load: cannot load %s\n", argv[1]);
         return 1;
     }
+    if (getenv("WANQI_LEDGER_CHUNK"))
+        wq_ledger_set_chunk((size_t) strtoul(getenv("WANQI_LEDGER_CHUNK"), NULL, 10));
     if (!local) {
         dealer = zsock_new(ZMQ_DEALER);
         zsock_set_linger(dealer, 0);
@@ -234,6 +242,7 @@ main(int argc, char **argv)
     uint64_t rid = 0;
     long rows = 0;
     int ret = 0;
+    uint64_t renew0 = 0;
     uint64_t end = wq_mono_ms() + (uint64_t) (seconds * 1000);
     /* The first query also pays the CURVE handshake (in-process: warms the
        map's pages): not counted. */
@@ -241,6 +250,7 @@ main(int argc, char **argv)
         ret = 1;
         goto done;
     }
+    renew0 = wq_ledger_renewals();
     /* At least one timed query, however slow. */
     while (!s_stop && (n == 0 || seconds <= 0 || wq_mono_ms() < end) && (maxn <= 0 || (long) n < maxn)) {
         struct timespec t0, t1, c0, c1;
@@ -282,10 +292,11 @@ main(int argc, char **argv)
     qsort(lat, n, sizeof *lat, s_cmp_u64);
     qsort(cpu, n, sizeof *cpu, s_cmp_u64);
     size_t i99 = (n * 99) / 100 < n ? (n * 99) / 100 : n - 1;
-    char cpus[96] = "";
+    char cpus[160] = "";
     if (local)          /* the wall time less what the scheduler took: what the code costs */
-        snprintf(cpus, sizeof cpus, ",\"cpu_p50_ms\":%.4f,\"cpu_p99_ms\":%.4f", cpu[n / 2] / 1e6,
-                 cpu[i99] / 1e6);
+        snprintf(cpus, sizeof cpus, ",\"cpu_p50_ms\":%.4f,\"cpu_p99_ms\":%.4f,\"snapshots\":%.1f",
+                 cpu[n / 2] / 1e6, cpu[i99] / 1e6,
+                 1.0 + (double) (wq_ledger_renewals() - renew0) / (double) n);
     printf("{\"query\":\"%s\",\"n\":%zu,\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"max_ms\":%.4f,\"rows\":%ld%s%s}\n",
            name, n, lat[n / 2] / 1e6, lat[i99] / 1e6, lat[n - 1] / 1e6, rows,
            local ? ",\"inprocess\":true" : "", cpus);

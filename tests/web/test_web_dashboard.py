@@ -164,6 +164,11 @@ class Env:
             with open("/proc/%d/task/%s/stat" % (p.pid, tid)) as f:
                 policies[tid] = int(f.read().rsplit(")", 1)[1].split()[38])
         assert len(policies) > 4 and set(policies.values()) == {5}, policies
+        # ... and its disk reads at the lowest best-effort level (--io low):
+        # behind the collector's, never starved (docs/DASHBOARD.md).
+        classes = {tid: subprocess.run(["ionice", "-p", tid], capture_output=True, text=True,
+                                       timeout=30).stdout.strip() for tid in policies}
+        assert set(classes.values()) == {"best-effort: prio 7"}, classes
         assert self.g.stop(p) == 0
         # The pages below run at normal priority: on a test machine loaded by
         # other suites an idle-class server may wait minutes for a core.
