@@ -3,10 +3,12 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
 #include "common/i18n.h"
+#include "common/labels.h"
 #include "common/record.h"
 
 /*  An enum value as the reader says it: its Chinese label in Chinese, its
@@ -241,4 +243,47 @@ wq_casetext_localize(wq_table_t *t)
         }
     }
     return WQ_OK;
+}
+
+int
+wq_casetext_table(const wq_table_t *t, wq_table_t **out)
+{
+    *out = NULL;
+    if (!wq_i18n_chinese())
+        return WQ_OK;
+    size_t nc = wq_table_ncols(t), nr = wq_table_nrows(t);
+    char (*bufs)[128] = calloc(nc ? nc : 1, sizeof *bufs);
+    const char **cols = calloc(nc ? nc : 1, sizeof *cols);
+    int rc = WQ_E_NOMEM;
+    if (!bufs || !cols)
+        goto done;
+    for (size_t c = 0; c < nc; c++) {
+        const char *label = wq_col_label_any(wq_table_col(t, c), bufs[c], sizeof bufs[c]);
+        cols[c] = label ? label : wq_table_col(t, c);
+    }
+    *out = wq_table_new(nc, cols);
+    if (!*out)
+        goto done;
+    for (size_t r = 0; r < nr; r++) {
+        size_t row;
+        if (wq_table_add_row(*out, &row) != WQ_OK)
+            goto done;
+        for (size_t c = 0; c < nc; c++) {
+            const wq_cell_t *cell = wq_table_cell(t, r, c);
+            int set = WQ_OK;
+            if (cell->kind == WQ_CELL_INT)
+                set = wq_table_set_int(*out, row, c, cell->i);
+            else if (cell->kind == WQ_CELL_STR)
+                set = wq_table_set_str(*out, row, c, wq_value_label(wq_table_col(t, c), cell->s));
+            if (set != WQ_OK)
+                goto done;
+        }
+    }
+    rc = WQ_OK;
+done:
+    if (rc != WQ_OK)
+        wq_table_destroy(out);
+    free(bufs);
+    free(cols);
+    return rc;
 }

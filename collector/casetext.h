@@ -12,6 +12,10 @@
     their Chinese labels (common/record.h) and the summary's words through
     gettext (po/zh_CN.po); under any other locale the same English text.
 
+    Every other query's table too (wq_casetext_table): under a Chinese
+    locale its column headers and enum cells by the labels the dashboard
+    shows (common/labels.h).
+
     The dashboard has its own Chinese-only copy of the summary's shapes
     (collector/dash/labels.c); both follow collector/queries.c's
     s_event_summary, so a new shape there wants a line in each.
@@ -39,5 +43,14 @@ const char *wq_casetext_value(const char *col, const char *value);
     without those columns are left as they are). Returns WQ_OK, or
     WQ_E_NOMEM (the table then holds some cells rewritten). */
 int wq_casetext_localize(wq_table_t *t);
+
+/*  Any query's answer as wanqi-query's table shows it to the reader: under
+    a Chinese locale a new table with Chinese column headers and enum cells
+    (common/labels.h: statuses, categories, severities, record types, levels,
+    yes/no, quarantine codes ...; other cells as they are) into *out; under
+    any other locale *out = NULL (show t as it is, byte for byte). t is not
+    changed; *out is the caller's (wq_table_destroy). Returns WQ_OK, or
+    WQ_E_NOMEM (*out NULL). */
+int wq_casetext_table(const wq_table_t *t, wq_table_t **out);
 
 #endif

@@ -17,9 +17,9 @@ port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));pri
 P1=$(port); P2=$(port); DEAD=$(port)
 "$B/wanqi-collector" init --dir "$T/c" --ingest "tcp://127.0.0.1:$P1" --query "tcp://127.0.0.1:$P2" \
   >/dev/null 2>&1 || fail "collector init failed"
-"$B/wanqi-collector" run --dir "$T/c" >"$T/c.log" 2>&1 & pids+=($!)
-for _ in $(seq 300); do grep -q "running (pid" "$T/c.log" && break; sleep 0.1; done
-grep -q "running (pid" "$T/c.log" || fail "waited 30 s for the collector to run: $(cat "$T/c.log")"
+"$B/wanqi-collector" run --dir "$T/c" --ready-file "$T/c.ready" >"$T/c.log" 2>&1 & pids+=($!)
+for _ in $(seq 300); do [ -s "$T/c.ready" ] && break; sleep 0.1; done
+[ -s "$T/c.ready" ] || fail "waited 30 s for the collector to run: $(cat "$T/c.log")"
 CK=$("$B/wanqi-collector" key --dir "$T/c")
 OTHER='rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7'
 check() {  # case endpoint key expected-text [status-locale]

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "common/creditcode.h"
@@ -120,14 +121,26 @@ typedef struct {
     int status;             /* exit status if it exited, else -1 */
 } it_ready_t;
 
-/*  True once the collector serves (its log says "running") or has exited. */
+/*  The collector's ready file (`run --ready-file`): "pid=N" once it serves,
+    whatever the language of its log. */
+IT_STATIC char *
+it_ready_path(const it_env_t *env)
+{
+    return ts_strf("%s/collector.ready", env->tmp);
+}
+
+/*  True once the collector serves (its ready file names its pid) or has exited. */
 IT_STATIC bool
 it_ready(void *arg)
 {
     it_ready_t *r = arg;
-    char *log = ts_read_file(r->env->log);
-    bool running = log && strlen(log) > r->offset && strstr(log + r->offset, "running (pid");
-    free(log);
+    char *path = it_ready_path(r->env);
+    char *text = ts_read_file(path);
+    char *want = ts_strf("pid=%d\n", (int) r->env->pid);
+    bool running = text && strcmp(text, want) == 0;
+    free(text);
+    free(want);
+    free(path);
     if (running)
         return true;
     r->status = ts_wait(r->env->pid, 0);
@@ -146,10 +159,14 @@ it_start_with(it_env_t *env, const char *map_size)
         char *log = ts_read_file(env->log);
         it_ready_t r = {env, log ? strlen(log) : 0, -1};
         free(log);
+        char *ready = it_ready_path(env);
+        unlink(ready);
         char *argv[] = {(char *) ts_bin("wanqi-collector"), "run", "--dir", env->cdir, "--ingest", env->ingest,
-                        "--query", env->query, map_size ? "--map-size" : NULL, (char *) map_size, NULL};
+                        "--query", env->query, "--ready-file", ready, map_size ? "--map-size" : NULL,
+                        (char *) map_size, NULL};
         char *extra[] = {"WANQI_LOG=debug", NULL};
         env->pid = ts_spawn(argv, env->log, extra);
+        free(ready);
         assert_true(env->pid > 0);
         if (!ts_wait_until(it_ready, &r, 60000))
             ts_fail("wanqi-collector run did not start within 60 s");
