@@ -133,7 +133,7 @@ s_apply_overrides(wq_collector_config_t *cfg, const s_common_t *o, wq_err_t *err
 }
 
 enum { O_DIR = 1000, O_INGEST, O_QUERY, O_MAP_SIZE, O_KEY, O_AGENT_ID, O_COUNTY, O_NAME, O_HELP, O_QUIET,
-       O_FORMAT };
+       O_FORMAT, O_READY_FILE };
 
 static const struct option s_options[] = {
     {"dir", required_argument, NULL, O_DIR},
@@ -146,6 +146,7 @@ static const struct option s_options[] = {
     {"name", required_argument, NULL, O_NAME},
     {"quiet", no_argument, NULL, O_QUIET},
     {"format", required_argument, NULL, O_FORMAT},
+    {"ready-file", required_argument, NULL, O_READY_FILE},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -157,6 +158,7 @@ typedef struct {
     const char *county;
     const char *name;
     const char *format;
+    const char *ready_file;
     bool quiet;
     bool help;
     int nargs;
@@ -199,6 +201,7 @@ s_parse(int argc, char **argv, const char *command, const int *allowed, s_args_t
         case O_NAME: a->name = optarg; break;
         case O_QUIET: a->quiet = true; break;
         case O_FORMAT: a->format = optarg; break;
+        case O_READY_FILE: a->ready_file = optarg; break;
         case O_HELP: a->help = true; break;
         default: break;
         }
@@ -241,7 +244,9 @@ s_mkdirs(const char *dir)
 static int
 s_parse_settings(int argc, char **argv, const char *command, const char *usage, s_args_t *a)
 {
-    static const int allowed[] = {O_DIR, O_INGEST, O_QUERY, O_MAP_SIZE, 0};
+    static const int allowed_init[] = {O_DIR, O_INGEST, O_QUERY, O_MAP_SIZE, 0};
+    static const int allowed_run[] = {O_DIR, O_INGEST, O_QUERY, O_MAP_SIZE, O_READY_FILE, 0};
+    const int *allowed = strcmp(command, "run") == 0 ? allowed_run : allowed_init;
     if (s_parse(argc, argv, command, allowed, a) != 0)
         return S_EXIT_USAGE;
     if (a->help) {
@@ -334,16 +339,47 @@ done:
 
 /*  ---- run ---------------------------------------------------------------- */
 
+/*  Write "pid=N\n" to path through a temporary file and rename(2), so that
+    a reader sees either no file or the whole line. 0, or -1 with errno. */
+static int
+s_write_ready(const char *path)
+{
+    char *tmp = zsys_sprintf("%s.tmp.%d", path, (int) getpid());
+    if (!tmp) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int rc = -1;
+    FILE *f = fopen(tmp, "w");
+    if (f) {
+        int w = fprintf(f, "pid=%d\n", (int) getpid());
+        int c = fclose(f);
+        if (w > 0 && c == 0 && rename(tmp, path) == 0)
+            rc = 0;
+    }
+    if (rc != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+    }
+    zstr_free(&tmp);
+    return rc;
+}
+
 static int
 s_cmd_run(int argc, char **argv)
 {
     static const char usage[] =
         N_("Usage: wanqi-collector run [--dir DIR] [--ingest ENDPOINT] [--query ENDPOINT] [--map-size SIZE]\n"
+        "                           [--ready-file PATH]\n"
         "\n"
         "Serve agents (ingest endpoint) and query clients (query endpoint) in the\n"
         "foreground, logging to stderr (WANQI_LOG=debug|info|warn|error). Options override\n"
         "collector.conf. SIGTERM/SIGINT: finish the current transaction and exit 0.\n"
-        "SIGHUP: re-read the peers file.\n\n");
+        "SIGHUP: re-read the peers file.\n"
+        "--ready-file PATH: once both endpoints are bound, write 'pid=N' to PATH\n"
+        "(atomically; removed at exit), for scripts that wait for the collector\n"
+        "whatever the locale of its log.\n\n");
     s_args_t a;
     int status = s_parse_settings(argc, argv, "run", usage, &a);
     if (status >= 0)
@@ -370,6 +406,7 @@ s_cmd_run(int argc, char **argv)
     char *peers_path = s_path(dir, WQ_COLLECTOR_PEERS_FILE);
     char *lock_path = s_path(dir, "run.lock");
     int lock_fd = -1;
+    bool ready_written = false;     /* only ours is removed at exit, not another run's */
     char text[512];
 
     if (s_load_config(dir, &cfg, &err) != WQ_OK || s_apply_overrides(&cfg, &a.c, &err) != WQ_OK) {
@@ -433,6 +470,12 @@ s_cmd_run(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     wq_info(_("running (pid %d)"), (int) getpid());
+    ready_written = a.ready_file != NULL;
+    if (a.ready_file && s_write_ready(a.ready_file) != 0) {
+        ready_written = false;
+        wq_error(_("cannot start: cannot write the ready file %s: %s"), a.ready_file, strerror(errno));
+        goto done;
+    }
     if (wq_server_run(server, &s_stop, &s_reload, &err) != WQ_OK) {
         wq_error(_("stopped on error: %s"), wq_err_format(&err, text, sizeof text));
         goto done;
@@ -451,6 +494,8 @@ done:
     zstr_free(&cert_path);
     zstr_free(&peers_path);
     zstr_free(&lock_path);
+    if (ready_written)
+        unlink(a.ready_file);   /* a stale ready file would announce a collector that is gone */
     if (lock_fd >= 0)
         close(lock_fd);     /* releases the lock */
     return ret;

@@ -13,6 +13,7 @@
     of those to check.
     =========================================================================
 */
+#include "collector/casetext.h"
 #include "collector/peers.h"
 #include "common/i18n.h"
 #include "common/date.h"
@@ -522,6 +523,19 @@ s_exchange(const s_opts_t *o, zcert_t *cert, zsock_t *dealer, zsock_t *monitor, 
                     wq_err_format(&err, text, sizeof text));
             goto done;
         }
+        if ((*reply)->type == WQ_MSG_ERROR && (*reply)->error.code == WQ_E_AUTH) {
+            /* The collector's text is English (the wire's); the code says
+               what it means: this key is not a query client's. */
+            fprintf(stderr,
+                    _("wanqi-query: the collector at %s refused the query (E_AUTH): this client's key '%s' is "
+                    "not authorized as a query client (an agent's key may not query, and a key removed from "
+                    "the peers file no longer may). Ask the collector's operator to run `wanqi-collector "
+                    "authorize client --key '%s' --name NAME` and reload the collector.\n"),
+                    o->collector, zcert_public_txt(cert), zcert_public_txt(cert));
+            ret = S_EXIT_UNREACHABLE;
+            wq_msg_destroy(reply);
+            goto done;
+        }
         if ((*reply)->type == WQ_MSG_ERROR) {
             fprintf(stderr, _("wanqi-query: the collector refused the query: %s: %s\n"),
                     wq_errname((int) (*reply)->error.code), (*reply)->error.text ? (*reply)->error.text : "");
@@ -648,6 +662,12 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
         snprintf(cursor, sizeof cursor, "%s", next);
     }
     wq_table_t *shown = NULL;
+    /* The case file's table is read by people: its codes and words in
+       their language (CSV and JSON keep the codes, for scripts). */
+    if (strcmp(name, "enterprise") == 0 && o->format == WQ_FORMAT_TABLE && wq_casetext_localize(all) != WQ_OK) {
+        fprintf(stderr, _("wanqi-query: out of memory writing the case file\n"));
+        goto done;
+    }
     if (strcmp(name, "summary") == 0) {
         shown = s_shape_summary(all, o->columns, o->format);
         if (!shown) {
@@ -655,7 +675,16 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
             goto done;
         }
     }
-    int wrc = wq_table_write(shown ? shown : all, o->format, stdout);
+    /* Any table people read: Chinese headers and enum cells under a
+       Chinese locale (CSV and JSON keep the English keys and codes). */
+    wq_table_t *read = NULL;
+    if (o->format == WQ_FORMAT_TABLE && wq_casetext_table(shown ? shown : all, &read) != WQ_OK) {
+        fprintf(stderr, _("wanqi-query: out of memory writing the result\n"));
+        wq_table_destroy(&shown);
+        goto done;
+    }
+    int wrc = wq_table_write(read ? read : shown ? shown : all, o->format, stdout);
+    wq_table_destroy(&read);
     wq_table_destroy(&shown);
     if (wrc != WQ_OK || fflush(stdout) != 0) {
         fprintf(stderr, _("wanqi-query: cannot write the result: %s\n"), strerror(errno));

@@ -264,7 +264,34 @@ def cell(v):
     return str(v)
 
 
+def chinese():
+    """True under a Chinese locale, as the programs decide (LC_ALL, LC_MESSAGES, LANG)."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        v = os.environ.get(var)
+        if v:
+            return v.startswith("zh")
+    return False
+
+
+# The demo's tables in the reader's language: the same Chinese headers as
+# wanqi-query's tables (common/labels.c) where the column is the same.
+ZH_HEADS = {
+    "code": "地区代码", "name": "地区", "enterprises": "登记企业", "visited": "走访企业",
+    "visits": "走访次数", "problems": "发现问题", "open": "待整改", "in_progress": "整改中",
+    "rectified": "已整改", "verified": "已核验", "overdue": "逾期未整改", "plans": "整改计划",
+    "services": "服务次数", "consultations": "咨询", "answered": "已答复咨询",
+    "median_days": "天数中位数", "support": "支持类", "strict": "严管类", "shut_down": "关停类",
+    "punished": "处罚类", "on_time": "按期整改", "late": "逾期整改", "on_time_rate": "按期率",
+    "group": "企业类别",
+}
+
+
+def heads_for_reader(heads):
+    return [ZH_HEADS.get(h, h) for h in heads] if chinese() else heads
+
+
 def render(rows, cols, heads, out=sys.stdout):
+    heads = heads_for_reader(heads)
     table = [heads] + [[cell(r.get(c)) for c in cols] for r in rows]
     widths = [max(width(row[i]) for row in table) for i in range(len(cols))]
     numeric = [all(re.match(r"^-?[0-9.]+$|^-$", row[i]) for row in table[1:]) and table[1:]

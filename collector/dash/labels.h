@@ -5,7 +5,8 @@
     and the CSV of wanqi-query stay stable); people see Chinese. This is
     the one place the dashboard turns one into the other: record enums and
     types by common/record.h's labels (wq_enum_label, wq_rec_type_label),
-    column headers and the few non-enum values from its own table.
+    column headers and the few non-enum values from common/labels.h (the
+    table wanqi-query's Chinese tables share).
     =========================================================================
 */
 #ifndef WQ_DASH_LABELS_H_INCLUDED

@@ -54,6 +54,42 @@ s_query_v(it_env_t *env, char **out, const char *const *args)
     return it_run(out, NULL, argv);
 }
 
+/*  As s_query_v, with the locale LANG=lang (stderr discarded). */
+static int
+s_query_lang(it_env_t *env, char **out, const char *lang, const char *const *args)
+{
+    char *argv[32] = {(char *) ts_bin("wanqi-query"), "--dir", env->qdir, "--collector", env->query,
+                      "--collector-key", env->key, "--timeout", "20"};
+    int n = 9;
+    for (int i = 0; args[i] && n < 31; i++)
+        argv[n++] = (char *) args[i];
+    argv[n] = NULL;
+    char *lang_env = ts_strf("LANG=%s", lang);
+    char *extra[] = {lang_env, "LC_ALL=", "LANGUAGE=", "LC_MESSAGES=", NULL};
+    int rc = ts_run(argv, NULL, out, NULL, 60000, extra);
+    free(lang_env);
+    return rc;
+}
+
+/*  The header line of a table (up to its first newline), malloc'd. */
+static char *
+s_first_line(const char *text)
+{
+    size_t n = strcspn(text, "\n");
+    return ts_strf("%.*s", (int) n, text);
+}
+
+/*  True if the line holds a word of English key letters ("area",
+    "rectified_on_time"): a header that was not translated. */
+static bool
+s_has_key_word(const char *line)
+{
+    for (const char *p = line; *p; p++)
+        if ((*p >= 'a' && *p <= 'z') || *p == '_')
+            return true;
+    return false;
+}
+
 static void
 test_two_counties_sync(void **state)
 {
@@ -110,6 +146,42 @@ test_two_counties_sync(void **state)
     assert_non_null(strstr(out, ",problems,rectified_on_time,rectified_late,overdue,"));
     assert_non_null(strstr(out, ",problems_above_size,rectified_on_time_above_size,"));
     assert_non_null(strstr(out, "\r\n130100,石家庄市,city,10,10,"));
+    free(out);
+
+    /* Under a Chinese locale the tables people read have Chinese headers
+       and enum cells (only `wanqi-query --help`'s queries with rows here);
+       under LANG=C the same English as the collector's keys; CSV keeps
+       the keys whatever the locale. */
+    const char *const *zh_queries[] = {
+        (const char *[]){"summary", "--level", "city", NULL},
+        (const char *[]){"summary", "--level", "city", "--by", "group", NULL},
+        (const char *[]){"agents", NULL},
+        (const char *[]){"cadres", "--level", "city", NULL},
+        NULL};
+    for (size_t i = 0; zh_queries[i]; i++) {
+        assert_int_equal(s_query_lang(&env, &out, "zh_CN.UTF-8", zh_queries[i]), 0);
+        char *head = s_first_line(out);
+        if (s_has_key_word(head))
+            fail_msg("wanqi-query %s under zh_CN: header not in Chinese: %s", zh_queries[i][0], head);
+        free(head);
+        free(out);
+    }
+    assert_int_equal(s_query_lang(&env, &out, "zh_CN.UTF-8", (const char *[]){"summary", "--level", "city", NULL}),
+                     0);
+    assert_non_null(strstr(out, "地区代码"));
+    assert_non_null(strstr(out, "登记企业"));
+    assert_non_null(strstr(out, "待整改"));
+    assert_non_null(strstr(out, "130100"));
+    assert_non_null(strstr(out, "石家庄市"));
+    assert_null(strstr(out, " city "));     /* the level: 市 */
+    free(out);
+    assert_int_equal(s_query_lang(&env, &out, "C.UTF-8", (const char *[]){"summary", "--level", "city", NULL}), 0);
+    assert_memory_equal(out, "area ", 5);
+    assert_non_null(strstr(out, "enterprises_registered"));
+    free(out);
+    assert_int_equal(s_query_lang(&env, &out, "zh_CN.UTF-8",
+                                  (const char *[]){"summary", "--level", "city", "--format", "csv", NULL}), 0);
+    assert_memory_equal(out, "\xEF\xBB\xBF" "area,", 8);
     free(out);
 
     /* Agents: both streams with their marks; B reported a backlog of 2. */
@@ -267,6 +339,14 @@ test_unknown_key_refused(void **state)
                      env.key, "--timeout", "20", "agents", NULL};
     assert_int_equal(it_run(NULL, &errout, argv2), 3);
     assert_non_null(strstr(errout, "E_AUTH"));
+    assert_non_null(strstr(errout, "not authorized as a query client"));
+    free(errout);
+    /* The client's own message for E_AUTH, in Chinese under zh_CN (the
+       collector's text is English). */
+    char *zh_env[] = {"LANG=zh_CN.UTF-8", "LC_ALL=", "LANGUAGE=", "LC_MESSAGES=", NULL};
+    assert_int_equal(ts_run(argv2, NULL, NULL, &errout, 60000, zh_env), 3);
+    assert_non_null(strstr(errout, "未被授权为查询客户端"));
+    assert_non_null(strstr(errout, "wanqi-collector authorize client"));
     free(errout);
     free(acert);
     free(asecret);
