@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/benchargs.h"
 #include "collector/central.h"
 #include "collector/cstore.h"
 #include "common/generate.h"
@@ -161,14 +162,24 @@ s_gen_main(void *arg)
 int
 main(int argc, char **argv)
 {
-    if (argc < 5) {
-        fprintf(stderr, "usage: big_store STORE RECORDS SEED AGENT [AGENT ...]\n"
-                        "  AGENT is COUNTY-NN, e.g. 130102-01\n");
-        return 2;
+    if (bench_wants_help(argc, argv)) {
+        printf("usage: big_store STORE RECORDS SEED AGENT [AGENT ...]\n"
+               "  Fills the central store at STORE (created if missing; a collector's DIR/store,\n"
+               "  the collector stopped) with about RECORDS generated campaign records of the\n"
+               "  agents AGENT (COUNTY-NN, e.g. 130102-01), seed SEED, in-process; prints one\n"
+               "  JSON line. bench/run.py uses it for the big store.\n");
+        return 0;
     }
+    if (argc < 5)
+        return bench_usage_error("big_store", "expected STORE RECORDS SEED AGENT...", NULL);
+    long long nrec = 0, nseed = 0;
+    if (!bench_parse_int(argv[2], 10, 1, 100000000, &nrec))
+        return bench_usage_error("big_store", "RECORDS is not a number from 1 to 10^8:", argv[2]);
+    if (!bench_parse_int(argv[3], 10, 0, 1000000000, &nseed))
+        return bench_usage_error("big_store", "SEED is not a number from 0 to 10^9:", argv[3]);
     const char *store = argv[1];
-    size_t records = (size_t) strtoull(argv[2], NULL, 10);
-    uint64_t seed = strtoull(argv[3], NULL, 10);
+    size_t records = (size_t) nrec;
+    uint64_t seed = (uint64_t) nseed;
     size_t nag = (size_t) (argc - 4);
     s_stream_t *st = calloc(nag, sizeof *st);
     if (!st)
@@ -178,10 +189,8 @@ main(int argc, char **argv)
     for (size_t i = 0; i < nag; i++) {
         s_stream_t *s = &st[i];
         const char *a = argv[4 + i], *dash = strchr(a, '-');
-        if (!dash || dash - a != 6 || strlen(a) > WQ_AGENT_ID_MAX) {
-            fprintf(stderr, "big_store: agent %s is not COUNTY-NN\n", a);
-            return 2;
-        }
+        if (!dash || dash - a != 6 || strlen(a) > WQ_AGENT_ID_MAX)
+            return bench_usage_error("big_store", "an agent is not COUNTY-NN:", a);
         snprintf(s->agent, sizeof s->agent, "%s", a);
         memcpy(s->county, a, 6);
         s->inc = (uint32_t) (0x9e3779b9u * (uint32_t) (i + 1 + seed)) | 1u;
