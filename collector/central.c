@@ -545,6 +545,10 @@ wq_central_destroy(wq_central_t **self)
     if (!self || !*self)
         return;
     mdb_env_close((*self)->env);
+    if ((*self)->vacc_mem) {
+        wq_views_acc_free((*self)->vacc_mem);
+        free((*self)->vacc_mem);
+    }
     free(*self);
     *self = NULL;
 }
@@ -994,8 +998,10 @@ s_state_store(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
               const wq_fold_state_t *nw, wq_err_t *err)
 {
     wq_buf_t blob = {0};
-    int rc = wq_views_apply(txn, c, old->contribs, old->ncontribs, nw->contribs, nw->ncontribs,
-                            err);
+    int rc = c->vacc ? wq_views_acc_diff(c->vacc, old->contribs, old->ncontribs, nw->contribs,
+                                         nw->ncontribs, err)
+                     : wq_views_apply(txn, c, old->contribs, old->ncontribs, nw->contribs,
+                                      nw->ncontribs, err);
     if (rc == WQ_OK)
         rc = wq_marks_apply(txn, c, old->marks, old->nmarks, nw->marks, nw->nmarks, err);
     if (rc != WQ_OK)
@@ -1456,6 +1462,11 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
     rc = s_quota_check(txn, self, agent, mark, first_seq, records, count, now_ms, &used, &refused_ms, err);
     if (rc != WQ_OK)
         goto fail;
+    if (!self->vacc_mem && !(self->vacc_mem = calloc(1, sizeof *self->vacc_mem))) {
+        rc = wq_err_set(err, WQ_E_NOMEM, "ingest", _("out of memory summing counter changes"));
+        goto fail;
+    }
+    self->vacc = self->vacc_mem;
     for (size_t i = 0; i < count; i++) {
         uint64_t seq = first_seq + i;
         if (seq <= mark) {
@@ -1484,6 +1495,11 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
         if (rc != WQ_OK)
             goto fail;
     }
+    /* Each counter the batch changed, once. */
+    self->vacc = NULL;
+    rc = wq_views_acc_flush(txn, self, self->vacc_mem, err);
+    if (rc != WQ_OK)
+        goto fail;
     if (count > 0 && first_seq + count - 1 > row.hwm)
         row.hwm = first_seq + count - 1;
     memcpy(row.county, county, 6);
@@ -1513,6 +1529,9 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
     s_dirty_free(&dirty);
     return WQ_OK;
 fail:
+    self->vacc = NULL;
+    if (self->vacc_mem)
+        wq_views_acc_reset(self->vacc_mem);
     s_dirty_free(&dirty);
     wq_ingest_result_clear(res);
     res->hwm = old_mark;
