@@ -46,6 +46,18 @@ def pct(v, p):
     return v[min(len(v) - 1, int(p / 100.0 * len(v)))]
 
 
+def agent_levels(log):
+    """zstd level -> batches sent at it (agents that log it)."""
+    out = {}
+    pat = re.compile(r"D: sent batch .* level (\d+)\)")
+    with open(log, errors="replace") as f:
+        for line in f:
+            m = pat.search(line)
+            if m:
+                out[int(m.group(1))] = out.get(int(m.group(1)), 0) + 1
+    return out
+
+
 def agent_waits(log):
     """(in flight when sent, ms from send to ACK) per batch, from a debug agent log."""
     sent, inflight, waits = [], [], []
@@ -152,6 +164,12 @@ def main():
         if inflight:
             print("agent: %d batches sent, %.0f records each on average; in flight when sent: mean %.2f, "
                   "max %d" % (len(inflight), total / len(inflight), statistics.mean(inflight), max(inflight)))
+        levels = {}
+        for a in agents:
+            for k, v in agent_levels(a["dir"] + ".log").items():
+                levels[k] = levels.get(k, 0) + v
+        if levels:
+            print("agent: batches by zstd level: %s" % ", ".join("%d: %d" % kv for kv in sorted(levels.items())))
         if waits:
             print("agent: send to ACK ms: p50 %d, p90 %d, p99 %d, mean %.1f"
                   % (pct(waits, 50), pct(waits, 90), pct(waits, 99), statistics.mean(waits)))

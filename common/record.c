@@ -376,7 +376,13 @@ s_fname(wq_field_t f, bool patch, char *buf, size_t size)
         memcpy(buf, name, len + 1);
         return buf;
     }
-    snprintf(buf, size, "%s%s", patch ? "set." : "", name);
+    size_t o = 0;
+    for (const char *p = patch ? "set." : ""; *p && o + 1 < size; p++)
+        buf[o++] = *p;
+    for (size_t i = 0; i < len && o + 1 < size; i++)
+        buf[o++] = name[i];
+    if (size)
+        buf[o] = '\0';
     return buf;
 }
 
@@ -1181,21 +1187,20 @@ s_validate(const wq_record_t *self, bool patch, bool identity, wq_err_t *err)
         if (!identity && !patch
             && (f == WQ_F_AGENT || f == WQ_F_INC || f == WQ_F_SEQ || f == WQ_F_RECORDED))
             continue;
-        s_fname(f, patch, fname, sizeof fname);
         if (!present) {
             if (!patch && (d->required & tbit))
-                return wq_err_set(err, WQ_E_MISSING, fname, _("a %s record needs %s (%s)"),
+                return wq_err_set(err, WQ_E_MISSING, s_fname(f, patch, fname, sizeof fname), _("a %s record needs %s (%s)"),
                                   wq_i18n_chinese() ? s_type_labels[self->type]
                                                     : wq_rec_type_name(self->type),
                                   s_word(f), d->help);
             continue;
         }
         if (!(d->allowed & tbit))
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("a %s record has no field %s; it takes: %s"),
+            return wq_err_set(err, WQ_E_UNKNOWN, s_fname(f, patch, fname, sizeof fname), _("a %s record has no field %s; it takes: %s"),
                               wq_rec_type_name(self->type), d->name,
                               s_type_fields(self->type, patch, list, sizeof list));
         if (patch && !d->patchable)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("a correction cannot change %s; it may "
+            return wq_err_set(err, WQ_E_UNKNOWN, s_fname(f, patch, fname, sizeof fname), _("a correction cannot change %s; it may "
                               "set: %s (to change %s, retract the event and record it again)"),
                               d->name, s_type_fields(self->type, true, list, sizeof list),
                               d->name);
@@ -1906,6 +1911,16 @@ s_want_str(const msgpack_object *o, const char *fname, size_t max, bool chars, w
     if (chars && n > 4 * max)
         return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu bytes, more than %zu "
                           "characters can take"), s_show(s, n, show, sizeof show), n, max);
+    /* One pass proves the usual string (valid, no NUL or other control
+       but line feed and tab) and counts it; any other goes through the
+       checks that say what is wrong. */
+    size_t nchars = 0;
+    if (wq_utf8_text_scan(s, n, true, &nchars)) {
+        if (chars && nchars > max)
+            return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu characters, at most %zu"),
+                              s_show(s, n, show, sizeof show), nchars, max);
+        return WQ_OK;
+    }
     if (n && memchr(s, '\0', n))
         return wq_err_set(err, WQ_E_UTF8, fname, _("the value contains a NUL byte"));
     if (!wq_utf8_valid(s, n, &bad))
