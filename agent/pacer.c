@@ -193,10 +193,10 @@ wq_pacer_compressed(wq_pacer_t *self, int level, size_t raw, uint64_t us)
     size_t i = 0;
     while (i + 1 < S_NLEVELS && s_levels[i] != self->level)
         i++;
-    if (speed < 2.0 * link_raw && i + 1 < S_NLEVELS) {
+    if (speed < 4.0 * link_raw && i + 1 < S_NLEVELS) {
         self->level = s_levels[i + 1];
         self->hold = S_LEVEL_HOLD;
-    } else if (i > 0 && speed / S_STEP_SPEEDUP >= 8.0 * link_raw) {
+    } else if (i > 0 && speed / S_STEP_SPEEDUP >= 16.0 * link_raw) {
         self->level = s_levels[i - 1];
         self->hold = S_LEVEL_HOLD;
     }
