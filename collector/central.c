@@ -1495,11 +1495,14 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
         if (rc != WQ_OK)
             goto fail;
     }
-    /* Each counter the batch changed, once. */
+    /* Each counter the batch changed, once (a group's: once for all its
+       batches, before its commit). */
     self->vacc = NULL;
-    rc = wq_views_acc_flush(txn, self, self->vacc_mem, err);
-    if (rc != WQ_OK)
-        goto fail;
+    if (!self->vacc_group) {
+        rc = wq_views_acc_flush(txn, self, self->vacc_mem, err);
+        if (rc != WQ_OK)
+            goto fail;
+    }
     if (count > 0 && first_seq + count - 1 > row.hwm)
         row.hwm = first_seq + count - 1;
     memcpy(row.county, county, 6);
@@ -1529,8 +1532,10 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
     s_dirty_free(&dirty);
     return WQ_OK;
 fail:
+    /* In a group, a batch fails before it sums anything (a gap, the quota)
+       or the group starts again batch by batch: the sums are the group's. */
     self->vacc = NULL;
-    if (self->vacc_mem)
+    if (self->vacc_mem && !self->vacc_group)
         wq_views_acc_reset(self->vacc_mem);
     s_dirty_free(&dirty);
     wq_ingest_result_clear(res);
@@ -1643,6 +1648,7 @@ wq_central_ingest_group(wq_central_t *self, wq_ingest_batch_t *batches, size_t n
     }
     if (!alone && mdb_txn_begin(self->env, NULL, 0, &txn) != 0)
         alone = true;
+    self->vacc_group = !alone;
     for (size_t i = 0; !alone && i < n; i++) {
         wq_ingest_batch_t *b = &batches[i];
         b->rc = s_ingest_txn(txn, self, b->agent, b->county, b->inc, b->first_seq, b->records, b->count,
@@ -1652,6 +1658,15 @@ wq_central_ingest_group(wq_central_t *self, wq_ingest_batch_t *batches, size_t n
         if (b->rc != WQ_OK && b->rc != WQ_E_GAP && b->rc != WQ_E_QUOTA)
             alone = true;
     }
+    self->vacc_group = false;
+    if (!alone && self->vacc_mem) {
+        /* The group's counter changes, each counter once. */
+        wq_err_t ferr;
+        if (wq_views_acc_flush(txn, self, self->vacc_mem, &ferr) != WQ_OK)
+            alone = true;
+    }
+    if (self->vacc_mem)
+        wq_views_acc_reset(self->vacc_mem);
     if (!alone) {
         int mrc = mdb_txn_commit(txn);
         txn = NULL;

@@ -55,6 +55,9 @@ struct wq_central_t {
        inside s_ingest_txn (central.c), NULL outside (changes are then
        written at once). The writer's thread only. */
     struct wq_views_acc_t *vacc, *vacc_mem;
+    /* Inside wq_central_ingest_group's shared transaction: the batches'
+       sums are written once, before its commit, not at each batch's end. */
+    bool vacc_group;
 };
 
 /*  An agent's store bytes (meta "bytes/AGENT": its events' and

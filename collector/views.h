@@ -99,7 +99,8 @@ int wq_views_apply(MDB_txn *txn, wq_central_t *c, const wq_contrib_t *old, size_
 /*  Counter differences summed in memory over one write transaction, so
     that each counter is read and written once per transaction rather than
     once per event (ingest: wq_views_acc_diff per entity fold, then
-    wq_views_acc_flush before the commit). The stored result is the same
+    wq_views_acc_flush at the end of a batch, or of a group commit's
+    batches, before the commit). The stored result is the same
     as wq_views_apply's for each difference in turn: a counter's final
     value is its stored value plus the sum, deleted at 0. Zero it with
     {0}; owns its arrays (wq_views_acc_free). */
