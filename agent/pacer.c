@@ -38,7 +38,7 @@ struct wq_pacer_t {
 static const int s_levels[] = {15, 9, 3};
 #define S_NLEVELS 3
 #define S_STEP_SPEEDUP 5.0
-#define S_LEVEL_HOLD 3
+#define S_LEVEL_HOLD 2
 
 wq_pacer_t *
 wq_pacer_new(const wq_pacer_opts_t *opts)
@@ -194,7 +194,13 @@ wq_pacer_compressed(wq_pacer_t *self, int level, size_t raw, uint64_t us)
     while (i + 1 < S_NLEVELS && s_levels[i] != self->level)
         i++;
     if (speed < 4.0 * link_raw && i + 1 < S_NLEVELS) {
-        self->level = s_levels[i + 1];
+        /* Down as far as needed at once (a short drain of a few batches
+           must not spend them stepping): each step about 5x faster. */
+        do {
+            i++;
+            speed *= S_STEP_SPEEDUP;
+        } while (speed < 4.0 * link_raw && i + 1 < S_NLEVELS);
+        self->level = s_levels[i];
         self->hold = S_LEVEL_HOLD;
     } else if (i > 0 && speed / S_STEP_SPEEDUP >= 16.0 * link_raw) {
         self->level = s_levels[i - 1];

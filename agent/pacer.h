@@ -87,10 +87,10 @@ int wq_pacer_level(const wq_pacer_t *self);
     microseconds of the sender thread's CPU time (encoding included, so
     that the machine's load does not count as a slow CPU): compare that
     speed with the link's (record bytes/s: the delivery rate over the
-    compression ratio) and move the level one step down when compressing
-    is slower than 4x what the link carries, one step up when the next
-    level up would still be 16x faster. A change is followed by a few
-    batches without one. */
+    compression ratio) and move the level down when compressing is slower
+    than 4x what the link carries (as many steps as that takes, each taken
+    as 5x faster), one step up when the next level up would still be 16x
+    faster. A change is followed by a couple of batches without one. */
 void wq_pacer_compressed(wq_pacer_t *self, int level, size_t raw, uint64_t us);
 
 /*  The link's estimates, for logs and status: bytes/s (0: unknown yet),
