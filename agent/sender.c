@@ -79,8 +79,9 @@ struct wq_sender_t {
     bool prog_said;
     /* The socket monitor of the current connection (s_monitor_read): what
        the transport saw, so that a dead link can be told apart: never
-       reached, reached but the CURVE handshake failed (wrong collector
-       key), or our key refused by the collector (not authorized). */
+       reached, reached but the CURVE handshake never completed (wrong
+       collector key, or a stalled or slow link), or our key refused by
+       the collector (not authorized). */
     zsock_t *mon;
     unsigned mon_n;
     bool tcp_ok, hs_ok, hs_failed;
@@ -758,9 +759,13 @@ s_why_dead(wq_sender_t *self, uint64_t silent_ms)
                      "is the collector running, is the address right, is the port open?"),
                      self->opts.endpoint, silent_ms, self->retries + 1);
     else if (self->mon && !self->hs_ok)
-        s_note_error(self, _("reached %s, but the encrypted handshake failed: collector_key in "
-                     "agent.conf is probably not this collector's key (`wanqi-collector key` "
-                     "there prints it)"), self->opts.endpoint);
+        /* Connected, no handshake: a wrong collector key and a link that
+           stalls (or is too slow for 3 heartbeats) look the same from here.
+           Kept short: the outbox stores 300 bytes of it, also in Chinese. */
+        s_note_error(self, _("reached %s, but the encrypted handshake did not complete in %" PRIu64 " ms: "
+                     "a wrong collector_key in agent.conf (compare with `wanqi-collector key` there) "
+                     "or a stalled or slow link (check ping, packet loss, proxies; raise heartbeat_ms "
+                     "on a slow line)"), self->opts.endpoint, silent_ms);
     else
         s_note_error(self, _("no answer from %s for %" PRIu64 " ms: link dead (collector "
                      "down or unreachable, or this agent's key not authorized there)"),

@@ -19,6 +19,8 @@
     them, identity included (agent, inc, seq = line number, recorded), one
     compact JSON object per line on stdout, as common/record.c writes them:
     the "compact JSON" baseline of bench/weaklink.
+
+    `campaign_records --help`: the usage. A bad argument: exit 2.
     =========================================================================
 */
 #include <inttypes.h>
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/benchargs.h"
 #include "common/generate.h"
 #include "common/json.h"
 #include "common/record.h"
@@ -103,24 +106,52 @@ done:
     return rc;
 }
 
+static const char s_usage[] =
+    "usage: campaign_records samples DIR [RECORDS] [SEED]\n"
+    "       campaign_records json FILE AGENT INC\n"
+    "\n"
+    "samples: generated campaign records of several Hebei counties, each record's wire\n"
+    "  bytes in DIR/NNNNNN.rec (DIR must exist): the zstd dictionary's training samples\n"
+    "  (scripts/train-zdict). RECORDS default 20000, SEED default 1.\n"
+    "json: the records of an import file (JSON Lines, e.g. from wanqi-agent generate) as\n"
+    "  the collector sees them, identity included (AGENT, INC in hex, seq = line number),\n"
+    "  one compact JSON object per line on stdout (bench/weaklink's baseline).\n"
+    "Exit status: 0 done, 1 failed, 2 bad usage.\n";
+
 int
 main(int argc, char **argv)
 {
-    if (argc == 5 && strcmp(argv[1], "json") == 0)
-        return s_json(argv[2], argv[3], (uint32_t) strtoul(argv[4], NULL, 16));
-    if (argc < 3 || argc > 5 || strcmp(argv[1], "samples") != 0) {
-        fprintf(stderr, "usage: campaign_records samples DIR [RECORDS] [SEED]\n"
-                        "       campaign_records json FILE AGENT INC\n");
-        return 2;
+    if (bench_wants_help(argc, argv)) {
+        fputs(s_usage, stdout);
+        return 0;
     }
+    const char *mode = argc > 1 ? argv[1] : NULL;
+    if (!mode)
+        return bench_usage_error("campaign_records", "say samples or json", NULL);
+    if (strcmp(mode, "json") == 0) {
+        long long inc;
+        if (argc != 5)
+            return bench_usage_error("campaign_records", "json takes FILE AGENT INC", NULL);
+        if (!bench_parse_int(argv[4], 16, 1, 0xffffffffll, &inc))
+            return bench_usage_error("campaign_records", "INC is an incarnation in hex (1..ffffffff), not", argv[4]);
+        return s_json(argv[2], argv[3], (uint32_t) inc);
+    }
+    if (strcmp(mode, "samples") != 0)
+        return bench_usage_error("campaign_records", "the mode is samples or json, not", mode);
+    if (argc < 3 || argc > 5)
+        return bench_usage_error("campaign_records", "samples takes DIR [RECORDS] [SEED]", NULL);
     const char *dir = argv[2];
-    long want = argc > 3 ? atol(argv[3]) : 20000;
-    uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 1;
+    long long want = 20000, seed_arg = 1;
+    if (argc > 3 && !bench_parse_int(argv[3], 10, 1, 100000000, &want))
+        return bench_usage_error("campaign_records", "RECORDS is a whole number 1..100000000, not", argv[3]);
+    if (argc > 4 && !bench_parse_int(argv[4], 10, 0, INT64_MAX, &seed_arg))
+        return bench_usage_error("campaign_records", "SEED is a whole number, 0 or more, not", argv[4]);
+    uint64_t seed = (uint64_t) seed_arg;
     long written = 0;
     uint64_t bytes = 0;
     int rc = 1;
     size_t ncounties = sizeof s_counties / sizeof s_counties[0];
-    long per_county = want / (long) ncounties + 1;
+    long per_county = (long) (want / (long long) ncounties) + 1;
     for (size_t c = 0; c < ncounties && written < want; c++) {
         char *text = NULL;
         size_t len = 0;

@@ -16,7 +16,11 @@
 
     Usage: query_load CLIENT_CERT COLLECTOR_KEY ENDPOINT SECONDS MAXN NAME [k=v ...]
            query_load --store STORE_DIR SECONDS MAXN NAME [k=v ...]
-    SECONDS 0: until SIGTERM; MAXN 0: no limit.
+           query_load --help
+    SECONDS 0: until SIGTERM; MAXN 0: no limit. A bad argument: exit 2.
+    WANQI_LEDGER_CHUNK=N (in-process): index entries per snapshot of the
+    ledger's walks (collector/ledger.h; 0: one transaction per query); the
+    JSON line then has "snapshots": read transactions per query.
     =========================================================================
 */
 #include <czmq.h>
@@ -26,7 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/benchargs.h"
 #include "collector/central.h"
+#include "collector/ledger.h"
 #include "common/date.h"
 #include "proto/msg.h"
 
@@ -134,16 +140,58 @@ s_one_local(wq_central_t *c, const char *name, wq_param_t *params, size_t np)
     return rows;
 }
 
+static const char s_usage[] =
+    "usage: query_load CLIENT_CERT COLLECTOR_KEY ENDPOINT SECONDS MAXN NAME [KEY=VALUE ...]\n"
+    "       query_load --store STORE_DIR SECONDS MAXN NAME [KEY=VALUE ...]\n"
+    "\n"
+    "Query latency as a client sees it: one CURVE connection to the collector's query\n"
+    "ENDPOINT (CLIENT_CERT: a client certificate authorized on it; COLLECTOR_KEY: the\n"
+    "collector's public key), queries NAME (summary, overdue, enterprise ...) one after\n"
+    "another, every page, and prints one JSON line: n, p50_ms, p99_ms, max_ms, rows.\n"
+    "--store: the query code in-process on STORE_DIR opened read-only (no socket, no\n"
+    "paging), with the queries' own CPU time; the line has \"inprocess\":true.\n"
+    "\n"
+    "  SECONDS    how long to run, e.g. 10 or 2.5 (0: until SIGTERM or SIGINT)\n"
+    "  MAXN       at most this many timed queries (0: no limit)\n"
+    "  KEY=VALUE  query parameters, e.g. level=county asof=2019-12-31\n"
+    "\n"
+    "The first query (handshake, warm-up) is not timed. Run by bench/run.py; asserts\n"
+    "nothing. Exit status: 0 figures printed, 1 a query failed, 2 bad usage.\n"
+    "Environment: WANQI_LEDGER_CHUNK=N (with --store): index entries per snapshot of the\n"
+    "ledger's walks (0: one read transaction per query).\n";
+
 int
 main(int argc, char **argv)
 {
-    bool local = argc > 1 && strcmp(argv[1], "--store") == 0;
-    if (argc < 7 - (local ? 1 : 0)) {
-        fprintf(stderr, "usage: query_load CLIENT_CERT COLLECTOR_KEY ENDPOINT SECONDS MAXN NAME [k=v ...]\n"
-                        "       query_load --store STORE_DIR SECONDS MAXN NAME [k=v ...]\n");
-        return 2;
+    if (bench_wants_help(argc, argv)) {
+        fputs(s_usage, stdout);
+        return 0;
     }
+    bool local = argc > 1 && strcmp(argv[1], "--store") == 0;
+    /* Only the first argument can be an option (a Z85 key may start with "-"). */
+    if (argc > 1 && !local && argv[1][0] == '-')
+        return bench_usage_error("query_load", "unknown option", argv[1]);
+    if (argc < 7 - (local ? 1 : 0))
+        return bench_usage_error("query_load", "missing arguments", NULL);
     int a = local ? 3 : 4;          /* where SECONDS is */
+    double seconds;
+    long long maxn;
+    if (!bench_parse_double(argv[a], 0, 1e7, &seconds))
+        return bench_usage_error("query_load", "SECONDS is a number of seconds, 0 or more, not", argv[a]);
+    if (!bench_parse_int(argv[a + 1], 10, 0, 1000000000, &maxn))
+        return bench_usage_error("query_load", "MAXN is a whole number, 0 or more, not", argv[a + 1]);
+    const char *name = argv[a + 2];
+    wq_param_t params[WQ_QUERY_MAX_PARAMS];
+    size_t np = 0;
+    for (int i = a + 3; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq || eq == argv[i])
+            return bench_usage_error("query_load", "a query parameter is KEY=VALUE, not", argv[i]);
+        if (np == WQ_QUERY_MAX_PARAMS - 2)      /* room for limit and cursor */
+            return bench_usage_error("query_load", "too many query parameters from", argv[i]);
+        *eq = '\0';
+        params[np++] = (wq_param_t){argv[i], eq + 1};
+    }
     zsys_handler_set(NULL);
     zsys_init();
     zsys_set_logstream(NULL);
@@ -164,18 +212,8 @@ main(int argc, char **argv)
         fprintf(stderr, "query_load: cannot load %s\n", argv[1]);
         return 1;
     }
-    double seconds = atof(argv[a]);
-    long maxn = atol(argv[a + 1]);
-    const char *name = argv[a + 2];
-    wq_param_t params[WQ_QUERY_MAX_PARAMS];
-    size_t np = 0;
-    for (int i = a + 3; i < argc && np < WQ_QUERY_MAX_PARAMS - 2; i++) {
-        char *eq = strchr(argv[i], '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
-        params[np++] = (wq_param_t){argv[i], eq + 1};
-    }
+    if (getenv("WANQI_LEDGER_CHUNK"))
+        wq_ledger_set_chunk((size_t) strtoul(getenv("WANQI_LEDGER_CHUNK"), NULL, 10));
     if (!local) {
         dealer = zsock_new(ZMQ_DEALER);
         zsock_set_linger(dealer, 0);
@@ -204,6 +242,7 @@ main(int argc, char **argv)
     uint64_t rid = 0;
     long rows = 0;
     int ret = 0;
+    uint64_t renew0 = 0;
     uint64_t end = wq_mono_ms() + (uint64_t) (seconds * 1000);
     /* The first query also pays the CURVE handshake (in-process: warms the
        map's pages): not counted. */
@@ -211,6 +250,7 @@ main(int argc, char **argv)
         ret = 1;
         goto done;
     }
+    renew0 = wq_ledger_renewals();
     /* At least one timed query, however slow. */
     while (!s_stop && (n == 0 || seconds <= 0 || wq_mono_ms() < end) && (maxn <= 0 || (long) n < maxn)) {
         struct timespec t0, t1, c0, c1;
@@ -252,10 +292,11 @@ main(int argc, char **argv)
     qsort(lat, n, sizeof *lat, s_cmp_u64);
     qsort(cpu, n, sizeof *cpu, s_cmp_u64);
     size_t i99 = (n * 99) / 100 < n ? (n * 99) / 100 : n - 1;
-    char cpus[96] = "";
+    char cpus[160] = "";
     if (local)          /* the wall time less what the scheduler took: what the code costs */
-        snprintf(cpus, sizeof cpus, ",\"cpu_p50_ms\":%.4f,\"cpu_p99_ms\":%.4f", cpu[n / 2] / 1e6,
-                 cpu[i99] / 1e6);
+        snprintf(cpus, sizeof cpus, ",\"cpu_p50_ms\":%.4f,\"cpu_p99_ms\":%.4f,\"snapshots\":%.1f",
+                 cpu[n / 2] / 1e6, cpu[i99] / 1e6,
+                 1.0 + (double) (wq_ledger_renewals() - renew0) / (double) n);
     printf("{\"query\":\"%s\",\"n\":%zu,\"p50_ms\":%.4f,\"p99_ms\":%.4f,\"max_ms\":%.4f,\"rows\":%ld%s%s}\n",
            name, n, lat[n / 2] / 1e6, lat[i99] / 1e6, lat[n - 1] / 1e6, rows,
            local ? ",\"inprocess\":true" : "", cpus);

@@ -9,16 +9,21 @@
        threads) that click through the pages (province and city overview,
        problem ledger, overdue filter, sync status, enterprise search)
        without pause while they are active.
-    3. R rounds (default 3), each: ingest M events (default 50 000,
-       batches of 100, each batch a durable commit, as the collector does)
-       with the users idle: rate A; then M more with the users clicking:
-       rate B. Prints A, B, B/A and the load average for each round, the
-       median B/A, and page latency (p50, p99, max) per page.
+    3. R rounds (default 4), each two phases of M events (default 50 000,
+       batches of 100, each batch a durable commit, as the collector does):
+       A with the users idle, B with them clicking; the order alternates
+       (A B, B A, A B, ...) so that a drift of the machine's speed over the
+       run falls on both. Per round: rate A, rate B, B/A, the load average,
+       the store's growth in each phase, and the oldest snapshot a reader
+       of wanqi-web held during each phase (sampled from LMDB's reader
+       table every 10 ms: in commits behind the newest, and in seconds);
+       and where the ingest thread's time went (on a CPU, waiting on a run
+       queue, blocked); then the median B/A, and page latency (p50, p99,
+       max) per page.
     Prints figures only; asserts nothing. The machine's other load shows in
     the figures: run it on a quiet machine for numbers to quote.
 
-    Usage: web_load [--store DIR] [--rounds R] [--web-arg=ARG]... [N] [M] [USERS]
-           (WANQI_BIN_DIR: where wanqi-web is, default next to this program)
+    Usage: web_load --help
     =========================================================================
 */
 #include <arpa/inet.h>
@@ -40,6 +45,8 @@
 #include <unistd.h>
 
 #include "collector/central.h"
+#include "collector/cstore.h"
+#include "collector/ledger.h"
 #include "common/creditcode.h"
 #include "common/date.h"
 #include "common/record.h"
@@ -83,6 +90,19 @@ static double s_proc_cpu(pid_t pid)
     if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/*  Seconds the calling thread waited on a run queue (runnable, not
+    running), from /proc/thread-self/schedstat; -1 if not available. */
+static double s_thread_rqwait(void)
+{
+    unsigned long long run = 0, wait = 0;
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    if (!f)
+        return -1;
+    int got = fscanf(f, "%llu %llu", &run, &wait);
+    fclose(f);
+    return got == 2 ? (double)wait / 1e9 : -1;
 }
 
 static double s_now(void)
@@ -328,6 +348,87 @@ static double s_load(void)
     return l;
 }
 
+/*  ---- the oldest snapshot wanqi-web holds ------------------------------- */
+
+/*  Every 10 ms the sampler reads LMDB's reader table (mdb_reader_list) and
+    notes, for the readers of other processes (wanqi-web), how far behind
+    the newest commit their snapshot is and since when the bench has seen
+    that reader hold it. The phase's maxima are what a reader pins: LMDB
+    cannot reuse a page freed after the oldest snapshot still read. */
+typedef struct {
+    long pid;
+    unsigned long long thread, txnid;
+    double since;
+} s_reader_t;
+
+static struct {
+    MDB_env *env;
+    pthread_mutex_t lock;
+    s_reader_t seen[256];
+    size_t nseen;
+    uint64_t max_lag;        /* commits, this phase */
+    double max_age;          /* seconds, this phase */
+    uint64_t last_txnid;     /* of the current sample */
+    double now;
+    s_reader_t cur[256];
+    size_t ncur;
+} s_rd;
+
+static int s_reader_line(const char *msg, void *ctx)
+{
+    (void)ctx;
+    long pid;
+    unsigned long long thread, txnid;
+    if (sscanf(msg, "%ld %llx %llu", &pid, &thread, &txnid) != 3 || pid == (long)getpid())
+        return 0;   /* the header, a reset slot ("-"), or the bench's own reader */
+    if (s_rd.ncur < 256)
+        s_rd.cur[s_rd.ncur++] = (s_reader_t){pid, thread, txnid, s_rd.now};
+    return 0;
+}
+
+static void *s_sampler(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&s_stop)) {
+        MDB_envinfo info;
+        if (mdb_env_info(s_rd.env, &info) == 0) {
+            pthread_mutex_lock(&s_rd.lock);
+            s_rd.now = s_now();
+            s_rd.ncur = 0;
+            s_rd.last_txnid = (uint64_t)info.me_last_txnid;
+            mdb_reader_list(s_rd.env, s_reader_line, NULL);
+            for (size_t i = 0; i < s_rd.ncur; i++) {
+                s_reader_t *r = &s_rd.cur[i];
+                for (size_t j = 0; j < s_rd.nseen; j++)
+                    if (s_rd.seen[j].pid == r->pid && s_rd.seen[j].thread == r->thread &&
+                        s_rd.seen[j].txnid == r->txnid)
+                        r->since = s_rd.seen[j].since;   /* the same snapshot as before */
+                uint64_t lag = s_rd.last_txnid > r->txnid ? s_rd.last_txnid - r->txnid : 0;
+                if (lag > s_rd.max_lag)
+                    s_rd.max_lag = lag;
+                if (s_rd.now - r->since > s_rd.max_age)
+                    s_rd.max_age = s_rd.now - r->since;
+            }
+            memcpy(s_rd.seen, s_rd.cur, s_rd.ncur * sizeof s_rd.cur[0]);
+            s_rd.nseen = s_rd.ncur;
+            pthread_mutex_unlock(&s_rd.lock);
+        }
+        usleep(10000);
+    }
+    return NULL;
+}
+
+/*  The phase's maxima so far, and reset them. */
+static void s_reader_take(uint64_t *lag, double *age)
+{
+    pthread_mutex_lock(&s_rd.lock);
+    *lag = s_rd.max_lag;
+    *age = s_rd.max_age;
+    s_rd.max_lag = 0;
+    s_rd.max_age = 0;
+    pthread_mutex_unlock(&s_rd.lock);
+}
+
 /*  ---- page data: the queries behind each page, run directly ------------ */
 
 static void s_q(wq_central_t *c, const char *name, const char *const *kv)
@@ -376,29 +477,43 @@ static void s_page_data(wq_central_t *c, size_t p)
     }
 }
 
-static void s_usage(void)
+static void s_usage(FILE *out, int code)
 {
-    fprintf(stderr,
-            "usage: web_load [--store DIR] [--rounds R] [--web-arg ARG]... [N] [M] [USERS]\n"
+    fprintf(out,
+            "usage: web_load [--store DIR] [--rounds R] [--web-arg=ARG]... [--clients normal] [N] [M] [USERS]\n"
+            "Does wanqi-web slow ingest? Ingest with and without USERS simulated users clicking\n"
+            "through the dashboard, in alternating phases; prints figures, asserts nothing.\n"
             "  N      events in the store before measuring (default 10^6)\n"
-            "  M      events ingested per phase (default 50 000, batches of 100)\n"
-            "  USERS  simulated users clicking during the loaded phases (default 20)\n"
+            "  M      events ingested per phase (default 50 000, batches of 100, durable commits)\n"
+            "  USERS  simulated users clicking during the loaded phases (default 20, at most 64)\n"
             "  --store DIR  keep the store in DIR (filled with N events on the first run,\n"
             "               reused as it is by later runs: new agent ids each run)\n"
-            "  --rounds R   R pairs of phases (no web load, then USERS clicking; default 3)\n"
-            "  --web-arg A  pass A to `wanqi-web run` (e.g. --web-arg=--sched=normal)\n"
+            "  --rounds R   R rounds of two phases (default 4): A (no web load) and B (USERS\n"
+            "               clicking), in the order A B, B A, A B, ... so that drift cancels\n"
+            "  --web-arg=A  pass A to `wanqi-web run` (e.g. --web-arg=--sched=normal)\n"
             "  --clients normal  the simulated browsers' threads compete for the CPU like\n"
-            "               any other (default: idle class, as browsers on other machines)\n");
-    exit(2);
+            "               any other (default: idle class, as browsers on other machines)\n"
+            "  WANQI_BIN_DIR  where wanqi-web is (default: next to this program)\n"
+            "Per round: ingest rate A and B (events/s) with the 1-minute load average at the\n"
+            "start of each phase, B/A, ingest per CPU second of the ingest thread, wanqi-web's\n"
+            "CPU seconds in B, the store's growth in A and B, and the oldest snapshot a reader\n"
+            "of wanqi-web held in A and B (commits behind the newest / seconds held), and\n"
+            "where the ingest thread's time went in A and B: on a CPU, waiting on a run queue\n"
+            "(the CPU was taken by other threads), blocked (fsync, page faults, locks).\n"
+            "Then the median B/A (target: at least 95%%), page latency over HTTP (p50, p99,\n"
+            "max) per page during the B phases, and each page's queries run directly.\n");
+    exit(code);
 }
 
 int main(int argc, char **argv)
 {
     const char *keep = NULL, *webargs[16];
-    int nwebargs = 0, rounds = 3, npos = 0;
+    int nwebargs = 0, rounds = 4, npos = 0;
     char *pos[3] = {NULL, NULL, NULL};
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--store") && i + 1 < argc)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            s_usage(stdout, 0);
+        else if (!strcmp(argv[i], "--store") && i + 1 < argc)
             keep = argv[++i];
         else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
             rounds = atoi(argv[++i]);
@@ -409,10 +524,10 @@ int main(int argc, char **argv)
         else if (argv[i][0] != '-' && npos < 3)
             pos[npos++] = argv[i];
         else
-            s_usage();
+            s_usage(stderr, 2);
     }
     if (rounds < 1 || rounds > 50)
-        s_usage();
+        s_usage(stderr, 2);
     size_t n = pos[0] ? (size_t)strtoull(pos[0], NULL, 10) : 1000000;
     size_t m = pos[1] ? (size_t)strtoull(pos[1], NULL, 10) : 50000;
     int users = pos[2] ? atoi(pos[2]) : 20;
@@ -517,51 +632,80 @@ int main(int argc, char **argv)
         users = 64;
     for (int i = 0; i < users; i++)
         pthread_create(&th[i], NULL, s_user, (void *)(uintptr_t)(i + 1 + 1000 * run));
-    /* Alternate: no web load, then users clicking; each pair gives a ratio
-       measured under (nearly) the same machine load. */
-    /* Besides the wall-clock rates: events per CPU second of the ingest
-       thread (what the web load costs ingest through caches, memory and
-       locks, whatever else the machine runs) and the CPU the server got. */
+    /* Rounds of two phases, A (no web load) and B (users clicking), in
+       alternating order: each pair gives a ratio measured under (nearly)
+       the same machine load, and a drift over the run falls on A and B
+       alike. Besides the wall-clock rates: events per CPU second of the
+       ingest thread (what the web load costs ingest through caches, memory
+       and the store, whatever else the machine runs), the CPU the server
+       got, the store's growth and the oldest snapshot wanqi-web held. */
+    s_rd.env = c->env;
+    pthread_mutex_init(&s_rd.lock, NULL);
+    pthread_t sampler;
+    pthread_create(&sampler, NULL, s_sampler, NULL);
     double ratio[50], cratio[50];
-    printf("round  ingest alone (load)      ingest + %2d users (load)   ratio   "
-           "per ingest CPU-s: alone / loaded (ratio)   wanqi-web CPU-s   store growth MB: alone / loaded\n",
-           users);
+    printf("round order  ingest A (load)        ingest B, %2d users (load)  B/A     per ingest CPU-s A / B (ratio)"
+           "   web CPU-s  growth MB A / B   oldest snapshot A / B: commits, s"
+           "   ingest s A / B: cpu+runq+blocked\n", users);
     for (int r = 0; r < rounds; r++) {
-        uint64_t u0 = 0, u1 = 0, u2 = 0, map = 0;
-        if (wq_central_env_info(c, &u0, &map, &err) != WQ_OK)
-            s_die("env_info", err.text);
-        double la = s_load(), ca = s_thread_cpu();
-        double ra = s_ingest(c, streams, m, 100, nents);
-        ca = s_thread_cpu() - ca;
-        if (wq_central_env_info(c, &u1, &map, &err) != WQ_OK)
-            s_die("env_info", err.text);
-        atomic_store(&s_active, true);
-        double lb = s_load(), cb = s_thread_cpu(), w0 = s_proc_cpu(pid);
-        double rb = s_ingest(c, streams, m, 100, nents);
-        cb = s_thread_cpu() - cb;
-        atomic_store(&s_active, false);
-        double w1 = s_proc_cpu(pid);
-        if (wq_central_env_info(c, &u2, &map, &err) != WQ_OK)
-            s_die("env_info", err.text);
-        while (atomic_load(&s_inflight) > 0)   /* no request left behind in the next phase */
-            usleep(10000);
-        ratio[r] = rb / ra;
-        cratio[r] = ((double)m / cb) / ((double)m / ca);
-        printf("%5d  %8.0f events/s (%5.2f)  %8.0f events/s (%5.2f)   %5.1f%%   %8.0f / %8.0f (%5.1f%%)"
-               "   %6.1f   %6.1f / %6.1f\n", r + 1, ra, la, rb, lb, 100.0 * ratio[r], (double)m / ca,
-               (double)m / cb, 100.0 * cratio[r], w1 - w0, (double)(u1 - u0) / 1e6,
-               (double)(u2 - u1) / 1e6);
+        bool b_first = r % 2 == 1;
+        double rate[2] = {0, 0}, load[2] = {0, 0}, cpu[2] = {0, 0}, growth[2] = {0, 0}, age[2] = {0, 0};
+        double wall[2] = {0, 0}, rq[2] = {0, 0};
+        uint64_t lag[2] = {0, 0};
+        double wcpu = 0;
+        for (int ph = 0; ph < 2; ph++) {
+            int b = b_first ? ph == 0 : ph == 1;   /* 1: this phase is B */
+            uint64_t u0 = 0, u1 = 0, map = 0;
+            if (wq_central_env_info(c, &u0, &map, &err) != WQ_OK)
+                s_die("env_info", err.text);
+            if (b)
+                atomic_store(&s_active, true);
+            uint64_t dl;
+            double da;
+            s_reader_take(&dl, &da);
+            double w0 = s_proc_cpu(pid);
+            load[b] = s_load();
+            cpu[b] = s_thread_cpu();
+            rq[b] = s_thread_rqwait();
+            wall[b] = s_now();
+            rate[b] = s_ingest(c, streams, m, 100, nents);
+            wall[b] = s_now() - wall[b];
+            cpu[b] = s_thread_cpu() - cpu[b];
+            rq[b] = s_thread_rqwait() - rq[b];
+            s_reader_take(&lag[b], &age[b]);
+            if (b) {
+                atomic_store(&s_active, false);
+                wcpu = s_proc_cpu(pid) - w0;
+                while (atomic_load(&s_inflight) > 0)   /* no request left behind in the next phase */
+                    usleep(10000);
+            }
+            if (wq_central_env_info(c, &u1, &map, &err) != WQ_OK)
+                s_die("env_info", err.text);
+            growth[b] = (double)(u1 - u0) / 1e6;
+        }
+        ratio[r] = rate[1] / rate[0];
+        cratio[r] = cpu[0] / cpu[1];
+        printf("%5d %-5s  %8.0f events/s (%5.2f)  %8.0f events/s (%5.2f)  %5.1f%%  %8.0f / %8.0f (%5.1f%%)"
+               "   %7.1f  %6.1f / %6.1f   %6" PRIu64 " %6.2f / %6" PRIu64 " %6.2f"
+               "   %.1f+%.1f+%.1f / %.1f+%.1f+%.1f\n",
+               r + 1, b_first ? "B A" : "A B", rate[0], load[0], rate[1], load[1], 100.0 * ratio[r],
+               (double)m / cpu[0], (double)m / cpu[1], 100.0 * cratio[r], wcpu, growth[0], growth[1],
+               lag[0], age[0], lag[1], age[1], cpu[0], rq[0], wall[0] - cpu[0] - rq[0], cpu[1], rq[1],
+               wall[1] - cpu[1] - rq[1]);
         fflush(stdout);
     }
     qsort(cratio, (size_t)rounds, sizeof cratio[0], s_cmp);
     printf("ingest per CPU second with web load / without, median: %.1f%%\n",
-           100.0 * cratio[rounds / 2]);
+           100.0 * (rounds % 2 ? cratio[rounds / 2] : (cratio[rounds / 2 - 1] + cratio[rounds / 2]) / 2));
     atomic_store(&s_stop, true);
     for (int i = 0; i < users; i++)
         pthread_join(th[i], NULL);
+    pthread_join(sampler, NULL);
     qsort(ratio, (size_t)rounds, sizeof ratio[0], s_cmp);
-    printf("ingest with web load / without, median of %d rounds: %.1f%% (target: at least 95%%)\n",
-           rounds, 100.0 * ratio[rounds / 2]);
+    /* With an even number of rounds, the mean of the two middle ones. */
+    double med = rounds % 2 ? ratio[rounds / 2] : (ratio[rounds / 2 - 1] + ratio[rounds / 2]) / 2;
+    printf("ingest with web load / without (B/A), median of %d rounds: %.1f%% (target: at least 95%%)\n",
+           rounds, 100.0 * med);
     wq_central_stats_t stats;
     if (wq_central_stats(c, &stats, &err) != WQ_OK)
         s_die("stats", err.text);

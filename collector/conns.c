@@ -349,7 +349,7 @@ s_close(wq_conns_t *self, int fd, const char *why)
     if (same && shutdown(fd, SHUT_RDWR) != 0)
         same = false;
     if (same)
-        wq_warn(_("closed the connection of key %s from %s: %s"), c->key[0] ? c->key : "(none yet)", c->addr, why);
+        wq_warn(_("closed the connection of key %s from %s: %s"), c->key[0] ? c->key : _("(none yet)"), c->addr, why);
     s_unauth_done(self, c);
     memset(c, 0, sizeof *c);
     return same;
@@ -374,7 +374,7 @@ wq_conns_close_unlisted(wq_conns_t *self, const wq_peers_t *peers)
     pthread_mutex_lock(&self->lock);
     for (size_t fd = 0; fd < self->nconns; fd++)
         if (self->conns[fd].state == S_AUTHED && !wq_peers_find_key(peers, self->conns[fd].key))
-            n += s_close(self, (int) fd, "its key is no longer in the peers file (revoked)");
+            n += s_close(self, (int) fd, _("its key is no longer in the peers file (revoked)"));
     pthread_mutex_unlock(&self->lock);
     return n;
 }
@@ -406,8 +406,8 @@ wq_conns_check(wq_conns_t *self)
             continue;
         uint64_t n = s_buffered(&self->conns[fd], (int) fd);
         if (n > self->buffer_conn) {
-            snprintf(why, sizeof why, "it sent %" PRIu64 " bytes without completing a message (at most %" PRIu64
-                     " may wait: buffer_max in collector.conf)", n, self->buffer_conn);
+            snprintf(why, sizeof why, _("it sent %" PRIu64 " bytes without completing a message (at most %" PRIu64
+                     " may wait: buffer_max in collector.conf)"), n, self->buffer_conn);
             closed += s_close(self, (int) fd, why);
             continue;
         }
@@ -420,8 +420,8 @@ wq_conns_check(wq_conns_t *self)
     /* Over the total: the largest goes (one per check: the next check
        sees the rest). */
     if (total > self->buffer_max && largest >= 0) {
-        snprintf(why, sizeof why, "connections hold %" PRIu64 " bytes of incomplete messages, over buffer_max = %"
-                 PRIu64 "; this one %" PRIu64, total, self->buffer_max, largest_n);
+        snprintf(why, sizeof why, _("connections hold %" PRIu64 " bytes of incomplete messages, over buffer_max = %"
+                 PRIu64 "; this one %" PRIu64), total, self->buffer_max, largest_n);
         closed += s_close(self, largest, why);
     }
     pthread_mutex_unlock(&self->lock);

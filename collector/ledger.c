@@ -16,6 +16,8 @@
 #include "collector/ledger.h"
 #include "common/i18n.h"
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,9 +121,78 @@ s_int(wq_table_t *t, size_t r, size_t col, int64_t v, int *rc)
         *rc = WQ_E_NOMEM;
 }
 
+/*  ---- snapshots: a long walk in short read transactions ------------------
+
+    A walk reads at most s_chunk index entries in one snapshot; then it
+    copies the key it is at, closes its cursor, resets and renews the read
+    transaction (mdb_txn_reset / mdb_txn_renew: the reader slot is kept, the
+    snapshot is the newest commit) and goes on from the next key. LMDB can
+    reuse the pages freed since a snapshot only once no reader holds it, so
+    a page that walks 85 000 problems no longer pins the writer's free pages
+    for the whole walk (docs/DASHBOARD.md). What a list then gives: every row
+    is read whole in one snapshot (a problem with its status, deadline and
+    enterprise name), rows come in key order, none twice; a row that exists
+    from the start to the end of the walk is in it; a row added or changed
+    during the walk may or may not be, or may show its newer state. A write
+    transaction is never reset (mdb_txn_reset ignores it, mdb_txn_renew
+    refuses it with EINVAL): the walk then simply goes on in it. */
+static atomic_size_t s_chunk = WQ_LEDGER_CHUNK_DEFAULT;
+static atomic_ullong s_renewals;
+
+void
+wq_ledger_set_chunk(size_t entries)
+{
+    atomic_store(&s_chunk, entries);
+}
+
+uint64_t
+wq_ledger_renewals(void)
+{
+    return (uint64_t) atomic_load(&s_renewals);
+}
+
+/*  Close *cur, take a fresh snapshot in txn, open *cur on dbi again. */
+static int
+s_renew(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **cur, wq_err_t *err)
+{
+    mdb_cursor_close(*cur);
+    *cur = NULL;
+    mdb_txn_reset(txn);
+    int mrc = mdb_txn_renew(txn);
+    if (mrc == 0)
+        atomic_fetch_add(&s_renewals, 1);
+    else if (mrc != EINVAL)   /* EINVAL: a write transaction, left as it was */
+        return wq_store_err(mrc, "mdb_txn_renew", err);
+    mrc = mdb_cursor_open(txn, dbi, cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open", err);
+    return WQ_OK;
+}
+
+/*  After `done` entries of a walk at key (klen bytes, copied by the caller
+    to a buffer of its own): if a chunk is full, a fresh snapshot and the
+    cursor on the first key after it (*mrc: that get's result), and true;
+    else false (the caller steps with MDB_NEXT). */
+static bool
+s_chunk_end(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **cur, size_t done, const void *key,
+            size_t klen, MDB_val *k, MDB_val *v, int *mrc, int *rc, wq_err_t *err)
+{
+    size_t chunk = atomic_load(&s_chunk);
+    if (!chunk || done % chunk != 0)
+        return false;
+    if ((*rc = s_renew(txn, dbi, cur, err)) != WQ_OK)
+        return true;
+    *k = (MDB_val){klen, (void *) key};
+    *mrc = mdb_cursor_get(*cur, k, v, MDB_SET_RANGE);
+    if (*mrc == 0 && k->mv_size == klen && memcmp(k->mv_data, key, klen) == 0)
+        *mrc = mdb_cursor_get(*cur, k, v, MDB_NEXT);
+    return true;
+}
+
 /*  Walk the states of the entities of kind ('P' / 'E') under the area
     prefix, from the area index ('A' marks: 'A' kind county(6) entity),
-    calling fn on each decoded, existing state until it returns non-OK. */
+    calling fn on each decoded, existing state until it returns non-OK;
+    in snapshots of s_chunk entries. */
 typedef int (*s_visit_fn)(MDB_txn *txn, wq_central_t *c, const char *entity,
                           const wq_fold_state_t *st, void *arg, wq_err_t *err);
 
@@ -131,8 +202,8 @@ s_walk(MDB_txn *txn, wq_central_t *c, char kind, const char *prefix, s_visit_fn 
 {
     MDB_cursor *cur = NULL;
     int rc = WQ_OK;
-    char start[9];
-    size_t plen = strlen(prefix);
+    char start[9], last[8 + WQ_ENTITY_MAX];
+    size_t plen = strlen(prefix), done = 0;
     int mrc = mdb_cursor_open(txn, c->marks, &cur);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_cursor_open(marks)", err);
@@ -140,17 +211,19 @@ s_walk(MDB_txn *txn, wq_central_t *c, char kind, const char *prefix, s_visit_fn 
     start[1] = kind;
     memcpy(start + 2, prefix, plen);
     MDB_val k = {2 + plen, start}, v;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == WQ_OK;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == 0 && rc == WQ_OK) {
         if (k.mv_size < 2 + plen || memcmp(k.mv_data, start, 2 + plen) != 0)
             break;
         if (k.mv_size < 11 || k.mv_size > 8 + WQ_ENTITY_MAX) {
             rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("an area mark is malformed: run verify"));
             break;
         }
+        size_t klen = k.mv_size;
+        memcpy(last, k.mv_data, klen);
         char entity[WQ_ENTITY_MAX + 1];
-        memcpy(entity, (const char *) k.mv_data + 8, k.mv_size - 8);
-        entity[k.mv_size - 8] = '\0';
+        memcpy(entity, last + 8, klen - 8);
+        entity[klen - 8] = '\0';
         wq_fold_state_t st;
         bool found = false;
         rc = s_state(txn, c, entity, &st, &found, err);
@@ -160,10 +233,13 @@ s_walk(MDB_txn *txn, wq_central_t *c, char kind, const char *prefix, s_visit_fn 
         if (rc == WQ_OK && st.exists)
             rc = fn(txn, c, entity, &st, arg, err);
         wq_fold_state_clear(&st);
+        if (rc == WQ_OK && !s_chunk_end(txn, c->marks, &cur, ++done, last, klen, &k, &v, &mrc, &rc, err))
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
-    mdb_cursor_close(cur);
+    if (cur)
+        mdb_cursor_close(cur);
     return rc;
 }
 
@@ -328,36 +404,43 @@ s_walk_overdue(MDB_txn *txn, wq_central_t *c, s_problems_t *q, wq_err_t *err)
 {
     MDB_cursor *cur = NULL;
     int rc = WQ_OK;
+    char last[34 + WQ_ENTITY_MAX];
+    size_t done = 0;
     int mrc = mdb_cursor_open(txn, c->marks, &cur);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_cursor_open(marks)", err);
     MDB_val k = {1, "O"}, v;
-    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == WQ_OK;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const char *key = k.mv_data;
-        if (key[0] != 'O')
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == 0 && rc == WQ_OK) {
+        if (((const char *) k.mv_data)[0] != 'O')
             break;
         if (k.mv_size < 36 || k.mv_size > 34 + WQ_ENTITY_MAX) {
             rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("an overdue mark is malformed: run verify"));
             break;
         }
+        size_t klen = k.mv_size;
+        memcpy(last, k.mv_data, klen);
+        const char *key = last;
         if (memcmp(key + 1, q->asof, 10) > 0)
             break;
-        if (memcmp(key + 11, q->asof, 10) <= 0 || strncmp(key + 21, q->prefix, strlen(q->prefix)) != 0)
-            continue;
-        char entity[WQ_ENTITY_MAX + 1];
-        memcpy(entity, key + 34, k.mv_size - 34);
-        entity[k.mv_size - 34] = '\0';
-        wq_fold_state_t st;
-        bool found = false;
-        rc = s_state(txn, c, entity, &st, &found, err);
-        if (rc == WQ_OK && found && st.exists)
-            rc = s_problem_row(txn, c, entity, &st, q, err);
-        wq_fold_state_clear(&st);
+        if (memcmp(key + 11, q->asof, 10) > 0 && strncmp(key + 21, q->prefix, strlen(q->prefix)) == 0) {
+            char entity[WQ_ENTITY_MAX + 1];
+            memcpy(entity, key + 34, klen - 34);
+            entity[klen - 34] = '\0';
+            wq_fold_state_t st;
+            bool found = false;
+            rc = s_state(txn, c, entity, &st, &found, err);
+            if (rc == WQ_OK && found && st.exists)
+                rc = s_problem_row(txn, c, entity, &st, q, err);
+            wq_fold_state_clear(&st);
+        }
+        if (rc == WQ_OK && !s_chunk_end(txn, c->marks, &cur, ++done, last, klen, &k, &v, &mrc, &rc, err))
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (rc == WQ_OK && mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
-    mdb_cursor_close(cur);
+    if (cur)
+        mdb_cursor_close(cur);
     return rc;
 }
 

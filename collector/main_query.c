@@ -13,6 +13,7 @@
     of those to check.
     =========================================================================
 */
+#include "collector/casetext.h"
 #include "collector/peers.h"
 #include "common/i18n.h"
 #include "common/date.h"
@@ -648,6 +649,12 @@ s_query(const s_opts_t *o, zcert_t *cert, const char *server_key, const char *na
         snprintf(cursor, sizeof cursor, "%s", next);
     }
     wq_table_t *shown = NULL;
+    /* The case file's table is read by people: its codes and words in
+       their language (CSV and JSON keep the codes, for scripts). */
+    if (strcmp(name, "enterprise") == 0 && o->format == WQ_FORMAT_TABLE && wq_casetext_localize(all) != WQ_OK) {
+        fprintf(stderr, _("wanqi-query: out of memory writing the case file\n"));
+        goto done;
+    }
     if (strcmp(name, "summary") == 0) {
         shown = s_shape_summary(all, o->columns, o->format);
         if (!shown) {

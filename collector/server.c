@@ -837,11 +837,11 @@ s_handle_ingest(wq_server_t *self, s_in_t *in)
         s_send_error(self, self->ingest, in, WQ_E_AUTH, 0, text);
         s_forget_key(self, in->key);
         if (!peer)
-            wq_conns_close_key(self->conns, in->key, "its key is no longer authorized");
+            wq_conns_close_key(self->conns, in->key, _("its key is no longer authorized"));
         return;
     }
     char who[128];
-    snprintf(who, sizeof who, "agent %s", peer->id);
+    snprintf(who, sizeof who, _("agent %s"), peer->id);
     wq_err_t err;
     wq_msg_t *msg = s_decode(in, who, &err);
     if (msg && msg->type == WQ_MSG_BATCH) {
@@ -1086,7 +1086,7 @@ s_handle_query(wq_server_t *self, zsock_t *sock, s_in_t *in)
     bool known = s_peer_find(self, in->key, &peer);
     char text[WQ_TEXT_MAX];
     char who[128];
-    snprintf(who, sizeof who, "query client %s", known ? peer.id : in->key);
+    snprintf(who, sizeof who, _("query client %s"), known ? peer.id : in->key);
     /* The key's role first, before any decoding: a key that is not a query
        client costs the collector nothing more than this ERROR (it cannot
        know the request id without decoding, so the refusal is an ERROR,
@@ -1100,7 +1100,7 @@ s_handle_query(wq_server_t *self, zsock_t *sock, s_in_t *in)
                  in->key);
         s_send_error(self, sock, in, WQ_E_AUTH, 0, text);
         if (!known)
-            wq_conns_close_key(self->conns, in->key, "its key is no longer authorized");
+            wq_conns_close_key(self->conns, in->key, _("its key is no longer authorized"));
         return;
     }
     wq_err_t err;

@@ -20,6 +20,7 @@
 #include "collector/dash/export.h"
 #include "collector/dash/labels.h"
 #include "collector/dash/scope.h"
+#include "collector/ledger.h"
 #include "collector/peers.h"
 #include "common/creditcode.h"
 #include "common/date.h"
@@ -77,25 +78,80 @@ static double s_secs(const struct timespec *a, const struct timespec *b)
     return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-/*  Run a query, timing it for /metrics. params: NULL-terminated key, value pairs
-    (a NULL or empty value leaves the parameter out). */
-static int s_query(dash_app_t *app, const char *name, const char *const *kv, wq_table_t **out,
-                   wq_err_t *err)
+/*  How long a request waits for another that computes the same result
+    (qcache.h) before it runs the query itself. */
+#define S_WAIT_S 30
+
+/*  A query's result: shared from the cache (ref) or the request's own (own). */
+typedef struct {
+    const wq_table_t *t;
+    dash_qref_t *ref;
+    wq_table_t *own;
+} s_res_t;
+
+static void s_res_free(dash_app_t *app, s_res_t *res)
+{
+    dash_qcache_release(app->cache, &res->ref);
+    wq_table_destroy(&res->own);
+    res->t = NULL;
+}
+
+/*  Run a query, timing it for /metrics, or take its result from the cache
+    (shared, read-only), or wait for the request computing it. params:
+    NULL-terminated key, value pairs (a NULL or empty value leaves the
+    parameter out). */
+static int s_query_res(dash_app_t *app, const char *name, const char *const *kv, s_res_t *res,
+                       wq_err_t *err)
 {
     wq_param_t p[16];
     size_t n = 0;
+    memset(res, 0, sizeof *res);
     for (size_t i = 0; kv && kv[i] && n < 16; i += 2)
         if (kv[i + 1] && kv[i + 1][0])
             p[n++] = (wq_param_t){(char *)kv[i], (char *)kv[i + 1]};
-    if (app->cache && (*out = dash_qcache_get(app->cache, name, p, n)) != NULL)
+    bool claim = false;
+    if (app->cache && (res->ref = dash_qcache_acquire(app->cache, name, p, n, S_WAIT_S, &claim))) {
+        res->t = dash_qref_table(res->ref);
         return WQ_OK;
+    }
     struct timespec t0, t1;
+    wq_table_t *t = NULL;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = wq_central_query(app->central, name, p, n, out, err);
+    int rc = wq_central_query(app->central, name, p, n, &t, err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     dash_metrics_observe(app->metrics, name, s_secs(&t0, &t1));
-    if (rc == WQ_OK && app->cache)
-        dash_qcache_put(app->cache, name, p, n, *out);
+    if (rc != WQ_OK) {
+        if (claim)
+            dash_qcache_abandon(app->cache, name, p, n);
+        return rc;
+    }
+    if (!claim) {
+        res->own = t;
+        res->t = t;
+        return WQ_OK;
+    }
+    if (!(res->ref = dash_qcache_publish(app->cache, name, p, n, t)))
+        return wq_err_set(err, WQ_E_NOMEM, "query", "%s", _("out of memory"));
+    res->t = dash_qref_table(res->ref);
+    return WQ_OK;
+}
+
+/*  As s_query_res, the result a table of the caller's own (to change). */
+static int s_query(dash_app_t *app, const char *name, const char *const *kv, wq_table_t **out,
+                   wq_err_t *err)
+{
+    s_res_t res;
+    *out = NULL;
+    int rc = s_query_res(app, name, kv, &res, err);
+    if (rc != WQ_OK)
+        return rc;
+    if (res.own) {
+        *out = res.own;
+        res.own = NULL;
+    } else if (!(*out = dash_table_copy(res.t))) {
+        rc = wq_err_set(err, WQ_E_NOMEM, "query", "%s", _("out of memory"));
+    }
+    s_res_free(app, &res);
     return rc;
 }
 
@@ -662,14 +718,15 @@ static void h_problems(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     const char *status = wq_web_query(req, "status"), *category = wq_web_query(req, "category");
     const char *severity = wq_web_query(req, "severity"), *overdue = wq_web_query(req, "overdue");
     const char *asof = wq_web_query(req, "asof");
-    wq_table_t *t = NULL;
+    s_res_t res;
     wq_err_t err;
     const char *kv[] = {"area", area, "status", status, "category", category, "severity", severity,
                         "overdue", overdue, "asof", asof, NULL};
-    if (s_query(app, "problems", kv, &t, &err) != WQ_OK) {
+    if (s_query_res(app, "problems", kv, &res, &err) != WQ_OK) {
         s_query_failed(resp, "problems", &err);
         return;
     }
+    const wq_table_t *t = res.t;
     if (s_export(app, req, resp, "problems", t, s_problem_cols,
                  sizeof s_problem_cols / sizeof s_problem_cols[0], "问题台账", area))
         goto done;
@@ -708,7 +765,7 @@ static void h_problems(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     wq_wbuf_free(&q);
     s_end(resp);
 done:
-    wq_table_destroy(&t);
+    s_res_free(app, &res);
 }
 
 /*  ---- 企业 ---------------------------------------------------------------- */
@@ -723,13 +780,14 @@ static void h_enterprises(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     if (!s_area(req, resp, area))
         return;
     const char *q = wq_web_query(req, "q");
-    wq_table_t *t = NULL;
+    s_res_t res;
     wq_err_t err;
     const char *kv[] = {"area", area, "q", q, NULL};
-    if (s_query(app, "enterprises", kv, &t, &err) != WQ_OK) {
+    if (s_query_res(app, "enterprises", kv, &res, &err) != WQ_OK) {
         s_query_failed(resp, "enterprises", &err);
         return;
     }
+    const wq_table_t *t = res.t;
     if (s_export(app, req, resp, "enterprises", t, s_ent_cols, 5, "企业", area))
         goto done;
     char title[128];
@@ -752,7 +810,7 @@ static void h_enterprises(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     wq_wbuf_free(&qs);
     s_end(resp);
 done:
-    wq_table_destroy(&t);
+    s_res_free(app, &res);
 }
 
 static void h_enterprise(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
@@ -882,14 +940,16 @@ static void h_sync(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     const char *dq = wq_web_query(req, "days");
     if (dq && atoi(dq) > 0 && atoi(dq) < 3650)
         days = (unsigned)atoi(dq);
-    wq_table_t *agents = NULL, *t = NULL;
+    wq_table_t *t = NULL;
+    s_res_t res;
     wq_peers_t *peers = NULL;
     wq_err_t err;
     const char *kv[] = {"area", area, NULL};
-    if (s_query(app, "agents", kv, &agents, &err) != WQ_OK) {
+    if (s_query_res(app, "agents", kv, &res, &err) != WQ_OK) {
         s_query_failed(resp, "agents", &err);
         return;
     }
+    const wq_table_t *agents = res.t;
     int prc = wq_peers_load(app->peers_path, &peers, &err);
     if (prc != WQ_OK)
         wq_warn(_("web: cannot read the peers file %s: %s (never-connected agents not shown)"),
@@ -981,7 +1041,7 @@ static void h_sync(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     s_end(resp);
 done:
     wq_peers_destroy(&peers);
-    wq_table_destroy(&agents);
+    s_res_free(app, &res);
     wq_table_destroy(&t);
 }
 
@@ -1059,7 +1119,25 @@ static void h_metrics(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     if (dash_metrics_write(app->metrics, app->central, wq_web_out(resp), &err) != WQ_OK) {
         wq_error(_("web: /metrics: %s"), err.text);
         wq_web_error(resp, 500, "metrics unavailable: see the log");
+        return;
     }
+    /* How much the shared results and the short snapshots do (docs/DASHBOARD.md). */
+    uint64_t computed = 0, waited = 0;
+    if (app->cache)
+        dash_qcache_counts(app->cache, &computed, &waited);
+    wq_wbuf_printf(wq_web_out(resp),
+                   "# HELP wanqi_web_results_computed_total Query results computed and shared.\n"
+                   "# TYPE wanqi_web_results_computed_total counter\n"
+                   "wanqi_web_results_computed_total %" PRIu64 "\n"
+                   "# HELP wanqi_web_result_waits_total Requests that waited for a result another "
+                   "request was computing.\n"
+                   "# TYPE wanqi_web_result_waits_total counter\n"
+                   "wanqi_web_result_waits_total %" PRIu64 "\n"
+                   "# HELP wanqi_web_snapshots_renewed_total Fresh snapshots taken within long "
+                   "list walks.\n"
+                   "# TYPE wanqi_web_snapshots_renewed_total counter\n"
+                   "wanqi_web_snapshots_renewed_total %" PRIu64 "\n",
+                   computed, waited, wq_ledger_renewals());
 }
 
 int dash_routes(wq_web_t *web, dash_app_t *app, wq_err_t *err)

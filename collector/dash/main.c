@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include "collector/central.h"
 #include "collector/config.h"
+#include "collector/ledger.h"
 #include "collector/dash/dash.h"
 #include "collector/dash/scope.h"
 #include "common/division.h"
@@ -40,7 +41,7 @@ static int s_usage(FILE *out)
     fprintf(out,
             _("usage: wanqi-web run [--dir DIR] [--listen HOST:PORT] [--tls-cert PEM --tls-key PEM]\n"
             "                     [--silent-days N] [--threads N] [--sched idle|normal] [--nice N]\n"
-            "                     [--cache-seconds N]\n"
+            "                     [--io idle|low] [--cache-seconds N] [--walk-chunk N]\n"
             "       wanqi-web user add NAME --role province|city|county --area CODE [--dir DIR]\n"
             "       wanqi-web user passwd NAME [--dir DIR]\n"
             "       wanqi-web user remove NAME [--dir DIR]\n"
@@ -54,12 +55,18 @@ static int s_usage(FILE *out)
             "  --tls-cert/--tls-key  PEM certificate and key for HTTPS (docs/DEPLOY.md)\n"
             "  --silent-days N    agents silent this long are shown in red (default 3)\n"
             "  --threads N        request threads (default 4)\n"
-            "  --sched idle       (default) every thread runs under SCHED_IDLE with idle I/O\n"
-            "                     priority: it gets only the CPU and disk time the collector\n"
-            "                     does not want; --sched normal: ordinary time sharing\n"
+            "  --sched idle       (default) every thread runs under SCHED_IDLE: it gets only\n"
+            "                     the CPU time the collector does not want; --sched normal:\n"
+            "                     ordinary time sharing at --nice\n"
             "  --nice N           with --sched normal (or if SCHED_IDLE is refused): CPU\n"
             "                     priority below the collector's (default 10; 0..19)\n"
-            "  --cache-seconds N  keep query results this long for all users (default 15; 0: off)\n\n"
+            "  --io low           (default) the lowest best-effort disk priority: reads wait\n"
+            "                     behind the collector's but are never starved; --io idle:\n"
+            "                     disk time only when the disk is otherwise idle\n"
+            "  --cache-seconds N  keep query results this long for all users (default 15; 0: off)\n"
+            "  --walk-chunk N     index entries a long list (ledger, search) reads in one\n"
+            "                     snapshot before it takes a fresh one (default 256; 0: one\n"
+            "                     snapshot per query)\n\n"
             "Passwords are read from standard input (one line; not echoed on a terminal).\n"
             "Exit: 0 ok, 1 failure, 2 bad usage.\n"),
             WQ_COLLECTOR_DIR_ENV, WQ_COLLECTOR_DEFAULT_DIR, S_ACCOUNTS_FILE);
@@ -97,23 +104,26 @@ static int s_read_password(const char *prompt, char *buf, size_t size)
 }
 
 /*  Give way to ingest (docs/DASHBOARD.md, "Why it cannot slow ingest").
-    Under SCHED_IDLE the kernel runs a thread only when no ordinary thread
-    of the host wants that CPU, so the collector's ingest never waits for
-    a page; idle I/O priority does the same for the disk (with the BFQ
-    scheduler; others ignore it). Both are set on this thread before the
-    request threads exist: threads created later inherit them. Lowering
-    one's own priority needs no privilege. If idle is refused (a seccomp
-    or container policy), fall back to nice. */
-static void s_give_way(bool idle, int niceness)
+    CPU: under SCHED_IDLE the kernel runs a thread only when no ordinary
+    thread of the host wants that CPU (else nice). Disk: the lowest
+    best-effort level (--io low), or the idle class (--io idle: served only
+    when the disk has been idle a while, under BFQ; other schedulers
+    ignore both). Not the idle class by default: a page's read transaction
+    lasts until its reads are served, and an idle-class read behind the
+    collector's stream of fsyncs can wait seconds, pinning a snapshot.
+    Both are set on this thread before the request threads exist: threads
+    created later inherit them. Lowering one's own priority needs no
+    privilege (raising it again would: the choice is made once). If idle is
+    refused (a seccomp or container policy), fall back to nice. */
+static void s_give_way(bool idle, int niceness, bool io_idle)
 {
+    int io = io_idle ? IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0) : IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 7);
+    if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, io) != 0)
+        wq_warn(_("cannot set the I/O priority: %s"), strerror(errno));
     if (idle) {
         struct sched_param sp = {.sched_priority = 0};
         if (sched_setscheduler(0, SCHED_IDLE, &sp) == 0) {
-            if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
-                        IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0)) != 0)
-                wq_warn(_("cannot set the idle I/O priority: %s (pages still yield the CPU)"),
-                        strerror(errno));
-            wq_info(_("running under SCHED_IDLE with idle I/O priority: ingest comes first"));
+            wq_info(_("running under SCHED_IDLE: ingest comes first"));
             return;
         }
         wq_warn(_("cannot run under SCHED_IDLE: %s; lowering the priority with nice %d instead"),
@@ -218,7 +228,8 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
     const char *listen = "127.0.0.1:8480", *cert = NULL, *key = NULL;
     unsigned silent = 3, threads = 4;
     int niceness = 10, cache_s = 15;
-    bool idle = true;
+    long chunk = WQ_LEDGER_CHUNK_DEFAULT;
+    bool idle = true, io_idle = false;
     static const struct option opts[] = {{"listen", required_argument, 0, 'l'},
                                          {"tls-cert", required_argument, 0, 'c'},
                                          {"tls-key", required_argument, 0, 'k'},
@@ -227,6 +238,8 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
                                          {"nice", required_argument, 0, 'n'},
                                          {"cache-seconds", required_argument, 0, 'C'},
                                          {"sched", required_argument, 0, 'S'},
+                                         {"io", required_argument, 0, 'I'},
+                                         {"walk-chunk", required_argument, 0, 'W'},
                                          {0, 0, 0, 0}};
     int ch;
     optind = 1;
@@ -246,6 +259,14 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
             }
             idle = strcmp(optarg, "idle") == 0;
             break;
+        case 'I':
+            if (strcmp(optarg, "idle") != 0 && strcmp(optarg, "low") != 0) {
+                fprintf(stderr, _("wanqi-web: --io is idle or low\n"));
+                return 2;
+            }
+            io_idle = strcmp(optarg, "idle") == 0;
+            break;
+        case 'W': chunk = strtol(optarg, NULL, 10); break;
         default: return s_usage(stderr);
         }
     }
@@ -254,8 +275,13 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
                         "--cache-seconds 0..3600\n"));
         return 2;
     }
+    if (chunk < 0 || chunk > 1000000) {
+        fprintf(stderr, _("wanqi-web: --walk-chunk is 0..1000000\n"));
+        return 2;
+    }
+    wq_ledger_set_chunk((size_t)chunk);
     /* Pages yield the CPU and the disk to the collector on the same host. */
-    s_give_way(idle, niceness);
+    s_give_way(idle, niceness, io_idle);
     int ret = 1;
     wq_err_t err;
     char text[512];

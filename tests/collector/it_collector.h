@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "common/creditcode.h"
@@ -230,6 +231,72 @@ it_authorize_agent(it_env_t *env, const char *agent, const char *county)
     return cert;
 }
 
+/*  Append a setting ("key = value") to the collector's configuration. */
+IT_STATIC void
+it_conf_add(it_env_t *env, const char *line)
+{
+    char *path = ts_strf("%s/collector.conf", env->cdir);
+    char *text = ts_read_file(path);
+    assert_non_null(text);
+    char *more = ts_strf("%s\n%s\n", text, line);
+    ts_write_file(path, more);
+    free(more);
+    free(text);
+    free(path);
+}
+
+typedef struct {
+    const char *path;
+    const char *text;
+    int count;                  /* occurrences wanted */
+} it_logwait_t;
+
+IT_STATIC bool
+it_log_has(void *arg)
+{
+    it_logwait_t *w = arg;
+    char *log = ts_read_file(w->path);
+    int n = 0;
+    for (const char *p = log; p && (p = strstr(p, w->text)); p++)
+        n++;
+    free(log);
+    return n >= w->count;
+}
+
+/*  Wait until the collector's log shows text count times (fails the test
+    after IT_TIMEOUT_MS). */
+IT_STATIC void
+it_wait_log(it_env_t *env, const char *text, int count)
+{
+    it_logwait_t w = {env->log, text, count};
+    if (!ts_wait_until(it_log_has, &w, IT_TIMEOUT_MS))
+        ts_fail("the collector did not log \"%s\" %d times within %d s (log %s)", text, count,
+                IT_TIMEOUT_MS / 1000, env->log);
+}
+
+/*  Revoke a peer: remove the one line of the peers file that contains
+    `which` (a key or an agent id), then make the collector reload (SIGHUP). */
+IT_STATIC void
+it_revoke(it_env_t *env, const char *which)
+{
+    char *path = ts_strf("%s/peers", env->cdir);
+    char *text = ts_read_file(path);
+    assert_non_null(text);
+    char *line = strstr(text, which);
+    assert_non_null(line);
+    while (line > text && line[-1] != '\n')
+        line--;
+    char *end = strchr(line, '\n');
+    assert_non_null(end);
+    memmove(line, end + 1, strlen(end + 1) + 1);
+    assert_null(strstr(text, which));
+    ts_write_file(path, text);
+    assert_int_equal(chmod(path, 0600), 0);
+    free(text);
+    free(path);
+    ts_kill(env->pid, SIGHUP);
+}
+
 /*  Run wanqi-query with the test client; returns the exit status. */
 IT_STATIC int
 it_query(it_env_t *env, char **out, char **errout, const char *a1, const char *a2, const char *a3,
@@ -258,8 +325,13 @@ typedef struct {
 
 IT_STATIC int s_it_monitor_seq = 0;
 
+/*  A test agent's DEALER connected to the collector's ingest endpoint, with
+    a monitor reporting the ZeroMQ events `events` (it_agent_event), and
+    reconnecting after reconnect_ms when the connection breaks (0: ZeroMQ's
+    default; a long one keeps a connection the collector closed closed). */
 IT_STATIC void
-it_agent_connect(it_agent_t *a, it_env_t *env, zcert_t *cert, const char *agent, const char *county, uint32_t inc)
+it_agent_connect_ex(it_agent_t *a, it_env_t *env, zcert_t *cert, const char *agent, const char *county,
+                    uint32_t inc, int events, int reconnect_ms)
 {
     memset(a, 0, sizeof *a);
     snprintf(a->agent, sizeof a->agent, "%s", agent);
@@ -271,15 +343,23 @@ it_agent_connect(it_agent_t *a, it_env_t *env, zcert_t *cert, const char *agent,
     assert_non_null(a->monitor);
     zsock_set_linger(a->dealer, 0);
     zsock_set_linger(a->monitor, 0);
+    if (reconnect_ms > 0)
+        zsock_set_reconnect_ivl(a->dealer, reconnect_ms);
     zcert_apply(cert, a->dealer);
     zsock_set_curve_serverkey(a->dealer, env->key);
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://it-monitor-%d", ++s_it_monitor_seq);
-    assert_int_equal(zmq_socket_monitor(zsock_resolve(a->dealer), ep,
-                                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
-                     0);
+    assert_int_equal(zmq_socket_monitor(zsock_resolve(a->dealer), ep, events), 0);
     assert_int_equal(zsock_connect(a->monitor, "%s", ep), 0);
     assert_int_equal(zsock_connect(a->dealer, "%s", env->ingest), 0);
+}
+
+/*  A test agent whose monitor reports the handshake's success or refusal. */
+IT_STATIC void
+it_agent_connect(it_agent_t *a, it_env_t *env, zcert_t *cert, const char *agent, const char *county, uint32_t inc)
+{
+    it_agent_connect_ex(a, env, cert, agent, county, inc,
+                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, 0);
 }
 
 IT_STATIC void

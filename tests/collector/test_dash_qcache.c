@@ -1,12 +1,16 @@
 /*  test_dash_qcache - the dashboard's short-lived query results: a kept
     result comes back as an equal, independent copy; other parameters
     miss; ttl 0 keeps nothing; a full cache replaces its oldest entry; the
-    same key is replaced in place. */
+    same key is replaced in place. Shared results: a request that finds
+    the result being computed waits for it and gets the same table; an
+    abandoned claim passes to a waiter; a reference outlives its entry. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 #include "collector/dash/qcache.h"
 
 static wq_table_t *s_table(int64_t v)
@@ -76,10 +80,92 @@ static void test_qcache(void **state)
     dash_qcache_destroy(&c);
 }
 
+typedef struct {
+    dash_qcache_t *c;
+    dash_qref_t *ref;
+    bool claim;
+} s_waiter_t;
+
+static void *s_wait(void *arg)
+{
+    s_waiter_t *w = arg;
+    wq_param_t p[] = {{"area", "130100"}};
+    w->ref = dash_qcache_acquire(w->c, "problems", p, 1, 600, &w->claim);
+    return NULL;
+}
+
+/*  Until the cache has counted `n` waiting requests (a deadline of 60 s). */
+static void s_until_waited(dash_qcache_t *c, uint64_t n)
+{
+    uint64_t computed, waited = 0;
+    for (int i = 0; i < 6000; i++) {
+        dash_qcache_counts(c, &computed, &waited);
+        if (waited >= n)
+            return;
+        usleep(10000);
+    }
+    fail_msg("no request waited for the result being computed (%llu)", (unsigned long long)waited);
+}
+
+static void test_qcache_shared(void **state)
+{
+    (void)state;
+    dash_qcache_t *c = dash_qcache_new(2, 600);
+    wq_param_t p1[] = {{"area", "130100"}}, p2[] = {{"area", "130200"}}, p3[] = {{"area", "130300"}};
+    bool claim = false;
+    assert_null(dash_qcache_acquire(c, "problems", p1, 1, 600, &claim));
+    assert_true(claim);   /* ours to compute */
+    /* a second request for it waits for ours, then shares our table */
+    s_waiter_t w = {.c = c};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, s_wait, &w), 0);
+    s_until_waited(c, 1);
+    dash_qref_t *mine = dash_qcache_publish(c, "problems", p1, 1, s_table(42));
+    assert_non_null(mine);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_non_null(w.ref);
+    assert_false(w.claim);
+    assert_ptr_equal(dash_qref_table(w.ref), dash_qref_table(mine));
+    assert_int_equal(wq_table_cell(dash_qref_table(w.ref), 0, 1)->i, 42);
+    uint64_t computed, waited;
+    dash_qcache_counts(c, &computed, &waited);
+    assert_int_equal(computed, 1);
+    assert_int_equal(waited, 1);
+    dash_qcache_release(c, &w.ref);
+    assert_null(w.ref);
+    /* a reference outlives its entry: two other keys push it out */
+    dash_qcache_put(c, "summary", p2, 1, dash_qref_table(mine));
+    dash_qcache_put(c, "summary", p3, 1, dash_qref_table(mine));
+    assert_null(dash_qcache_get(c, "problems", p1, 1));
+    assert_int_equal(wq_table_cell(dash_qref_table(mine), 0, 1)->i, 42);
+    dash_qcache_release(c, &mine);
+    /* an abandoned claim: the waiter claims it and computes it itself */
+    wq_param_t p4[] = {{"area", "130100"}};
+    assert_null(dash_qcache_acquire(c, "problems", p4, 1, 600, &claim));
+    assert_true(claim);
+    w = (s_waiter_t){.c = c};
+    assert_int_equal(pthread_create(&th, NULL, s_wait, &w), 0);
+    s_until_waited(c, 2);
+    dash_qcache_abandon(c, "problems", p4, 1);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_null(w.ref);
+    assert_true(w.claim);
+    dash_qcache_abandon(c, "problems", p4, 1);
+    dash_qcache_destroy(&c);
+    /* ttl 0: no sharing, no waiting: every request computes */
+    c = dash_qcache_new(4, 0);
+    assert_null(dash_qcache_acquire(c, "problems", p1, 1, 600, &claim));
+    assert_false(claim);
+    assert_null(dash_qcache_acquire(c, "problems", p1, 1, 600, &claim));
+    assert_false(claim);
+    dash_qcache_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qcache),
+        cmocka_unit_test(test_qcache_shared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,34 +15,6 @@
 #define B_ID "131102-01"     /* 桃城区, 衡水市 */
 #define B_COUNTY "131102"
 
-typedef struct {
-    const char *path;
-    const char *text;
-    int count;               /* occurrences wanted */
-} s_logwait_t;
-
-static bool
-s_log_has(void *arg)
-{
-    s_logwait_t *w = arg;
-    char *log = ts_read_file(w->path);
-    int n = 0;
-    for (const char *p = log; p && (p = strstr(p, w->text)); p++)
-        n++;
-    free(log);
-    return n >= w->count;
-}
-
-/*  Wait until the collector's log shows text count times. */
-static void
-s_wait_log(it_env_t *env, const char *text, int count)
-{
-    s_logwait_t w = {env->log, text, count};
-    if (!ts_wait_until(s_log_has, &w, IT_TIMEOUT_MS))
-        ts_fail("the collector did not log \"%s\" %d times within %d s (log %s)", text, count,
-                IT_TIMEOUT_MS / 1000, env->log);
-}
-
 /*  A key authorized while the collector runs gets in after SIGHUP; a key
     removed from the file is refused on its open connection. */
 static void
@@ -73,7 +45,7 @@ test_sighup_reloads_peers(void **state)
                     "--agent-id", B_ID, "--county", B_COUNTY, NULL};
     assert_int_equal(it_run(NULL, NULL, auth), 0);
     ts_kill(env.pid, SIGHUP);
-    s_wait_log(&env, "peers reloaded", 1);
+    it_wait_log(&env, "peers reloaded", 1);
     it_agent_connect(&b, &env, cb, B_ID, B_COUNTY, 0xb0b0b0b0u);
     assert_int_equal(it_hello(&b), 0);
     it_batch_acked(&b, 1, 8, 200);
@@ -84,21 +56,9 @@ test_sighup_reloads_peers(void **state)
     /* Remove A from the file (keep B and the client), reload: A's open
        connection is closed by the collector at the reload, and its
        reconnection is refused at the handshake (docs/SECURITY.md). */
-    char *peers_path = ts_strf("%s/peers", env.cdir);
-    char *peers = ts_read_file(peers_path);
-    assert_non_null(peers);
-    char *line = strstr(peers, "\nagent\t");
-    assert_non_null(line);
-    assert_non_null(strstr(line, A_ID));
-    char *eol = strchr(line + 1, '\n');
-    assert_non_null(eol);
-    memmove(line, eol, strlen(eol) + 1);
-    assert_null(strstr(peers, A_ID));
-    ts_write_file(peers_path, peers);
-    free(peers);
-    ts_kill(env.pid, SIGHUP);
-    s_wait_log(&env, "peers reloaded", 2);
-    s_wait_log(&env, "closed the connection of key", 1);
+    it_revoke(&env, A_ID);
+    it_wait_log(&env, "peers reloaded", 2);
+    it_wait_log(&env, "closed the connection of key", 1);
     int ev;
     do
         ev = it_agent_event(&a, IT_TIMEOUT_MS);
@@ -106,9 +66,10 @@ test_sighup_reloads_peers(void **state)
     assert_int_equal(ev, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
 
     /* A broken peers file is refused; the previous list stays in force. */
+    char *peers_path = ts_strf("%s/peers", env.cdir);
     ts_write_file(peers_path, "agent nonsense\n");
     ts_kill(env.pid, SIGHUP);
-    s_wait_log(&env, "peers not reloaded", 1);
+    it_wait_log(&env, "peers not reloaded", 1);
     it_batch_acked(&b, 9, 12, 200);
 
     /* 4 + 4 records of A (2 enterprises, 6 visits), 12 of B (3, 9). */
@@ -177,7 +138,7 @@ test_store_full(void **state)
     }
     assert_true(full);
     assert_true(acked > 0);
-    s_wait_log(&env, "STORE FULL", 1);
+    it_wait_log(&env, "STORE FULL", 1);
     /* Nothing of the refused batch was kept. */
     it_send_hello(&a, NULL, next + 49, 50);
     wq_msg_t *w = it_expect(&a, WQ_MSG_WELCOME);

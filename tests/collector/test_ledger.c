@@ -7,6 +7,7 @@
 */
 #include "test_central_fixture.h"
 
+#include "collector/ledger.h"
 #include "tests/support/testsupport.h"
 
 static void
@@ -196,11 +197,99 @@ test_ledger_and_readonly(void **state)
     ts_tmpdir_remove(&dir);
 }
 
+/*  The ledger's walks in many short snapshots (wq_ledger_set_chunk) give
+    the same rows, in the same order, as in one read transaction, on the
+    writable and on the read-only store: problems (all, a city, a county,
+    filtered, overdue) and enterprises (all, a search). */
+static void
+test_ledger_chunked(void **state)
+{
+    (void) state;
+    char *dir = ts_tmpdir();
+    wq_central_t *c = NULL;
+    wq_err_t err;
+    if (wq_central_open(dir, 64u << 20, &c, &err) != WQ_OK)
+        fail_msg("open: %s", err.text);
+    static const char *const counties[] = {"130102", "130104", "130203"};
+    static const char *const cats[] = {"air", "water", "noise"};
+    tc_stream_t s[3];
+    for (int i = 0; i < 3; i++) {
+        char agent[16];
+        snprintf(agent, sizeof agent, "%s-01", counties[i]);
+        tc_stream_init(&s[i], agent, counties[i], 0x1000u + (uint32_t) i);
+        for (int e = 0; e < 12; e++) {
+            char code[19], name[64], date[11], dl[11];
+            tc_code(100 * i + e + 1, code);
+            snprintf(name, sizeof name, "企业%d-%d有限公司", i, e);
+            tc_add(&s[i], WQ_REC_ENTERPRISE, "2019-02-01", "ent", code, "name", name, "industry",
+                   "C2614", NULL);
+            for (int p = 0; p < 3; p++) {
+                snprintf(date, sizeof date, "2019-%02d-%02d", 3 + p, 1 + e);
+                snprintf(dl, sizeof dl, "2019-%02d-%02d", 4 + p + e % 3, 1 + e);
+                uint64_t pid = tc_add(&s[i], WQ_REC_PROBLEM, date, "ent", code, "category",
+                                      cats[(e + p) % 3], "severity", "general", "description", "问题",
+                                      NULL);
+                char pidtext[WQ_EVENT_ID_MAX];
+                snprintf(pidtext, sizeof pidtext, "%s", tc_id(&s[i], pid));
+                tc_add(&s[i], WQ_REC_PLAN, date, "ent", code, "problem", pidtext, "measures", "整改",
+                       "deadline", dl, NULL);
+                if ((e + p) % 4 == 0)
+                    tc_add(&s[i], WQ_REC_PROGRESS, "2019-08-01", "ent", code, "problem", pidtext,
+                           "status", "rectified", NULL);
+            }
+        }
+        tc_send_all(c, &s[i], 25);
+    }
+    static const char *const q[][5] = {
+        {"problems", "area=130000", "asof=2019-12-31", NULL},
+        {"problems", "area=130000", NULL},
+        {"problems", "area=130100", "asof=2019-06-15", NULL},
+        {"problems", "area=130104", "asof=2019-07-01", "category=water", NULL},
+        {"problems", "area=130000", "asof=2019-06-15", "overdue=yes", NULL},
+        {"problems", "area=130100", "asof=2019-09-01", "overdue=no", NULL},
+        {"enterprises", "area=130000", NULL},
+        {"enterprises", "area=130100", "q=企业1-", NULL},
+    };
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+            wq_ledger_set_chunk(0);
+            uint64_t r0 = wq_ledger_renewals();
+            wq_table_t *whole = tc_query(c, q[i][0], q[i][1], q[i][2], q[i][3], q[i][4], NULL);
+            assert_int_equal(wq_ledger_renewals(), r0);   /* chunk 0: one snapshot */
+            assert_true(wq_table_nrows(whole) > 0);
+            static const size_t chunks[] = {1, 2, 7, WQ_LEDGER_CHUNK_DEFAULT};
+            for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+                wq_ledger_set_chunk(chunks[k]);
+                r0 = wq_ledger_renewals();
+                wq_table_t *t = tc_query(c, q[i][0], q[i][1], q[i][2], q[i][3], q[i][4], NULL);
+                if (!tc_tables_equal(whole, t))
+                    fail_msg("%s %s %s %s: chunks of %zu differ from one snapshot (%zu / %zu rows)",
+                             q[i][0], q[i][1], q[i][2] ? q[i][2] : "", q[i][3] ? q[i][3] : "",
+                             chunks[k], wq_table_nrows(t), wq_table_nrows(whole));
+                if (chunks[k] == 1)   /* at least one fresh snapshot per row read */
+                    assert_true(wq_ledger_renewals() - r0 >= wq_table_nrows(t));
+                wq_table_destroy(&t);
+            }
+            wq_table_destroy(&whole);
+        }
+        if (pass == 0) {   /* again on the read-only store, as wanqi-web opens it */
+            wq_central_destroy(&c);
+            assert_int_equal(wq_central_open_readonly(dir, &c, &err), WQ_OK);
+        }
+    }
+    wq_ledger_set_chunk(WQ_LEDGER_CHUNK_DEFAULT);
+    wq_central_destroy(&c);
+    for (int i = 0; i < 3; i++)
+        tc_stream_free(&s[i]);
+    ts_tmpdir_remove(&dir);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ledger_and_readonly),
+        cmocka_unit_test(test_ledger_chunked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

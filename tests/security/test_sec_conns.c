@@ -23,7 +23,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define A_ID "130102-01"
@@ -31,90 +30,12 @@
 #define B_ID "130627-01"
 #define B_COUNTY "130627"
 
-/*  Append a setting to the collector's configuration file. */
-static void
-s_conf_add(it_env_t *env, const char *line)
-{
-    char *path = ts_strf("%s/collector.conf", env->cdir);
-    char *text = ts_read_file(path);
-    assert_non_null(text);
-    char *more = ts_strf("%s\n%s\n", text, line);
-    ts_write_file(path, more);
-    free(more);
-    free(text);
-    free(path);
-}
-
 /*  A test agent whose DEALER does not reconnect within the test, with a
     monitor that reports DISCONNECTED: the collector closed it. */
 static void
 s_connect_watched(it_agent_t *a, it_env_t *env, zcert_t *cert, const char *agent, const char *county)
 {
-    static int seq = 0;
-    memset(a, 0, sizeof *a);
-    snprintf(a->agent, sizeof a->agent, "%s", agent);
-    snprintf(a->county, sizeof a->county, "%s", county);
-    a->inc = 1;
-    a->dealer = zsock_new(ZMQ_DEALER);
-    a->monitor = zsock_new(ZMQ_PAIR);
-    assert_non_null(a->dealer);
-    assert_non_null(a->monitor);
-    zsock_set_linger(a->dealer, 0);
-    zsock_set_linger(a->monitor, 0);
-    zsock_set_reconnect_ivl(a->dealer, 600000);
-    zcert_apply(cert, a->dealer);
-    zsock_set_curve_serverkey(a->dealer, env->key);
-    char ep[64];
-    snprintf(ep, sizeof ep, "inproc://sec-conns-monitor-%d", ++seq);
-    assert_int_equal(zmq_socket_monitor(zsock_resolve(a->dealer), ep, ZMQ_EVENT_DISCONNECTED), 0);
-    assert_int_equal(zsock_connect(a->monitor, "%s", ep), 0);
-    assert_int_equal(zsock_connect(a->dealer, "%s", env->ingest), 0);
-}
-
-typedef struct {
-    it_env_t *env;
-    const char *text;
-} s_logwait_t;
-
-static bool
-s_log_has(void *arg)
-{
-    s_logwait_t *w = arg;
-    char *log = ts_read_file(w->env->log);
-    bool has = log && strstr(log, w->text);
-    free(log);
-    return has;
-}
-
-static void
-s_wait_log(it_env_t *env, const char *text)
-{
-    s_logwait_t w = {env, text};
-    if (!ts_wait_until(s_log_has, &w, IT_TIMEOUT_MS))
-        ts_fail("the collector's log did not say \"%s\" within %d s", text, IT_TIMEOUT_MS / 1000);
-}
-
-/*  Remove key's line from the peers file and make the collector reload. */
-static void
-s_revoke(it_env_t *env, zcert_t *cert)
-{
-    char *path = ts_strf("%s/peers", env->cdir);
-    char *text = ts_read_file(path);
-    assert_non_null(text);
-    const char *key = zcert_public_txt(cert);
-    char *line = strstr(text, key);
-    assert_non_null(line);
-    while (line > text && line[-1] != '\n')
-        line--;
-    char *end = strchr(line, '\n');
-    assert_non_null(end);
-    memmove(line, end + 1, strlen(end + 1) + 1);
-    assert_null(strstr(text, key));
-    ts_write_file(path, text);
-    assert_int_equal(chmod(path, 0600), 0);
-    free(text);
-    free(path);
-    ts_kill(env->pid, SIGHUP);
+    it_agent_connect_ex(a, env, cert, agent, county, 1, ZMQ_EVENT_DISCONNECTED, 600000);
 }
 
 static void
@@ -133,13 +54,13 @@ test_revoked_key_connection_closed(void **state)
     assert_int_equal(it_hello(&b), 0);
     it_batch_acked(&a, 1, 4, 1);
     /* The connection is idle; the key is revoked. */
-    s_revoke(&env, ca);
+    it_revoke(&env, zcert_public_txt(ca));
     int ev = it_agent_event(&a, IT_TIMEOUT_MS);
     if (ev != ZMQ_EVENT_DISCONNECTED)
         ts_fail("the revoked key's connection was not closed by the collector within %d s (event %d)",
                 IT_TIMEOUT_MS / 1000, ev);
     char *said = ts_strf("closed the connection of key %s", zcert_public_txt(ca));
-    s_wait_log(&env, said);
+    it_wait_log(&env, said, 1);
     free(said);
     /* The other agent's connection is untouched and works. */
     assert_int_equal(it_agent_event(&b, 0), 0);
@@ -178,7 +99,7 @@ test_multipart_bounded(void **state)
     enum { FRAME = 1 << 20, FRAMES = 256 };
     it_env_t env;
     it_setup(&env);
-    s_conf_add(&env, "buffer_max = 8M");
+    it_conf_add(&env, "buffer_max = 8M");
     zcert_t *ca = it_authorize_agent(&env, A_ID, A_COUNTY);
     zcert_t *cb = it_authorize_agent(&env, B_ID, B_COUNTY);
     it_start(&env);
@@ -202,7 +123,7 @@ test_multipart_bounded(void **state)
     if (ev != ZMQ_EVENT_DISCONNECTED)
         ts_fail("the connection sending a %d MiB message was not closed within %d s (event %d)", FRAMES,
                 IT_TIMEOUT_MS * 2 / 1000, ev);
-    s_wait_log(&env, "without completing a message");
+    it_wait_log(&env, "without completing a message", 1);
     long grew = s_vmhwm_kb(env.pid) - before;
     print_message("collector VmHWM grew by %ld KiB while a %d MiB message was sent (buffer_max 8 MiB)\n", grew,
                   FRAMES);
@@ -261,7 +182,7 @@ test_unauthenticated_per_address(void **state)
     (void) state;
     it_env_t env;
     it_setup(&env);
-    s_conf_add(&env, "unauth_per_address = 3");
+    it_conf_add(&env, "unauth_per_address = 3");
     zcert_t *ca = it_authorize_agent(&env, A_ID, A_COUNTY);
     it_start(&env);
     int fds[3];
@@ -272,7 +193,7 @@ test_unauthenticated_per_address(void **state)
     if (!s_closed_by_peer(extra, IT_TIMEOUT_MS))
         ts_fail("a 4th unauthenticated connection from 127.0.0.1 was not closed within %d s", IT_TIMEOUT_MS / 1000);
     close(extra);
-    s_wait_log(&env, "connection from 127.0.0.1 refused: 3 connections from that address have not authenticated");
+    it_wait_log(&env, "connection from 127.0.0.1 refused: 3 connections from that address have not authenticated", 1);
     /* Once they are gone, an agent from the same address gets in. */
     for (int i = 0; i < 3; i++)
         close(fds[i]);
@@ -303,7 +224,7 @@ test_agent_store_quota(void **state)
     (void) state;
     it_env_t env;
     it_setup(&env);
-    s_conf_add(&env, "agent_quota = 4K");
+    it_conf_add(&env, "agent_quota = 4K");
     zcert_t *ca = it_authorize_agent(&env, A_ID, A_COUNTY);
     it_start(&env);
     it_agent_t a;
@@ -336,7 +257,7 @@ test_agent_store_quota(void **state)
     /* Logged with agent and key. */
     char *said = ts_strf("agent %s (key %s): batch %" PRIu64 "..%" PRIu64 " refused, over its store quota", A_ID,
                          zcert_public_txt(ca), next, next + 3);
-    s_wait_log(&env, said);
+    it_wait_log(&env, said, 1);
     free(said);
     /* Nothing of it stored: the mark is the last acknowledged seq. */
     assert_int_equal(it_hello(&a), next - 1);
@@ -352,7 +273,7 @@ test_agent_store_quota(void **state)
     it_agent_close(&a);
     /* The operator raises the quota; the same batch goes through. */
     it_stop(&env);
-    s_conf_add(&env, "agent_quota = 1M");
+    it_conf_add(&env, "agent_quota = 1M");
     it_start(&env);
     it_agent_connect(&a, &env, ca, A_ID, A_COUNTY, 1);
     assert_int_equal(it_hello(&a), next - 1);

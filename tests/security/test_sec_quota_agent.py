@@ -17,36 +17,12 @@ refuses the rest with E_QUOTA. Checked:
 import json
 import os
 import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from wqproc import Guard  # noqa: E402
+from wqproc import Guard, bin_path as b, free_port, run_ok as run  # noqa: E402
 
-BIN = os.environ.get("WANQI_BIN_DIR") or sys.exit("WANQI_BIN_DIR is not set (run through ctest)")
 AGENT, COUNTY = "130102-01", "130102"
-
-
-def b(name):
-    return os.path.join(BIN, name)
-
-
-def run(argv):
-    p = subprocess.run(argv, capture_output=True, timeout=180)
-    if p.returncode != 0:
-        raise AssertionError("%s failed (%d): %s %s" % (" ".join(argv), p.returncode,
-                                                       p.stdout.decode(errors="replace"),
-                                                       p.stderr.decode(errors="replace")))
-    return p.stdout.decode()
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def main():

@@ -27,40 +27,15 @@ import json
 import os
 import re
 import secrets
-import subprocess
 import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from wqproc import Guard  # noqa: E402
+from wqproc import Guard, bin_path as b, free_port, run_ok as run  # noqa: E402
 
-BIN = os.environ.get("WANQI_BIN_DIR") or sys.exit("WANQI_BIN_DIR is not set (run through ctest)")
 AGENTS = {"130102": "130102-01", "130203": "130203-01"}
 PASSWORDS = {"prov": "province pass 1", "sjz": "shijiazhuang 22", "changan": "changan pass 3",
              "王芳": "wangfang pass 4", "李娜": "lina pass 55"}
-
-
-def b(name):
-    return os.path.join(BIN, name)
-
-
-def run(g, argv, stdin=None):
-    """Run a program to completion (a deadline of 180 s); its stdout."""
-    p = subprocess.run(argv, input=(stdin or "").encode(), capture_output=True, timeout=180)
-    if p.returncode != 0:
-        raise AssertionError("%s failed (%d): %s %s" % (" ".join(argv), p.returncode,
-                                                       p.stdout.decode(errors="replace"),
-                                                       p.stderr.decode(errors="replace")))
-    return p.stdout.decode()
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Http:
@@ -114,28 +89,28 @@ class Env:
         self.tmp = g.tmpdir()
         self.cdir = os.path.join(self.tmp, "collector")
         self.ingest, self.query = free_port(), free_port()
-        out = run(g, [b("wanqi-collector"), "init", "--dir", self.cdir,
+        out = run([b("wanqi-collector"), "init", "--dir", self.cdir,
                       "--ingest", "tcp://127.0.0.1:%d" % self.ingest,
                       "--query", "tcp://127.0.0.1:%d" % self.query, "--map-size", "128M"])
         self.key = out.splitlines()[0].strip()
         self.agents, self.records, self.ents = {}, {}, {}
         for county, agent in AGENTS.items():
             d = os.path.join(self.tmp, "agent-" + county)
-            out = run(g, [b("wanqi-agent"), "init", "--dir", d, "--agent-id", agent, "--county", county,
+            out = run([b("wanqi-agent"), "init", "--dir", d, "--agent-id", agent, "--county", county,
                           "--collector", "tcp://127.0.0.1:%d" % self.ingest, "--collector-key", self.key,
                           "--config", "poll_ms=50", "--config", "heartbeat_ms=1000"])
             key = re.search(r"public key: (\S{40})", out).group(1)
-            run(g, [b("wanqi-collector"), "authorize", "agent", "--dir", self.cdir, "--key", key,
+            run([b("wanqi-collector"), "authorize", "agent", "--dir", self.cdir, "--key", key,
                     "--agent-id", agent, "--county", county])
             jsonl = os.path.join(self.tmp, "campaign-%s.jsonl" % county)
-            text = run(g, [b("wanqi-agent"), "generate", "--county", county, "--enterprises", "3",
+            text = run([b("wanqi-agent"), "generate", "--county", county, "--enterprises", "3",
                            "--seed", county[-2:]])
             with open(jsonl, "w", encoding="utf-8") as f:
                 f.write(text)
             self.ents[county] = sorted({json.loads(l)["ent"] for l in text.splitlines()
                                         if l.strip() and json.loads(l).get("type") == "enterprise"})
-            run(g, [b("wanqi-agent"), "import", jsonl, "--dir", d])
-            st = json.loads(run(g, [b("wanqi-agent"), "status", "--format", "json", "--dir", d]))
+            run([b("wanqi-agent"), "import", jsonl, "--dir", d])
+            st = json.loads(run([b("wanqi-agent"), "status", "--format", "json", "--dir", d]))
             self.records[county] = st["last_seq"]
             self.agents[county] = d
         self.collector = g.start([b("wanqi-collector"), "run", "--dir", self.cdir],
@@ -145,7 +120,7 @@ class Env:
 
         def synced():
             for c in AGENTS:
-                st = json.loads(run(g, [b("wanqi-agent"), "status", "--format", "json", "--dir",
+                st = json.loads(run([b("wanqi-agent"), "status", "--format", "json", "--dir",
                                         self.agents[c]]))
                 if st.get("acknowledged") != self.records[c]:
                     return False
@@ -159,7 +134,7 @@ class Env:
         if first:
             for name, role, area in (("prov", "province", "130000"), ("sjz", "city", "130100"),
                                      ("changan", "county", "130102")):
-                run(self.g, [b("wanqi-web"), "user", "add", name, "--role", role, "--area", area,
+                run([b("wanqi-web"), "user", "add", name, "--role", role, "--area", area,
                              "--dir", self.cdir], stdin=PASSWORDS[name] + "\n")
         log = os.path.join(self.tmp, "web.log")
         start = os.path.getsize(log) if os.path.exists(log) else 0
@@ -275,7 +250,7 @@ def attack_workbench(env):
     g = env.g
     d = env.agents["130102"]
     for name in ("王芳", "李娜"):
-        run(g, [b("wanqi-agent"), "user", "add", name, "--dir", d], stdin=PASSWORDS[name] + "\n")
+        run([b("wanqi-agent"), "user", "add", name, "--dir", d], stdin=PASSWORDS[name] + "\n")
     log = os.path.join(env.tmp, "serve.log")
     serve = g.start([b("wanqi-agent"), "serve", "--dir", d, "--listen", "127.0.0.1:0"], log=log)
     port = []
@@ -290,7 +265,7 @@ def attack_workbench(env):
     port = port[0]
 
     def last_seq():
-        return json.loads(run(g, [b("wanqi-agent"), "status", "--format", "json", "--dir", d]))["last_seq"]
+        return json.loads(run([b("wanqi-agent"), "status", "--format", "json", "--dir", d]))["last_seq"]
 
     wang, li = Http(port, "wq_workbench"), Http(port, "wq_workbench")
     expect(wang.login("王芳", PASSWORDS["王芳"]) == 303 and wang.cookie, "王芳 logs in")

@@ -65,6 +65,38 @@ def _tail(path, nbytes=2048):
     return text
 
 
+# ---- what most tests start with -------------------------------------------
+
+
+def bin_path(name):
+    """A wanqi program of the build under test ($WANQI_BIN_DIR, set by
+    ctest); exits saying so when the variable is not set."""
+    d = os.environ.get("WANQI_BIN_DIR") or sys.exit("WANQI_BIN_DIR is not set (run through ctest)")
+    return os.path.join(d, name)
+
+
+def run_ok(argv, stdin=None, timeout=180):
+    """Run a program to completion (one call: init, authorize, status ...)
+    with a deadline of timeout s; its stdout (text). AssertionError with its
+    exit status and output when it fails."""
+    p = subprocess.run(argv, input=(stdin or "").encode(), capture_output=True, timeout=timeout)
+    if p.returncode != 0:
+        raise AssertionError("%s failed (%d): %s %s" % (" ".join(argv), p.returncode,
+                                                       p.stdout.decode(errors="replace"),
+                                                       p.stderr.decode(errors="replace")))
+    return p.stdout.decode()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 class WaitTimeout(AssertionError):
     """A wait_until whose deadline passed."""
 

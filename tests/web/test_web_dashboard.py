@@ -29,7 +29,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from wqproc import Guard  # noqa: E402
+from wqproc import Guard, free_port  # noqa: E402
 
 import openpyxl  # noqa: E402
 from selenium import webdriver  # noqa: E402
@@ -49,14 +49,6 @@ ASTRAY = ("130109", "130108", "130108-01")
 PENDING_TARGET = "130105-01/0000abcd/5"
 ASOF = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))  # China date, as the programs
 PASSWORDS = {"prov": "province pass 1", "sjz": "shijiazhuang 22", "changan": "changan pass 3"}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def run(argv, stdin=None, check=True):
@@ -172,6 +164,11 @@ class Env:
             with open("/proc/%d/task/%s/stat" % (p.pid, tid)) as f:
                 policies[tid] = int(f.read().rsplit(")", 1)[1].split()[38])
         assert len(policies) > 4 and set(policies.values()) == {5}, policies
+        # ... and its disk reads at the lowest best-effort level (--io low):
+        # behind the collector's, never starved (docs/DASHBOARD.md).
+        classes = {tid: subprocess.run(["ionice", "-p", tid], capture_output=True, text=True,
+                                       timeout=30).stdout.strip() for tid in policies}
+        assert set(classes.values()) == {"best-effort: prio 7"}, classes
         assert self.g.stop(p) == 0
         # The pages below run at normal priority: on a test machine loaded by
         # other suites an idle-class server may wait minutes for a core.
