@@ -26,7 +26,19 @@ struct wq_pacer_t {
     uint64_t delivered;         /* wire bytes acknowledged, ever */
     uint64_t delivered_ms;      /* time of the last ACK */
     double ratio;               /* wire / raw of recent batches */
+    int level;                  /* zstd level of the next batch (wq_pacer_level) */
+    unsigned hold;              /* batches before the level may change again */
 };
+
+/*  The levels the agent uses, slowest (smallest output) first, and how
+    much faster each step down compresses, roughly (callgrind, a batch of
+    500 generated records with the dictionary: level 15 about 300k
+    instructions a record, 9 about 50k, 3 about 10k; bytes 21.7, 22.9 and
+    28.5 a record). */
+static const int s_levels[] = {15, 9, 3};
+#define S_NLEVELS 3
+#define S_STEP_SPEEDUP 5.0
+#define S_LEVEL_HOLD 2
 
 wq_pacer_t *
 wq_pacer_new(const wq_pacer_opts_t *opts)
@@ -42,6 +54,7 @@ wq_pacer_new(const wq_pacer_opts_t *opts)
     if (!self->opts.max_bytes)
         self->opts.max_bytes = 1024 * 1024;
     self->ratio = 1.0;
+    self->level = s_levels[0];
     return self;
 }
 
@@ -156,5 +169,41 @@ wq_pacer_acked(wq_pacer_t *self, const wq_pacer_mark_t *mark, uint64_t now_ms)
         double own = mark->rate > 0 ? (double) mark->wire * 1000.0 / mark->rate : 0;
         self->rtts[self->next_rtt] = since - own >= 1.0 ? (uint64_t) (since - own) : 1;
         self->next_rtt = (self->next_rtt + 1) % S_SAMPLES;
+    }
+}
+
+int
+wq_pacer_level(const wq_pacer_t *self)
+{
+    return self->level;
+}
+
+void
+wq_pacer_compressed(wq_pacer_t *self, int level, size_t raw, uint64_t us)
+{
+    if (self->hold > 0) {
+        self->hold--;
+        return;
+    }
+    double rate = wq_pacer_rate(self);
+    if (rate <= 0 || raw == 0 || level != self->level)
+        return;
+    double link_raw = rate / self->ratio;               /* record bytes/s the link carries */
+    double speed = (double) raw * 1e6 / (double) (us ? us : 1);     /* record bytes/s compressed */
+    size_t i = 0;
+    while (i + 1 < S_NLEVELS && s_levels[i] != self->level)
+        i++;
+    if (speed < 4.0 * link_raw && i + 1 < S_NLEVELS) {
+        /* Down as far as needed at once (a short drain of a few batches
+           must not spend them stepping): each step about 5x faster. */
+        do {
+            i++;
+            speed *= S_STEP_SPEEDUP;
+        } while (speed < 4.0 * link_raw && i + 1 < S_NLEVELS);
+        self->level = s_levels[i];
+        self->hold = S_LEVEL_HOLD;
+    } else if (i > 0 && speed / S_STEP_SPEEDUP >= 16.0 * link_raw) {
+        self->level = s_levels[i - 1];
+        self->hold = S_LEVEL_HOLD;
     }
 }

@@ -74,6 +74,25 @@ void wq_pacer_sent(wq_pacer_t *self, uint64_t now_ms, size_t raw, size_t wire, s
 /*  The batch of *mark was acknowledged at now_ms. */
 void wq_pacer_acked(wq_pacer_t *self, const wq_pacer_mark_t *mark, uint64_t now_ms);
 
+/*  Compression level for the next batch (zstd, proto/zbatch.h): the
+    highest (15) while the link is slow, lower (9, then 3) once compressing
+    a batch takes more than a quarter of the time the link needs to carry
+    it. On 64 kbit/s every byte counts and level 15 costs the CPU a few
+    percent of the link time; on a LAN or loopback level 15 made the agent
+    the bottleneck (about 300k instructions per record against 10k at
+    level 3, for 30 % more bytes). */
+int wq_pacer_level(const wq_pacer_t *self);
+
+/*  A batch of raw record bytes was compressed at `level` in `us`
+    microseconds of the sender thread's CPU time (encoding included, so
+    that the machine's load does not count as a slow CPU): compare that
+    speed with the link's (record bytes/s: the delivery rate over the
+    compression ratio) and move the level down when compressing is slower
+    than 4x what the link carries (as many steps as that takes, each taken
+    as 5x faster), one step up when the next level up would still be 16x
+    faster. A change is followed by a couple of batches without one. */
+void wq_pacer_compressed(wq_pacer_t *self, int level, size_t raw, uint64_t us);
+
 /*  The link's estimates, for logs and status: bytes/s (0: unknown yet),
     round trip ms (0: unknown yet). */
 double wq_pacer_rate(const wq_pacer_t *self);

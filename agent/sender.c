@@ -28,6 +28,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "common/date.h"
 #include "common/i18n.h"
 #include "common/log.h"
@@ -379,17 +380,24 @@ s_send_batch(wq_sender_t *self, wq_err_t *err)
     m.batch.records = c.blobs;
     m.batch.zstd = self->zstd_on;
     m.batch.dict = self->zstd_dict;
+    m.batch.zlevel = wq_pacer_level(self->pacer);
     for (size_t i = 0; i < c.n; i++)
         raw += c.blobs[i].size;
+    struct timespec t0, t1;     /* the thread's CPU time: compressing is what it measures */
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
     rc = s_send_msg(self, &m);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    if (rc == WQ_OK && m.batch.zstd)
+        wq_pacer_compressed(self->pacer, m.batch.zlevel, raw,
+                            (uint64_t) ((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
     if (rc == WQ_OK) {
         self->flight[self->nflight].first = self->next_send;
         self->flight[self->nflight].last = self->next_send + c.n - 1;
         wq_pacer_sent(self->pacer, self->last_send, raw, self->last_sent_bytes, self->nflight,
                       &self->flight[self->nflight].mark);
         self->nflight++;
-        wq_debug("sent batch %" PRIu64 "..%" PRIu64 " (%zu record bytes, %zu on the wire)",
-                 self->next_send, self->next_send + c.n - 1, raw, self->last_sent_bytes);
+        wq_debug("sent batch %" PRIu64 "..%" PRIu64 " (%zu record bytes, %zu on the wire, level %d)",
+                 self->next_send, self->next_send + c.n - 1, raw, self->last_sent_bytes, m.batch.zlevel);
         self->next_send += c.n;
     } else if (rc != WQ_E_BUSY) {
         /* Encoding or socket trouble: drop the link and start over. */

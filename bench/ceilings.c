@@ -565,9 +565,27 @@ s_sqlite(const char *dir, const char *store)
     return 0;
 }
 
+static const char s_usage[] =
+    "usage: ceilings MODE ARGS (each mode prints one JSON line; asserts nothing)\n"
+    "  raw DIR N              raw LMDB durable: N puts of 300 bytes, 500 per durable commit\n"
+    "  composite DIR STORE N  ZeroMQ with CURVE over tcp loopback -> decode the BATCH and each\n"
+    "                         record -> LMDB put + 3 counters -> durable commit -> ACK (500 a\n"
+    "                         batch, 4 in flight), N of STORE's records; no compression, no\n"
+    "                         validation, no fold: the least end-to-end ingest can cost\n"
+    "  scan STORE             scan-decode-aggregate over every stored event\n"
+    "  verify STORE [cold]    wq_central_verify (two threads, then one), then the scan, in one\n"
+    "                         process (wall, CPU); cold: also with the store evicted from the\n"
+    "                         page cache first\n"
+    "  sqlite DIR STORE       the same events in SQLite with indexes; times the summaries\n"
+    "  --help                 this text\n";
+
 int
 main(int argc, char **argv)
 {
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(s_usage, stdout);
+        return 0;
+    }
     zsys_init();
     zsys_set_logstream(NULL);
     if (argc >= 4 && strcmp(argv[1], "raw") == 0)
@@ -580,7 +598,6 @@ main(int argc, char **argv)
         return s_verify(argv[2], argc >= 4 && strcmp(argv[3], "cold") == 0);
     if (argc >= 4 && strcmp(argv[1], "sqlite") == 0)
         return s_sqlite(argv[2], argv[3]);
-    fprintf(stderr, "usage: ceilings raw DIR N | composite DIR STORE N | scan STORE | verify STORE [cold] | "
-                    "sqlite DIR STORE\n");
+    fputs(s_usage, stderr);
     return 2;
 }

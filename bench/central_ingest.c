@@ -321,9 +321,26 @@ s_history(const char *list_arg, size_t m)
     return 0;
 }
 
+static const char s_usage[] =
+    "usage: central_ingest [N] [BATCH,BATCH,...] [inorder]\n"
+    "         N events (default 20000) of 20 Hebei counties ingested in-process into a fresh\n"
+    "         store for each batch size (default 1,100,1000; each batch a durable commit):\n"
+    "         events/s, bytes written per event, entity folds by path; then verify and the\n"
+    "         queries' times on the last store. \"inorder\": each stream's events in date order.\n"
+    "       central_ingest --history H,H,... [M]\n"
+    "         for each H: M enterprises (default 1000) with H visits stored, then one more\n"
+    "         visit each in batches of 100: the cost per event against history.\n"
+    "       Instructions per event: valgrind --tool=callgrind --toggle-collect=wq_central_ingest\n"
+    "         central_ingest 5000 100 inorder  (Ir / 5000; docs/PERFORMANCE.md)\n"
+    "Prints figures, asserts nothing.\n";
+
 int
 main(int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(s_usage, stdout);
+        return 0;
+    }
     if (argc > 2 && strcmp(argv[1], "--history") == 0)
         return s_history(argv[2], argc > 3 ? (size_t) strtoull(argv[3], NULL, 10) : 1000);
     s_inorder = argc > 3 && strcmp(argv[3], "inorder") == 0;

@@ -29,7 +29,7 @@ import os
 import re
 import sys
 
-SENT = re.compile(r"sent batch (\d+)\.\.(\d+) \((\d+) record bytes, (\d+) on the wire\)")
+SENT = re.compile(r"sent batch (\d+)\.\.(\d+) \((\d+) record bytes, (\d+) on the wire[^)]*\)")
 ACK = re.compile(r" D: ack (\d+) ")
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.(\d{3}) ")
 

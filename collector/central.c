@@ -545,6 +545,10 @@ wq_central_destroy(wq_central_t **self)
     if (!self || !*self)
         return;
     mdb_env_close((*self)->env);
+    if ((*self)->vacc_mem) {
+        wq_views_acc_free((*self)->vacc_mem);
+        free((*self)->vacc_mem);
+    }
     free(*self);
     *self = NULL;
 }
@@ -994,8 +998,10 @@ s_state_store(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
               const wq_fold_state_t *nw, wq_err_t *err)
 {
     wq_buf_t blob = {0};
-    int rc = wq_views_apply(txn, c, old->contribs, old->ncontribs, nw->contribs, nw->ncontribs,
-                            err);
+    int rc = c->vacc ? wq_views_acc_diff(c->vacc, old->contribs, old->ncontribs, nw->contribs,
+                                         nw->ncontribs, err)
+                     : wq_views_apply(txn, c, old->contribs, old->ncontribs, nw->contribs,
+                                      nw->ncontribs, err);
     if (rc == WQ_OK)
         rc = wq_marks_apply(txn, c, old->marks, old->nmarks, nw->marks, nw->nmarks, err);
     if (rc != WQ_OK)
@@ -1456,6 +1462,11 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
     rc = s_quota_check(txn, self, agent, mark, first_seq, records, count, now_ms, &used, &refused_ms, err);
     if (rc != WQ_OK)
         goto fail;
+    if (!self->vacc_mem && !(self->vacc_mem = calloc(1, sizeof *self->vacc_mem))) {
+        rc = wq_err_set(err, WQ_E_NOMEM, "ingest", _("out of memory summing counter changes"));
+        goto fail;
+    }
+    self->vacc = self->vacc_mem;
     for (size_t i = 0; i < count; i++) {
         uint64_t seq = first_seq + i;
         if (seq <= mark) {
@@ -1481,6 +1492,14 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
             full = full || !dirty.t[j].rec;
         rc = full ? s_refold(txn, self, dirty.t[i].entity, err)
                   : s_refold_touched(txn, self, dirty.t[i].entity, dirty.t + i, j - i, err);
+        if (rc != WQ_OK)
+            goto fail;
+    }
+    /* Each counter the batch changed, once (a group's: once for all its
+       batches, before its commit). */
+    self->vacc = NULL;
+    if (!self->vacc_group) {
+        rc = wq_views_acc_flush(txn, self, self->vacc_mem, err);
         if (rc != WQ_OK)
             goto fail;
     }
@@ -1513,6 +1532,11 @@ s_ingest_txn(MDB_txn *txn, wq_central_t *self, const char *agent, const char *co
     s_dirty_free(&dirty);
     return WQ_OK;
 fail:
+    /* In a group, a batch fails before it sums anything (a gap, the quota)
+       or the group starts again batch by batch: the sums are the group's. */
+    self->vacc = NULL;
+    if (self->vacc_mem && !self->vacc_group)
+        wq_views_acc_reset(self->vacc_mem);
     s_dirty_free(&dirty);
     wq_ingest_result_clear(res);
     res->hwm = old_mark;
@@ -1624,6 +1648,7 @@ wq_central_ingest_group(wq_central_t *self, wq_ingest_batch_t *batches, size_t n
     }
     if (!alone && mdb_txn_begin(self->env, NULL, 0, &txn) != 0)
         alone = true;
+    self->vacc_group = !alone;
     for (size_t i = 0; !alone && i < n; i++) {
         wq_ingest_batch_t *b = &batches[i];
         b->rc = s_ingest_txn(txn, self, b->agent, b->county, b->inc, b->first_seq, b->records, b->count,
@@ -1633,6 +1658,15 @@ wq_central_ingest_group(wq_central_t *self, wq_ingest_batch_t *batches, size_t n
         if (b->rc != WQ_OK && b->rc != WQ_E_GAP && b->rc != WQ_E_QUOTA)
             alone = true;
     }
+    self->vacc_group = false;
+    if (!alone && self->vacc_mem) {
+        /* The group's counter changes, each counter once. */
+        wq_err_t ferr;
+        if (wq_views_acc_flush(txn, self, self->vacc_mem, &ferr) != WQ_OK)
+            alone = true;
+    }
+    if (self->vacc_mem)
+        wq_views_acc_reset(self->vacc_mem);
     if (!alone) {
         int mrc = mdb_txn_commit(txn);
         txn = NULL;

@@ -50,6 +50,14 @@ struct wq_central_t {
        just decoded, or from all the entity's events read back. */
     uint64_t folds_incremental, folds_new, folds_full;
     uint64_t agent_quota; /* bytes per agent, 0: none (wq_central_set_agent_quota) */
+    /* Counter changes of the batch being ingested (views.h), written once
+       per counter before its transaction commits: vacc points to vacc_mem
+       inside s_ingest_txn (central.c), NULL outside (changes are then
+       written at once). The writer's thread only. */
+    struct wq_views_acc_t *vacc, *vacc_mem;
+    /* Inside wq_central_ingest_group's shared transaction: the batches'
+       sums are written once, before its commit, not at each batch's end. */
+    bool vacc_group;
 };
 
 /*  An agent's store bytes (meta "bytes/AGENT": its events' and

@@ -763,8 +763,11 @@ s_flush(wq_server_t *self)
         b->records = p->msg->batch.records;
         b->count = p->msg->batch.count;
     }
+    uint64_t t0 = wq_mono_ms();
     wq_central_ingest_group(self->central, self->group, self->npending, wq_now_ms());
     S_COUNT(self, groups, 1);
+    wq_debug("group commit: %zu batches, %zu records, %" PRIu64 " ms", self->npending, self->nrecords,
+             wq_mono_ms() - t0);
     for (size_t i = 0; i < self->npending; i++) {
         s_batch_reply(self, &self->pending[i], &self->group[i]);
         wq_ingest_result_clear(&self->group[i].res);

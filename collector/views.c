@@ -165,6 +165,199 @@ wq_views_apply(MDB_txn *txn, wq_central_t *c, const wq_contrib_t *old, size_t no
     return rc;
 }
 
+/*  ---- the transaction's accumulator ------------------------------------- */
+
+/*  Slots hold the key as two words (k[0] is never 0: a key starts with
+    six ASCII digits, so an all-zero slot is empty). */
+static inline size_t
+s_acc_hash(uint64_t a, uint64_t b)
+{
+    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
+    return (size_t) (h ^ (h >> 29));
+}
+
+/*  The slot of key (a, b) in acc (cap > n): its own or the empty one to take. */
+static inline size_t
+s_acc_slot(const wq_views_acc_t *acc, uint64_t a, uint64_t b, bool *found)
+{
+    size_t mask = acc->cap - 1, i = s_acc_hash(a, b) & mask;
+    for (;; i = (i + 1) & mask) {
+        const uint64_t *k = acc->keys[i];
+        if (k[0] == a && k[1] == b) {
+            *found = true;
+            return i;
+        }
+        if (k[0] == 0) {
+            *found = false;
+            return i;
+        }
+    }
+}
+
+static int
+s_acc_grow(wq_views_acc_t *acc)
+{
+    size_t ncap = acc->cap ? acc->cap * 2 : 1024;
+    uint64_t (*keys)[2] = calloc(ncap, sizeof *keys);
+    int64_t *d = calloc(ncap, sizeof *d);
+    if (!keys || !d) {
+        free(keys);
+        free(d);
+        return WQ_E_NOMEM;
+    }
+    wq_views_acc_t nw = {keys, d, 0, ncap};
+    for (size_t i = 0; i < acc->cap; i++) {
+        bool found;
+        if (acc->keys[i][0] == 0)
+            continue;
+        size_t j = s_acc_slot(&nw, acc->keys[i][0], acc->keys[i][1], &found);
+        nw.keys[j][0] = acc->keys[i][0];
+        nw.keys[j][1] = acc->keys[i][1];
+        nw.d[j] = acc->d[i];
+        nw.n++;
+    }
+    free(acc->keys);
+    free(acc->d);
+    *acc = nw;
+    return WQ_OK;
+}
+
+static int
+s_acc_add(wq_views_acc_t *acc, const uint8_t key[WQ_VKEY_LEN], int64_t delta)
+{
+    if ((acc->n + 1) * 2 > acc->cap && s_acc_grow(acc) != WQ_OK)
+        return WQ_E_NOMEM;
+    uint64_t a, b;
+    memcpy(&a, key, 8);
+    memcpy(&b, key + 8, 8);
+    bool found;
+    size_t i = s_acc_slot(acc, a, b, &found);
+    if (!found) {
+        acc->keys[i][0] = a;
+        acc->keys[i][1] = b;
+        acc->n++;
+    }
+    acc->d[i] += delta;
+    return WQ_OK;
+}
+
+static int
+s_acc_levels(wq_views_acc_t *acc, const uint8_t key[WQ_VKEY_LEN], int64_t delta)
+{
+    uint8_t up[WQ_VKEY_LEN];
+    int rc = s_acc_add(acc, key, delta);
+    if (rc == WQ_OK) {
+        wq_vkey_rollup(key, WQ_LEVEL_CITY, up);
+        rc = s_acc_add(acc, up, delta);
+    }
+    if (rc == WQ_OK) {
+        wq_vkey_rollup(key, WQ_LEVEL_PROVINCE, up);
+        rc = s_acc_add(acc, up, delta);
+    }
+    return rc;
+}
+
+int
+wq_views_acc_diff(wq_views_acc_t *acc, const wq_contrib_t *old, size_t nold,
+                  const wq_contrib_t *nw, size_t nnew, wq_err_t *err)
+{
+    size_t i = 0, j = 0;
+    int rc = WQ_OK;
+    while (rc == WQ_OK && (i < nold || j < nnew)) {
+        int cmp = i >= nold ? 1 : j >= nnew ? -1 : memcmp(old[i].key, nw[j].key, WQ_VKEY_LEN);
+        if (cmp < 0) {
+            rc = s_acc_levels(acc, old[i].key, -old[i].n);
+            i++;
+        } else if (cmp > 0) {
+            rc = s_acc_levels(acc, nw[j].key, nw[j].n);
+            j++;
+        } else {
+            int64_t d = nw[j].n - old[i].n;
+            if (d != 0)
+                rc = s_acc_levels(acc, nw[j].key, d);
+            i++;
+            j++;
+        }
+    }
+    if (rc != WQ_OK)
+        return wq_err_set(err, WQ_E_NOMEM, "views", _("out of memory summing counter changes"));
+    return WQ_OK;
+}
+
+int
+wq_views_acc_flush(MDB_txn *txn, wq_central_t *c, wq_views_acc_t *acc, wq_err_t *err)
+{
+    int rc = WQ_OK;
+    if (acc->n == 0)
+        return WQ_OK;
+    /* In slot order: the order of writes changes no stored value (sorting
+       them cost more than the pages it saved). One cursor: each counter is
+       found once, then replaced or deleted where the cursor stands. */
+    MDB_cursor *cur = NULL;
+    int mrc = mdb_cursor_open(txn, c->views, &cur);
+    if (mrc != 0) {
+        wq_views_acc_reset(acc);
+        return wq_store_err(mrc, "mdb_cursor_open(views)", err);
+    }
+    for (size_t i = 0; i < acc->cap && rc == WQ_OK; i++) {
+        if (!acc->keys[i][0] || acc->d[i] == 0)
+            continue;
+        uint8_t key[WQ_VKEY_LEN];
+        memcpy(key, acc->keys[i], WQ_VKEY_LEN);
+        MDB_val k = {WQ_VKEY_LEN, key}, v;
+        int64_t n = 0;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+        if (mrc == 0) {
+            if (v.mv_size != 8) {
+                rc = wq_err_set(err, WQ_E_CORRUPT, "views",
+                                _("a stored counter is %zu bytes, not 8: run verify"), v.mv_size);
+                break;
+            }
+            memcpy(&n, v.mv_data, 8);
+            n += acc->d[i];
+            if (n == 0) {
+                mrc = mdb_cursor_del(cur, 0);
+                if (mrc != 0)
+                    rc = wq_store_err(mrc, "mdb_cursor_del(views)", err);
+                continue;
+            }
+            v.mv_size = 8;
+            v.mv_data = &n;
+            mrc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
+        } else if (mrc == MDB_NOTFOUND) {
+            n = acc->d[i];
+            k.mv_size = WQ_VKEY_LEN;
+            k.mv_data = key;
+            v.mv_size = 8;
+            v.mv_data = &n;
+            mrc = mdb_cursor_put(cur, &k, &v, 0);
+        }
+        if (mrc != 0)
+            rc = wq_store_err(mrc, "mdb_put(views)", err);
+    }
+    mdb_cursor_close(cur);
+    wq_views_acc_reset(acc);
+    return rc;
+}
+
+void
+wq_views_acc_reset(wq_views_acc_t *acc)
+{
+    if (acc->n == 0)
+        return;
+    memset(acc->keys, 0, acc->cap * sizeof *acc->keys);
+    memset(acc->d, 0, acc->cap * sizeof *acc->d);
+    acc->n = 0;
+}
+
+void
+wq_views_acc_free(wq_views_acc_t *acc)
+{
+    free(acc->keys);
+    free(acc->d);
+    memset(acc, 0, sizeof *acc);
+}
+
 static int
 s_hist_add(int64_t **hist, size_t *nhist, unsigned day, int64_t n)
 {

@@ -96,6 +96,35 @@ size_t wq_contrib_normalize(wq_contrib_t *c, size_t n);
 int wq_views_apply(MDB_txn *txn, wq_central_t *c, const wq_contrib_t *old, size_t nold,
                    const wq_contrib_t *nw, size_t nnew, wq_err_t *err);
 
+/*  Counter differences summed in memory over one write transaction, so
+    that each counter is read and written once per transaction rather than
+    once per event (ingest: wq_views_acc_diff per entity fold, then
+    wq_views_acc_flush at the end of a batch, or of a group commit's
+    batches, before the commit). The stored result is the same
+    as wq_views_apply's for each difference in turn: a counter's final
+    value is its stored value plus the sum, deleted at 0. Zero it with
+    {0}; owns its arrays (wq_views_acc_free). */
+typedef struct wq_views_acc_t {
+    uint64_t (*keys)[2];    /* a key's 16 bytes as two words; {0, 0}: empty */
+    int64_t *d;
+    size_t n, cap;          /* open addressing: cap a power of 2, n used */
+} wq_views_acc_t;
+
+/*  Add new - old (as wq_views_apply) at the three levels to acc.
+    Errors: WQ_E_NOMEM (acc keeps what it had). */
+int wq_views_acc_diff(wq_views_acc_t *acc, const wq_contrib_t *old, size_t nold,
+                      const wq_contrib_t *nw, size_t nnew, wq_err_t *err);
+
+/*  Apply every non-zero sum of acc to the stored counters,
+    then empty acc (its arrays kept for reuse). Errors as wq_views_apply. */
+int wq_views_acc_flush(MDB_txn *txn, wq_central_t *c, wq_views_acc_t *acc, wq_err_t *err);
+
+/*  Forget acc's sums (after an aborted transaction); arrays kept. */
+void wq_views_acc_reset(wq_views_acc_t *acc);
+
+/*  Free acc's arrays; safe on an empty one. */
+void wq_views_acc_free(wq_views_acc_t *acc);
+
 /*  Sums of one area's counters over the months from..to (inclusive). */
 typedef struct {
     int64_t registered, visited, visits, plans, services, consultations, answered, problems;

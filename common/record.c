@@ -376,7 +376,13 @@ s_fname(wq_field_t f, bool patch, char *buf, size_t size)
         memcpy(buf, name, len + 1);
         return buf;
     }
-    snprintf(buf, size, "%s%s", patch ? "set." : "", name);
+    size_t o = 0;
+    for (const char *p = patch ? "set." : ""; *p && o + 1 < size; p++)
+        buf[o++] = *p;
+    for (size_t i = 0; i < len && o + 1 < size; i++)
+        buf[o++] = name[i];
+    if (size)
+        buf[o] = '\0';
     return buf;
 }
 
@@ -772,7 +778,42 @@ wq_agent_id_check(const char *agent, wq_err_t *err)
 void
 wq_event_id_format(const char *agent, uint32_t inc, uint64_t seq, char out[WQ_EVENT_ID_MAX])
 {
-    snprintf(out, WQ_EVENT_ID_MAX, "%s/%08" PRIx32 "/%" PRIu64, agent, inc, seq);
+    /* By hand, as snprintf "%s/%08x/%llu" would (truncated to fit): on
+       ingest's hot path, several times per event. */
+    static const char hex[] = "0123456789abcdef";
+    char tmp[WQ_EVENT_ID_MAX + 32];
+    size_t n = strnlen(agent, WQ_EVENT_ID_MAX), o = 0;
+    memcpy(tmp, agent, n);
+    o = n;
+    tmp[o++] = '/';
+    for (int i = 7; i >= 0; i--)
+        tmp[o++] = hex[(inc >> (4 * i)) & 0xF];
+    tmp[o++] = '/';
+    char dig[21];
+    int nd = 0;
+    do {
+        dig[nd++] = (char) ('0' + seq % 10);
+        seq /= 10;
+    } while (seq);
+    while (nd)
+        tmp[o++] = dig[--nd];
+    if (o > WQ_EVENT_ID_MAX - 1)
+        o = WQ_EVENT_ID_MAX - 1;
+    memcpy(out, tmp, o);
+    out[o] = '\0';
+}
+
+/*  out = prefix (2 bytes) + s, truncated to size as snprintf would. */
+static void
+s_prefixed(char *out, size_t size, const char prefix[2], const char *s)
+{
+    size_t n = strlen(s);
+    if (n + 3 > size)
+        n = size - 3;
+    out[0] = prefix[0];
+    out[1] = prefix[1];
+    memcpy(out + 2, s, n);
+    out[2 + n] = '\0';
 }
 
 void
@@ -899,19 +940,19 @@ wq_record_entity(const wq_record_t *self, char out[WQ_EVENT_ID_MAX + 2])
     case WQ_REC_SERVICE:
     case WQ_REC_CLASSIFICATION:
     case WQ_REC_GRADING:
-        snprintf(out, WQ_EVENT_ID_MAX + 2, "E:%s", self->ent);
+        s_prefixed(out, WQ_EVENT_ID_MAX + 2, "E:", self->ent);
         break;
     case WQ_REC_PROBLEM:
     case WQ_REC_CONSULTATION:
         wq_record_id(self, id);
-        snprintf(out, WQ_EVENT_ID_MAX + 2, "%c:%s", self->type == WQ_REC_PROBLEM ? 'P' : 'C', id);
+        s_prefixed(out, WQ_EVENT_ID_MAX + 2, self->type == WQ_REC_PROBLEM ? "P:" : "C:", id);
         break;
     case WQ_REC_PLAN:
     case WQ_REC_PROGRESS:
-        snprintf(out, WQ_EVENT_ID_MAX + 2, "P:%s", self->problem);
+        s_prefixed(out, WQ_EVENT_ID_MAX + 2, "P:", self->problem);
         break;
     case WQ_REC_ANSWER:
-        snprintf(out, WQ_EVENT_ID_MAX + 2, "C:%s", self->consultation);
+        s_prefixed(out, WQ_EVENT_ID_MAX + 2, "C:", self->consultation);
         break;
     default:
         break;
@@ -947,10 +988,14 @@ s_check_str(wq_field_t f, bool patch, const char *s, size_t n, const char *date,
     wq_err_t e;
     int rc;
     s_fname(f, patch, fname, sizeof fname);
-    if (memchr(s, '\0', n))
+    /* One pass proves the usual case (valid, no control character, not
+       even NUL) and counts the characters; only a string that fails it
+       goes through the checks one by one, which say what is wrong. */
+    size_t bad = 0, chars = 0;
+    bool clean = wq_utf8_text_scan(s, n, d->kind == S_K_TEXT && d->multiline, &chars);
+    if (!clean && memchr(s, '\0', n))
         return wq_err_set(err, WQ_E_UTF8, fname, _("the value contains a NUL byte"));
-    size_t bad = 0;
-    if (d->kind != S_K_TEXT) {  /* codes, dates, ids: line fields (PROTOCOL.md 3.3) */
+    if (!clean && d->kind != S_K_TEXT) {  /* codes, dates, ids: line fields (PROTOCOL.md 3.3) */
         if (!wq_utf8_valid(s, n, &bad))
             return wq_err_set(err, WQ_E_UTF8, fname, _("\"%s\" is not valid UTF-8 at byte %zu"),
                               s_show(s, n, show, sizeof show), bad);
@@ -996,6 +1041,12 @@ s_check_str(wq_field_t f, bool patch, const char *s, size_t n, const char *date,
         if (n < d->min)
             return wq_err_set(err, WQ_E_RANGE, fname,
                               _("the %s is empty: give 1 to %zu characters"), s_word(f), d->max);
+        if (clean) {
+            if (chars > d->max)
+                return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu characters, at most %zu"),
+                                  s_show(s, n, show, sizeof show), chars, d->max);
+            return WQ_OK;
+        }
         if (!wq_utf8_valid(s, n, &bad))
             return wq_err_set(err, WQ_E_UTF8, fname,
                               _("\"%s\" is not valid UTF-8 at byte %zu: save the text as UTF-8"),
@@ -1025,6 +1076,9 @@ s_check_cadre_item(bool patch, size_t i, const char *s, wq_err_t *err)
     s_fname(WQ_F_CADRES, patch, fname, sizeof fname);
     if (n == 0)
         return wq_err_set(err, WQ_E_RANGE, fname, _("cadre %zu is an empty name"), i + 1);
+    size_t chars = 0;
+    if (wq_utf8_text_scan(s, n, false, &chars) && chars <= S_LIST_ITEM_MAX)
+        return WQ_OK;
     if (!wq_utf8_valid(s, n, &bad))
         return wq_err_set(err, WQ_E_UTF8, fname, _("cadre %zu \"%s\" is not valid UTF-8 at byte %zu"),
                           i + 1, s_show(s, n, show, sizeof show), bad);
@@ -1140,21 +1194,20 @@ s_validate(const wq_record_t *self, bool patch, bool identity, wq_err_t *err)
         if (!identity && !patch
             && (f == WQ_F_AGENT || f == WQ_F_INC || f == WQ_F_SEQ || f == WQ_F_RECORDED))
             continue;
-        s_fname(f, patch, fname, sizeof fname);
         if (!present) {
             if (!patch && (d->required & tbit))
-                return wq_err_set(err, WQ_E_MISSING, fname, _("a %s record needs %s (%s)"),
+                return wq_err_set(err, WQ_E_MISSING, s_fname(f, patch, fname, sizeof fname), _("a %s record needs %s (%s)"),
                                   wq_i18n_chinese() ? s_type_labels[self->type]
                                                     : wq_rec_type_name(self->type),
                                   s_word(f), d->help);
             continue;
         }
         if (!(d->allowed & tbit))
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("a %s record has no field %s; it takes: %s"),
+            return wq_err_set(err, WQ_E_UNKNOWN, s_fname(f, patch, fname, sizeof fname), _("a %s record has no field %s; it takes: %s"),
                               wq_rec_type_name(self->type), d->name,
                               s_type_fields(self->type, patch, list, sizeof list));
         if (patch && !d->patchable)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("a correction cannot change %s; it may "
+            return wq_err_set(err, WQ_E_UNKNOWN, s_fname(f, patch, fname, sizeof fname), _("a correction cannot change %s; it may "
                               "set: %s (to change %s, retract the event and record it again)"),
                               d->name, s_type_fields(self->type, true, list, sizeof list),
                               d->name);
@@ -1865,6 +1918,16 @@ s_want_str(const msgpack_object *o, const char *fname, size_t max, bool chars, w
     if (chars && n > 4 * max)
         return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu bytes, more than %zu "
                           "characters can take"), s_show(s, n, show, sizeof show), n, max);
+    /* One pass proves the usual string (valid, no NUL or other control
+       but line feed and tab) and counts it; any other goes through the
+       checks that say what is wrong. */
+    size_t nchars = 0;
+    if (wq_utf8_text_scan(s, n, true, &nchars)) {
+        if (chars && nchars > max)
+            return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu characters, at most %zu"),
+                              s_show(s, n, show, sizeof show), nchars, max);
+        return WQ_OK;
+    }
     if (n && memchr(s, '\0', n))
         return wq_err_set(err, WQ_E_UTF8, fname, _("the value contains a NUL byte"));
     if (!wq_utf8_valid(s, n, &bad))

@@ -13,6 +13,7 @@
 #include "common/utf8.h"
 
 #include <stdint.h>
+#include <string.h>
 
 /*  Decode one code point from p[0..n). Returns the sequence length (1-4)
     and *cp, or 0 if the bytes at p do not start a well-formed sequence. */
@@ -110,6 +111,39 @@ wq_utf8_text_ok(const char *s, size_t len, bool multiline, size_t *bad_offset)
         }
         i += k;
     }
+    return true;
+}
+
+bool
+wq_utf8_text_scan(const char *s, size_t len, bool multiline, size_t *chars)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    size_t i = 0, n = 0;
+    while (i < len) {
+        /* Eight ASCII bytes, none a control: no byte has its high bit set,
+           none is below 0x20 (b - 0x20 borrows), none is 0x7F (b + 1 carries). */
+        if (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            if (((w | (w - ones * 0x20) | (w + ones)) & highs) == 0) {
+                i += 8;
+                n += 8;
+                continue;
+            }
+        }
+        uint32_t cp = 0;
+        size_t k = s_decode(p + i, len - i, &cp);
+        if (k == 0)
+            return false;
+        if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) {
+            if (!(multiline && (cp == '\n' || cp == '\t')))
+                return false;
+        }
+        i += k;
+        n++;
+    }
+    *chars = n;
     return true;
 }
 

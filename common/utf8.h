@@ -21,6 +21,14 @@ bool wq_utf8_valid(const char *s, size_t len, size_t *bad_offset);
     DEL; when multiline is true, '\n' and '\t' are allowed too. */
 bool wq_utf8_text_ok(const char *s, size_t len, bool multiline, size_t *bad_offset);
 
+/*  One pass doing what wq_utf8_valid, wq_utf8_text_ok (multiline as
+    there) and wq_utf8_chars do together: true if s[0..len) is valid UTF-8
+    without control characters (NUL included), and then *chars is its
+    number of code points. False says only that one of the checks fails:
+    callers that report which one ask those functions. ASCII runs are
+    checked eight bytes at a time. */
+bool wq_utf8_text_scan(const char *s, size_t len, bool multiline, size_t *chars);
+
 /*  Number of code points in a valid UTF-8 string. */
 size_t wq_utf8_chars(const char *s, size_t len);
 

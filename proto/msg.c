@@ -1103,8 +1103,8 @@ s_enc_zbatch(s_wr_t *w, const wq_msg_t *m)
         goto done;
     if ((rc = s_enc_records(&in, m)))
         goto done;
-    if ((rc = wq_zbatch_compress(m->batch.dict, (const uint8_t *) in.out.sb.data, in.out.sb.size,
-                                 &z, &zn, w->err)))
+    if ((rc = wq_zbatch_compress_level(m->batch.dict, m->batch.zlevel, (const uint8_t *) in.out.sb.data,
+                                       in.out.sb.size, &z, &zn, w->err)))
         goto done;
     if (msgpack_pack_bin_with_body(&w->pk, z, zn) != 0)
         rc = s_pack_failed(w, S_P("zbatch.data"));

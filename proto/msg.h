@@ -118,6 +118,8 @@ typedef struct {
             bool zstd;              /* encode as / was decoded from a ZBATCH */
             uint32_t dict;          /* its zstd dictionary id (0: none) */
             size_t zsize;           /* decoded: the compressed frame's size */
+            int zlevel;             /* encode: highest zstd level to use, 0 = by size
+                                       (wq_zbatch_compress_level); not on the wire */
         } batch;
         struct {    /* ACK: [1, 4, inc, hwm, [[seq, code, reason], ...]] */
             uint32_t inc;

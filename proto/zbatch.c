@@ -87,6 +87,16 @@ int
 wq_zbatch_compress(uint32_t dict, const uint8_t *src, size_t n, uint8_t **out, size_t *outn,
                    wq_err_t *err)
 {
+    return wq_zbatch_compress_level(dict, 0, src, n, out, outn, err);
+}
+
+int
+wq_zbatch_compress_level(uint32_t dict, int max_level, const uint8_t *src, size_t n, uint8_t **out,
+                         size_t *outn, wq_err_t *err)
+{
+    int level = s_level(n);
+    if (max_level > 0 && max_level < level)
+        level = max_level;
     int rc = WQ_OK;
     const s_dict_t *d = NULL;
     ZSTD_CCtx *cctx = NULL;
@@ -105,7 +115,7 @@ wq_zbatch_compress(uint32_t dict, const uint8_t *src, size_t n, uint8_t **out, s
         rc = wq_err_set(err, WQ_E_NOMEM, "zbatch.data", _("out of memory compressing %zu bytes"), n);
         goto done;
     }
-    size_t z = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, s_level(n));
+    size_t z = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
     if (!ZSTD_isError(z))
         z = ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
     if (!ZSTD_isError(z) && d)

@@ -53,6 +53,12 @@ bool wq_zbatch_choose(const uint32_t *offered, size_t n, uint32_t *chosen);
 int wq_zbatch_compress(uint32_t dict, const uint8_t *src, size_t n, uint8_t **out, size_t *outn,
                        wq_err_t *err);
 
+/*  The same at a level no higher than max_level (1..22; 0: as
+    wq_zbatch_compress, by size alone). The agent lowers it when its link
+    is faster than compressing at the highest level (agent/pacer.h). */
+int wq_zbatch_compress_level(uint32_t dict, int max_level, const uint8_t *src, size_t n, uint8_t **out,
+                             size_t *outn, wq_err_t *err);
+
 /*  Decompress src[0..n), which must be exactly one zstd frame made with
     dictionary `dict`, into a new malloc'd *out of *outn bytes (caller
     frees; *out is never NULL on success, even for 0 bytes), refusing

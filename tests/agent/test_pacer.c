@@ -127,6 +127,50 @@ test_long_round_trip_fills_the_pipe(void **state)
     wq_pacer_destroy(&p);
 }
 
+/*  The compression level (wq_pacer_level): feed `batches` compressions of
+    100 kB of records at `speed` record bytes/s (the level's own speed:
+    each step down is taken as 5x faster, as the pacer assumes). */
+static int
+s_levels(wq_pacer_t *p, double speed15, int batches)
+{
+    for (int i = 0; i < batches; i++) {
+        int level = wq_pacer_level(p);
+        double speed = level == 15 ? speed15 : level == 9 ? speed15 * 5 : speed15 * 25;
+        wq_pacer_compressed(p, level, 100000, (uint64_t) (100000 / speed * 1e6));
+    }
+    return wq_pacer_level(p);
+}
+
+static void
+test_level_follows_the_link(void **state)
+{
+    (void) state;
+    /* Before any ACK: the highest level. */
+    wq_pacer_t *p = wq_pacer_new(&(wq_pacer_opts_t){.max_bytes = S_MAX});
+    assert_int_equal(wq_pacer_level(p), 15);
+    assert_int_equal(s_levels(p, 1e6, 10), 15);     /* no rate known: no change */
+    wq_pacer_destroy(&p);
+    /* 64 kbit/s with 10:1 compression carries 80 kB of records a second:
+       level 15 at 1 MB/s of CPU keeps up with room to spare. */
+    p = s_simulate(8000, 150, 4, 0.1, 40);
+    assert_int_equal(s_levels(p, 1e6, 20), 15);
+    assert_int_equal(s_levels(p, 4e5, 20), 15);
+    /* A CPU four times slower than the link needs: one step down. */
+    assert_int_equal(s_levels(p, 2e5, 4), 9);
+    wq_pacer_destroy(&p);
+    /* A LAN (12.5 MB/s, 10:1): level 15 would be the bottleneck; 3 is not. */
+    p = s_simulate(12.5e6, 1, 4, 0.1, 40);
+    assert_int_equal(s_levels(p, 1e6, 20), 3);
+    /* ... and it does not climb back while the link stays fast. */
+    assert_int_equal(s_levels(p, 1e6, 20), 3);
+    wq_pacer_destroy(&p);
+    /* A CPU fast enough for the link at every level: back up to 15. */
+    p = s_simulate(1e5, 1, 4, 0.1, 40);
+    assert_int_equal(s_levels(p, 1e5, 20), 3);      /* slow CPU: down */
+    assert_int_equal(s_levels(p, 5e7, 20), 15);     /* fast CPU: up again */
+    wq_pacer_destroy(&p);
+}
+
 int
 main(void)
 {
@@ -136,6 +180,7 @@ main(void)
         cmocka_unit_test(test_compression_ratio),
         cmocka_unit_test(test_fast_link_large_batches),
         cmocka_unit_test(test_long_round_trip_fills_the_pipe),
+        cmocka_unit_test(test_level_follows_the_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
