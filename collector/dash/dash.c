@@ -357,10 +357,11 @@ static void s_pager(wq_wbuf_t *o, const char *id, const char *path, const char *
                     const s_page_t *pg)
 {
     wq_wbuf_printf(o, "<nav class=\"pager\" id=\"%s-pager\"><span class=\"note\" id=\"%s-count\" "
-                      "data-total=\"%zu\" data-page=\"%zu\" data-pages=\"%zu\">共 %zu 行 · 第 %zu/%zu 页"
-                      "（本页第 %zu–%zu 行）</span>",
-                   id, id, pg->total, pg->page, pg->pages, pg->total, pg->page, pg->pages,
-                   pg->count ? pg->first + 1 : 0, pg->first + pg->count);
+                      "data-total=\"%zu\" data-page=\"%zu\" data-pages=\"%zu\">共 %zu 行 · 第 %zu/%zu 页",
+                   id, id, pg->total, pg->page, pg->pages, pg->total, pg->page, pg->pages);
+    if (pg->count)
+        wq_wbuf_printf(o, "（本页第 %zu–%zu 行）", pg->first + 1, pg->first + pg->count);
+    wq_wbuf_puts(o, "</span>");
     const struct {
         const char *key, *label;
         size_t to;
