@@ -151,14 +151,36 @@ wq_ledger_renewals(void)
     return (uint64_t) atomic_load(&s_renewals);
 }
 
-/*  Close *cur, take a fresh snapshot in txn, open *cur on dbi again. */
+static void (*s_between)(void *);
+static void *s_between_arg;
+
+void
+wq_ledger_set_between(void (*fn)(void *), void *arg)
+{
+    s_between = fn;
+    s_between_arg = arg;
+}
+
+/*  Close *cur, take a fresh snapshot in txn, open *cur on dbi again. If
+    the collector (another process) grew the map and the data now reach
+    beyond this process's mapping, the renewal fails with MDB_MAP_RESIZED
+    (the transaction is left reset): adopt the new size, as
+    wq_central_query does before it begins, and renew again. */
 static int
 s_renew(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **cur, wq_err_t *err)
 {
     mdb_cursor_close(*cur);
     *cur = NULL;
     mdb_txn_reset(txn);
+    if (s_between)
+        s_between(s_between_arg);
     int mrc = mdb_txn_renew(txn);
+    if (mrc == MDB_MAP_RESIZED) {
+        mrc = mdb_env_set_mapsize(mdb_txn_env(txn), 0);
+        if (mrc != 0)
+            return wq_store_err(mrc, "mdb_env_set_mapsize", err);
+        mrc = mdb_txn_renew(txn);
+    }
     if (mrc == 0)
         atomic_fetch_add(&s_renewals, 1);
     else if (mrc != EINVAL)   /* EINVAL: a write transaction, left as it was */

@@ -34,6 +34,11 @@
 #define WQ_LEDGER_CHUNK_DEFAULT 256
 void wq_ledger_set_chunk(size_t entries);
 
+/*  For tests: fn(arg) is called between two chunks of a walk, when the
+    walk holds no snapshot (its transaction reset), before it takes the
+    next (NULL: none). Set it while no query runs. */
+void wq_ledger_set_between(void (*fn)(void *), void *arg);
+
 /*  How many fresh snapshots the walks took (process-wide, since start). */
 uint64_t wq_ledger_renewals(void);
 

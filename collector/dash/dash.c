@@ -29,7 +29,7 @@
 #include "common/log.h"
 #include "web/jsonw.h"
 
-#define S_PAGE_ROWS 2000   /* rows shown on a page; exports have them all */
+#define S_PAGE_ROWS 2000   /* rows shown on an unpaged page; exports have them all */
 
 /*  ---- small helpers ------------------------------------------------------ */
 
@@ -219,6 +219,12 @@ fail:
     return NULL;
 }
 
+/*  Rows on one page of the ledger and the enterprise search. */
+static size_t s_per_page(const dash_app_t *app)
+{
+    return app->page_rows ? app->page_rows : DASH_PAGE_ROWS_DEFAULT;
+}
+
 /*  If ?format=csv|xlsx (and ?table= is this table's id, or absent), answer
     with the export and return true. */
 static bool s_export(dash_app_t *app, wq_web_req_t *req, wq_web_resp_t *resp, const char *id,
@@ -313,18 +319,85 @@ static void s_export_links(wq_web_req_t *req, wq_wbuf_t *o, const char *id, cons
 
 typedef enum { S_LINK_NONE, S_LINK_AREA, S_LINK_ENT } s_link_t;
 
+/*  One page of a long list: rows [first, first + count) of total, page
+    `page` (1-based) of `pages`. */
+typedef struct {
+    size_t total, first, count, page, pages;
+} s_page_t;
+
+/*  The page ?page= asks for among total rows, per rows a page. A number
+    past the end is the last page; anything else that is not a page number
+    (empty, 0, negative, not a number) is the first: a bad link shows a
+    page, never an error. */
+static s_page_t s_page_of(wq_web_req_t *req, size_t total, size_t per)
+{
+    s_page_t pg = {.total = total, .pages = total ? (total - 1) / per + 1 : 1, .page = 1};
+    const char *v = wq_web_query(req, "page");
+    if (v && *v >= '0' && *v <= '9') {
+        size_t n = 0;
+        bool digits = true;
+        for (const char *p = v; *p && digits; p++) {
+            if (*p < '0' || *p > '9')
+                digits = false;
+            else if (n <= pg.pages)   /* past the last page: stays past it, no overflow */
+                n = n * 10 + (size_t)(*p - '0');
+        }
+        if (digits && n >= 1)
+            pg.page = n > pg.pages ? pg.pages : n;
+    }
+    pg.first = (pg.page - 1) * per;
+    pg.count = total > pg.first ? (total - pg.first < per ? total - pg.first : per) : 0;
+    return pg;
+}
+
+/*  The row count and the page links of a paged table: 共 N 行 · 第 x/y 页,
+    首页 上一页 下一页 末页, each link the page's own query (base: the area
+    and every filter, URL-encoded, & as &amp;) with page=N. */
+static void s_pager(wq_wbuf_t *o, const char *id, const char *path, const char *base,
+                    const s_page_t *pg)
+{
+    wq_wbuf_printf(o, "<nav class=\"pager\" id=\"%s-pager\"><span class=\"note\" id=\"%s-count\" "
+                      "data-total=\"%zu\" data-page=\"%zu\" data-pages=\"%zu\">共 %zu 行 · 第 %zu/%zu 页",
+                   id, id, pg->total, pg->page, pg->pages, pg->total, pg->page, pg->pages);
+    if (pg->count)
+        wq_wbuf_printf(o, "（本页第 %zu–%zu 行）", pg->first + 1, pg->first + pg->count);
+    wq_wbuf_puts(o, "</span>");
+    const struct {
+        const char *key, *label;
+        size_t to;
+        bool on;
+    } links[] = {{"first", "首页", 1, pg->page > 1},
+                 {"prev", "上一页", pg->page - 1, pg->page > 1},
+                 {"next", "下一页", pg->page + 1, pg->page < pg->pages},
+                 {"last", "末页", pg->pages, pg->page < pg->pages}};
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        if (links[i].on)
+            wq_wbuf_printf(o, " <a id=\"%s-%s\" href=\"%s?%s%spage=%zu\">%s</a>", id, links[i].key,
+                           path, base, *base ? "&amp;" : "", links[i].to, links[i].label);
+        else
+            wq_wbuf_printf(o, " <span class=\"off\" id=\"%s-%s\">%s</span>", id, links[i].key,
+                           links[i].label);
+    }
+    wq_wbuf_puts(o, "</nav>\n");
+}
+
 /*  An HTML table of cols of src. link_col gets a link (drill-down to the
     row's area, or the enterprise's case file). red_col: a yes/no column
-    that paints the row red ("overdue"). */
+    that paints the row red ("overdue"). pg: the rows of one page (the
+    caller writes the pager), or NULL: the first S_PAGE_ROWS and the count. */
 static void s_table(wq_wbuf_t *o, const char *id, const wq_table_t *src, const char *const *cols,
-                    size_t ncols, const char *link_col, s_link_t link, const char *red_col)
+                    size_t ncols, const char *link_col, s_link_t link, const char *red_col,
+                    const s_page_t *pg)
 {
     size_t nr = wq_table_nrows(src);
+    size_t from = pg ? pg->first : 0, to = pg ? pg->first + pg->count : nr;
+    if (!pg && to > S_PAGE_ROWS)
+        to = S_PAGE_ROWS;
     wq_wbuf_printf(o, "<table id=\"%s\" class=\"data\"><thead><tr>", id);
     for (size_t c = 0; c < ncols; c++)
         wq_wbuf_printf(o, "<th data-col=\"%s\">%s</th>", cols[c], dash_col_label(cols[c]));
     wq_wbuf_puts(o, "</tr></thead><tbody>\n");
-    for (size_t r = 0; r < nr && r < S_PAGE_ROWS; r++) {
+    for (size_t r = from; r < to && r < nr; r++) {
         const char *area = s_cstr(src, r, "area");
         const char *red = red_col ? s_cstr(src, r, red_col) : NULL;
         wq_wbuf_puts(o, "<tr");
@@ -360,6 +433,8 @@ static void s_table(wq_wbuf_t *o, const char *id, const wq_table_t *src, const c
         wq_wbuf_puts(o, "</tr>\n");
     }
     wq_wbuf_puts(o, "</tbody></table>\n");
+    if (pg)
+        return;
     if (nr > S_PAGE_ROWS)
         wq_wbuf_printf(o, "<p class=\"note\">共 %zu 行，页面显示前 %d 行；导出文件包含全部。</p>\n",
                        nr, S_PAGE_ROWS);
@@ -674,14 +749,14 @@ static void h_overview(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
         wq_wbuf_printf(o, "<h2>分%s情况</h2><div class=\"chart\"><canvas id=\"chart-areas\"></canvas></div>\n",
                        !strcmp(child, "city") ? "市" : "区县");
         s_table(o, "areas", rows, s_area_cols, sizeof s_area_cols / sizeof s_area_cols[0],
-                "area_name", S_LINK_AREA, NULL);
+                "area_name", S_LINK_AREA, NULL, NULL);
         s_export_links(req, o, "areas", qs);
     } else {
         wq_wbuf_printf(o, "<p><a id=\"county-problems\" href=\"/problems?area=%s\">查看本区县问题台账</a> · "
                           "<a href=\"/enterprises?area=%s\">本区县企业</a></p>\n", area, area);
     }
     wq_wbuf_puts(o, "<h2>分月情况</h2><div class=\"chart\"><canvas id=\"chart-months\"></canvas></div>\n");
-    s_table(o, "months", months, s_month_cols, 6, NULL, S_LINK_NONE, NULL);
+    s_table(o, "months", months, s_month_cols, 6, NULL, S_LINK_NONE, NULL, NULL);
     s_export_links(req, o, "months", qs);
     wq_wbuf_free(&q);
     s_end(resp);
@@ -750,8 +825,6 @@ static void h_problems(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     wq_wbuf_html(o, asof);
     wq_wbuf_puts(o, "\"></label><button type=\"submit\" id=\"filter\">筛选</button></form>\n"
                     "<p class=\"note\">状态为统计日期当日的状态；逾期指统计日期当日已过当时有效的整改期限且尚未整改完成。</p>\n");
-    s_table(o, "problems", t, s_problem_cols, sizeof s_problem_cols / sizeof s_problem_cols[0],
-            "enterprise_name", S_LINK_ENT, "overdue");
     wq_wbuf_t q = {0};
     wq_wbuf_printf(&q, "area=%s", area);
     const char *keys[] = {"status", "category", "severity", "overdue", "asof"};
@@ -761,6 +834,11 @@ static void h_problems(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
             wq_wbuf_printf(&q, "&amp;%s=", keys[i]);
             wq_wbuf_urlenc(&q, vals[i]);
         }
+    s_page_t pg = s_page_of(req, wq_table_nrows(t), s_per_page(app));
+    s_pager(o, "problems", "/problems", q.oom ? "" : q.data, &pg);
+    s_table(o, "problems", t, s_problem_cols, sizeof s_problem_cols / sizeof s_problem_cols[0],
+            "enterprise_name", S_LINK_ENT, "overdue", &pg);
+    s_pager(o, "problems-bottom", "/problems", q.oom ? "" : q.data, &pg);
     s_export_links(req, o, "problems", q.oom ? "" : q.data);
     wq_wbuf_free(&q);
     s_end(resp);
@@ -799,13 +877,16 @@ static void h_enterprises(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
                       "<input name=\"q\" id=\"q\" value=\"", title, area);
     wq_wbuf_html(o, q);
     wq_wbuf_puts(o, "\"></label><button type=\"submit\" id=\"search\">搜索</button></form>\n");
-    s_table(o, "enterprises", t, s_ent_cols, 5, "name", S_LINK_ENT, NULL);
     wq_wbuf_t qs = {0};
     wq_wbuf_printf(&qs, "area=%s", area);
     if (q && *q) {
         wq_wbuf_puts(&qs, "&amp;q=");
         wq_wbuf_urlenc(&qs, q);
     }
+    s_page_t pg = s_page_of(req, wq_table_nrows(t), s_per_page(app));
+    s_pager(o, "enterprises", "/enterprises", qs.oom ? "" : qs.data, &pg);
+    s_table(o, "enterprises", t, s_ent_cols, 5, "name", S_LINK_ENT, NULL, &pg);
+    s_pager(o, "enterprises-bottom", "/enterprises", qs.oom ? "" : qs.data, &pg);
     s_export_links(req, o, "enterprises", qs.oom ? "" : qs.data);
     wq_wbuf_free(&qs);
     s_end(resp);
@@ -874,7 +955,7 @@ static void h_enterprise(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
     wq_wbuf_html(o, klass ? dash_value_label("class", klass) : "未分类");
     wq_wbuf_puts(o, "</dd></dl><p class=\"noprint\"><button type=\"button\" id=\"print\" "
                     "class=\"print\">打印</button></p>\n");
-    s_table(o, "case", t, s_case_cols, 6, NULL, S_LINK_NONE, NULL);
+    s_table(o, "case", t, s_case_cols, 6, NULL, S_LINK_NONE, NULL, NULL);
     s_export_links(req, o, "case", "");
     s_end(resp);
 done:
@@ -1034,7 +1115,7 @@ static void h_sync(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
                       "<input type=\"hidden\" name=\"area\" value=\"%s\"><label>超过 <input name=\"days\" "
                       "size=\"3\" value=\"%u\"> 天未联系标红</label><button type=\"submit\">刷新</button>"
                       "</form>\n", title, area, days);
-    s_table(o, "sync", t, s_sync_cols, 9, NULL, S_LINK_NONE, "red");
+    s_table(o, "sync", t, s_sync_cols, 9, NULL, S_LINK_NONE, "red", NULL);
     char qs[64];
     snprintf(qs, sizeof qs, "area=%s&amp;days=%u", area, days);
     s_export_links(req, o, "sync", qs);
@@ -1089,12 +1170,12 @@ static void h_quarantine(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
         if (wq_table_set_str(qt, r, (size_t)rcol, shortened) != WQ_OK)
             break;   /* out of memory: the row keeps the whole record */
     }
-    s_table(o, "quarantine", qt, s_quar_cols, 7, NULL, S_LINK_NONE, NULL);
+    s_table(o, "quarantine", qt, s_quar_cols, 7, NULL, S_LINK_NONE, NULL, NULL);
     char qs[32];
     snprintf(qs, sizeof qs, "area=%s", area);
     s_export_links(req, o, "quarantine", qs);
     wq_wbuf_puts(o, "<h2>待补的记录</h2><p class=\"note\">更正或后续记录已到，但所引用的原记录尚未到达中心库。</p>\n");
-    s_table(o, "pending", pt, s_pend_cols, 4, NULL, S_LINK_NONE, NULL);
+    s_table(o, "pending", pt, s_pend_cols, 4, NULL, S_LINK_NONE, NULL, NULL);
     s_export_links(req, o, "pending", qs);
     s_end(resp);
 done:

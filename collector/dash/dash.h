@@ -19,6 +19,8 @@
 #include "collector/dash/qcache.h"
 #include "web/server.h"
 
+#define DASH_PAGE_ROWS_DEFAULT 200
+
 typedef struct {
     wq_central_t *central;      /* opened read-only */
     const char *peers_path;     /* the collector's authorized peers (read per request) */
@@ -26,6 +28,8 @@ typedef struct {
     unsigned silent_days;       /* agents silent longer are shown in red */
     dash_metrics_t *metrics;
     dash_qcache_t *cache;       /* recent results (qcache.h) */
+    unsigned page_rows;         /* rows on a page of the ledger and the enterprise
+                                   search (0: DASH_PAGE_ROWS_DEFAULT); exports have all */
 } dash_app_t;
 
 /*  Add every route of the dashboard to web. Errors as wq_web_route. */

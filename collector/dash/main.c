@@ -42,6 +42,7 @@ static int s_usage(FILE *out)
             _("usage: wanqi-web run [--dir DIR] [--listen HOST:PORT] [--tls-cert PEM --tls-key PEM]\n"
             "                     [--silent-days N] [--threads N] [--sched idle|normal] [--nice N]\n"
             "                     [--io idle|low] [--cache-seconds N] [--walk-chunk N]\n"
+            "                     [--page-rows N]\n"
             "       wanqi-web user add NAME --role province|city|county --area CODE [--dir DIR]\n"
             "       wanqi-web user passwd NAME [--dir DIR]\n"
             "       wanqi-web user remove NAME [--dir DIR]\n"
@@ -66,7 +67,9 @@ static int s_usage(FILE *out)
             "  --cache-seconds N  keep query results this long for all users (default 15; 0: off)\n"
             "  --walk-chunk N     index entries a long list (ledger, search) reads in one\n"
             "                     snapshot before it takes a fresh one (default 256; 0: one\n"
-            "                     snapshot per query)\n\n"
+            "                     snapshot per query)\n"
+            "  --page-rows N      rows on a page of the ledger and the enterprise search\n"
+            "                     (default 200; 1..2000); exports have every row\n\n"
             "Passwords are read from standard input (one line; not echoed on a terminal).\n"
             "Exit: 0 ok, 1 failure, 2 bad usage.\n"),
             WQ_COLLECTOR_DIR_ENV, WQ_COLLECTOR_DEFAULT_DIR, S_ACCOUNTS_FILE);
@@ -228,7 +231,7 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
     const char *listen = "127.0.0.1:8480", *cert = NULL, *key = NULL;
     unsigned silent = 3, threads = 4;
     int niceness = 10, cache_s = 15;
-    long chunk = WQ_LEDGER_CHUNK_DEFAULT;
+    long chunk = WQ_LEDGER_CHUNK_DEFAULT, page_rows = DASH_PAGE_ROWS_DEFAULT;
     bool idle = true, io_idle = false;
     static const struct option opts[] = {{"listen", required_argument, 0, 'l'},
                                          {"tls-cert", required_argument, 0, 'c'},
@@ -240,6 +243,7 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
                                          {"sched", required_argument, 0, 'S'},
                                          {"io", required_argument, 0, 'I'},
                                          {"walk-chunk", required_argument, 0, 'W'},
+                                         {"page-rows", required_argument, 0, 'P'},
                                          {0, 0, 0, 0}};
     int ch;
     optind = 1;
@@ -267,6 +271,7 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
             io_idle = strcmp(optarg, "idle") == 0;
             break;
         case 'W': chunk = strtol(optarg, NULL, 10); break;
+        case 'P': page_rows = strtol(optarg, NULL, 10); break;
         default: return s_usage(stderr);
         }
     }
@@ -279,6 +284,10 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
         fprintf(stderr, _("wanqi-web: --walk-chunk is 0..1000000\n"));
         return 2;
     }
+    if (page_rows < 1 || page_rows > 2000) {
+        fprintf(stderr, _("wanqi-web: --page-rows is 1..2000\n"));
+        return 2;
+    }
     wq_ledger_set_chunk((size_t)chunk);
     /* Pages yield the CPU and the disk to the collector on the same host. */
     s_give_way(idle, niceness, io_idle);
@@ -288,7 +297,8 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
     char *store = s_path(dir, WQ_COLLECTOR_STORE_DIR), *peers = s_path(dir, WQ_COLLECTOR_PEERS_FILE);
     char *accounts = s_path(dir, S_ACCOUNTS_FILE);
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    dash_app_t app = {.peers_path = peers, .tmpdir = tmp, .silent_days = silent};
+    dash_app_t app = {.peers_path = peers, .tmpdir = tmp, .silent_days = silent,
+                      .page_rows = (unsigned)page_rows};
     wq_web_t *web = NULL;
     extern const wq_asset_t wq_dash_assets[];
     extern const size_t wq_dash_assets_count;

@@ -7,6 +7,10 @@
 */
 #include "test_central_fixture.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "collector/ledger.h"
 #include "tests/support/testsupport.h"
 
@@ -284,12 +288,133 @@ test_ledger_chunked(void **state)
     ts_tmpdir_remove(&dir);
 }
 
+/*  The collector grows the map while a walk is between two chunks: the
+    walk's next snapshot fails with MDB_MAP_RESIZED unless it adopts the
+    new size; it must, and go on with the same rows. The store is made
+    with a small map, opened read-only (as wanqi-web opens it), and between
+    the first two chunks of a walk a child process opens it writable with a
+    map 16 times larger and ingests until the data reach beyond the
+    reader's mapping (the child: a separate process, as the collector is;
+    one process may not open an LMDB environment twice). */
+typedef struct {
+    const char *dir;
+    size_t old_map;
+    int calls;
+    int child_status;
+} s_grow_t;
+
+static void
+s_grow_child(const char *dir, size_t old_map)
+{
+    wq_central_t *w = NULL;
+    wq_err_t err;
+    if (wq_central_open(dir, old_map * 16, &w, &err) != WQ_OK)
+        _exit(2);
+    tc_stream_t s;
+    tc_stream_init(&s, "130203-09", "130203", 0x9999u);   /* 唐山: outside the walked area */
+    uint64_t used = 0, map = 0;
+    for (int e = 0; e < 4000 && used <= old_map + (64u << 10); e++) {
+        char code[19], name[64];
+        tc_code(5000 + e, code);
+        snprintf(name, sizeof name, "唐山扩容测试企业%d号有限公司", e);
+        uint64_t from = tc_next(&s);
+        tc_add(&s, WQ_REC_ENTERPRISE, "2019-02-01", "ent", code, "name", name, "industry", "C2614",
+               NULL);
+        tc_add(&s, WQ_REC_PROBLEM, "2019-03-01", "ent", code, "category", "air", "severity",
+               "general", "description", "扩容测试问题：无组织排放，需加装收集设施与在线监测。", NULL);
+        wq_ingest_result_t res;
+        if (tc_send(w, &s, from, tc_next(&s) - 1, &res) != WQ_OK)
+            _exit(3);
+        wq_ingest_result_clear(&res);
+        if (wq_central_env_info(w, &used, &map, &err) != WQ_OK)
+            _exit(4);
+    }
+    wq_central_destroy(&w);
+    _exit(used > old_map ? 0 : 5);
+}
+
+static void
+s_grow(void *arg)
+{
+    s_grow_t *g = arg;
+    if (g->calls++ != 0)
+        return;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        s_grow_child(g->dir, g->old_map);
+    /* the child ingests a few thousand records: 120 s at most, then killed */
+    g->child_status = -1;
+    for (int i = 0; i < 2400; i++) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            g->child_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            return;
+        }
+        ts_sleep_ms(50);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static void
+test_ledger_map_resized(void **state)
+{
+    (void) state;
+    char *dir = ts_tmpdir();
+    wq_central_t *c = NULL;
+    wq_err_t err;
+    const size_t old_map = 2u << 20;
+    if (wq_central_open(dir, old_map, &c, &err) != WQ_OK)
+        fail_msg("open: %s", err.text);
+    tc_stream_t s;
+    tc_stream_init(&s, "130102-01", "130102", 0x4242u);
+    for (int e = 0; e < 20; e++) {
+        char code[19], name[64];
+        tc_code(e + 1, code);
+        snprintf(name, sizeof name, "长安企业%d有限公司", e);
+        tc_add(&s, WQ_REC_ENTERPRISE, "2019-02-01", "ent", code, "name", name, "industry", "C2614",
+               NULL);
+        tc_add(&s, WQ_REC_PROBLEM, "2019-03-01", "ent", code, "category", "water", "severity",
+               "minor", "description", "问题", NULL);
+    }
+    tc_send_all(c, &s, 10);
+    wq_central_destroy(&c);
+    assert_int_equal(wq_central_open_readonly(dir, &c, &err), WQ_OK);
+    uint64_t used = 0, map = 0;
+    assert_int_equal(wq_central_env_info(c, &used, &map, &err), WQ_OK);
+    assert_true(map == old_map);
+    wq_ledger_set_chunk(0);
+    wq_table_t *whole = tc_query(c, "problems", "area=130100", NULL);
+    assert_int_equal(wq_table_nrows(whole), 20);
+
+    wq_ledger_set_chunk(2);
+    s_grow_t g = {dir, old_map, 0, -1};
+    wq_ledger_set_between(s_grow, &g);
+    wq_table_t *t = tc_query(c, "problems", "area=130100", NULL);   /* fails the test on an error */
+    wq_ledger_set_between(NULL, NULL);
+    wq_ledger_set_chunk(WQ_LEDGER_CHUNK_DEFAULT);
+    assert_int_equal(g.child_status, 0);   /* the writer grew the data past the old map */
+    assert_true(g.calls > 1);
+    assert_true(tc_tables_equal(whole, t));
+    assert_int_equal(wq_central_env_info(c, &used, &map, &err), WQ_OK);
+    assert_true(map == old_map * 16);   /* the reader adopted the collector's map */
+    wq_table_destroy(&t);
+    wq_table_destroy(&whole);
+    wq_central_destroy(&c);
+    tc_stream_free(&s);
+    ts_tmpdir_remove(&dir);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ledger_and_readonly),
         cmocka_unit_test(test_ledger_chunked),
+        cmocka_unit_test(test_ledger_map_resized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,6 +48,9 @@ ASTRAY = ("130109", "130108", "130108-01")
 # agent) never arrives: waiting in pending (待补).
 PENDING_TARGET = "130105-01/0000abcd/5"
 ASOF = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))  # China date, as the programs
+# Rows on a page of the ledger and the enterprise search (wanqi-web --page-rows):
+# small, so that the test's ledgers have several pages.
+PAGE_ROWS = 10
 PASSWORDS = {"prov": "province pass 1", "sjz": "shijiazhuang 22", "changan": "changan pass 3"}
 
 
@@ -173,7 +176,7 @@ class Env:
         # The pages below run at normal priority: on a test machine loaded by
         # other suites an idle-class server may wait minutes for a core.
         self.web = self.g.start([b("wanqi-web"), "run", "--dir", self.cdir, "--listen", "127.0.0.1:0",
-                                 "--sched", "normal"], log=log)
+                                 "--sched", "normal", "--page-rows", str(PAGE_ROWS)], log=log)
 
         found = []
 
@@ -340,16 +343,52 @@ def scenario(env, d):
     assert len(d.find_elements(By.CSS_SELECTOR, "#case tbody tr")) == len(case)
     shot(d, "case-book")
 
-    # -- problem ledger: overdue filter equals the overdue query
+    # -- problem ledger: overdue filter equals the overdue query, page by page
+    # (下一页 keeps the filters; the count is the whole filtered set's)
     d.get(env.base + "/problems?area=130100&overdue=yes&asof=" + ASOF)
     ready(d)
     over = env.wq("overdue", "--area", "130100", "--asof", ASOF)
-    rows = d.find_elements(By.CSS_SELECTOR, "#problems tbody tr")
-    assert len(rows) == len(over), (len(rows), len(over))
-    assert all("red" in r.get_attribute("class") for r in rows)
-    ids = sorted(r.find_element(By.CSS_SELECTOR, "td[data-col='problem']").text for r in rows)
-    assert ids == sorted(o["problem"] for o in over)
-    shot(d, "problems")
+    assert len(over) > PAGE_ROWS, "the test's city ledger should have more than one page (%d rows)" % len(over)
+    pages = (len(over) + PAGE_ROWS - 1) // PAGE_ROWS
+    seen = []
+    for page in range(1, pages + 1):
+        cnt = d.find_element(By.ID, "problems-count")
+        assert (int(cnt.get_attribute("data-total")), int(cnt.get_attribute("data-page")),
+                int(cnt.get_attribute("data-pages"))) == (len(over), page, pages), cnt.text
+        assert ("共 %d 行" % len(over)) in cnt.text and ("第 %d/%d 页" % (page, pages)) in cnt.text, cnt.text
+        rows = d.find_elements(By.CSS_SELECTOR, "#problems tbody tr")
+        assert len(rows) == min(PAGE_ROWS, len(over) - (page - 1) * PAGE_ROWS), (page, len(rows))
+        assert all("red" in r.get_attribute("class") for r in rows)
+        seen += [r.find_element(By.CSS_SELECTOR, "td[data-col='problem']").text for r in rows]
+        if page == 1:
+            assert d.find_element(By.ID, "problems-prev").tag_name == "span"  # no page before
+            shot(d, "problems")
+        if page < pages:
+            d.find_element(By.ID, "problems-next").click()
+            ready(d)
+            url = d.current_url
+            assert "overdue=yes" in url and ("asof=" + ASOF) in url and "area=130100" in url, url
+            assert ("page=%d" % (page + 1)) in url, url
+            if page == 1:
+                shot(d, "problems-page2")
+        else:
+            assert d.find_element(By.ID, "problems-next").tag_name == "span"  # the last page
+    assert len(seen) == len(set(seen)) == len(over)
+    assert sorted(seen) == sorted(o["problem"] for o in over)
+    # 末页 and 首页 links; a page number out of range or not a number shows a
+    # page (clamped), never an error
+    d.find_element(By.ID, "problems-first").click()
+    ready(d)
+    assert d.find_element(By.ID, "problems-count").get_attribute("data-page") == "1"
+    d.find_element(By.ID, "problems-last").click()
+    ready(d)
+    assert d.find_element(By.ID, "problems-count").get_attribute("data-page") == str(pages)
+    for bad, want in (("0", 1), ("-3", 1), ("abc", 1), ("", 1), ("2x", 1), (str(pages + 5), pages),
+                      ("99999999999999999999999999", pages)):
+        d.get(env.base + "/problems?area=130100&overdue=yes&asof=%s&page=%s" % (ASOF, bad))
+        ready(d)
+        assert d.find_element(By.ID, "problems-count").get_attribute("data-page") == str(want), bad
+        assert len(d.find_elements(By.CSS_SELECTOR, "#problems tbody tr")) > 0, bad
 
     # -- sync status: never-connected agent, agent-less counties, in red
     d.get(env.base + "/sync?area=130100")
@@ -393,8 +432,18 @@ def scenario(env, d):
     xrows = list(ws.iter_rows(values_only=True))
     assert list(xrows[0]) == head
     assert {r[ai]: int(r[pi]) for r in xrows[1:]} == got
-    st, body, _ = fetch(env, d, "/problems?area=130100&overdue=yes&asof=%s&format=csv" % ASOF)
-    assert st == 200 and len(list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))) == len(over) + 1
+    # the exports have every row, whatever page the link was on
+    for extra in ("", "&page=2"):
+        st, body, _ = fetch(env, d, "/problems?area=130100&overdue=yes&asof=%s%s&format=csv" % (ASOF, extra))
+        assert st == 200, st
+        table = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+        assert len(table) == len(over) + 1, (extra, len(table), len(over))
+        pcol = table[0].index("问题编号")
+        assert sorted(r[pcol] for r in table[1:]) == sorted(o["problem"] for o in over)
+        st, body, _ = fetch(env, d, "/problems?area=130100&overdue=yes&asof=%s%s&format=xlsx" % (ASOF, extra))
+        assert st == 200, st
+        xrows = list(openpyxl.load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True))
+        assert len(xrows) == len(over) + 1, (extra, len(xrows), len(over))
 
     # -- /metrics (loopback)
     st, body, _ = fetch(env, d, "/metrics")
@@ -429,7 +478,10 @@ def scenario(env, d):
     assert "石家庄市" in d.find_element(By.TAG_NAME, "h1").text
     check_overview(d, env, "130100", "city", "county")
     for path in ("/?area=130200", "/?area=130203", "/?area=130000", "/problems?area=130203",
-                 "/sync?area=130200", "/quarantine?area=130000", "/enterprises?area=130203"):
+                 "/sync?area=130200", "/quarantine?area=130000", "/enterprises?area=130203",
+                 "/problems?area=130203&page=2", "/problems?area=130000&overdue=yes&page=9999",
+                 "/enterprises?area=130203&page=2", "/enterprises?page=2&area=130000",
+                 "/problems?area=130203&page=2&format=csv"):
         d.get(env.base + path)
         assert "无权查看" in d.find_element(By.TAG_NAME, "body").text, path
         st, _, _ = fetch(env, d, path)
