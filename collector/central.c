@@ -1689,6 +1689,34 @@ wq_central_ingest_group(wq_central_t *self, wq_ingest_batch_t *batches, size_t n
 
 /*  ---- stats -------------------------------------------------------------- */
 
+/*  A read transaction under the map lock (common/store.h): a reader
+    process (wanqi-web) adopts the larger map the collector set
+    (MDB_MAP_RESIZED) only while none of its threads reads. End it with
+    s_read_end. Errors: WQ_E_IO. */
+static int
+s_read_begin(wq_central_t *self, MDB_txn **txn, wq_err_t *err)
+{
+    wq_store_read_lock();
+    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, txn);
+    if (mrc == MDB_MAP_RESIZED) {
+        mrc = wq_store_adopt_mapsize(self->env);
+        if (mrc == 0)
+            mrc = wq_store_txn_begin(self->env, MDB_RDONLY, txn);
+    }
+    if (mrc != 0) {
+        wq_store_read_unlock();
+        return wq_store_err(mrc, "mdb_txn_begin(read)", err);
+    }
+    return WQ_OK;
+}
+
+static void
+s_read_end(MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    wq_store_read_unlock();
+}
+
 void
 wq_central_fold_counts(wq_central_t *self, uint64_t *incremental, uint64_t *fresh, uint64_t *full)
 {
@@ -1702,10 +1730,10 @@ wq_central_stats(wq_central_t *self, wq_central_stats_t *stats, wq_err_t *err)
 {
     MDB_txn *txn = NULL;
     memset(stats, 0, sizeof *stats);
-    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
-    if (mrc != 0)
-        return wq_store_err(mrc, "mdb_txn_begin(read)", err);
-    int rc = s_meta_get(txn, self, "events", &stats->events, err);
+    int rc = s_read_begin(self, &txn, err);
+    if (rc != WQ_OK)
+        return rc;
+    rc = s_meta_get(txn, self, "events", &stats->events, err);
     if (rc == WQ_OK)
         rc = s_meta_get(txn, self, "quarantined", &stats->quarantined, err);
     if (rc == WQ_OK)
@@ -1714,7 +1742,7 @@ wq_central_stats(wq_central_t *self, wq_central_stats_t *stats, wq_err_t *err)
         rc = s_meta_get(txn, self, "batches", &stats->batches, err);
     if (rc == WQ_OK)
         rc = s_meta_get(txn, self, "duplicates", &stats->duplicates, err);
-    mdb_txn_abort(txn);
+    s_read_end(txn);
     return rc;
 }
 
@@ -1723,9 +1751,11 @@ wq_central_env_info(wq_central_t *self, uint64_t *used_bytes, uint64_t *map_byte
 {
     MDB_envinfo info;
     MDB_stat st;
+    wq_store_read_lock();   /* both read the map: not while it is re-mapped */
     int mrc = mdb_env_info(self->env, &info);
     if (mrc == 0)
         mrc = mdb_env_stat(self->env, &st);
+    wq_store_read_unlock();
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_env_info", err);
     *used_bytes = (uint64_t) (info.me_last_pgno + 1) * st.ms_psize;
@@ -1743,16 +1773,10 @@ wq_central_query(wq_central_t *self, const char *name, const wq_param_t *params,
     *out = NULL;
     if (!name)
         return wq_err_set(err, WQ_E_UNKNOWN, "name", _("no query name given"));
-    int mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
-    if (mrc == MDB_MAP_RESIZED) {
-        /* The collector grew the map (another process): adopt its size. */
-        mrc = mdb_env_set_mapsize(self->env, 0);
-        if (mrc == 0)
-            mrc = wq_store_txn_begin(self->env, MDB_RDONLY, &txn);
-    }
-    if (mrc != 0)
-        return wq_store_err(mrc, "mdb_txn_begin(read)", err);
-    int rc = wq_queries_run(txn, self, name, params, nparams, out, err);
-    mdb_txn_abort(txn);
+    int rc = s_read_begin(self, &txn, err);
+    if (rc != WQ_OK)
+        return rc;
+    rc = wq_queries_run(txn, self, name, params, nparams, out, err);
+    s_read_end(txn);
     return rc;
 }

@@ -164,8 +164,8 @@ wq_ledger_set_between(void (*fn)(void *), void *arg)
 /*  Close *cur, take a fresh snapshot in txn, open *cur on dbi again. If
     the collector (another process) grew the map and the data now reach
     beyond this process's mapping, the renewal fails with MDB_MAP_RESIZED
-    (the transaction is left reset): adopt the new size, as
-    wq_central_query does before it begins, and renew again. */
+    (the transaction is left reset): adopt the new size under the map
+    lock, as wq_central_query does before it begins, and renew again. */
 static int
 s_renew(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **cur, wq_err_t *err)
 {
@@ -176,7 +176,10 @@ s_renew(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **cur, wq_err_t *err)
         s_between(s_between_arg);
     int mrc = mdb_txn_renew(txn);
     if (mrc == MDB_MAP_RESIZED) {
-        mrc = mdb_env_set_mapsize(mdb_txn_env(txn), 0);
+        /* Re-mapping needs every other reader of this process out: the
+           map lock (common/store.h) waits for them; this thread's own
+           transaction is reset, so it holds no snapshot meanwhile. */
+        mrc = wq_store_adopt_mapsize(mdb_txn_env(txn));
         if (mrc != 0)
             return wq_store_err(mrc, "mdb_env_set_mapsize", err);
         mrc = mdb_txn_renew(txn);

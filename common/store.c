@@ -13,6 +13,9 @@
 #include "common/store.h"
 #include "common/i18n.h"
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -191,4 +194,64 @@ wq_store_reader_check(MDB_env *env, int *dead, wq_err_t *err)
     if (dead)
         *dead = n;
     return mrc ? wq_store_err(mrc, "mdb_reader_check", err) : WQ_OK;
+}
+
+/*  ---- the map lock (store.h) ------------------------------------------- */
+
+static pthread_rwlock_t s_map_lock;
+static pthread_once_t s_map_once = PTHREAD_ONCE_INIT;
+static _Thread_local unsigned s_map_depth;   /* this thread's nesting: taken once */
+
+static void
+s_map_lock_init(void)
+{
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    /* glibc prefers readers by default: a re-map would wait for as long as
+       any reader is in; this kind lets it in once the current ones leave. */
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    if (pthread_rwlock_init(&s_map_lock, &a) != 0)
+        abort();    /* only fails without memory at start: nothing works */
+    pthread_rwlockattr_destroy(&a);
+}
+
+void
+wq_store_read_lock(void)
+{
+    /* Nested uses (a query that reads stats) count, not lock again: a
+       second rdlock behind a waiting re-map would deadlock. */
+    if (s_map_depth++ > 0)
+        return;
+    pthread_once(&s_map_once, s_map_lock_init);
+    if (pthread_rwlock_rdlock(&s_map_lock) != 0)
+        abort();    /* EAGAIN: more than 2^31 readers; not a run-time condition */
+}
+
+void
+wq_store_read_unlock(void)
+{
+    if (s_map_depth == 0 || --s_map_depth > 0)
+        return;
+    pthread_rwlock_unlock(&s_map_lock);
+}
+
+int
+wq_store_adopt_mapsize(MDB_env *env)
+{
+    pthread_once(&s_map_once, s_map_lock_init);
+    unsigned depth = s_map_depth;
+    if (depth > 0) {
+        s_map_depth = 0;
+        pthread_rwlock_unlock(&s_map_lock);
+    }
+    if (pthread_rwlock_wrlock(&s_map_lock) != 0)
+        abort();    /* EDEADLK: this thread holds it, excluded above */
+    int mrc = mdb_env_set_mapsize(env, 0);
+    pthread_rwlock_unlock(&s_map_lock);
+    if (depth > 0) {
+        if (pthread_rwlock_rdlock(&s_map_lock) != 0)
+            abort();
+        s_map_depth = depth;
+    }
+    return mrc;
 }

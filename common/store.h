@@ -34,6 +34,25 @@ int wq_store_err(int rc, const char *what, wq_err_t *err);
     and try once more. Returns the LMDB code. */
 int wq_store_txn_begin(MDB_env *env, unsigned flags, MDB_txn **txn);
 
+/*  The map lock: LMDB allows mdb_env_set_mapsize only while no transaction
+    of the process is active, but a reader process (wanqi-web) must adopt a
+    larger map when the collector grew it (MDB_MAP_RESIZED) while its other
+    threads read. So every read transaction of a process that may adopt a
+    new size runs between wq_store_read_lock and wq_store_read_unlock (held
+    shared; nested calls in one thread count, not lock again), and
+    wq_store_adopt_mapsize takes the lock exclusively to re-map.
+    Writer-preferring: a thread waiting to re-map is not starved by a
+    stream of readers. The lock is per process (one store per reader
+    process); the collector, the only writer, never needs to re-map. */
+void wq_store_read_lock(void);
+void wq_store_read_unlock(void);
+/*  Adopt the map size another process set (mdb_env_set_mapsize(env, 0)).
+    The calling thread must have no active transaction; if it holds the
+    read lock it is released for the re-map and taken again before return.
+    Waits for the other threads' read transactions under the lock to end.
+    Returns the LMDB code. */
+int wq_store_adopt_mapsize(MDB_env *env);
+
 /*  Free the reader slots of dead processes; *dead (may be NULL) gets how
     many. For a periodic sweep. Errors: WQ_E_IO. */
 int wq_store_reader_check(MDB_env *env, int *dead, wq_err_t *err);

@@ -4,7 +4,9 @@
     code mapping, and big-endian keys. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -242,6 +244,86 @@ test_big_endian(void **state)
     }
 }
 
+/*  The map lock: a re-map (wq_store_adopt_mapsize) waits for every reader
+    of another thread to leave; nested read locks in one thread count; a
+    re-map from a thread that holds the read lock gives it back after. */
+typedef struct {
+    atomic_int stage;   /* reader: 1 holds the lock, 2 told to leave */
+    atomic_int adopted;
+    MDB_env *env;
+} s_maplock_t;
+
+static bool
+s_reader_in(void *arg)
+{
+    return atomic_load(&((s_maplock_t *) arg)->stage) == 1;
+}
+
+static bool
+s_adopted(void *arg)
+{
+    return atomic_load(&((s_maplock_t *) arg)->adopted) == 1;
+}
+
+static void *
+s_reader(void *arg)
+{
+    s_maplock_t *m = arg;
+    wq_store_read_lock();
+    wq_store_read_lock();           /* nested: counts, does not lock twice */
+    wq_store_read_unlock();
+    atomic_store(&m->stage, 1);
+    for (int i = 0; i < 60000 && atomic_load(&m->stage) != 2; i++)   /* at most ~60 s */
+        usleep(1000);
+    wq_store_read_unlock();
+    return NULL;
+}
+
+static void *
+s_remapper(void *arg)
+{
+    s_maplock_t *m = arg;
+    assert_int_equal(wq_store_adopt_mapsize(m->env), 0);
+    atomic_store(&m->adopted, 1);
+    return NULL;
+}
+
+static void
+test_map_lock(void **state)
+{
+    char *dir = ts_strf("%s/maplock", (char *) *state);
+    s_maplock_t m = {0};
+    wq_err_t err;
+    assert_int_equal(wq_store_open(dir, 1 << 20, 4, &m.env, &err), WQ_OK);
+    pthread_t r, w;
+    assert_int_equal(pthread_create(&r, NULL, s_reader, &m), 0);
+    if (!ts_wait_until(s_reader_in, &m, 60000))
+        fail_msg("the reader thread did not take the read lock in 60 s");
+    assert_int_equal(pthread_create(&w, NULL, s_remapper, &m), 0);
+    usleep(200 * 1000);
+    /* The reader still holds the lock (once, after its nested pair): the
+       re-map must still be waiting. */
+    assert_int_equal(atomic_load(&m.adopted), 0);
+    atomic_store(&m.stage, 2);
+    if (!ts_wait_until(s_adopted, &m, 60000))
+        fail_msg("the re-map did not happen in 60 s after the reader left");
+    assert_int_equal(pthread_join(r, NULL), 0);
+    assert_int_equal(pthread_join(w, NULL), 0);
+    /* A thread holding the read lock re-maps itself and holds it again:
+       a re-map of another thread then waits until it lets go. */
+    wq_store_read_lock();
+    assert_int_equal(wq_store_adopt_mapsize(m.env), 0);
+    atomic_store(&m.adopted, 0);
+    assert_int_equal(pthread_create(&w, NULL, s_remapper, &m), 0);
+    usleep(200 * 1000);
+    assert_int_equal(atomic_load(&m.adopted), 0);
+    wq_store_read_unlock();
+    assert_int_equal(pthread_join(w, NULL), 0);
+    assert_int_equal(atomic_load(&m.adopted), 1);
+    mdb_env_close(m.env);
+    free(dir);
+}
+
 int
 main(void)
 {
@@ -251,6 +333,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_map_full, s_setup, s_teardown),
         cmocka_unit_test(test_err_mapping),
         cmocka_unit_test(test_big_endian),
+        cmocka_unit_test_setup_teardown(test_map_lock, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
