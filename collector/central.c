@@ -39,11 +39,14 @@
 
 #define S_DEFAULT_MAP ((size_t) 8 << 30)
 #define S_RESOLVE_DEPTH 8
-#define S_FORMAT_VERSION 4   /* 2: marks replace the deadline index; state v2;
+#define S_FORMAT_VERSION 5   /* 2: marks replace the deadline index; state v2;
                                  3: R marks (rectification spells) replace rectify_days,
                                     and area marks (A) index problems and enterprises;
                                  4: state v4 (the incremental fold's key); 2 and 3 are
-                                    upgraded at open (s_upgrade_states) */
+                                    upgraded at open (s_upgrade_states);
+                                 5: the rectification spells also as WQ_M_RECT_OPEN
+                                    counters and S / X marks (views.h), derived from
+                                    the R marks at open (s_upgrade_rect) */
 /*  ---- small helpers shared through cstore.h ------------------------------ */
 
 size_t
@@ -251,6 +254,47 @@ s_meta_add(MDB_txn *txn, wq_central_t *c, const char *name, int64_t delta, wq_er
     return mrc ? wq_store_err(mrc, "mdb_put(meta)", err) : WQ_OK;
 }
 
+/*  Format 2, 3 or 4 -> 5: the WQ_M_RECT_OPEN counters and the S / X marks
+    (views.h) of the stored R marks, which are read first and then derived
+    as if each were new. Runs before s_upgrade_states, whose differences
+    then carry them like ingest does. */
+static int
+s_upgrade_rect(MDB_txn *txn, wq_central_t *c, wq_err_t *err)
+{
+    MDB_cursor *cur = NULL;
+    wq_marks_t rs = {0};
+    int mrc = mdb_cursor_open(txn, c->marks, &cur);
+    if (mrc != 0)
+        return wq_store_err(mrc, "mdb_cursor_open(marks)", err);
+    MDB_val k = {1, "R"}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 1 || ((const char *) k.mv_data)[0] != 'R')
+            break;
+        if (k.mv_size != 39 || v.mv_size != 8) {
+            mdb_cursor_close(cur);
+            wq_marks_free(&rs);
+            return wq_err_set(err, WQ_E_CORRUPT, "marks", _("a stored R mark is malformed: run verify"));
+        }
+        int64_t n;
+        memcpy(&n, v.mv_data, 8);
+        char key[40];
+        memcpy(key, k.mv_data, 39);
+        key[39] = '\0';
+        wq_marks_add(&rs, n, key, NULL);
+    }
+    mdb_cursor_close(cur);
+    int rc = WQ_OK;
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
+    else if (rs.oom)
+        rc = wq_err_set(err, WQ_E_NOMEM, "marks", _("out of memory upgrading the store"));
+    else
+        rc = wq_rect_apply(txn, c, NULL, 0, rs.m, rs.n, err);   /* read in key order */
+    wq_marks_free(&rs);
+    return rc;
+}
+
 /*  Format 2 or 3 -> 4: every entity is folded again and its state stored in the
     current format; the difference between its old contributions and marks
     (state version 3 still decodes) and the new ones is applied like at
@@ -436,8 +480,10 @@ wq_central_open(const char *dir, size_t map_bytes, wq_central_t **out, wq_err_t 
         rc = s_meta_add(txn, c, "version", S_FORMAT_VERSION, err);
         if (rc != WQ_OK)
             goto fail;
-    } else if (version == 2 || version == 3) {
-        rc = s_upgrade_states(txn, c, err);
+    } else if (version >= 2 && version <= 4) {
+        rc = s_upgrade_rect(txn, c, err);
+        if (rc == WQ_OK && version < 4)
+            rc = s_upgrade_states(txn, c, err);
         if (rc == WQ_OK)
             rc = s_meta_add(txn, c, "version", (int64_t) (S_FORMAT_VERSION - version), err);
         if (rc != WQ_OK)
@@ -1004,6 +1050,8 @@ s_state_store(MDB_txn *txn, wq_central_t *c, const char *entity, const wq_fold_s
                                       nw->ncontribs, err);
     if (rc == WQ_OK)
         rc = wq_marks_apply(txn, c, old->marks, old->nmarks, nw->marks, nw->nmarks, err);
+    if (rc == WQ_OK)
+        rc = wq_rect_apply(txn, c, old->marks, old->nmarks, nw->marks, nw->nmarks, err);
     if (rc != WQ_OK)
         goto done;
     wq_fold_state_encode(nw, &blob);

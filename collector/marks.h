@@ -21,6 +21,11 @@
       'R' county(6) month(7) start(10) end(10) days(5)  problems rectified over
                                                         [start, end), days from
                                                         opening to rectification
+      'S' area(6) start(10) month(7) days(5)            the open 'R' spells by
+                                                        start, at the three
+                                                        levels (views.h)
+      'X' county(6) month(7) start(10) end(10) days(5)  the other 'R' spells
+                                                        (views.h)
       'A' kind(1) county(6) entity                      an existing problem
                                                         ('P') or enterprise
                                                         ('E') of that county:

@@ -428,33 +428,186 @@ s_timelines(MDB_cursor *cur, const uint8_t *area_month, const char *asof, wq_vie
     return rc;
 }
 
-/*  The days-to-rectification histogram as of asof: the 'R' marks
+/*  ---- rectification spells (views.h) ------------------------------------- */
+
+void
+wq_rect_derive(const wq_mark_t *r, int64_t n, wq_contrib_t *ctr, bool *has_ctr, wq_marks_t *ms)
+{
+    *has_ctr = false;
+    if (r->len != 39 || r->key[0] != 'R' || n == 0)
+        return;
+    const char *key = (const char *) r->key;
+    char county[7], month[8], start[11], days[6];
+    memcpy(county, key + 1, 6);
+    county[6] = '\0';
+    memcpy(month, key + 7, 7);
+    month[7] = '\0';
+    memcpy(start, key + 14, 10);
+    start[10] = '\0';
+    memcpy(days, key + 34, 5);
+    days[5] = '\0';
+    unsigned d = 0;
+    for (int i = 0; i < 5; i++)
+        d = d * 10 + (unsigned) (days[i] - '0');
+    if (memcmp(key + 24, WQ_MARK_OPEN_END, 10) != 0 || d > 65535) {
+        char x[40];
+        memcpy(x, key, 39);
+        x[0] = 'X';
+        x[39] = '\0';
+        wq_marks_add(ms, n, x, NULL);
+        return;
+    }
+    wq_vkey_make(ctr->key, county, month, WQ_M_RECT_OPEN, d);
+    ctr->n = n;
+    *has_ctr = true;
+    char up[7];
+    wq_marks_add(ms, n, "S", county, start, month, days, NULL);
+    wq_division_rollup(county, WQ_LEVEL_CITY, up);
+    wq_marks_add(ms, n, "S", up, start, month, days, NULL);
+    wq_division_rollup(county, WQ_LEVEL_PROVINCE, up);
+    wq_marks_add(ms, n, "S", up, start, month, days, NULL);
+}
+
+/*  Derive the tallies of the 'R' marks of list (sign: -1 old, +1 new). */
+static int
+s_rect_collect(const wq_mark_t *list, size_t n, int sign, wq_contrib_t **cs, size_t *nc,
+               size_t *cap, wq_marks_t *ms)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].len == 0 || list[i].key[0] != 'R')
+            continue;
+        wq_contrib_t ctr;
+        bool has;
+        wq_rect_derive(&list[i], sign * list[i].n, &ctr, &has, ms);
+        if (!has)
+            continue;
+        if (*nc == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 16;
+            wq_contrib_t *g = realloc(*cs, ncap * sizeof *g);
+            if (!g)
+                return WQ_E_NOMEM;
+            *cs = g;
+            *cap = ncap;
+        }
+        (*cs)[(*nc)++] = ctr;
+    }
+    return ms->oom ? WQ_E_NOMEM : WQ_OK;
+}
+
+/*  Whether the 'R' marks of two normalized lists are the same. */
+static bool
+s_same_r(const wq_mark_t *a, size_t na, const wq_mark_t *b, size_t nb)
+{
+    size_t i = 0, j = 0;
+    for (;;) {
+        while (i < na && (a[i].len == 0 || a[i].key[0] != 'R'))
+            i++;
+        while (j < nb && (b[j].len == 0 || b[j].key[0] != 'R'))
+            j++;
+        if (i >= na || j >= nb)
+            return i >= na && j >= nb;
+        if (wq_marks_cmp(&a[i], &b[j]) != 0 || a[i].n != b[j].n)
+            return false;
+        i++;
+        j++;
+    }
+}
+
+int
+wq_rect_apply(MDB_txn *txn, wq_central_t *c, const wq_mark_t *old, size_t nold,
+              const wq_mark_t *nw, size_t nnew, wq_err_t *err)
+{
+    if (s_same_r(old, nold, nw, nnew))
+        return WQ_OK;
+    wq_contrib_t *cs = NULL;
+    size_t nc = 0, cap = 0;
+    wq_marks_t ms = {0};
+    int rc = s_rect_collect(old, nold, -1, &cs, &nc, &cap, &ms);
+    if (rc == WQ_OK)
+        rc = s_rect_collect(nw, nnew, 1, &cs, &nc, &cap, &ms);
+    if (rc != WQ_OK) {
+        rc = wq_err_set(err, WQ_E_NOMEM, "views", _("out of memory summing rectification spells"));
+    } else {
+        nc = wq_contrib_normalize(cs, nc);
+        ms.n = wq_marks_normalize(ms.m, ms.n);
+        rc = wq_views_apply(txn, c, NULL, 0, cs, nc, err);
+        if (rc == WQ_OK)
+            rc = wq_marks_apply(txn, c, NULL, 0, ms.m, ms.n, err);
+    }
+    free(cs);
+    wq_marks_free(&ms);
+    return rc;
+}
+
+/*  The days-to-rectification histogram as of asof, as the 'R' marks
     (marks.h) of the area's counties whose month opened is in from..to and
-    whose spell [start, end) holds asof, each adding its count at its days.
-    A county is a prefix of its city and province with the "00" pairs
-    dropped, as the marks are kept per county only. Cost: one cursor range
-    over the area's 'R' marks (one per rectification spell). */
+    whose spell [start, end) holds asof, each adding its count at its days,
+    would give it. The open spells are the WQ_M_RECT_OPEN counters, already
+    added by the caller when asof is before WQ_MARK_OPEN_END (include_open);
+    this takes off the open spells that start after asof (the area's 'S'
+    marks from asof on, start-ordered: none when asof is today) and adds
+    the closed spells holding asof (the 'X' marks of the area's counties,
+    a county being a prefix of its city and province with the "00" pairs
+    dropped). Cost: two cursor ranges, over the few closed spells and the
+    open spells starting after asof. */
 static int
 s_rect_days(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, const char *to,
-            const char *asof, wq_view_sums_t *s, wq_err_t *err)
+            const char *asof, bool include_open, wq_view_sums_t *s, wq_err_t *err)
 {
-    char seek[8] = "R";
-    size_t plen = 6;
-    while (plen > 2 && area[plen - 1] == '0' && area[plen - 2] == '0')
-        plen -= 2;
-    memcpy(seek + 1, area, plen);
     MDB_cursor *cur = NULL;
     int rc = WQ_OK, mrc = mdb_cursor_open(txn, c->marks, &cur);
     if (mrc != 0)
         return wq_store_err(mrc, "mdb_cursor_open(marks)", err);
-    MDB_val k = {1 + plen, seek}, v;
+    MDB_val k, v;
+    if (include_open) {
+        char seek[17] = "S";
+        memcpy(seek + 1, area, 6);
+        memcpy(seek + 7, asof, 10);
+        k.mv_size = sizeof seek;
+        k.mv_data = seek;
+        for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+             mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            const char *key = k.mv_data;
+            if (k.mv_size < 7 || memcmp(key, seek, 7) != 0)
+                break;
+            if (k.mv_size != 29 || v.mv_size != 8) {
+                rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("a stored S mark is malformed: run verify"));
+                goto done;
+            }
+            const char *start = key + 7, *month = key + 17, *days = key + 24;
+            if (memcmp(start, asof, 10) <= 0)
+                continue;
+            if ((from && *from && memcmp(month, from, 7) < 0) || (to && *to && memcmp(month, to, 7) > 0))
+                continue;
+            unsigned d = 0;
+            for (int i = 0; i < 5; i++)
+                d = d * 10 + (unsigned) (days[i] - '0');
+            int64_t n;
+            memcpy(&n, v.mv_data, 8);
+            if (s_hist_add(&s->rdays, &s->nrdays, d, -n) != WQ_OK) {
+                rc = wq_err_set(err, WQ_E_NOMEM, "views", _("out of memory summing rectify days"));
+                goto done;
+            }
+        }
+        if (mrc != 0 && mrc != MDB_NOTFOUND) {
+            rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
+            goto done;
+        }
+    }
+    char seek[8] = "X";
+    size_t plen = 6;
+    while (plen > 2 && area[plen - 1] == '0' && area[plen - 2] == '0')
+        plen -= 2;
+    memcpy(seek + 1, area, plen);
+    k.mv_size = 1 + plen;
+    k.mv_data = seek;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const char *key = k.mv_data;
         if (k.mv_size < 1 + plen || memcmp(key, seek, 1 + plen) != 0)
             break;
         if (k.mv_size != 39 || v.mv_size != 8) {
-            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("a stored R mark is malformed: run verify"));
+            rc = wq_err_set(err, WQ_E_CORRUPT, "marks", _("a stored X mark is malformed: run verify"));
             goto done;
         }
         const char *month = key + 7, *start = key + 14, *end = key + 24, *days = key + 34;
@@ -492,6 +645,8 @@ wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *f
 {
     MDB_cursor *cur = NULL, *tl = NULL;
     int rc = WQ_OK;
+    const char *rasof = asof ? asof : WQ_MARK_OPEN_END;
+    bool include_open = memcmp(WQ_MARK_OPEN_END, rasof, 10) > 0;  /* an open spell holds rasof */
     uint8_t start[13];
     memcpy(start, area, 6);
     memset(start + 6, 0, 7);
@@ -571,6 +726,12 @@ wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *f
                 s->by_class[sub] += n;
             break;
         case WQ_M_FOREIGN: s->foreign += n; break;
+        case WQ_M_RECT_OPEN:
+            if (include_open && s_hist_add(&s->rdays, &s->nrdays, sub, n) != WQ_OK) {
+                rc = wq_err_set(err, WQ_E_NOMEM, "views", _("out of memory summing rectify days"));
+                goto done;
+            }
+            break;
         case WQ_M_GRADE:
             if (sub < WQ_GRADE_COUNT)
                 s->by_grade[sub] += n;
@@ -591,7 +752,7 @@ wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *f
     if (mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_store_err(mrc, "mdb_cursor_get(views)", err);
     if (rc == WQ_OK)
-        rc = s_rect_days(txn, c, area, from, to, asof ? asof : WQ_MARK_OPEN_END, s, err);
+        rc = s_rect_days(txn, c, area, from, to, rasof, include_open, s, err);
 done:
     mdb_cursor_close(cur);
     if (tl)

@@ -22,6 +22,7 @@
 #include <lmdb.h>
 #include <stdint.h>
 #include "collector/cstore.h"
+#include "collector/marks.h"
 #include "common/division.h"
 #include "common/record.h"
 
@@ -41,8 +42,11 @@ typedef enum {
     WQ_M_CLASS = 11,           /* enterprises by current class, by month of that class */
     WQ_M_FOREIGN = 12,         /* events refused as foreign (fold.h), in the sending county,
                                   by month of the event, sub = record type */
-    WQ_M_RECT_DAYS = 13,       /* not written since store format 3: the days to
-                                  rectification are 'R' marks, read as of a date */
+    WQ_M_RECT_OPEN = 13,       /* since store format 5: the open rectification
+                                  spells ('R' marks ending WQ_MARK_OPEN_END), by
+                                  month opened, sub = days to rectification
+                                  (formats 2..4 kept none; format 1 kept the days
+                                  to rectification here) */
     WQ_M_GRADE = 14,           /* enterprises by current performance grade, by month of it */
     WQ_M_GROUP_REG = 15,       /* registered, sub = group (WQ_GROUP_*), by month registered */
     WQ_M_GROUP_VISITED = 16,   /* visited, sub = group, by month of first visit */
@@ -125,6 +129,30 @@ void wq_views_acc_reset(wq_views_acc_t *acc);
 /*  Free acc's arrays; safe on an empty one. */
 void wq_views_acc_free(wq_views_acc_t *acc);
 
+/*  The rectification spells kept for the summary (store format 5), derived
+    from the 'R' marks (marks.h) alone: an open spell ('R' ... end
+    WQ_MARK_OPEN_END, days <= 65535) is a WQ_M_RECT_OPEN counter at the
+    three levels plus an 'S' mark at the three levels
+        'S' area(6) start(10) month(7) days(5)
+    (start-ordered, so that a summary as of a past date reads only the
+    spells that start after it); any other spell is an 'X' mark with the
+    'R' layout (county level only). Both follow the 'R' marks: ingest
+    applies the derived difference of an entity's old and new marks in the
+    same transaction, the upgrade to format 5 derives them from the stored
+    'R' marks, verify from the recomputed ones. */
+
+/*  Add the tallies of n spells of R mark r: the county-level counter into
+    *ctr (*has_ctr set) and the marks into ms. A mark that is not an 'R'
+    mark of 39 bytes adds nothing. */
+void wq_rect_derive(const wq_mark_t *r, int64_t n, wq_contrib_t *ctr, bool *has_ctr,
+                    wq_marks_t *ms);
+
+/*  Apply the derived tallies of new - old (normalized mark lists: only
+    their 'R' marks count) to the counters and marks in txn.
+    Errors: WQ_E_NOMEM, and those of wq_views_apply / wq_marks_apply. */
+int wq_rect_apply(MDB_txn *txn, wq_central_t *c, const wq_mark_t *old, size_t nold,
+                  const wq_mark_t *nw, size_t nnew, wq_err_t *err);
+
 /*  Sums of one area's counters over the months from..to (inclusive). */
 typedef struct {
     int64_t registered, visited, visits, plans, services, consultations, answered, problems;
@@ -155,8 +183,11 @@ int wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *fr
     that state at the end of asof, and rdays holds their days to
     rectification (without asof, wq_views_sum: as of now). Cost: the range
     above, skipping the timeline rows with one seek per month, plus six
-    short ranges per month that has timeline rows, plus one range over the
-    area's 'R' marks (docs/STORE.md section 4). */
+    short ranges per month that has timeline rows; the days to
+    rectification are the WQ_M_RECT_OPEN counters read in that range, less
+    the area's 'S' marks that start after asof (one range, empty when asof
+    is today), plus the area's 'X' marks (one range over the few closed
+    spells) (docs/STORE.md section 4). */
 int wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *from,
                       const char *to, const char *asof, wq_view_sums_t *sums, wq_err_t *err);
 void wq_view_sums_clear(wq_view_sums_t *sums);

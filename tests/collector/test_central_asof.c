@@ -15,6 +15,9 @@
 #include "test_central_fixture.h"
 
 #include "tests/support/testsupport.h"
+#include "collector/cstore.h"
+#include "collector/views.h"
+#include "common/date.h"
 
 static wq_central_t *
 s_open(char **dir)
@@ -503,12 +506,158 @@ test_group_split(void **state)
     tc_stream_free(&e);
 }
 
+/*  The days to rectification from the counters (store format 5: the open
+    spells as WQ_M_RECT_OPEN counters less the 'S' marks starting after
+    asof, plus the closed spells' 'X' marks) against a brute-force sum over
+    the 'R' marks, the whole histogram, at every level, with and without a
+    period, as of dates before, between and after the spells; on a store
+    where reopenings, retractions and corrections close and reopen spells,
+    sent in two orders. */
+static void
+s_brute_rdays(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, const char *to,
+              const char *asof, int64_t *h, size_t nh)
+{
+    size_t plen = 6;
+    while (plen > 2 && area[plen - 1] == '0' && area[plen - 2] == '0')
+        plen -= 2;
+    MDB_cursor *cur;
+    assert_int_equal(mdb_cursor_open(txn, c->marks, &cur), 0);
+    MDB_val k = {1, (void *) "R"}, v;
+    int mrc;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const char *key = k.mv_data;
+        if (key[0] != 'R')
+            break;
+        assert_int_equal(k.mv_size, 39);
+        if (memcmp(key + 1, area, plen) != 0)
+            continue;
+        if ((*from && memcmp(key + 7, from, 7) < 0) || (*to && memcmp(key + 7, to, 7) > 0))
+            continue;
+        if (memcmp(key + 14, asof, 10) > 0 || memcmp(key + 24, asof, 10) <= 0)
+            continue;
+        unsigned d = 0;
+        for (int i = 34; i < 39; i++)
+            d = d * 10 + (unsigned) (key[i] - '0');
+        int64_t n;
+        memcpy(&n, v.mv_data, 8);
+        assert_true(d < nh);
+        h[d] += n;
+    }
+    assert_int_equal(mrc == 0 || mrc == MDB_NOTFOUND, 1);
+    mdb_cursor_close(cur);
+}
+
+static void
+test_rect_counters_brute(void **state)
+{
+    (void) state;
+    static const char *const counties[3] = {"130102", "130104", "130203"};
+    tc_stream_t ps[3], gs[3];
+    for (int ci = 0; ci < 3; ci++) {
+        char agent[16], code[19];
+        tc_code(70 + ci, code);
+        snprintf(agent, sizeof agent, "%s-01", counties[ci]);
+        tc_stream_init(&ps[ci], agent, counties[ci], 0x70u + (unsigned) ci);
+        snprintf(agent, sizeof agent, "%s-02", counties[ci]);
+        tc_stream_init(&gs[ci], agent, counties[ci], 0x80u + (unsigned) ci);
+        tc_stream_t *a = &ps[ci], *b = &gs[ci];
+        int32_t base = wq_date_days("2019-01-05");
+        for (int p = 0; p < 14; p++) {
+            char d0[11], d1[11], d2[11], d3[11];
+            int32_t o = base + 11 * p + 3 * ci;
+            wq_date_from_days(o, d0);
+            wq_date_from_days(o + 5 + (p * 7) % 40, d1);
+            wq_date_from_days(o + 50 + (p * 5) % 30, d2);
+            wq_date_from_days(o + 90 + (p * 3) % 20, d3);
+            uint64_t prob = tc_add(a, WQ_REC_PROBLEM, d0, "ent", code, "category", "air", "severity",
+                                   "general", "description", "问题", NULL);
+            uint64_t r1 = tc_add(b, WQ_REC_PROGRESS, d1, "ent", code, "problem", tc_id(a, prob),
+                                 "status", "rectified", NULL);
+            if (p % 3 == 0 || p % 4 == 1) {
+                uint64_t re = tc_add(b, WQ_REC_PROGRESS, d2, "ent", code, "problem", tc_id(a, prob),
+                                     "status", "reopened", NULL);
+                if (p % 3 == 0)
+                    tc_add(b, WQ_REC_PROGRESS, d3, "ent", code, "problem", tc_id(a, prob), "status",
+                           "rectified", NULL);
+                if (p % 6 == 0)     /* the reopening retracted: the first spell open again */
+                    tc_add(b, WQ_REC_RETRACTION, d3, "target", tc_id(b, re), "reason", "r", NULL);
+            }
+            if (p % 5 == 2)         /* the rectification corrected to a reopening */
+                tc_add(b, WQ_REC_CORRECTION, d2, "target", tc_id(b, r1), "of", "progress",
+                       "set.status", "reopened", "reason", "r", NULL);
+            if (p % 7 == 3)         /* the rectification retracted */
+                tc_add(b, WQ_REC_RETRACTION, d3, "target", tc_id(b, r1), "reason", "r", NULL);
+        }
+    }
+    char *d1, *d2;
+    wq_central_t *x = s_open(&d1), *y = s_open(&d2);
+    for (int ci = 0; ci < 3; ci++) {
+        tc_send_all(x, &ps[ci], 100);
+        tc_send_all(x, &gs[ci], 100);
+        tc_send_all(y, &gs[ci], 1);     /* follow-ups first, one per batch */
+        tc_send_all(y, &ps[ci], 3);
+    }
+    assert_int_equal(s_verify(x), 0);
+    assert_int_equal(s_verify(y), 0);
+    static const char *const areas[] = {"130102", "130104", "130203", "130100", "130200", "130000"};
+    static const char *const asofs[] = {"2019-01-01", "2019-01-20", "2019-02-14", "2019-03-10",
+                                        "2019-04-01", "2019-05-17", "2019-06-30", "2019-09-09",
+                                        "2020-01-01", WQ_MARK_OPEN_END, NULL};
+    static const char *const periods[][2] = {{"", ""}, {"2019-02", "2019-04"}, {"2019-03", ""}};
+    wq_central_t *stores[2] = {x, y};
+    int64_t nonempty = 0, closed = 0;
+    for (int k = 0; k < 2; k++) {
+        MDB_txn *txn;
+        assert_int_equal(mdb_txn_begin(stores[k]->env, NULL, MDB_RDONLY, &txn), 0);
+        MDB_cursor *cur;
+        MDB_val mk = {1, (void *) "X"}, mv;
+        assert_int_equal(mdb_cursor_open(txn, stores[k]->marks, &cur), 0);
+        for (int m = mdb_cursor_get(cur, &mk, &mv, MDB_SET_RANGE); m == 0 && ((char *) mk.mv_data)[0] == 'X';
+             m = mdb_cursor_get(cur, &mk, &mv, MDB_NEXT))
+            closed++;
+        mdb_cursor_close(cur);
+        for (size_t a = 0; a < sizeof areas / sizeof areas[0]; a++)
+            for (size_t i = 0; i < sizeof asofs / sizeof asofs[0]; i++)
+                for (size_t p = 0; p < sizeof periods / sizeof periods[0]; p++) {
+                    wq_view_sums_t s = {0};
+                    wq_err_t err;
+                    assert_int_equal(wq_views_sum_asof(txn, stores[k], areas[a], periods[p][0],
+                                                       periods[p][1], asofs[i], &s, &err), WQ_OK);
+                    int64_t want[400] = {0};
+                    s_brute_rdays(txn, stores[k], areas[a], periods[p][0], periods[p][1],
+                                  asofs[i] ? asofs[i] : WQ_MARK_OPEN_END, want, 400);
+                    for (size_t d = 0; d < 400 || d < s.nrdays; d++) {
+                        int64_t got = d < s.nrdays ? s.rdays[d] : 0, w = d < 400 ? want[d] : 0;
+                        if (got != w)
+                            fail_msg("store %d area %s asof %s period %s..%s: days %zu: %lld, brute "
+                                     "force %lld", k, areas[a], asofs[i] ? asofs[i] : "-",
+                                     periods[p][0], periods[p][1], d, (long long) got, (long long) w);
+                        nonempty += w != 0;
+                    }
+                    wq_view_sums_clear(&s);
+                }
+        mdb_txn_abort(txn);
+    }
+    assert_true(nonempty > 100);    /* the comparison saw spells */
+    assert_true(closed > 4);        /* and closed ones */
+    wq_central_destroy(&x);
+    wq_central_destroy(&y);
+    ts_tmpdir_remove(&d1);
+    ts_tmpdir_remove(&d2);
+    for (int ci = 0; ci < 3; ci++) {
+        tc_stream_free(&ps[ci]);
+        tc_stream_free(&gs[ci]);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_history_five_dates),
         cmocka_unit_test(test_rectify_median_asof),
+        cmocka_unit_test(test_rect_counters_brute),
         cmocka_unit_test(test_group_split),
         cmocka_unit_test(test_marks_queries),
         cmocka_unit_test(test_unknown_type_quarantined),

@@ -625,6 +625,99 @@ s_upgrade_from(uint8_t format)
     ts_tmpdir_remove(&dir);
 }
 
+/*  A store of format 4 (no WQ_M_RECT_OPEN counters, no S / X marks) is
+    upgraded at open from its R marks: verify finds nothing to report and
+    the summaries as of several dates are those of the store as built. */
+static void
+test_upgrade_from_format_4(void **state)
+{
+    (void) state;
+    char *dir = ts_tmpdir();
+    wq_central_t *c = NULL;
+    wq_err_t err;
+    assert_int_equal(wq_central_open(dir, 0, &c, &err), WQ_OK);
+    tc_stream_t s;
+    char code[19];
+    tc_stream_init(&s, "130102-01", "130102", 1);
+    tc_code(4, code);
+    for (int i = 0; i < 4; i++) {
+        char d[11];
+        snprintf(d, sizeof d, "2019-03-%02d", 2 + i);
+        uint64_t p = tc_add(&s, WQ_REC_PROBLEM, d, "ent", code, "category", "air", "severity",
+                            "general", "description", "问题", NULL);
+        snprintf(d, sizeof d, "2019-04-%02d", 2 + 5 * i);
+        tc_add(&s, WQ_REC_PROGRESS, d, "ent", code, "problem", tc_id(&s, p), "status", "rectified",
+               NULL);
+        if (i % 2 == 0) {
+            snprintf(d, sizeof d, "2019-05-%02d", 2 + 3 * i);
+            tc_add(&s, WQ_REC_PROGRESS, d, "ent", code, "problem", tc_id(&s, p), "status",
+                   "reopened", NULL);
+        }
+    }
+    wq_ingest_result_t res;
+    assert_int_equal(tc_send(c, &s, 1, s.n, &res), WQ_OK);
+    wq_ingest_result_clear(&res);
+    static const char *const asofs[] = {"asof=2019-04-03", "asof=2019-04-20", "asof=2019-05-07",
+                                        "asof=2019-12-31"};
+    int64_t want[4];
+    for (int i = 0; i < 4; i++) {
+        wq_table_t *t = tc_query(c, "summary", asofs[i], NULL);
+        want[i] = tc_int(t, 0, "rectify_days_median");
+        wq_table_destroy(&t);
+    }
+    wq_central_destroy(&c);
+    /* Make it a store of format 4: drop what format 5 adds. */
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta, views, marks;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_dbi_open(txn, "views", 0, &views), 0);
+    assert_int_equal(mdb_dbi_open(txn, "marks", 0, &marks), 0);
+    uint8_t four[8] = {0, 0, 0, 0, 0, 0, 0, 4};
+    MDB_val k = {7, "version"}, v = {8, four};
+    assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+    MDB_cursor *cur;
+    size_t dropped = 0;
+    assert_int_equal(mdb_cursor_open(txn, views, &cur), 0);
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        if (((const uint8_t *) k.mv_data)[13] == WQ_M_RECT_OPEN) {
+            assert_int_equal(mdb_cursor_del(cur, 0), 0);
+            dropped++;
+        }
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_cursor_open(txn, marks, &cur), 0);
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char first = ((const char *) k.mv_data)[0];
+        if (first == 'S' || first == 'X') {
+            assert_int_equal(mdb_cursor_del(cur, 0), 0);
+            dropped++;
+        }
+    }
+    mdb_cursor_close(cur);
+    assert_true(dropped >= 2 * 3 + 2 + 3);  /* counters and S marks at 3 levels, X marks */
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    assert_int_equal(wq_central_open_readonly(dir, &c, &err), WQ_E_CORRUPT);
+    assert_int_equal(wq_central_open(dir, 0, &c, &err), WQ_OK);
+    uint64_t diffs = 1;
+    assert_int_equal(wq_central_verify(c, NULL, &diffs, &err), WQ_OK);
+    assert_int_equal(diffs, 0);
+    for (int i = 0; i < 4; i++) {
+        wq_table_t *t = tc_query(c, "summary", asofs[i], NULL);
+        assert_int_equal(tc_int(t, 0, "rectify_days_median"), want[i]);
+        wq_table_destroy(&t);
+    }
+    wq_central_destroy(&c);
+    tc_stream_free(&s);
+    ts_tmpdir_remove(&dir);
+}
+
 static void
 test_upgrade_from_format_2(void **state)
 {
@@ -647,6 +740,7 @@ main(void)
         cmocka_unit_test(test_store_verify_each_batch),
         cmocka_unit_test(test_upgrade_from_format_2),
         cmocka_unit_test(test_upgrade_from_format_3),
+        cmocka_unit_test(test_upgrade_from_format_4),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

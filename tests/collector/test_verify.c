@@ -321,12 +321,48 @@ test_verify_undecodable(void **state)
     s_report_has(f, pkey, "stored state differs");
 }
 
+/*  The rectification spells' counters and marks (store format 5): an open
+    spell's WQ_M_RECT_OPEN counter, its province 'S' mark and a closed
+    spell's 'X' mark planted off by one: each reported. */
+static void
+test_verify_rect(void **state)
+{
+    fx_t *f = *state;
+    char e1[19];
+    tc_code(1, e1);
+    tc_stream_t *a = &f->a;
+    tc_add(a, WQ_REC_PROGRESS, "2019-04-20", "ent", e1, "problem", tc_id(a, 5), "status",
+           "rectified", NULL);                                                           /* 12 */
+    tc_add(a, WQ_REC_PROBLEM, "2019-03-06", "ent", e1, "category", "water", "severity", "general",
+           "description", "雨污混流", NULL);                                             /* 13 */
+    tc_add(a, WQ_REC_PROGRESS, "2019-03-20", "ent", e1, "problem", tc_id(a, 13), "status",
+           "rectified", NULL);                                                           /* 14 */
+    tc_add(a, WQ_REC_PROGRESS, "2019-04-02", "ent", e1, "problem", tc_id(a, 13), "status",
+           "reopened", NULL);                                                            /* 15 */
+    tc_send_all(f->c, a, 100);
+    assert_int_equal(s_verify(f), 0);
+    s_raw_t r;
+    MDB_dbi views = s_raw_open(f, &r, "views");
+    MDB_val k;
+    s_bump(&r, views, "1301022019-03\r", 1, &k);            /* metric 13: WQ_M_RECT_OPEN */
+    MDB_dbi marks = s_raw_dbi(&r, "marks");
+    s_bump(&r, marks, "S130000", 2, &k);
+    s_bump(&r, marks, "X130102", -1, &k);
+    s_raw_close(f, &r);
+
+    assert_int_equal(s_verify(f), 3);
+    s_report_has(f, "counter 130102 2019-03 rectify_days/", "recomputed 1");
+    s_report_has(f, "mark S1300002019-04-20", "stored 3, recomputed 1");
+    s_report_has(f, "mark X130102", "stored 0, recomputed 1");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_verify_clean, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_counter_state_mark, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_rect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_pending_and_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_undecodable, setup, teardown),
