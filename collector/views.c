@@ -123,46 +123,73 @@ s_add(MDB_txn *txn, wq_central_t *c, const uint8_t key[WQ_VKEY_LEN], int64_t del
     return mrc ? wq_store_err(mrc, "mdb_put(views)", err) : WQ_OK;
 }
 
+/*  Where a counter change goes: straight into the store (wq_views_apply)
+    or into the transaction's accumulator (wq_views_acc_diff). */
+typedef int (s_add_fn)(void *to, const uint8_t key[WQ_VKEY_LEN], int64_t delta, wq_err_t *err);
+
+/*  Add delta to key's counter at its county, city and province levels. */
 static int
-s_add_levels(MDB_txn *txn, wq_central_t *c, const uint8_t key[WQ_VKEY_LEN], int64_t delta,
-             wq_err_t *err)
+s_add_levels(s_add_fn *add, void *to, const uint8_t key[WQ_VKEY_LEN], int64_t delta, wq_err_t *err)
 {
     uint8_t up[WQ_VKEY_LEN];
-    int rc = s_add(txn, c, key, delta, err);
+    int rc = add(to, key, delta, err);
     if (rc == WQ_OK) {
         wq_vkey_rollup(key, WQ_LEVEL_CITY, up);
-        rc = s_add(txn, c, up, delta, err);
+        rc = add(to, up, delta, err);
     }
     if (rc == WQ_OK) {
         wq_vkey_rollup(key, WQ_LEVEL_PROVINCE, up);
-        rc = s_add(txn, c, up, delta, err);
+        rc = add(to, up, delta, err);
     }
     return rc;
 }
 
-int
-wq_views_apply(MDB_txn *txn, wq_central_t *c, const wq_contrib_t *old, size_t nold,
-               const wq_contrib_t *nw, size_t nnew, wq_err_t *err)
+/*  Walk two key-sorted contribution lists together and add, at the three
+    levels, what changed from old to new: -old of a key only in old, +new
+    of a key only in new, the difference of a key in both (nothing if 0). */
+static int
+s_diff(s_add_fn *add, void *to, const wq_contrib_t *old, size_t nold, const wq_contrib_t *nw,
+       size_t nnew, wq_err_t *err)
 {
     size_t i = 0, j = 0;
     int rc = WQ_OK;
     while (rc == WQ_OK && (i < nold || j < nnew)) {
         int cmp = i >= nold ? 1 : j >= nnew ? -1 : memcmp(old[i].key, nw[j].key, WQ_VKEY_LEN);
         if (cmp < 0) {
-            rc = s_add_levels(txn, c, old[i].key, -old[i].n, err);
+            rc = s_add_levels(add, to, old[i].key, -old[i].n, err);
             i++;
         } else if (cmp > 0) {
-            rc = s_add_levels(txn, c, nw[j].key, nw[j].n, err);
+            rc = s_add_levels(add, to, nw[j].key, nw[j].n, err);
             j++;
         } else {
             int64_t d = nw[j].n - old[i].n;
             if (d != 0)
-                rc = s_add_levels(txn, c, nw[j].key, d, err);
+                rc = s_add_levels(add, to, nw[j].key, d, err);
             i++;
             j++;
         }
     }
     return rc;
+}
+
+typedef struct {
+    MDB_txn *txn;
+    wq_central_t *c;
+} s_store_t;
+
+static int
+s_add_store(void *to, const uint8_t key[WQ_VKEY_LEN], int64_t delta, wq_err_t *err)
+{
+    s_store_t *st = to;
+    return s_add(st->txn, st->c, key, delta, err);
+}
+
+int
+wq_views_apply(MDB_txn *txn, wq_central_t *c, const wq_contrib_t *old, size_t nold,
+               const wq_contrib_t *nw, size_t nnew, wq_err_t *err)
+{
+    s_store_t st = {txn, c};
+    return s_diff(s_add_store, &st, old, nold, nw, nnew, err);
 }
 
 /*  ---- the transaction's accumulator ------------------------------------- */
@@ -241,44 +268,20 @@ s_acc_add(wq_views_acc_t *acc, const uint8_t key[WQ_VKEY_LEN], int64_t delta)
     return WQ_OK;
 }
 
+/*  s_add_fn for the accumulator: its only failure is memory, reported
+    once by wq_views_acc_diff. */
 static int
-s_acc_levels(wq_views_acc_t *acc, const uint8_t key[WQ_VKEY_LEN], int64_t delta)
+s_add_acc(void *to, const uint8_t key[WQ_VKEY_LEN], int64_t delta, wq_err_t *err)
 {
-    uint8_t up[WQ_VKEY_LEN];
-    int rc = s_acc_add(acc, key, delta);
-    if (rc == WQ_OK) {
-        wq_vkey_rollup(key, WQ_LEVEL_CITY, up);
-        rc = s_acc_add(acc, up, delta);
-    }
-    if (rc == WQ_OK) {
-        wq_vkey_rollup(key, WQ_LEVEL_PROVINCE, up);
-        rc = s_acc_add(acc, up, delta);
-    }
-    return rc;
+    (void) err;
+    return s_acc_add(to, key, delta);
 }
 
 int
 wq_views_acc_diff(wq_views_acc_t *acc, const wq_contrib_t *old, size_t nold,
                   const wq_contrib_t *nw, size_t nnew, wq_err_t *err)
 {
-    size_t i = 0, j = 0;
-    int rc = WQ_OK;
-    while (rc == WQ_OK && (i < nold || j < nnew)) {
-        int cmp = i >= nold ? 1 : j >= nnew ? -1 : memcmp(old[i].key, nw[j].key, WQ_VKEY_LEN);
-        if (cmp < 0) {
-            rc = s_acc_levels(acc, old[i].key, -old[i].n);
-            i++;
-        } else if (cmp > 0) {
-            rc = s_acc_levels(acc, nw[j].key, nw[j].n);
-            j++;
-        } else {
-            int64_t d = nw[j].n - old[i].n;
-            if (d != 0)
-                rc = s_acc_levels(acc, nw[j].key, d);
-            i++;
-            j++;
-        }
-    }
+    int rc = s_diff(s_add_acc, acc, old, nold, nw, nnew, err);
     if (rc != WQ_OK)
         return wq_err_set(err, WQ_E_NOMEM, "views", _("out of memory summing counter changes"));
     return WQ_OK;
