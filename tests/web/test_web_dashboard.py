@@ -34,6 +34,8 @@ from wqproc import Guard, free_port  # noqa: E402
 import openpyxl  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 BIN = os.environ.get("WANQI_BIN_DIR") or sys.exit("WANQI_BIN_DIR is not set (run through ctest)")
@@ -217,13 +219,27 @@ def login(d, env, name):
     d.get(env.base + "/login")
     d.find_element(By.ID, "name").send_keys(name)
     d.find_element(By.ID, "password").send_keys(PASSWORDS[name])
-    d.find_element(By.ID, "login").click()
-    WebDriverWait(d, 30).until(lambda x: x.find_elements(By.ID, "who"))
+    follow(d, By.ID, "login")
     assert name in d.find_element(By.ID, "who").text
 
 
 def ready(d):
-    WebDriverWait(d, 30).until(lambda x: x.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+    """The page's script has run (dash.js marks <body data-ready>).  A body read
+    while a navigation replaces the document is stale, which only means "not yet"."""
+    WebDriverWait(d, 30, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
+        lambda x: x.find_element(By.TAG_NAME, "body").get_attribute("data-ready"),
+        "waited 30 s for the page at %s to be ready (body data-ready)" % d.current_url)
+
+
+def follow(d, how, what):
+    """Click a link or button that loads a new page and wait for that page.
+    click() returns before the navigation starts: waiting on the old document's
+    data-ready would pass at once and read the old page (or a stale one)."""
+    old = d.find_element(By.TAG_NAME, "html")
+    d.find_element(how, what).click()
+    WebDriverWait(d, 30).until(EC.staleness_of(old),
+                               "waited 30 s for a click on %s to load a new page (still at %s)" % (what, d.current_url))
+    ready(d)
 
 
 def shot(d, name):
@@ -304,7 +320,9 @@ def scenario(env, d):
     assert "/login" in d.current_url
     d.find_element(By.ID, "name").send_keys("prov")
     d.find_element(By.ID, "password").send_keys("wrong password")
+    old = d.find_element(By.TAG_NAME, "html")
     d.find_element(By.ID, "login").click()
+    WebDriverWait(d, 30).until(EC.staleness_of(old), "waited 30 s for the answer to a wrong password")
     assert "账号或密码错误" in d.find_element(By.ID, "login-error").text
 
     # -- province: overview = wanqi-query summary, at province and city level
@@ -316,28 +334,23 @@ def scenario(env, d):
     head_problems = head["problems"]
     time.sleep(0.3)  # charts are drawn without animation; let the canvas paint
     shot(d, "overview-province")
-    d.find_element(By.CSS_SELECTOR, "#areas tr[data-area='130100'] a.drill").click()
-    ready(d)
+    follow(d, By.CSS_SELECTOR, "#areas tr[data-area='130100'] a.drill")
     assert "area=130100" in d.current_url
     d.get(env.base + "/?area=130100&asof=" + ASOF)
     ready(d)
     check_overview(d, env, "130100", "city", "county")
     shot(d, "overview-city")
-    d.find_element(By.CSS_SELECTOR, "#areas tr[data-area='130102'] a.drill").click()
-    ready(d)
+    follow(d, By.CSS_SELECTOR, "#areas tr[data-area='130102'] a.drill")
     d.get(env.base + "/?area=130102&asof=" + ASOF)
     ready(d)
     check_overview(d, env, "130102", "county", None)
 
     # -- drill down to an enterprise's case book
-    d.find_element(By.ID, "nav-enterprises").click()
-    ready(d)
+    follow(d, By.ID, "nav-enterprises")
     first = d.find_element(By.CSS_SELECTOR, "#enterprises tbody tr td[data-col='ent']").text
     d.find_element(By.ID, "q").send_keys(first[:10])
-    d.find_element(By.ID, "search").click()
-    ready(d)
-    d.find_element(By.CSS_SELECTOR, "#enterprises tbody tr a.case").click()
-    ready(d)
+    follow(d, By.ID, "search")
+    follow(d, By.CSS_SELECTOR, "#enterprises tbody tr a.case")
     code = d.find_element(By.ID, "case-code").text
     case = env.wq("enterprise", code)
     assert len(d.find_elements(By.CSS_SELECTOR, "#case tbody tr")) == len(case)
@@ -364,8 +377,7 @@ def scenario(env, d):
             assert d.find_element(By.ID, "problems-prev").tag_name == "span"  # no page before
             shot(d, "problems")
         if page < pages:
-            d.find_element(By.ID, "problems-next").click()
-            ready(d)
+            follow(d, By.ID, "problems-next")
             url = d.current_url
             assert "overdue=yes" in url and ("asof=" + ASOF) in url and "area=130100" in url, url
             assert ("page=%d" % (page + 1)) in url, url
@@ -377,11 +389,9 @@ def scenario(env, d):
     assert sorted(seen) == sorted(o["problem"] for o in over)
     # 末页 and 首页 links; a page number out of range or not a number shows a
     # page (clamped), never an error
-    d.find_element(By.ID, "problems-first").click()
-    ready(d)
+    follow(d, By.ID, "problems-first")
     assert d.find_element(By.ID, "problems-count").get_attribute("data-page") == "1"
-    d.find_element(By.ID, "problems-last").click()
-    ready(d)
+    follow(d, By.ID, "problems-last")
     assert d.find_element(By.ID, "problems-count").get_attribute("data-page") == str(pages)
     for bad, want in (("0", 1), ("-3", 1), ("abc", 1), ("", 1), ("2x", 1), (str(pages + 5), pages),
                       ("99999999999999999999999999", pages)):
@@ -526,11 +536,9 @@ def scenario(env, d):
     d.get(env.base + "/quarantine")
     ready(d)
     shot(d, "quarantine-county")
-    d.find_element(By.ID, "nav-enterprises").click()
-    ready(d)
+    follow(d, By.ID, "nav-enterprises")
     shot(d, "enterprises-county")
-    d.find_element(By.CSS_SELECTOR, "#enterprises tbody tr a.case").click()
-    ready(d)
+    follow(d, By.CSS_SELECTOR, "#enterprises tbody tr a.case")
     shot(d, "case-book-county")
 
     # -- logout
