@@ -162,7 +162,9 @@ class Env:
         idle_log = os.path.join(self.tmp, "web-idle.log")
         p = self.g.start([b("wanqi-web"), "run", "--dir", self.cdir, "--listen", "127.0.0.1:0"],
                          log=idle_log)
-        self.g.wait_until(lambda: "listening on port" in open(idle_log, encoding="utf-8").read(), 60,
+        # An idle-class process gets almost no CPU while the machine is saturated
+        # by normal-priority work (other suites, a CPU burner): a long deadline.
+        self.g.wait_until(lambda: "listening on port" in open(idle_log, encoding="utf-8").read(), 180,
                           "wanqi-web (SCHED_IDLE) to print its port")
         policies = {}
         for tid in os.listdir("/proc/%d/task" % p.pid):
@@ -174,6 +176,16 @@ class Env:
         classes = {tid: subprocess.run(["ionice", "-p", tid], capture_output=True, text=True,
                                        timeout=30).stdout.strip() for tid in policies}
         assert set(classes.values()) == {"best-effort: prio 7"}, classes
+        # Its clean exit on SIGTERM is what is checked next, not its priority:
+        # under a CPU burner an idle-class process may not run within any grace
+        # period, so its threads are made ordinary before it is stopped.
+        for tid in policies:
+            try:
+                os.sched_setscheduler(int(tid), os.SCHED_OTHER, os.sched_param(0))
+            except ProcessLookupError:
+                pass  # a thread that has ended
+            except PermissionError:
+                pass  # not root and RLIMIT_NICE 0: it stops at its own pace
         assert self.g.stop(p) == 0
         # The pages below run at normal priority: on a test machine loaded by
         # other suites an idle-class server may wait minutes for a core.
