@@ -323,6 +323,25 @@ done:
     return rc;
 }
 
+/*  The summary's column names, made without an allocation each: at most
+    WQ_RESULT_MAX_COLS names of at most S_COL_MAX - 1 bytes. */
+#define S_COL_MAX 64
+
+/*  Append the column prefix + name (in names[*n], pointed to by cols[*n]).
+    Returns false when there is no room (the caller's out of memory). */
+static bool
+s_col(char names[][S_COL_MAX], const char **cols, size_t *n, const char *prefix, const char *name)
+{
+    size_t lp = strlen(prefix), ln = strlen(name);
+    if (*n >= WQ_RESULT_MAX_COLS || lp + ln >= S_COL_MAX)
+        return false;
+    memcpy(names[*n], prefix, lp);
+    memcpy(names[*n] + lp, name, ln + 1);
+    cols[*n] = names[*n];
+    (*n)++;
+    return true;
+}
+
 static int
 s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparams,
           wq_table_t **out, wq_err_t *err)
@@ -330,7 +349,8 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     s_params_t p;
     char prefix[7], asof[11];
     const wq_division_t **rows = NULL;
-    char **cols = NULL;
+    char names[WQ_RESULT_MAX_COLS][S_COL_MAX];
+    const char *cols[WQ_RESULT_MAX_COLS];
     size_t ncols = 0, nrows = 0;
     wq_table_t *t = NULL;
     wq_view_sums_t s = {0};
@@ -371,17 +391,10 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
     /* Columns, with enum names from the record table. */
     static const char *const head[] = {"area", "area_name", "level", "enterprises_registered",
                                        "enterprises_visited", "visits"};
-    size_t maxcols = WQ_RESULT_MAX_COLS;
-    cols = calloc(maxcols, sizeof *cols);
-    if (!cols)
-        goto oom;
-#define S_COL(...)                                                         \
-    do {                                                                   \
-        if (ncols >= maxcols || asprintf(&cols[ncols], __VA_ARGS__) < 0) { \
-            cols[ncols] = NULL;                                            \
-            goto oom;                                                      \
-        }                                                                  \
-        ncols++;                                                           \
+#define S_COL(prefix, name)                                       \
+    do {                                                          \
+        if (!s_col(names, cols, &ncols, (prefix), (name)))        \
+            goto oom;                                             \
     } while (0)
     /* By group, the figures split and their totals only: the whole summary
        and the groups would not fit a RESULT (WQ_RESULT_MAX_COLS). */
@@ -390,46 +403,46 @@ s_summary(MDB_txn *txn, wq_central_t *c, const wq_param_t *params, size_t nparam
                                          "enterprises_visited", "problems", "rectified_on_time",
                                          "rectified_late", "overdue"};
         for (size_t i = 0; i < sizeof gh / sizeof gh[0]; i++)
-            S_COL("%s", gh[i]);
+            S_COL(gh[i], "");
     }
     for (size_t i = 0; !by_group && i < sizeof head / sizeof head[0]; i++)
-        S_COL("%s", head[i]);
+        S_COL(head[i], "");
     for (int i = 1; !by_group && i < WQ_METHOD_COUNT; i++)
-        S_COL("visits_%s", wq_enum_name(WQ_F_METHOD, i));
+        S_COL("visits_", wq_enum_name(WQ_F_METHOD, i));
     if (by_group)
         goto group_cols;
-    S_COL("problems");
+    S_COL("problems", "");
     for (int i = 1; i < WQ_CAT_COUNT; i++)
-        S_COL("problems_%s", wq_enum_name(WQ_F_CATEGORY, i));
+        S_COL("problems_", wq_enum_name(WQ_F_CATEGORY, i));
     for (int i = WQ_STATUS_OPEN; i <= WQ_STATUS_VERIFIED; i++)
-        S_COL("problems_%s", wq_enum_name(WQ_F_STATUS, i));
-    S_COL("plans");
-    S_COL("overdue");
-    S_COL("services");
+        S_COL("problems_", wq_enum_name(WQ_F_STATUS, i));
+    S_COL("plans", "");
+    S_COL("overdue", "");
+    S_COL("services", "");
     for (int i = 1; i < WQ_SERVICE_COUNT; i++)
-        S_COL("services_%s", wq_enum_name(WQ_F_KIND, i));
-    S_COL("consultations");
-    S_COL("consultations_answered");
-    S_COL("answer_days_median");
+        S_COL("services_", wq_enum_name(WQ_F_KIND, i));
+    S_COL("consultations", "");
+    S_COL("consultations_answered", "");
+    S_COL("answer_days_median", "");
     for (int i = 1; i < WQ_CLASS_COUNT; i++)
-        S_COL("class_%s", wq_enum_name(WQ_F_CLASS, i));
-    S_COL("rectified_on_time");
-    S_COL("rectified_late");
-    S_COL("rectify_days_median");
+        S_COL("class_", wq_enum_name(WQ_F_CLASS, i));
+    S_COL("rectified_on_time", "");
+    S_COL("rectified_late", "");
+    S_COL("rectify_days_median", "");
     for (int i = 1; i < WQ_GRADE_COUNT; i++)
-        S_COL("grade_%s", s_grade_col(i));
+        S_COL("grade_", s_grade_col(i));
 group_cols:
     for (int g = 1; by_group && g < WQ_GROUP_COUNT; g++)
         if (s_group_name(g)) {
-            S_COL("enterprises_registered_%s", s_group_name(g));
-            S_COL("enterprises_visited_%s", s_group_name(g));
-            S_COL("problems_%s", s_group_name(g));
-            S_COL("rectified_on_time_%s", s_group_name(g));
-            S_COL("rectified_late_%s", s_group_name(g));
-            S_COL("overdue_%s", s_group_name(g));
+            S_COL("enterprises_registered_", s_group_name(g));
+            S_COL("enterprises_visited_", s_group_name(g));
+            S_COL("problems_", s_group_name(g));
+            S_COL("rectified_on_time_", s_group_name(g));
+            S_COL("rectified_late_", s_group_name(g));
+            S_COL("overdue_", s_group_name(g));
         }
 #undef S_COL
-    t = wq_table_new(ncols, (const char *const *) cols);
+    t = wq_table_new(ncols, cols);
     if (!t)
         goto oom;
 
@@ -525,9 +538,6 @@ fail:
 done:
     wq_view_sums_clear(&s);
     wq_table_destroy(&t);
-    for (size_t i = 0; cols && i < ncols; i++)
-        free(cols[i]);
-    free(cols);
     free(rows);
     free(gc);
     return rc;

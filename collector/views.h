@@ -181,13 +181,17 @@ int wq_views_sum(MDB_txn *txn, wq_central_t *c, const char *area, const char *fr
 /*  The same, plus the timelines as of asof ("YYYY-MM-DD"): overdue,
     on_time and late count the problems opened in from..to that were in
     that state at the end of asof, and rdays holds their days to
-    rectification (without asof, wq_views_sum: as of now). Cost: the range
-    above, skipping the timeline rows with one seek per month, plus six
-    short ranges per month that has timeline rows; the days to
+    rectification (without asof, wq_views_sum, these stay 0 and rdays
+    empty). Cost: the range above, plus six short ranges per month that
+    has timeline rows, read with the same cursor (a range that starts
+    where the cursor stands needs no seek: three seeks per month as of
+    today), then one seek past the month's timeline rows unless the last
+    range reached the next month; the days to
     rectification are the WQ_M_RECT_OPEN counters read in that range, less
     the area's 'S' marks that start after asof (one range, empty when asof
-    is today), plus the area's 'X' marks (one range over the few closed
-    spells) (docs/STORE.md section 4). */
+    is today), plus the area's 'X' marks holding asof (one range over the
+    closed spells, read only when the timelines count more rectified
+    problems than open spells hold asof) (docs/STORE.md section 4). */
 int wq_views_sum_asof(MDB_txn *txn, wq_central_t *c, const char *area, const char *from,
                       const char *to, const char *asof, wq_view_sums_t *sums, wq_err_t *err);
 void wq_view_sums_clear(wq_view_sums_t *sums);
