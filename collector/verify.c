@@ -97,14 +97,19 @@ typedef struct {
 
 /*  Expected counters, summed as they come in a hash table on the counter
     key (sorting every contribution instead cost a fifth of verify), then
-    listed in key order (c, n); and the expected marks. */
+    listed in key order (c, n); and the expected marks, summed the same way
+    in a hash table on the mark (sorting the growing list whenever it
+    filled, 128-byte marks, was a tenth of verify), then listed in m. */
 typedef struct {
     wq_contrib_t *slot;     /* open addressing; a slot is used when its key is set */
     bool *used;
     size_t cap, nslots;
     wq_contrib_t *c;        /* the sums in key order, zeros dropped (s_expect_list) */
     size_t n;
-    wq_marks_t m;
+    wq_mark_t *mslot;       /* open addressing on the mark; used when mused */
+    bool *mused;
+    size_t mcap, mslots;
+    wq_marks_t m;           /* listed marks (s_expect_marks_flat), then normalized */
 } s_expect_t;
 
 typedef struct {
@@ -474,15 +479,37 @@ s_key_hash(const uint8_t key[WQ_VKEY_LEN])
     uint64_t x, y;
     memcpy(&x, key, 8);
     memcpy(&y, key + 8, 8);
-    uint64_t h = (x ^ (y * 0x9e3779b97f4a7c15ull)) * 0xc2b2ae3d27d4eb4full;
-    return (size_t) (h ^ (h >> 31));
+    /* Every bit of the key reaches the low bits the table uses (the keys
+       of one area differ in a few bytes; a single multiply left them to a
+       few high bits, and the probes ran in long chains): MurmurHash3's
+       64-bit finalizer. */
+    uint64_t h = x ^ (y * 0x9e3779b97f4a7c15ull);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (size_t) h;
+}
+
+/*  Whether two counter keys are equal: two 8-byte compares, no call. */
+static inline bool
+s_key_eq(const uint8_t a[WQ_VKEY_LEN], const uint8_t b[WQ_VKEY_LEN])
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&a1, a + 8, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&b1, b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
 static wq_contrib_t *
 s_expect_slot(s_expect_t *e, const uint8_t key[WQ_VKEY_LEN])
 {
     size_t mask = e->cap - 1, i = s_key_hash(key) & mask;
-    while (e->used[i] && memcmp(e->slot[i].key, key, WQ_VKEY_LEN) != 0)
+    _Static_assert(WQ_VKEY_LEN == 16, "s_key_eq compares two 8-byte words");
+    while (e->used[i] && !s_key_eq(e->slot[i].key, key))
         i = (i + 1) & mask;
     if (!e->used[i]) {
         e->used[i] = true;
@@ -552,23 +579,106 @@ s_expect_list(s_expect_t *e)
     return WQ_OK;
 }
 
+static size_t
+s_mark_hash(const wq_mark_t *m)
+{
+    uint64_t h = m->len;
+    size_t i = 0;
+    for (; i + 8 <= m->len; i += 8) {
+        uint64_t w;
+        memcpy(&w, m->key + i, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 29;
+    }
+    uint64_t t = 0;
+    for (; i < m->len; i++)
+        t = (t << 8) | m->key[i];
+    h = (h ^ t) * 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (size_t) h;
+}
+
+/*  The slot of mark m's key (a new one with n 0 if absent); room made. */
+static wq_mark_t *
+s_mark_slot(s_expect_t *e, const wq_mark_t *m)
+{
+    size_t mask = e->mcap - 1, i = s_mark_hash(m) & mask;
+    while (e->mused[i] && !(e->mslot[i].len == m->len && memcmp(e->mslot[i].key, m->key, m->len) == 0))
+        i = (i + 1) & mask;
+    if (!e->mused[i]) {
+        e->mused[i] = true;
+        e->mslot[i].len = m->len;
+        memcpy(e->mslot[i].key, m->key, m->len);
+        e->mslot[i].n = 0;
+        e->mslots++;
+    }
+    return &e->mslot[i];
+}
+
+/*  Keep the marks' table at most half full. */
+static int
+s_mark_room(s_expect_t *e, size_t more)
+{
+    if (2 * (e->mslots + more) <= e->mcap)
+        return WQ_OK;
+    size_t ncap = e->mcap ? e->mcap : 1024;
+    while (2 * (e->mslots + more) > ncap)
+        ncap *= 2;
+    s_expect_t g = {.mcap = ncap};
+    g.mslot = malloc(ncap * sizeof *g.mslot);
+    g.mused = calloc(ncap, sizeof *g.mused);
+    if (!g.mslot || !g.mused) {
+        free(g.mslot);
+        free(g.mused);
+        return WQ_E_NOMEM;
+    }
+    for (size_t i = 0; i < e->mcap; i++)
+        if (e->mused[i])
+            s_mark_slot(&g, &e->mslot[i])->n = e->mslot[i].n;
+    free(e->mslot);
+    free(e->mused);
+    e->mslot = g.mslot;
+    e->mused = g.mused;
+    e->mcap = ncap;
+    e->mslots = g.mslots;
+    return WQ_OK;
+}
+
 static int
 s_expect_marks_add(s_expect_t *e, const wq_mark_t *marks, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (e->m.n == e->m.cap) {
-            e->m.n = wq_marks_normalize(e->m.m, e->m.n);   /* merge before growing */
-            if (e->m.n > e->m.cap / 2 || e->m.cap == 0) {
-                size_t ncap = e->m.cap ? e->m.cap * 2 : 1024;
-                wq_mark_t *nm = realloc(e->m.m, ncap * sizeof *nm);
-                if (!nm)
-                    return WQ_E_NOMEM;
-                e->m.m = nm;
-                e->m.cap = ncap;
+    if (s_mark_room(e, n) != WQ_OK)
+        return WQ_E_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        s_mark_slot(e, &marks[i])->n += marks[i].n;
+    return WQ_OK;
+}
+
+/*  Move the table's sums to the list e->m (emptying the table) and
+    normalize the list: key order, one entry per key, zeros dropped. */
+static int
+s_expect_marks_flat(s_expect_t *e)
+{
+    if (e->mslots) {
+        if (e->m.n + e->mslots > e->m.cap) {
+            size_t ncap = e->m.n + e->mslots;
+            wq_mark_t *nm = realloc(e->m.m, ncap * sizeof *nm);
+            if (!nm)
+                return WQ_E_NOMEM;
+            e->m.m = nm;
+            e->m.cap = ncap;
+        }
+        for (size_t i = 0; i < e->mcap; i++) {
+            if (e->mused[i]) {
+                e->m.m[e->m.n++] = e->mslot[i];
+                e->mused[i] = false;
             }
         }
-        e->m.m[e->m.n++] = marks[i];
+        e->mslots = 0;
     }
+    e->m.n = wq_marks_normalize(e->m.m, e->m.n);
     return WQ_OK;
 }
 
@@ -584,7 +694,8 @@ static int
 s_expect_rect(s_expect_t *e)
 {
     wq_marks_t dm = {0};
-    e->m.n = wq_marks_normalize(e->m.m, e->m.n);
+    if (s_expect_marks_flat(e) != WQ_OK)
+        return WQ_E_NOMEM;
     for (size_t i = 0; i < e->m.n; i++) {
         if (e->m.m[i].len == 0 || e->m.m[i].key[0] != 'R')
             continue;
@@ -613,11 +724,14 @@ s_expect_rect(s_expect_t *e)
 static int
 s_expect_merge(s_expect_t *e, const s_expect_t *o)
 {
-    if (s_expect_room(e, o->nslots) != WQ_OK)
+    if (s_expect_room(e, o->nslots) != WQ_OK || s_mark_room(e, o->mslots + o->m.n) != WQ_OK)
         return WQ_E_NOMEM;
     for (size_t i = 0; i < o->cap; i++)
         if (o->used[i])
             s_expect_slot(e, o->slot[i].key)->n += o->slot[i].n;
+    for (size_t i = 0; i < o->mcap; i++)
+        if (o->mused[i])
+            s_mark_slot(e, &o->mslot[i])->n += o->mslot[i].n;
     return s_expect_marks_add(e, o->m.m, o->m.n);
 }
 
@@ -625,6 +739,8 @@ static void
 s_expect_free(s_expect_t *e)
 {
     wq_marks_free(&e->m);
+    free(e->mslot);
+    free(e->mused);
     free(e->slot);
     free(e->used);
     free(e->c);
@@ -948,7 +1064,10 @@ s_views(s_verify_t *v)
     cur = NULL;
 
     /* Marks: merge the expected ones, walk both in key order. */
-    e->m.n = wq_marks_normalize(e->m.m, e->m.n);
+    if (s_expect_marks_flat(e) != WQ_OK) {
+        rc = s_nomem(v);
+        goto done;
+    }
     mrc = mdb_cursor_open(v->txn, v->c->marks, &cur);
     if (mrc != 0) {
         rc = wq_store_err(mrc, "mdb_cursor_open(marks)", v->err);
