@@ -421,6 +421,13 @@ s_type_ok(int type)
     return type > WQ_REC_NONE && type < WQ_REC_TYPE_COUNT;
 }
 
+/*  Tables made once from s_fields[] (s_name_init): the heap text fields,
+    and the field names by hash for the decoder (below). */
+static pthread_once_t s_name_once = PTHREAD_ONCE_INIT;
+static uint8_t s_text[WQ_F_COUNT];
+static int s_ntext;
+static void s_name_init(void);
+
 /*  ---- lifecycle ---------------------------------------------------------- */
 
 wq_record_t *
@@ -451,12 +458,11 @@ wq_record_destroy(wq_record_t **self_p)
     if (!self_p || !*self_p)
         return;
     wq_record_t *self = *self_p;
-    for (int f = 0; f < WQ_F_COUNT; f++) {
-        if (s_fields[f].kind == S_K_TEXT) {
-            char *text = *s_heap(self, (wq_field_t) f);
-            if (text)   /* most are absent: no call for them */
-                free(text);
-        }
+    pthread_once(&s_name_once, s_name_init);
+    for (int i = 0; i < s_ntext; i++) {
+        char *text = *s_heap(self, (wq_field_t) s_text[i]);
+        if (text)   /* most are absent: no call for them */
+            free(text);
     }
     if (self->cadres)
         s_free_cadres(self);
@@ -575,12 +581,11 @@ wq_field_parse(const char *name)
     return WQ_F_COUNT;
 }
 
-/*  Field names by hash, for the decoder (every key of every record): the
-    table is made once from s_fields[], open addressing, slot = field + 1. */
+/*  Field names by hash, for the decoder (every key of every record), made
+    with s_text[] by s_name_init: open addressing, slot = field + 1. */
 #define S_NAME_SLOTS 128
 static uint8_t s_name_len[WQ_F_COUNT];
 static uint8_t s_name_slot[S_NAME_SLOTS];
-static pthread_once_t s_name_once = PTHREAD_ONCE_INIT;
 
 static unsigned
 s_name_hash(const char *name, size_t len)
@@ -593,6 +598,8 @@ static void
 s_name_init(void)
 {
     for (int f = 0; f < WQ_F_COUNT; f++) {
+        if (s_fields[f].kind == S_K_TEXT)
+            s_text[s_ntext++] = (uint8_t) f;
         size_t len = strlen(s_fields[f].name);
         s_name_len[f] = (uint8_t) len;
         unsigned h = s_name_hash(s_fields[f].name, len);
