@@ -97,19 +97,14 @@ typedef struct {
 
 /*  Expected counters, summed as they come in a hash table on the counter
     key (sorting every contribution instead cost a fifth of verify), then
-    listed in key order (c, n); and the expected marks, summed the same way
-    in a hash table on the mark (sorting the growing list whenever it
-    filled, 128-byte marks, was a tenth of verify), then listed in m. */
+    listed in key order (c, n); and the expected marks. */
 typedef struct {
     wq_contrib_t *slot;     /* open addressing; a slot is used when its key is set */
     bool *used;
     size_t cap, nslots;
     wq_contrib_t *c;        /* the sums in key order, zeros dropped (s_expect_list) */
     size_t n;
-    wq_mark_t *mslot;       /* open addressing on the mark; used when mused */
-    bool *mused;
-    size_t mcap, mslots;
-    wq_marks_t m;           /* listed marks (s_expect_marks_flat), then normalized */
+    wq_marks_t m;
 } s_expect_t;
 
 typedef struct {
@@ -579,106 +574,23 @@ s_expect_list(s_expect_t *e)
     return WQ_OK;
 }
 
-static size_t
-s_mark_hash(const wq_mark_t *m)
-{
-    uint64_t h = m->len;
-    size_t i = 0;
-    for (; i + 8 <= m->len; i += 8) {
-        uint64_t w;
-        memcpy(&w, m->key + i, 8);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-        h ^= h >> 29;
-    }
-    uint64_t t = 0;
-    for (; i < m->len; i++)
-        t = (t << 8) | m->key[i];
-    h = (h ^ t) * 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return (size_t) h;
-}
-
-/*  The slot of mark m's key (a new one with n 0 if absent); room made. */
-static wq_mark_t *
-s_mark_slot(s_expect_t *e, const wq_mark_t *m)
-{
-    size_t mask = e->mcap - 1, i = s_mark_hash(m) & mask;
-    while (e->mused[i] && !(e->mslot[i].len == m->len && memcmp(e->mslot[i].key, m->key, m->len) == 0))
-        i = (i + 1) & mask;
-    if (!e->mused[i]) {
-        e->mused[i] = true;
-        e->mslot[i].len = m->len;
-        memcpy(e->mslot[i].key, m->key, m->len);
-        e->mslot[i].n = 0;
-        e->mslots++;
-    }
-    return &e->mslot[i];
-}
-
-/*  Keep the marks' table at most half full. */
-static int
-s_mark_room(s_expect_t *e, size_t more)
-{
-    if (2 * (e->mslots + more) <= e->mcap)
-        return WQ_OK;
-    size_t ncap = e->mcap ? e->mcap : 1024;
-    while (2 * (e->mslots + more) > ncap)
-        ncap *= 2;
-    s_expect_t g = {.mcap = ncap};
-    g.mslot = malloc(ncap * sizeof *g.mslot);
-    g.mused = calloc(ncap, sizeof *g.mused);
-    if (!g.mslot || !g.mused) {
-        free(g.mslot);
-        free(g.mused);
-        return WQ_E_NOMEM;
-    }
-    for (size_t i = 0; i < e->mcap; i++)
-        if (e->mused[i])
-            s_mark_slot(&g, &e->mslot[i])->n = e->mslot[i].n;
-    free(e->mslot);
-    free(e->mused);
-    e->mslot = g.mslot;
-    e->mused = g.mused;
-    e->mcap = ncap;
-    e->mslots = g.mslots;
-    return WQ_OK;
-}
-
 static int
 s_expect_marks_add(s_expect_t *e, const wq_mark_t *marks, size_t n)
 {
-    if (s_mark_room(e, n) != WQ_OK)
-        return WQ_E_NOMEM;
-    for (size_t i = 0; i < n; i++)
-        s_mark_slot(e, &marks[i])->n += marks[i].n;
-    return WQ_OK;
-}
-
-/*  Move the table's sums to the list e->m (emptying the table) and
-    normalize the list: key order, one entry per key, zeros dropped. */
-static int
-s_expect_marks_flat(s_expect_t *e)
-{
-    if (e->mslots) {
-        if (e->m.n + e->mslots > e->m.cap) {
-            size_t ncap = e->m.n + e->mslots;
-            wq_mark_t *nm = realloc(e->m.m, ncap * sizeof *nm);
-            if (!nm)
-                return WQ_E_NOMEM;
-            e->m.m = nm;
-            e->m.cap = ncap;
-        }
-        for (size_t i = 0; i < e->mcap; i++) {
-            if (e->mused[i]) {
-                e->m.m[e->m.n++] = e->mslot[i];
-                e->mused[i] = false;
+    for (size_t i = 0; i < n; i++) {
+        if (e->m.n == e->m.cap) {
+            e->m.n = wq_marks_normalize(e->m.m, e->m.n);   /* merge before growing */
+            if (e->m.n > e->m.cap / 2 || e->m.cap == 0) {
+                size_t ncap = e->m.cap ? e->m.cap * 2 : 1024;
+                wq_mark_t *nm = realloc(e->m.m, ncap * sizeof *nm);
+                if (!nm)
+                    return WQ_E_NOMEM;
+                e->m.m = nm;
+                e->m.cap = ncap;
             }
         }
-        e->mslots = 0;
+        e->m.m[e->m.n++] = marks[i];
     }
-    e->m.n = wq_marks_normalize(e->m.m, e->m.n);
     return WQ_OK;
 }
 
@@ -694,8 +606,7 @@ static int
 s_expect_rect(s_expect_t *e)
 {
     wq_marks_t dm = {0};
-    if (s_expect_marks_flat(e) != WQ_OK)
-        return WQ_E_NOMEM;
+    e->m.n = wq_marks_normalize(e->m.m, e->m.n);
     for (size_t i = 0; i < e->m.n; i++) {
         if (e->m.m[i].len == 0 || e->m.m[i].key[0] != 'R')
             continue;
@@ -724,14 +635,11 @@ s_expect_rect(s_expect_t *e)
 static int
 s_expect_merge(s_expect_t *e, const s_expect_t *o)
 {
-    if (s_expect_room(e, o->nslots) != WQ_OK || s_mark_room(e, o->mslots + o->m.n) != WQ_OK)
+    if (s_expect_room(e, o->nslots) != WQ_OK)
         return WQ_E_NOMEM;
     for (size_t i = 0; i < o->cap; i++)
         if (o->used[i])
             s_expect_slot(e, o->slot[i].key)->n += o->slot[i].n;
-    for (size_t i = 0; i < o->mcap; i++)
-        if (o->mused[i])
-            s_mark_slot(e, &o->mslot[i])->n += o->mslot[i].n;
     return s_expect_marks_add(e, o->m.m, o->m.n);
 }
 
@@ -739,8 +647,6 @@ static void
 s_expect_free(s_expect_t *e)
 {
     wq_marks_free(&e->m);
-    free(e->mslot);
-    free(e->mused);
     free(e->slot);
     free(e->used);
     free(e->c);
@@ -1064,10 +970,7 @@ s_views(s_verify_t *v)
     cur = NULL;
 
     /* Marks: merge the expected ones, walk both in key order. */
-    if (s_expect_marks_flat(e) != WQ_OK) {
-        rc = s_nomem(v);
-        goto done;
-    }
+    e->m.n = wq_marks_normalize(e->m.m, e->m.n);
     mrc = mdb_cursor_open(v->txn, v->c->marks, &cur);
     if (mrc != 0) {
         rc = wq_store_err(mrc, "mdb_cursor_open(marks)", v->err);
