@@ -105,7 +105,7 @@ wq_buf_put(wq_buf_t *b, const void *p, size_t n)
     if (b->oom || n == 0)
         return;
     if (b->len + n > b->cap) {
-        size_t ncap = b->cap ? b->cap : 64;
+        size_t ncap = b->cap ? b->cap : 256;   /* a fold state's blob: a few hundred bytes */
         while (ncap < b->len + n)
             ncap *= 2;
         uint8_t *d = realloc(b->data, ncap);
@@ -120,15 +120,27 @@ wq_buf_put(wq_buf_t *b, const void *p, size_t n)
     b->len += n;
 }
 
+/*  The small writes (a fold state's blob is made of them) without a call
+    when the buffer has room. */
 void
 wq_buf_u8(wq_buf_t *b, uint8_t v)
 {
+    if (!b->oom && b->len < b->cap) {
+        b->data[b->len++] = v;
+        return;
+    }
     wq_buf_put(b, &v, 1);
 }
 
 void
 wq_buf_u16(wq_buf_t *b, uint16_t v)
 {
+    if (!b->oom && b->cap - b->len >= 2) {
+        b->data[b->len] = (uint8_t) (v >> 8);
+        b->data[b->len + 1] = (uint8_t) v;
+        b->len += 2;
+        return;
+    }
     uint8_t x[2] = {(uint8_t) (v >> 8), (uint8_t) v};
     wq_buf_put(b, x, 2);
 }
@@ -148,6 +160,12 @@ wq_buf_str(wq_buf_t *b, const char *s)
     if (n > 65535)
         n = 65535;
     wq_buf_u16(b, (uint16_t) n);
+    if (!b->oom && b->cap - b->len >= n) {
+        for (size_t i = 0; i < n; i++)     /* short strings: no call */
+            b->data[b->len + i] = (uint8_t) s[i];
+        b->len += n;
+        return;
+    }
     wq_buf_put(b, s, n);
 }
 

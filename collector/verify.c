@@ -474,15 +474,37 @@ s_key_hash(const uint8_t key[WQ_VKEY_LEN])
     uint64_t x, y;
     memcpy(&x, key, 8);
     memcpy(&y, key + 8, 8);
-    uint64_t h = (x ^ (y * 0x9e3779b97f4a7c15ull)) * 0xc2b2ae3d27d4eb4full;
-    return (size_t) (h ^ (h >> 31));
+    /* Every bit of the key reaches the low bits the table uses (the keys
+       of one area differ in a few bytes; a single multiply left them to a
+       few high bits, and the probes ran in long chains): MurmurHash3's
+       64-bit finalizer. */
+    uint64_t h = x ^ (y * 0x9e3779b97f4a7c15ull);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (size_t) h;
+}
+
+/*  Whether two counter keys are equal: two 8-byte compares, no call. */
+static inline bool
+s_key_eq(const uint8_t a[WQ_VKEY_LEN], const uint8_t b[WQ_VKEY_LEN])
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&a1, a + 8, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&b1, b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
 static wq_contrib_t *
 s_expect_slot(s_expect_t *e, const uint8_t key[WQ_VKEY_LEN])
 {
     size_t mask = e->cap - 1, i = s_key_hash(key) & mask;
-    while (e->used[i] && memcmp(e->slot[i].key, key, WQ_VKEY_LEN) != 0)
+    _Static_assert(WQ_VKEY_LEN == 16, "s_key_eq compares two 8-byte words");
+    while (e->used[i] && !s_key_eq(e->slot[i].key, key))
         i = (i + 1) & mask;
     if (!e->used[i]) {
         e->used[i] = true;

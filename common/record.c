@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <msgpack.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,6 +421,13 @@ s_type_ok(int type)
     return type > WQ_REC_NONE && type < WQ_REC_TYPE_COUNT;
 }
 
+/*  Tables made once from s_fields[] (s_name_init): the heap text fields,
+    and the field names by hash for the decoder (below). */
+static pthread_once_t s_name_once = PTHREAD_ONCE_INIT;
+static uint8_t s_text[WQ_F_COUNT];
+static int s_ntext;
+static void s_name_init(void);
+
 /*  ---- lifecycle ---------------------------------------------------------- */
 
 wq_record_t *
@@ -450,11 +458,16 @@ wq_record_destroy(wq_record_t **self_p)
     if (!self_p || !*self_p)
         return;
     wq_record_t *self = *self_p;
-    for (int f = 0; f < WQ_F_COUNT; f++)
-        if (s_fields[f].kind == S_K_TEXT)
-            free(*s_heap(self, (wq_field_t) f));
-    s_free_cadres(self);
-    wq_record_destroy(&self->set);
+    pthread_once(&s_name_once, s_name_init);
+    for (int i = 0; i < s_ntext; i++) {
+        char *text = *s_heap(self, (wq_field_t) s_text[i]);
+        if (text)   /* most are absent: no call for them */
+            free(text);
+    }
+    if (self->cadres)
+        s_free_cadres(self);
+    if (self->set)
+        wq_record_destroy(&self->set);
     free(self);
     *self_p = NULL;
 }
@@ -568,21 +581,57 @@ wq_field_parse(const char *name)
     return WQ_F_COUNT;
 }
 
-/*  Same as wq_field_parse for a name that is not NUL-terminated. */
+/*  Field names by hash, for the decoder (every key of every record), made
+    with s_text[] by s_name_init: open addressing, slot = field + 1. */
+#define S_NAME_SLOTS 128
+static uint8_t s_name_len[WQ_F_COUNT];
+static uint8_t s_name_slot[S_NAME_SLOTS];
+
+static unsigned
+s_name_hash(const char *name, size_t len)
+{
+    return ((unsigned) len * 31u + (unsigned char) name[0] * 7u + (unsigned char) name[len - 1])
+           & (S_NAME_SLOTS - 1);
+}
+
+static void
+s_name_init(void)
+{
+    for (int f = 0; f < WQ_F_COUNT; f++) {
+        if (s_fields[f].kind == S_K_TEXT)
+            s_text[s_ntext++] = (uint8_t) f;
+        size_t len = strlen(s_fields[f].name);
+        s_name_len[f] = (uint8_t) len;
+        unsigned h = s_name_hash(s_fields[f].name, len);
+        while (s_name_slot[h])
+            h = (h + 1) & (S_NAME_SLOTS - 1);
+        s_name_slot[h] = (uint8_t) (f + 1);
+    }
+}
+
+/*  Same as wq_field_parse for a name that is not NUL-terminated. The
+    caller has made the table (pthread_once(&s_name_once, s_name_init)). */
 static wq_field_t
 s_field_parse_n(const char *name, size_t len)
 {
-    /* On the path of every decode: not strlen of every name (a tenth of
-       verify), only of those whose first byte matches; strncmp reads at
-       most len bytes of name and stops at the field name's NUL. */
-    if (len == 0)
+    if (len == 0 || len > 255)
         return WQ_F_COUNT;
-    for (int f = 0; f < WQ_F_COUNT; f++) {
-        const char *n = s_fields[f].name;
-        if (n[0] == name[0] && strncmp(n, name, len) == 0 && strnlen(n, len + 1) == len)
+    for (unsigned h = s_name_hash(name, len); s_name_slot[h]; h = (h + 1) & (S_NAME_SLOTS - 1)) {
+        int f = s_name_slot[h] - 1;
+        if (s_name_len[f] == len && memcmp(s_fields[f].name, name, len) == 0)
             return (wq_field_t) f;
     }
     return WQ_F_COUNT;
+}
+
+/*  Index of s[0..len) (no NUL in it) in names[1..count), 0 if absent. */
+static int
+s_name_index_n(const char *const *names, int count, const char *s, size_t len)
+{
+    for (int i = 1; i < count; i++)
+        if (strncmp(names[i], s, len) == 0 && names[i][len] == '\0')
+            return i;
+    return 0;
 }
 
 const char *
@@ -1783,92 +1832,104 @@ fail:
 
 /*  ---- msgpack decoding -------------------------------------------------- */
 
-/*  Walk one msgpack value at p[*off..n) without allocating, checking that
+/*  Walk the msgpack value at p[0..n) without allocating, checking that
     every length and count fits in what is left (each element takes at
-    least one byte). On success *off is just past the value. */
+    least one byte) and that nothing is nested deeper than S_SCAN_DEPTH.
+    On success *end is just past the value. One loop, the open containers'
+    element counts on a stack. */
 static int
-s_scan(const uint8_t *p, size_t n, size_t *off, int depth, wq_err_t *err)
+s_scan(const uint8_t *p, size_t n, size_t *end, wq_err_t *err)
 {
-    if (depth > S_SCAN_DEPTH)
-        return wq_err_set(err, WQ_E_TYPE, "", _("msgpack nested deeper than %d levels at byte %zu"),
-                          S_SCAN_DEPTH, *off);
-    if (*off >= n)
-        return wq_err_set(err, WQ_E_TRUNCATED, "", _("the record ends at byte %zu, inside a value"),
-                          n);
-    size_t at = *off;
-    uint8_t b = p[(*off)++];
-    uint64_t len = 0, count = 0;
-    int lenbytes = 0;
-    bool is_map = false, is_container = false;
-    size_t skip = 0;
-    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
-        return WQ_OK;
-    if ((b & 0xf0) == 0x80) {
-        count = b & 0x0f;
-        is_map = is_container = true;
-    } else if ((b & 0xf0) == 0x90) {
-        count = b & 0x0f;
-        is_container = true;
-    } else if ((b & 0xe0) == 0xa0) {
-        len = b & 0x1f;
-    } else {
-        switch (b) {
-        case 0xc4: case 0xd9: lenbytes = 1; break;          /* bin8, str8 */
-        case 0xc5: case 0xda: lenbytes = 2; break;          /* bin16, str16 */
-        case 0xc6: case 0xdb: lenbytes = 4; break;          /* bin32, str32 */
-        case 0xc7: lenbytes = 1; skip = 1; break;           /* ext8: len, type */
-        case 0xc8: lenbytes = 2; skip = 1; break;
-        case 0xc9: lenbytes = 4; skip = 1; break;
-        case 0xca: skip = 4; break;                         /* float32 */
-        case 0xcb: skip = 8; break;                         /* float64 */
-        case 0xcc: case 0xd0: skip = 1; break;
-        case 0xcd: case 0xd1: skip = 2; break;
-        case 0xce: case 0xd2: skip = 4; break;
-        case 0xcf: case 0xd3: skip = 8; break;
-        case 0xd4: skip = 2; break;                         /* fixext1 */
-        case 0xd5: skip = 3; break;
-        case 0xd6: skip = 5; break;
-        case 0xd7: skip = 9; break;
-        case 0xd8: skip = 17; break;
-        case 0xdc: lenbytes = 2; is_container = true; break;    /* array16 */
-        case 0xdd: lenbytes = 4; is_container = true; break;    /* array32 */
-        case 0xde: lenbytes = 2; is_container = is_map = true; break;
-        case 0xdf: lenbytes = 4; is_container = is_map = true; break;
-        default:   /* 0xc1 */
-            return wq_err_set(err, WQ_E_TYPE, "", _("byte 0x%02X at %zu is not msgpack"), b, at);
+    uint64_t left[S_SCAN_DEPTH + 2];    /* values still to walk at each level */
+    size_t off = 0;
+    int depth = 0;
+    left[0] = 1;
+    for (;;) {
+        while (left[depth] == 0) {
+            if (depth == 0) {
+                *end = off;
+                return WQ_OK;
+            }
+            depth--;
         }
-        if (lenbytes) {
-            if ((size_t) lenbytes > n - *off)
-                return wq_err_set(err, WQ_E_TRUNCATED, "", _("the record ends at byte %zu, inside "
-                                  "the header of the value at byte %zu"), n, at);
-            uint64_t v = 0;
-            for (int i = 0; i < lenbytes; i++)
-                v = (v << 8) | p[(*off)++];
-            if (is_container)
-                count = v;
-            else
-                len = v;
+        left[depth]--;
+        if (depth > S_SCAN_DEPTH)
+            return wq_err_set(err, WQ_E_TYPE, "", _("msgpack nested deeper than %d levels at byte %zu"),
+                              S_SCAN_DEPTH, off);
+        if (off >= n)
+            return wq_err_set(err, WQ_E_TRUNCATED, "", _("the record ends at byte %zu, inside a value"),
+                              n);
+        size_t at = off;
+        uint8_t b = p[off++];
+        uint64_t len = 0, count = 0;
+        int lenbytes = 0;
+        bool is_map = false, is_container = false;
+        size_t skip = 0;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+            continue;
+        if ((b & 0xe0) == 0xa0) {
+            len = b & 0x1f;
+        } else if ((b & 0xf0) == 0x80) {
+            count = b & 0x0f;
+            is_map = is_container = true;
+        } else if ((b & 0xf0) == 0x90) {
+            count = b & 0x0f;
+            is_container = true;
+        } else {
+            switch (b) {
+            case 0xc4: case 0xd9: lenbytes = 1; break;          /* bin8, str8 */
+            case 0xc5: case 0xda: lenbytes = 2; break;          /* bin16, str16 */
+            case 0xc6: case 0xdb: lenbytes = 4; break;          /* bin32, str32 */
+            case 0xc7: lenbytes = 1; skip = 1; break;           /* ext8: len, type */
+            case 0xc8: lenbytes = 2; skip = 1; break;
+            case 0xc9: lenbytes = 4; skip = 1; break;
+            case 0xca: skip = 4; break;                         /* float32 */
+            case 0xcb: skip = 8; break;                         /* float64 */
+            case 0xcc: case 0xd0: skip = 1; break;
+            case 0xcd: case 0xd1: skip = 2; break;
+            case 0xce: case 0xd2: skip = 4; break;
+            case 0xcf: case 0xd3: skip = 8; break;
+            case 0xd4: skip = 2; break;                         /* fixext1 */
+            case 0xd5: skip = 3; break;
+            case 0xd6: skip = 5; break;
+            case 0xd7: skip = 9; break;
+            case 0xd8: skip = 17; break;
+            case 0xdc: lenbytes = 2; is_container = true; break;    /* array16 */
+            case 0xdd: lenbytes = 4; is_container = true; break;    /* array32 */
+            case 0xde: lenbytes = 2; is_container = is_map = true; break;
+            case 0xdf: lenbytes = 4; is_container = is_map = true; break;
+            default:   /* 0xc1 */
+                return wq_err_set(err, WQ_E_TYPE, "", _("byte 0x%02X at %zu is not msgpack"), b, at);
+            }
+            if (lenbytes) {
+                if ((size_t) lenbytes > n - off)
+                    return wq_err_set(err, WQ_E_TRUNCATED, "", _("the record ends at byte %zu, inside "
+                                      "the header of the value at byte %zu"), n, at);
+                uint64_t v = 0;
+                for (int i = 0; i < lenbytes; i++)
+                    v = (v << 8) | p[off++];
+                if (is_container)
+                    count = v;
+                else
+                    len = v;
+            }
         }
+        if (is_container) {
+            uint64_t elems = is_map ? count * 2 : count;
+            if (elems > n - off)
+                return wq_err_set(err, WQ_E_TRUNCATED, "", _("the %s at byte %zu claims %" PRIu64
+                                  " entries but only %zu bytes follow"), is_map ? "map" : "array",
+                                  at, count, n - off);
+            if (elems)
+                left[++depth] = elems;
+            continue;
+        }
+        uint64_t need = (uint64_t) skip + len;
+        if (need > n - off)
+            return wq_err_set(err, WQ_E_TRUNCATED, "", _("the value at byte %zu needs %" PRIu64
+                              " bytes but only %zu follow"), at, need, n - off);
+        off += (size_t) need;
     }
-    if (is_container) {
-        uint64_t elems = is_map ? count * 2 : count;
-        if (elems > n - *off)
-            return wq_err_set(err, WQ_E_TRUNCATED, "", _("the %s at byte %zu claims %" PRIu64
-                              " entries but only %zu bytes follow"), is_map ? "map" : "array",
-                              at, count, n - *off);
-        for (uint64_t i = 0; i < elems; i++) {
-            int rc = s_scan(p, n, off, depth + 1, err);
-            if (rc != WQ_OK)
-                return rc;
-        }
-        return WQ_OK;
-    }
-    uint64_t need = (uint64_t) skip + len;
-    if (need > n - *off)
-        return wq_err_set(err, WQ_E_TRUNCATED, "", _("the value at byte %zu needs %" PRIu64
-                          " bytes but only %zu follow"), at, need, n - *off);
-    *off += (size_t) need;
-    return WQ_OK;
 }
 
 static const char *
@@ -1890,44 +1951,52 @@ s_mp_type_name(msgpack_object_type t)
     }
 }
 
+/*  The decoder's errors name the field as s_fname does ("date",
+    "set.date"); the name is made only when there is an error. */
+#define S_FNAME_MAX 48
+
 static int
-s_want(const msgpack_object *o, msgpack_object_type t, const char *fname, const char *what,
-       wq_err_t *err)
+s_want_fail(const msgpack_object *o, wq_field_t f, bool patch, const char *what, wq_err_t *err)
 {
-    if (o->type == t)
-        return WQ_OK;
+    char fname[S_FNAME_MAX];
+    s_fname(f, patch, fname, sizeof fname);
     return wq_err_set(err, WQ_E_TYPE, fname, _("%s must be %s, got %s"), fname, what,
                       s_mp_type_name(o->type));
+}
+
+static inline int
+s_want(const msgpack_object *o, msgpack_object_type t, wq_field_t f, bool patch, const char *what,
+       wq_err_t *err)
+{
+    return o->type == t ? WQ_OK : s_want_fail(o, f, patch, what, err);
 }
 
 /*  Check a decoded msgpack string: no NUL, valid UTF-8, at most max bytes,
     or with chars (texts) at most max characters (so at most 4 * max bytes). */
 static int
-s_want_str(const msgpack_object *o, const char *fname, size_t max, bool chars, wq_err_t *err)
+s_want_str(const msgpack_object *o, wq_field_t f, bool patch, size_t max, bool chars, wq_err_t *err)
 {
-    char show[64];
-    size_t bad = 0;
-    int rc = s_want(o, MSGPACK_OBJECT_STR, fname, "a string", err);
+    int rc = s_want(o, MSGPACK_OBJECT_STR, f, patch, "a string", err);
     if (rc != WQ_OK)
         return rc;
     const char *s = o->via.str.ptr;
     size_t n = o->via.str.size;
+    /* One pass proves the usual string (valid, no NUL or other control
+       but line feed and tab) and counts it; any other goes through the
+       checks that say what is wrong. */
+    size_t nchars = 0;
+    if ((chars ? n <= 4 * max : n <= max) && wq_utf8_text_scan(s, n, true, &nchars)
+        && (!chars || nchars <= max))
+        return WQ_OK;
+    char show[64], fname[S_FNAME_MAX];
+    size_t bad = 0;
+    s_fname(f, patch, fname, sizeof fname);
     if (!chars && n > max)
         return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu bytes, at most %zu"),
                           s_show(s, n, show, sizeof show), n, max);
     if (chars && n > 4 * max)
         return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu bytes, more than %zu "
                           "characters can take"), s_show(s, n, show, sizeof show), n, max);
-    /* One pass proves the usual string (valid, no NUL or other control
-       but line feed and tab) and counts it; any other goes through the
-       checks that say what is wrong. */
-    size_t nchars = 0;
-    if (wq_utf8_text_scan(s, n, true, &nchars)) {
-        if (chars && nchars > max)
-            return wq_err_set(err, WQ_E_RANGE, fname, _("\"%s\" has %zu characters, at most %zu"),
-                              s_show(s, n, show, sizeof show), nchars, max);
-        return WQ_OK;
-    }
     if (n && memchr(s, '\0', n))
         return wq_err_set(err, WQ_E_UTF8, fname, _("the value contains a NUL byte"));
     if (!wq_utf8_valid(s, n, &bad))
@@ -1939,6 +2008,18 @@ s_want_str(const msgpack_object *o, const char *fname, size_t max, bool chars, w
     return WQ_OK;
 }
 
+/*  A copy of a msgpack string as a NUL-terminated heap string. */
+static char *
+s_str_dup(const msgpack_object *o)
+{
+    char *copy = malloc((size_t) o->via.str.size + 1);
+    if (copy) {
+        memcpy(copy, o->via.str.ptr, o->via.str.size);
+        copy[o->via.str.size] = '\0';
+    }
+    return copy;
+}
+
 static int s_decode_map(const msgpack_object *map, wq_record_t *r, bool patch, wq_err_t *err);
 
 /*  Decode value o of field f into r. */
@@ -1946,22 +2027,20 @@ static int
 s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch, wq_err_t *err)
 {
     const s_field_t *d = &s_fields[f];
-    char fname[48], show[64], list[200];
+    char fname[S_FNAME_MAX], show[64], list[200];
     int rc;
-    s_fname(f, patch, fname, sizeof fname);
+#define FNAME s_fname(f, patch, fname, sizeof fname)
     switch (d->kind) {
     case S_K_TYPE:
     case S_K_OF: {
-        rc = s_want_str(o, fname, 32, false, err);
+        rc = s_want_str(o, f, patch, 32, false, err);
         if (rc != WQ_OK)
             return rc;
-        char name[33];
-        memcpy(name, o->via.str.ptr, o->via.str.size);
-        name[o->via.str.size] = '\0';
-        wq_rec_type_t t = wq_rec_type_parse(name);
+        wq_rec_type_t t = (wq_rec_type_t) s_name_index_n(s_type_names, WQ_REC_TYPE_COUNT,
+                                                         o->via.str.ptr, o->via.str.size);
         if (t == WQ_REC_NONE)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("\"%s\" is not a record type"),
-                              s_show(name, strlen(name), show, sizeof show));
+            return wq_err_set(err, WQ_E_UNKNOWN, FNAME, _("\"%s\" is not a record type"),
+                              s_show(o->via.str.ptr, o->via.str.size, show, sizeof show));
         if (d->kind == S_K_TYPE)
             r->type = t;
         else
@@ -1971,14 +2050,14 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
     case S_K_U32:
     case S_K_U64:
         if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-            return wq_err_set(err, WQ_E_RANGE, fname, _("%s is negative (%" PRId64 ")"), d->name,
+            return wq_err_set(err, WQ_E_RANGE, FNAME, _("%s is negative (%" PRId64 ")"), d->name,
                               o->via.i64);
-        rc = s_want(o, MSGPACK_OBJECT_POSITIVE_INTEGER, fname, "a positive integer", err);
+        rc = s_want(o, MSGPACK_OBJECT_POSITIVE_INTEGER, f, patch, "a positive integer", err);
         if (rc != WQ_OK)
             return rc;
         if (d->kind == S_K_U32) {
             if (o->via.u64 > UINT32_MAX)
-                return wq_err_set(err, WQ_E_RANGE, fname, _("%" PRIu64 " is above %" PRIu32),
+                return wq_err_set(err, WQ_E_RANGE, FNAME, _("%" PRIu64 " is above %" PRIu32),
                                   o->via.u64, UINT32_MAX);
             r->inc = (uint32_t) o->via.u64;
         } else if (f == WQ_F_SEQ) {
@@ -1988,97 +2067,98 @@ s_decode_value(const msgpack_object *o, wq_field_t f, wq_record_t *r, bool patch
         }
         break;
     case S_K_BOOL:
-        rc = s_want(o, MSGPACK_OBJECT_BOOLEAN, fname, "a boolean", err);
+        rc = s_want(o, MSGPACK_OBJECT_BOOLEAN, f, patch, "a boolean", err);
         if (rc != WQ_OK)
             return rc;
         r->above_size = o->via.boolean;
         break;
     case S_K_ENUM: {
-        rc = s_want_str(o, fname, 64, false, err);
+        rc = s_want_str(o, f, patch, 64, false, err);
         if (rc != WQ_OK)
             return rc;
-        char name[65];
-        memcpy(name, o->via.str.ptr, o->via.str.size);
-        name[o->via.str.size] = '\0';
-        int v = wq_enum_parse(f, name);
+        int v = s_name_index_n(d->enums, d->nenums, o->via.str.ptr, o->via.str.size);
         if (v == 0)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("\"%s\" is not a %s: use one of %s"),
-                              s_show(name, strlen(name), show, sizeof show), d->name,
+            return wq_err_set(err, WQ_E_UNKNOWN, FNAME, _("\"%s\" is not a %s: use one of %s"),
+                              s_show(o->via.str.ptr, o->via.str.size, show, sizeof show), d->name,
                               s_enum_list(f, list, sizeof list));
         s_set_int(r, f, v);
         break;
     }
     case S_K_LIST: {
-        rc = s_want(o, MSGPACK_OBJECT_ARRAY, fname, "an array of strings", err);
+        rc = s_want(o, MSGPACK_OBJECT_ARRAY, f, patch, "an array of strings", err);
         if (rc != WQ_OK)
             return rc;
         if (o->via.array.size > S_LIST_MAX)
-            return wq_err_set(err, WQ_E_RANGE, fname, _("%" PRIu32 " cadres, at most %d"),
+            return wq_err_set(err, WQ_E_RANGE, FNAME, _("%" PRIu32 " cadres, at most %d"),
                               o->via.array.size, S_LIST_MAX);
         s_free_cadres(r);
         if (o->via.array.size) {
             r->cadres = calloc(o->via.array.size, sizeof *r->cadres);
             if (!r->cadres)
-                return wq_err_set(err, WQ_E_NOMEM, fname, _("out of memory"));
+                return wq_err_set(err, WQ_E_NOMEM, FNAME, _("out of memory"));
         }
         for (uint32_t i = 0; i < o->via.array.size; i++) {
             const msgpack_object *it = &o->via.array.ptr[i];
-            rc = s_want_str(it, fname, S_LIST_ITEM_MAX, true, err);
+            rc = s_want_str(it, f, patch, S_LIST_ITEM_MAX, true, err);
             if (rc != WQ_OK)
                 return rc;
-            r->cadres[i] = strndup(it->via.str.ptr, it->via.str.size);
+            r->cadres[i] = s_str_dup(it);
             if (!r->cadres[i])
-                return wq_err_set(err, WQ_E_NOMEM, fname, _("out of memory"));
+                return wq_err_set(err, WQ_E_NOMEM, FNAME, _("out of memory"));
             r->ncadres++;
         }
         break;
     }
     case S_K_SET: {
         if (patch)
-            return wq_err_set(err, WQ_E_UNKNOWN, fname, _("a set cannot hold another set"));
-        rc = s_want(o, MSGPACK_OBJECT_MAP, fname, "a map", err);
+            return wq_err_set(err, WQ_E_UNKNOWN, FNAME, _("a set cannot hold another set"));
+        rc = s_want(o, MSGPACK_OBJECT_MAP, f, patch, "a map", err);
         if (rc != WQ_OK)
             return rc;
         wq_record_destroy(&r->set);
         r->set = wq_record_new(r->of);
         if (!r->set)
-            return wq_err_set(err, WQ_E_NOMEM, fname, _("out of memory"));
+            return wq_err_set(err, WQ_E_NOMEM, FNAME, _("out of memory"));
         rc = s_decode_map(o, r->set, true, err);
         if (rc != WQ_OK)
             return rc;
         break;
     }
     case S_K_TEXT: {
-        rc = s_want_str(o, fname, d->max, true, err);
+        rc = s_want_str(o, f, patch, d->max, true, err);
         if (rc != WQ_OK)
             return rc;
-        char *copy = strndup(o->via.str.ptr, o->via.str.size);
+        char *copy = s_str_dup(o);
         if (!copy)
-            return wq_err_set(err, WQ_E_NOMEM, fname, _("out of memory"));
+            return wq_err_set(err, WQ_E_NOMEM, FNAME, _("out of memory"));
         char **slot = s_heap(r, f);
         free(*slot);
         *slot = copy;
         break;
     }
     default:    /* inline strings */
-        rc = s_want_str(o, fname, d->cap - 1, false, err);
+        rc = s_want_str(o, f, patch, d->cap - 1, false, err);
         if (rc != WQ_OK)
             return rc;
         memcpy(s_inline(r, f), o->via.str.ptr, o->via.str.size);
         s_inline(r, f)[o->via.str.size] = '\0';
         break;
     }
+#undef FNAME
     r->present |= BIT(f);
     return WQ_OK;
 }
 
 /*  Decode a record map (patch: a correction's set, whose type r->type was
-    set from "of"). */
+    set from "of"). The keys are checked in their order, the values decoded
+    in the field table's (so "of" before "set"). */
 static int
 s_decode_map(const msgpack_object *map, wq_record_t *r, bool patch, wq_err_t *err)
 {
-    const msgpack_object *slot[WQ_F_COUNT] = {0};
+    const msgpack_object *slot[WQ_F_COUNT];
+    uint64_t seen = 0;
     char show[64];
+    pthread_once(&s_name_once, s_name_init);
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *k = &map->via.map.ptr[i].key;
         if (k->type != MSGPACK_OBJECT_STR)
@@ -2091,33 +2171,42 @@ s_decode_map(const msgpack_object *map, wq_record_t *r, bool patch, wq_err_t *er
         if (patch && f == WQ_F_TYPE)
             return wq_err_set(err, WQ_E_UNKNOWN, "set.type", _("a correction's set cannot hold "
                               "\"type\": the type is given by \"of\""));
-        if (slot[f])
+        if (seen & BIT(f))
             return wq_err_set(err, WQ_E_DUPFIELD, s_fields[f].name, _("%s%s appears twice"),
                               patch ? "set." : "", s_fields[f].name);
+        seen |= BIT(f);
         slot[f] = &map->via.map.ptr[i].val;
     }
-    if (!patch && !slot[WQ_F_TYPE])
+    if (!patch && !(seen & BIT(WQ_F_TYPE)))
         return wq_err_set(err, WQ_E_MISSING, "type", _("the record has no \"type\""));
-    for (int i = 0; i < WQ_F_COUNT; i++) {
-        if (!slot[i])
-            continue;
-        int rc = s_decode_value(slot[i], (wq_field_t) i, r, patch, err);
+    while (seen) {
+        int f = __builtin_ctzll(seen);
+        seen &= seen - 1;
+        int rc = s_decode_value(slot[f], (wq_field_t) f, r, patch, err);
         if (rc != WQ_OK)
             return rc;
     }
     return WQ_OK;
 }
 
+/*  The msgpack zone of one decode lives on the stack with a first chunk
+    small enough for malloc's per-thread cache (a usual record's objects fit
+    in it; a bigger one gets more chunks): msgpack_unpack_next would make a
+    zone of two blocks, one of 8 kB, per record. One chunk is a pointer
+    followed by chunk_size bytes. */
+#define S_ZONE_CHUNK (1024 - sizeof(void *))
+
 int
 wq_record_decode(const uint8_t *buf, size_t size, wq_record_t **out, wq_err_t *err)
 {
     assert(out);
-    msgpack_unpacked u;
+    msgpack_zone zone;
+    bool zoned = false;
+    msgpack_object data;
     wq_record_t *r = NULL;
     size_t end = 0, off = 0;
     int rc;
     *out = NULL;
-    msgpack_unpacked_init(&u);
     if (!buf || size == 0) {
         rc = wq_err_set(err, WQ_E_TRUNCATED, "", _("the record is empty"));
         goto fail;
@@ -2127,7 +2216,7 @@ wq_record_decode(const uint8_t *buf, size_t size, wq_record_t **out, wq_err_t *e
                         WQ_RECORD_MAX_BYTES);
         goto fail;
     }
-    rc = s_scan(buf, size, &end, 0, err);
+    rc = s_scan(buf, size, &end, err);
     if (rc != WQ_OK)
         goto fail;
     if (end != size) {
@@ -2135,19 +2224,20 @@ wq_record_decode(const uint8_t *buf, size_t size, wq_record_t **out, wq_err_t *e
                         "%zu of %zu)"), size - end, end, size);
         goto fail;
     }
-    msgpack_unpack_return ur = msgpack_unpack_next(&u, (const char *) buf, size, &off);
-    if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
+    if (!msgpack_zone_init(&zone, S_ZONE_CHUNK)) {
         rc = wq_err_set(err, WQ_E_NOMEM, "", _("out of memory decoding a record"));
         goto fail;
     }
+    zoned = true;
+    msgpack_unpack_return ur = msgpack_unpack((const char *) buf, size, &off, &zone, &data);
     if (ur != MSGPACK_UNPACK_SUCCESS) {
         rc = wq_err_set(err, ur == MSGPACK_UNPACK_CONTINUE ? WQ_E_TRUNCATED : WQ_E_TYPE, "",
                         _("msgpack-c rejects the record (code %d)"), (int) ur);
         goto fail;
     }
-    if (u.data.type != MSGPACK_OBJECT_MAP) {
+    if (data.type != MSGPACK_OBJECT_MAP) {
         rc = wq_err_set(err, WQ_E_TYPE, "", _("a record must be a msgpack map, got %s"),
-                        s_mp_type_name(u.data.type));
+                        s_mp_type_name(data.type));
         goto fail;
     }
     r = wq_record_new(WQ_REC_NONE);
@@ -2156,14 +2246,15 @@ wq_record_decode(const uint8_t *buf, size_t size, wq_record_t **out, wq_err_t *e
         goto fail;
     }
     r->present = 0;
-    rc = s_decode_map(&u.data, r, false, err);
+    rc = s_decode_map(&data, r, false, err);
     if (rc != WQ_OK)
         goto fail;
-    msgpack_unpacked_destroy(&u);
+    msgpack_zone_destroy(&zone);
     *out = r;
     return WQ_OK;
 fail:
-    msgpack_unpacked_destroy(&u);
+    if (zoned)
+        msgpack_zone_destroy(&zone);
     wq_record_destroy(&r);
     return rc;
 }

@@ -132,6 +132,21 @@ wq_utf8_text_scan(const char *s, size_t len, bool multiline, size_t *chars)
                 continue;
             }
         }
+        /* One ASCII byte, or a well-formed 3-byte sequence (U+1000 and
+           above: never a control), without a call: most bytes of texts. */
+        unsigned char b = p[i];
+        if (b >= 0x20 && b < 0x7F) {
+            i++;
+            n++;
+            continue;
+        }
+        if (s_plain3(p + i, len - i)) {
+            do {
+                i += 3;
+                n++;
+            } while (s_plain3(p + i, len - i));
+            continue;
+        }
         uint32_t cp = 0;
         size_t k = s_decode(p + i, len - i, &cp);
         if (k == 0)
