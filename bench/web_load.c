@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -291,10 +292,18 @@ typedef struct {
     size_t errors;
 } s_lat_t;
 
-static s_lat_t s_lat;
-static atomic_bool s_stop, s_active;
-static atomic_int s_inflight;
+/*  Shared with the clients' process (MAP_SHARED): the simulated browsers
+    run in a process of their own, as real ones run on other machines, so
+    that nothing of theirs (address space, allocator, file table) is shared
+    with the ingest thread's process. */
+typedef struct {
+    s_lat_t lat;
+    atomic_bool stop, active;
+    atomic_int inflight;
+} s_shared_t;
+static s_shared_t *s_sh;
 static bool s_idle_clients = true;
+static unsigned s_think_ms;   /* a user's pause after each page (0: none, the flood) */
 
 static void *s_user(void *arg)
 {
@@ -308,23 +317,25 @@ static void *s_user(void *arg)
         if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
             fprintf(stderr, "web_load: the clients cannot run under SCHED_IDLE\n");
     }
-    while (!atomic_load(&s_stop)) {
-        if (!atomic_load(&s_active)) {
+    while (!atomic_load(&s_sh->stop)) {
+        if (!atomic_load(&s_sh->active)) {
             usleep(5000);
             continue;
         }
-        atomic_fetch_add(&s_inflight, 1);
+        atomic_fetch_add(&s_sh->inflight, 1);
         size_t p = (size_t)rand_r(&seed) % S_NPAGES;
         double t0 = s_now();
         int st = s_http("GET", s_pages[p], NULL, NULL);
         double dt = s_now() - t0;
-        atomic_fetch_sub(&s_inflight, 1);
-        pthread_mutex_lock(&s_lat.lock);
+        atomic_fetch_sub(&s_sh->inflight, 1);
+        pthread_mutex_lock(&s_sh->lat.lock);
         if (st != 200)
-            s_lat.errors++;
-        else if (s_lat.n[p] < S_MAXLAT / S_NPAGES)
-            s_lat.lat[p][s_lat.n[p]++] = dt;
-        pthread_mutex_unlock(&s_lat.lock);
+            s_sh->lat.errors++;
+        else if (s_sh->lat.n[p] < S_MAXLAT / S_NPAGES)
+            s_sh->lat.lat[p][s_sh->lat.n[p]++] = dt;
+        pthread_mutex_unlock(&s_sh->lat.lock);
+        if (s_think_ms)   /* reading the page before the next click */
+            usleep(s_think_ms * 1000u);
     }
     return NULL;
 }
@@ -389,7 +400,7 @@ static int s_reader_line(const char *msg, void *ctx)
 static void *s_sampler(void *arg)
 {
     (void)arg;
-    while (!atomic_load(&s_stop)) {
+    while (!atomic_load(&s_sh->stop)) {
         MDB_envinfo info;
         if (mdb_env_info(s_rd.env, &info) == 0) {
             pthread_mutex_lock(&s_rd.lock);
@@ -480,7 +491,8 @@ static void s_page_data(wq_central_t *c, size_t p)
 static void s_usage(FILE *out, int code)
 {
     fprintf(out,
-            "usage: web_load [--store DIR] [--rounds R] [--web-arg=ARG]... [--clients normal] [N] [M] [USERS]\n"
+            "usage: web_load [--store DIR] [--rounds R] [--web-arg=ARG]... [--clients normal]\n"
+            "                [--think-ms MS] [N] [M] [USERS]\n"
             "Does wanqi-web slow ingest? Ingest with and without USERS simulated users clicking\n"
             "through the dashboard, in alternating phases; prints figures, asserts nothing.\n"
             "  N      events in the store before measuring (default 10^6)\n"
@@ -493,10 +505,12 @@ static void s_usage(FILE *out, int code)
             "  --web-arg=A  pass A to `wanqi-web run` (e.g. --web-arg=--sched=normal)\n"
             "  --clients normal  the simulated browsers' threads compete for the CPU like\n"
             "               any other (default: idle class, as browsers on other machines)\n"
+            "  --think-ms MS  each user reads a page MS milliseconds before the next click\n"
+            "               (default 0: clicks without pause, a flood no person makes)\n"
             "  WANQI_BIN_DIR  where wanqi-web is (default: next to this program)\n"
             "Per round: ingest rate A and B (events/s) with the 1-minute load average at the\n"
             "start of each phase, B/A, ingest per CPU second of the ingest thread, wanqi-web's\n"
-            "CPU seconds in B, the store's growth in A and B, and the oldest snapshot a reader\n"
+            "and the clients' CPU seconds in B, the store's growth in A and B, and the oldest snapshot a reader\n"
             "of wanqi-web held in A and B (commits behind the newest / seconds held), and\n"
             "where the ingest thread's time went in A and B: on a CPU, waiting on a run queue\n"
             "(the CPU was taken by other threads), blocked (fsync, page faults, locks).\n"
@@ -519,6 +533,8 @@ int main(int argc, char **argv)
             rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--clients") && i + 1 < argc)
             s_idle_clients = strcmp(argv[++i], "normal") != 0;
+        else if (!strcmp(argv[i], "--think-ms") && i + 1 < argc)
+            s_think_ms = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (!strncmp(argv[i], "--web-arg=", 10) && nwebargs < 15)
             webargs[nwebargs++] = argv[i] + 10;
         else if (argv[i][0] != '-' && npos < 3)
@@ -626,12 +642,29 @@ int main(int argc, char **argv)
     if (st != 303 || !cookie[0])
         s_die("login", "no session");
     snprintf(s_cookie, sizeof s_cookie, "%s", cookie);
-    pthread_mutex_init(&s_lat.lock, NULL);
-    pthread_t th[64];
+    s_sh = mmap(NULL, sizeof *s_sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (s_sh == MAP_FAILED)
+        s_die("mmap", strerror(errno));
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(&s_sh->lat.lock, &ma);
+    pthread_mutexattr_destroy(&ma);
     if (users > 64)
         users = 64;
-    for (int i = 0; i < users; i++)
-        pthread_create(&th[i], NULL, s_user, (void *)(uintptr_t)(i + 1 + 1000 * run));
+    fflush(stdout);
+    pid_t cpid = fork();   /* the clients' process: it touches no store */
+    if (cpid < 0)
+        s_die("fork", strerror(errno));
+    if (cpid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        pthread_t th[64];
+        for (int i = 0; i < users; i++)
+            pthread_create(&th[i], NULL, s_user, (void *)(uintptr_t)(i + 1 + 1000 * run));
+        for (int i = 0; i < users; i++)
+            pthread_join(th[i], NULL);
+        _exit(0);
+    }
     /* Rounds of two phases, A (no web load) and B (users clicking), in
        alternating order: each pair gives a ratio measured under (nearly)
        the same machine load, and a drift over the run falls on A and B
@@ -645,25 +678,25 @@ int main(int argc, char **argv)
     pthread_create(&sampler, NULL, s_sampler, NULL);
     double ratio[50], cratio[50];
     printf("round order  ingest A (load)        ingest B, %2d users (load)  B/A     per ingest CPU-s A / B (ratio)"
-           "   web CPU-s  growth MB A / B   oldest snapshot A / B: commits, s"
+           "   web / clients CPU-s  growth MB A / B   oldest snapshot A / B: commits, s"
            "   ingest s A / B: cpu+runq+blocked\n", users);
     for (int r = 0; r < rounds; r++) {
         bool b_first = r % 2 == 1;
         double rate[2] = {0, 0}, load[2] = {0, 0}, cpu[2] = {0, 0}, growth[2] = {0, 0}, age[2] = {0, 0};
         double wall[2] = {0, 0}, rq[2] = {0, 0};
         uint64_t lag[2] = {0, 0};
-        double wcpu = 0;
+        double wcpu = 0, ccpu = 0;
         for (int ph = 0; ph < 2; ph++) {
             int b = b_first ? ph == 0 : ph == 1;   /* 1: this phase is B */
             uint64_t u0 = 0, u1 = 0, map = 0;
             if (wq_central_env_info(c, &u0, &map, &err) != WQ_OK)
                 s_die("env_info", err.text);
             if (b)
-                atomic_store(&s_active, true);
+                atomic_store(&s_sh->active, true);
             uint64_t dl;
             double da;
             s_reader_take(&dl, &da);
-            double w0 = s_proc_cpu(pid);
+            double w0 = s_proc_cpu(pid), c0 = s_proc_cpu(cpid);
             load[b] = s_load();
             cpu[b] = s_thread_cpu();
             rq[b] = s_thread_rqwait();
@@ -674,9 +707,10 @@ int main(int argc, char **argv)
             rq[b] = s_thread_rqwait() - rq[b];
             s_reader_take(&lag[b], &age[b]);
             if (b) {
-                atomic_store(&s_active, false);
+                atomic_store(&s_sh->active, false);
                 wcpu = s_proc_cpu(pid) - w0;
-                while (atomic_load(&s_inflight) > 0)   /* no request left behind in the next phase */
+                ccpu = s_proc_cpu(cpid) - c0;
+                while (atomic_load(&s_sh->inflight) > 0)   /* no request left behind in the next phase */
                     usleep(10000);
             }
             if (wq_central_env_info(c, &u1, &map, &err) != WQ_OK)
@@ -686,10 +720,10 @@ int main(int argc, char **argv)
         ratio[r] = rate[1] / rate[0];
         cratio[r] = cpu[0] / cpu[1];
         printf("%5d %-5s  %8.0f events/s (%5.2f)  %8.0f events/s (%5.2f)  %5.1f%%  %8.0f / %8.0f (%5.1f%%)"
-               "   %7.1f  %6.1f / %6.1f   %6" PRIu64 " %6.2f / %6" PRIu64 " %6.2f"
+               "   %6.1f / %5.1f  %6.1f / %6.1f   %6" PRIu64 " %6.2f / %6" PRIu64 " %6.2f"
                "   %.1f+%.1f+%.1f / %.1f+%.1f+%.1f\n",
                r + 1, b_first ? "B A" : "A B", rate[0], load[0], rate[1], load[1], 100.0 * ratio[r],
-               (double)m / cpu[0], (double)m / cpu[1], 100.0 * cratio[r], wcpu, growth[0], growth[1],
+               (double)m / cpu[0], (double)m / cpu[1], 100.0 * cratio[r], wcpu, ccpu, growth[0], growth[1],
                lag[0], age[0], lag[1], age[1], cpu[0], rq[0], wall[0] - cpu[0] - rq[0], cpu[1], rq[1],
                wall[1] - cpu[1] - rq[1]);
         fflush(stdout);
@@ -697,9 +731,9 @@ int main(int argc, char **argv)
     qsort(cratio, (size_t)rounds, sizeof cratio[0], s_cmp);
     printf("ingest per CPU second with web load / without, median: %.1f%%\n",
            100.0 * (rounds % 2 ? cratio[rounds / 2] : (cratio[rounds / 2 - 1] + cratio[rounds / 2]) / 2));
-    atomic_store(&s_stop, true);
-    for (int i = 0; i < users; i++)
-        pthread_join(th[i], NULL);
+    atomic_store(&s_sh->stop, true);
+    if (waitpid(cpid, NULL, 0) != cpid)
+        s_die("waitpid (clients)", strerror(errno));
     pthread_join(sampler, NULL);
     qsort(ratio, (size_t)rounds, sizeof ratio[0], s_cmp);
     /* With an even number of rounds, the mean of the two middle ones. */
@@ -710,15 +744,15 @@ int main(int argc, char **argv)
     if (wq_central_stats(c, &stats, &err) != WQ_OK)
         s_die("stats", err.text);
     printf("page latency over HTTP at %" PRIu64 " events in the store, during the loaded phases "
-           "(%zu errors):\n", stats.events, s_lat.errors);
+           "(%zu errors):\n", stats.events, s_sh->lat.errors);
     for (size_t p = 0; p < S_NPAGES; p++) {
-        size_t k = s_lat.n[p];
+        size_t k = s_sh->lat.n[p];
         if (!k)
             continue;
-        qsort(s_lat.lat[p], k, sizeof(double), s_cmp);
+        qsort(s_sh->lat.lat[p], k, sizeof(double), s_cmp);
         printf("  %-52s n=%5zu p50 %8.1f ms  p99 %8.1f ms  max %8.1f ms\n", s_pages[p], k,
-               s_lat.lat[p][k / 2] * 1e3, s_lat.lat[p][(k * 99) / 100] * 1e3,
-               s_lat.lat[p][k - 1] * 1e3);
+               s_sh->lat.lat[p][k / 2] * 1e3, s_sh->lat.lat[p][(k * 99) / 100] * 1e3,
+               s_sh->lat.lat[p][k - 1] * 1e3);
     }
     /* Page data: each page's queries run directly on the store (one thread,
        normal priority, no ingest, no cache): what a page costs to compute. */

@@ -34,10 +34,12 @@
 #include <time.h>
 #include "common/i18n.h"
 #include "common/log.h"
+#include "web/cpubudget.h"
 #include "web/ratelimit.h"
 #include "web/router.h"
 
 #define S_MAX_HEADERS 8
+#define S_CPU_BURST_S 1.0                  /* CPU-seconds a ceiling lets be saved up */
 #define S_RESP_LIMIT ((size_t)256 << 20)   /* largest page or export we build */
 #define S_CSP "default-src 'self'; img-src 'self' data:; object-src 'none'; " \
               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -58,6 +60,7 @@ struct wq_web_t {
     _Atomic int64_t acc_checked;    /* monotonic second of the last look */
     wq_sessions_t *sessions;
     wq_ratelimit_t *limits;
+    wq_cpubudget_t *budget;         /* NULL: no CPU ceiling */
     struct MHD_Daemon *daemon;
     uint16_t port;
 };
@@ -252,6 +255,17 @@ int wq_web_new(const wq_web_config_t *cfg, wq_web_t **out, wq_err_t *err)
         rc = wq_err_set(err, WQ_E_NOMEM, NULL, _("no memory for the web server"));
         goto done;
     }
+    if (c->cpu_percent > 6400) {
+        rc = wq_err_set(err, WQ_E_CONFIG, "cpu", _("the CPU ceiling is 0 (none) or 1..6400 %% of one core, not %u"),
+                        c->cpu_percent);
+        goto done;
+    }
+    /* A burst of one CPU-second: the costliest page (a city's whole ledger,
+       uncached) fits in it, so a person who is alone never waits. */
+    if (c->cpu_percent && !(self->budget = wq_cpubudget_new(c->cpu_percent, S_CPU_BURST_S))) {
+        rc = wq_err_set(err, WQ_E_NOMEM, NULL, _("no memory for the web server"));
+        goto done;
+    }
 done:
     if (rc == WQ_OK)
         *out = self;
@@ -265,6 +279,8 @@ void wq_web_destroy(wq_web_t **self)
     if (!self || !*self)
         return;
     wq_web_t *w = *self;
+    if (w->budget)
+        wq_cpubudget_release(w->budget);   /* no request thread stays waiting */
     if (w->daemon)
         MHD_stop_daemon(w->daemon);
     wq_router_destroy(&w->router);
@@ -275,6 +291,7 @@ void wq_web_destroy(wq_web_t **self)
     }
     wq_sessions_destroy(&w->sessions);
     wq_ratelimit_destroy(&w->limits);
+    wq_cpubudget_destroy(&w->budget);
     free(w->listen);
     free(w->tls_cert);
     free(w->tls_key);
@@ -801,6 +818,8 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
     wq_web_resp_t resp = {.status = 200, .body = {.limit = S_RESP_LIMIT}};
     wq_web_type(&resp, "text/html; charset=utf-8");
     bool is_static = false;
+    if (w->budget)
+        wq_cpubudget_wait(w->budget);   /* past the CPU ceiling: this request waits */
     s_dispatch(req, &resp, &is_static);
     wq_debug("web: %s %s from %s -> %u", method, url, req->client, resp.status);
     enum MHD_Result ret = s_send(req, &resp, is_static);

@@ -71,6 +71,8 @@ typedef struct {
     size_t max_sessions;        /* 0: 1024 */
     unsigned login_max_failures;/* per address and per name in the window; 0: 5 */
     unsigned login_window_s;    /* 0: 300 */
+    unsigned cpu_percent;       /* ceiling on the process's CPU, % of one core
+                                   (cpubudget.h): requests wait past it; 0: none */
     const wq_asset_t *assets;   /* served under /static/; may be NULL */
     size_t nassets;
 } wq_web_config_t;

@@ -42,7 +42,7 @@ static int s_usage(FILE *out)
             _("usage: wanqi-web run [--dir DIR] [--listen HOST:PORT] [--tls-cert PEM --tls-key PEM]\n"
             "                     [--silent-days N] [--threads N] [--sched idle|normal] [--nice N]\n"
             "                     [--io idle|low] [--cache-seconds N] [--walk-chunk N]\n"
-            "                     [--page-rows N]\n"
+            "                     [--page-rows N] [--cpu-percent N]\n"
             "       wanqi-web user add NAME --role province|city|county --area CODE [--dir DIR]\n"
             "       wanqi-web user passwd NAME [--dir DIR]\n"
             "       wanqi-web user remove NAME [--dir DIR]\n"
@@ -69,7 +69,10 @@ static int s_usage(FILE *out)
             "                     snapshot before it takes a fresh one (default 256; 0: one\n"
             "                     snapshot per query)\n"
             "  --page-rows N      rows on a page of the ledger and the enterprise search\n"
-            "                     (default 200; 1..2000); exports have every row\n\n"
+            "                     (default 200; 1..2000); exports have every row\n"
+            "  --cpu-percent N    the most CPU the pages may use on average, in %% of one\n"
+            "                     core (default 50; 0: no ceiling): past it requests wait,\n"
+            "                     so that a crowd of users slows the pages, not ingest\n\n"
             "Passwords are read from standard input (one line; not echoed on a terminal).\n"
             "Exit: 0 ok, 1 failure, 2 bad usage.\n"),
             WQ_COLLECTOR_DIR_ENV, WQ_COLLECTOR_DEFAULT_DIR, S_ACCOUNTS_FILE);
@@ -230,6 +233,7 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
 {
     const char *listen = "127.0.0.1:8480", *cert = NULL, *key = NULL;
     unsigned silent = 3, threads = 4;
+    long cpu_percent = 50;
     int niceness = 10, cache_s = 15;
     long chunk = WQ_LEDGER_CHUNK_DEFAULT, page_rows = DASH_PAGE_ROWS_DEFAULT;
     bool idle = true, io_idle = false;
@@ -244,6 +248,7 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
                                          {"io", required_argument, 0, 'I'},
                                          {"walk-chunk", required_argument, 0, 'W'},
                                          {"page-rows", required_argument, 0, 'P'},
+                                         {"cpu-percent", required_argument, 0, 'U'},
                                          {0, 0, 0, 0}};
     int ch;
     optind = 1;
@@ -272,6 +277,13 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
             break;
         case 'W': chunk = strtol(optarg, NULL, 10); break;
         case 'P': page_rows = strtol(optarg, NULL, 10); break;
+        case 'U': {
+            char *end = NULL;
+            cpu_percent = strtol(optarg, &end, 10);
+            if (!*optarg || *end)
+                cpu_percent = -1;
+            break;
+        }
         default: return s_usage(stderr);
         }
     }
@@ -282,6 +294,10 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
     }
     if (chunk < 0 || chunk > 1000000) {
         fprintf(stderr, _("wanqi-web: --walk-chunk is 0..1000000\n"));
+        return 2;
+    }
+    if (cpu_percent < 0 || cpu_percent > 6400) {
+        fprintf(stderr, _("wanqi-web: --cpu-percent is 0..6400 (%% of one core; 0: no ceiling)\n"));
         return 2;
     }
     if (page_rows < 1 || page_rows > 2000) {
@@ -313,6 +329,7 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
         goto done;
     }
     wq_web_config_t cfg = {.listen = listen, .threads = threads, .tls_cert = cert, .tls_key = key,
+                           .cpu_percent = (unsigned)cpu_percent,
                            .accounts_path = accounts, .require_login = true,
                            .cookie_name = "wq_dash", .assets = wq_dash_assets,
                            .nassets = wq_dash_assets_count};
