@@ -379,6 +379,19 @@ s_hist_add(int64_t **hist, size_t *nhist, unsigned day, int64_t n)
     return WQ_OK;
 }
 
+/*  Add n problems to the summary's rectification-days histogram at the
+    days value a mark's key holds as 5 digits at `days` ('S' and 'X' marks). */
+static int
+s_rdays_add(wq_view_sums_t *s, const char *days, int64_t n, wq_err_t *err)
+{
+    unsigned d = 0;
+    for (int i = 0; i < 5; i++)
+        d = d * 10 + (unsigned) (days[i] - '0');
+    if (s_hist_add(&s->rdays, &s->nrdays, d, n) != WQ_OK)
+        return wq_err_set(err, WQ_E_NOMEM, "views", _("out of memory summing rectify days"));
+    return WQ_OK;
+}
+
 /*  A cursor over views and where it stands: k/v its current row when mrc
     is 0, past the last row when mrc is MDB_NOTFOUND. */
 typedef struct {
@@ -629,16 +642,11 @@ s_rect_days(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, c
             continue;
         if ((from && *from && memcmp(month, from, 7) < 0) || (to && *to && memcmp(month, to, 7) > 0))
             continue;
-        unsigned d = 0;
-        for (int i = 0; i < 5; i++)
-            d = d * 10 + (unsigned) (days[i] - '0');
         int64_t n;
         memcpy(&n, v.mv_data, 8);
         open -= n;
-        if (s_hist_add(&s->rdays, &s->nrdays, d, -n) != WQ_OK) {
-            rc = wq_err_set(err, WQ_E_NOMEM, "views", _("out of memory summing rectify days"));
+        if ((rc = s_rdays_add(s, days, -n, err)) != WQ_OK)
             goto done;
-        }
     }
     if (mrc != 0 && mrc != MDB_NOTFOUND) {
         rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
@@ -667,15 +675,10 @@ s_rect_days(MDB_txn *txn, wq_central_t *c, const char *area, const char *from, c
             continue;
         if (memcmp(start, asof, 10) > 0 || memcmp(end, asof, 10) <= 0)
             continue;
-        unsigned d = 0;
-        for (int i = 0; i < 5; i++)
-            d = d * 10 + (unsigned) (days[i] - '0');
         int64_t n;
         memcpy(&n, v.mv_data, 8);
-        if (s_hist_add(&s->rdays, &s->nrdays, d, n) != WQ_OK) {
-            rc = wq_err_set(err, WQ_E_NOMEM, "views", _("out of memory summing rectify days"));
+        if ((rc = s_rdays_add(s, days, n, err)) != WQ_OK)
             goto done;
-        }
     }
     if (mrc != 0 && mrc != MDB_NOTFOUND)
         rc = wq_store_err(mrc, "mdb_cursor_get(marks)", err);
