@@ -61,6 +61,7 @@ struct wq_web_t {
     wq_sessions_t *sessions;
     wq_ratelimit_t *limits;
     wq_cpubudget_t *budget;         /* NULL: no CPU ceiling */
+    _Atomic uint64_t budget_wait_us;/* what requests waited for it, in all */
     struct MHD_Daemon *daemon;
     uint16_t port;
 };
@@ -394,6 +395,12 @@ const char *wq_web_method(const wq_web_req_t *req) { return req->method; }
 const char *wq_web_path(const wq_web_req_t *req) { return req->url; }
 const wq_form_t *wq_web_form_all(const wq_web_req_t *req) { return req->form; }
 const char *wq_web_client(const wq_web_req_t *req) { return req->client; }
+void wq_web_cpu_ceiling(const wq_web_req_t *req, unsigned *percent, double *waited_s)
+{
+    *percent = req->web->budget ? req->web->cfg.cpu_percent : 0;
+    *waited_s = (double)atomic_load(&req->web->budget_wait_us) / 1e6;
+}
+
 bool wq_web_is_https(const wq_web_req_t *req) { return req->web->cfg.tls_cert != NULL; }
 
 const char *wq_web_param(const wq_web_req_t *req, const char *name)
@@ -818,8 +825,11 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
     wq_web_resp_t resp = {.status = 200, .body = {.limit = S_RESP_LIMIT}};
     wq_web_type(&resp, "text/html; charset=utf-8");
     bool is_static = false;
-    if (w->budget)
-        wq_cpubudget_wait(w->budget);   /* past the CPU ceiling: this request waits */
+    if (w->budget) {   /* past the CPU ceiling: this request waits */
+        double waited = wq_cpubudget_wait(w->budget);
+        if (waited > 0)
+            atomic_fetch_add(&w->budget_wait_us, (uint64_t)(waited * 1e6));
+    }
     s_dispatch(req, &resp, &is_static);
     wq_debug("web: %s %s from %s -> %u", method, url, req->client, resp.status);
     enum MHD_Result ret = s_send(req, &resp, is_static);

@@ -125,6 +125,9 @@ const char *wq_web_csrf(const wq_web_req_t *req);
 /*  The client's address as text. */
 const char *wq_web_client(const wq_web_req_t *req);
 bool wq_web_is_https(const wq_web_req_t *req);
+/*  The CPU ceiling of the server req came to (cpu_percent; 0: none) and the
+    wall seconds its requests have waited for it since it started. */
+void wq_web_cpu_ceiling(const wq_web_req_t *req, unsigned *percent, double *waited_s);
 
 /*  Log in: checks the rate limits for the client address and the name,
     then the password; on success starts a session and sets its cookie on

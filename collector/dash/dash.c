@@ -1219,6 +1219,22 @@ static void h_metrics(wq_web_req_t *req, wq_web_resp_t *resp, void *arg)
                    "# TYPE wanqi_web_snapshots_renewed_total counter\n"
                    "wanqi_web_snapshots_renewed_total %" PRIu64 "\n",
                    computed, waited, wq_ledger_renewals());
+    /* The CPU ceiling (--cpu-percent): time waited for it that keeps growing
+       means the pages want more than they are given: raise it, or accept
+       slower pages to keep ingest's rate (docs/DASHBOARD.md). */
+    unsigned percent;
+    double cpu_waited;
+    wq_web_cpu_ceiling(req, &percent, &cpu_waited);
+    wq_wbuf_printf(wq_web_out(resp),
+                   "# HELP wanqi_web_cpu_ceiling_cores The pages' CPU ceiling in cores "
+                   "(--cpu-percent / 100; 0: none).\n"
+                   "# TYPE wanqi_web_cpu_ceiling_cores gauge\n"
+                   "wanqi_web_cpu_ceiling_cores %.2f\n"
+                   "# HELP wanqi_web_cpu_wait_seconds_total Seconds requests waited for the CPU "
+                   "ceiling.\n"
+                   "# TYPE wanqi_web_cpu_wait_seconds_total counter\n"
+                   "wanqi_web_cpu_wait_seconds_total %.3f\n",
+                   percent / 100.0, cpu_waited);
 }
 
 int dash_routes(wq_web_t *web, dash_app_t *app, wq_err_t *err)

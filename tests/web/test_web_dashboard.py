@@ -474,6 +474,8 @@ def scenario(env, d):
     assert st == 200 and ("wanqi_records_ingested_total %d" % total) in text, text[:400]
     assert 'wanqi_agent_backlog{agent="130102-01"' in text
     assert "wanqi_web_query_seconds_bucket" in text
+    assert "wanqi_web_cpu_ceiling_cores 0.50\n" in text   # the default --cpu-percent 50
+    assert re.search(r"^wanqi_web_cpu_wait_seconds_total \d+\.\d{3}$", text, re.M), text[-600:]
 
     # -- wanqi-query summary: column groups, totals row, area alone, from after to
     base = [b("wanqi-query"), "--dir", env.qdir, "--collector", "tcp://127.0.0.1:%d" % env.query,
