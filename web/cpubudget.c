@@ -17,6 +17,7 @@ struct wq_cpubudget_t {
     double tokens;      /* CPU-seconds left (negative: debt) */
     double last_wall;   /* monotonic seconds at the last update */
     double last_cpu;    /* the process's CPU seconds then */
+    double waited;      /* wall seconds callers have waited, in all */
     atomic_bool released;   /* shutting down: nobody waits any more */
 };
 
@@ -42,7 +43,7 @@ static void s_update(wq_cpubudget_t *self)
 
 wq_cpubudget_t *wq_cpubudget_new(unsigned percent, double burst_s)
 {
-    if (percent < 1 || percent > 6400 || !(burst_s > 0))
+    if (percent < 1 || percent > WQ_CPUBUDGET_MAX_PERCENT || !(burst_s > 0))
         return NULL;
     wq_cpubudget_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -77,8 +78,14 @@ double wq_cpubudget_wait(wq_cpubudget_t *self)
         double debt = -self->tokens;
         double rate = self->rate, now = self->last_wall;
         pthread_mutex_unlock(&self->lock);
-        if (debt <= 0 || atomic_load(&self->released))
-            return start ? now - start : 0.0;
+        if (debt <= 0 || atomic_load(&self->released)) {
+            if (!start)
+                return 0.0;
+            pthread_mutex_lock(&self->lock);
+            self->waited += now - start;
+            pthread_mutex_unlock(&self->lock);
+            return now - start;
+        }
         if (!start)
             start = now;
         /* Sleep until the debt is paid, at most 0.2 s at a time: what the
@@ -91,6 +98,14 @@ double wq_cpubudget_wait(wq_cpubudget_t *self)
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
             ;   /* interrupted: sleep the rest */
     }
+}
+
+double wq_cpubudget_waited(wq_cpubudget_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    double w = self->waited;
+    pthread_mutex_unlock(&self->lock);
+    return w;
 }
 
 double wq_cpubudget_balance(wq_cpubudget_t *self)

@@ -24,7 +24,9 @@
 
 typedef struct wq_cpubudget_t wq_cpubudget_t;
 
-/*  New budget of percent (1..6400) of one core, with a burst of burst_s
+#define WQ_CPUBUDGET_MAX_PERCENT 6400   /* 64 cores */
+
+/*  New budget of percent (1..WQ_CPUBUDGET_MAX_PERCENT) of one core, with a burst of burst_s
     CPU-seconds (> 0). NULL on bad arguments or out of memory. The caller
     owns it: wq_cpubudget_destroy. */
 wq_cpubudget_t *wq_cpubudget_new(unsigned percent, double burst_s);
@@ -43,6 +45,10 @@ double wq_cpubudget_wait(wq_cpubudget_t *self);
 /*  Shutting down: every wq_cpubudget_wait returns within 0.2 s and later
     ones at once, so that the server's threads can be joined. */
 void wq_cpubudget_release(wq_cpubudget_t *self);
+
+/*  Wall seconds the callers of wq_cpubudget_wait have waited, in all.
+    Thread-safe. */
+double wq_cpubudget_waited(wq_cpubudget_t *self);
 
 /*  CPU-seconds left in the budget now (negative: in debt). For tests and
     metrics. Thread-safe. */

@@ -61,7 +61,6 @@ struct wq_web_t {
     wq_sessions_t *sessions;
     wq_ratelimit_t *limits;
     wq_cpubudget_t *budget;         /* NULL: no CPU ceiling */
-    _Atomic uint64_t budget_wait_us;/* what requests waited for it, in all */
     struct MHD_Daemon *daemon;
     uint16_t port;
 };
@@ -256,7 +255,7 @@ int wq_web_new(const wq_web_config_t *cfg, wq_web_t **out, wq_err_t *err)
         rc = wq_err_set(err, WQ_E_NOMEM, NULL, _("no memory for the web server"));
         goto done;
     }
-    if (c->cpu_percent > 6400) {
+    if (c->cpu_percent > WQ_CPUBUDGET_MAX_PERCENT) {
         rc = wq_err_set(err, WQ_E_CONFIG, "cpu", _("the CPU ceiling is 0 (none) or 1..6400 %% of one core, not %u"),
                         c->cpu_percent);
         goto done;
@@ -398,7 +397,7 @@ const char *wq_web_client(const wq_web_req_t *req) { return req->client; }
 void wq_web_cpu_ceiling(const wq_web_req_t *req, unsigned *percent, double *waited_s)
 {
     *percent = req->web->budget ? req->web->cfg.cpu_percent : 0;
-    *waited_s = (double)atomic_load(&req->web->budget_wait_us) / 1e6;
+    *waited_s = req->web->budget ? wq_cpubudget_waited(req->web->budget) : 0.0;
 }
 
 bool wq_web_is_https(const wq_web_req_t *req) { return req->web->cfg.tls_cert != NULL; }
@@ -825,11 +824,8 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
     wq_web_resp_t resp = {.status = 200, .body = {.limit = S_RESP_LIMIT}};
     wq_web_type(&resp, "text/html; charset=utf-8");
     bool is_static = false;
-    if (w->budget) {   /* past the CPU ceiling: this request waits */
-        double waited = wq_cpubudget_wait(w->budget);
-        if (waited > 0)
-            atomic_fetch_add(&w->budget_wait_us, (uint64_t)(waited * 1e6));
-    }
+    if (w->budget)
+        wq_cpubudget_wait(w->budget);   /* past the CPU ceiling: this request waits */
     s_dispatch(req, &resp, &is_static);
     wq_debug("web: %s %s from %s -> %u", method, url, req->client, resp.status);
     enum MHD_Result ret = s_send(req, &resp, is_static);

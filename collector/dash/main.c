@@ -32,6 +32,7 @@
 #include "common/i18n.h"
 #include "common/log.h"
 #include "web/accounts.h"
+#include "web/cpubudget.h"
 #include "web/server.h"
 
 #define S_ACCOUNTS_FILE "web-accounts"
@@ -296,7 +297,7 @@ static int s_cmd_run(const char *dir, int argc, char **argv)
         fprintf(stderr, _("wanqi-web: --walk-chunk is 0..1000000\n"));
         return 2;
     }
-    if (cpu_percent < 0 || cpu_percent > 6400) {
+    if (cpu_percent < 0 || cpu_percent > WQ_CPUBUDGET_MAX_PERCENT) {
         fprintf(stderr, _("wanqi-web: --cpu-percent is 0..6400 (%% of one core; 0: no ceiling)\n"));
         return 2;
     }

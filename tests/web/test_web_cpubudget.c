@@ -35,7 +35,7 @@ static void test_bad_arguments(void **state)
 {
     (void)state;
     assert_null(wq_cpubudget_new(0, 1.0));
-    assert_null(wq_cpubudget_new(6401, 1.0));
+    assert_null(wq_cpubudget_new(WQ_CPUBUDGET_MAX_PERCENT + 1, 1.0));
     assert_null(wq_cpubudget_new(25, 0));
     assert_null(wq_cpubudget_new(25, -1));
     wq_cpubudget_t *b = NULL;
@@ -54,6 +54,7 @@ static void test_within_budget_never_waits(void **state)
     s_spin(0.02);
     assert_true(wq_cpubudget_balance(b) < bal);   /* the spin was taken from it */
     assert_true(wq_cpubudget_wait(b) == 0.0);
+    assert_true(wq_cpubudget_waited(b) == 0.0);
     wq_cpubudget_destroy(&b);
     assert_null(b);
 }
@@ -73,6 +74,7 @@ static void test_debt_is_waited_off(void **state)
        core: at least debt / 0.01 seconds (less the spin's last moments). */
     assert_true(slept > 0);
     assert_true(slept >= debt / 0.01 - 0.1);
+    assert_true(wq_cpubudget_waited(b) == slept);   /* what it waited is counted */
     assert_true(wq_cpubudget_balance(b) > -0.002);
     wq_cpubudget_destroy(&b);
 }
