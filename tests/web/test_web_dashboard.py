@@ -243,14 +243,19 @@ def ready(d):
         "waited 30 s for the page at %s to be ready (body data-ready)" % d.current_url)
 
 
-def follow(d, how, what):
-    """Click a link or button that loads a new page and wait for that page.
-    click() returns before the navigation starts: waiting on the old document's
-    data-ready would pass at once and read the old page (or a stale one)."""
+def leave(d, how, what):
+    """Click a link or button that loads a new page and wait until the old
+    document is gone. click() returns before the navigation starts: reading
+    the page at once would read the old one (or a stale element of it)."""
     old = d.find_element(By.TAG_NAME, "html")
     d.find_element(how, what).click()
     WebDriverWait(d, 30).until(EC.staleness_of(old),
                                "waited 30 s for a click on %s to load a new page (still at %s)" % (what, d.current_url))
+
+
+def follow(d, how, what):
+    """leave(), then wait for the new page's script (ready)."""
+    leave(d, how, what)
     ready(d)
 
 
@@ -332,9 +337,7 @@ def scenario(env, d):
     assert "/login" in d.current_url
     d.find_element(By.ID, "name").send_keys("prov")
     d.find_element(By.ID, "password").send_keys("wrong password")
-    old = d.find_element(By.TAG_NAME, "html")
-    d.find_element(By.ID, "login").click()
-    WebDriverWait(d, 30).until(EC.staleness_of(old), "waited 30 s for the answer to a wrong password")
+    leave(d, By.ID, "login")   # the login page again (no page script: not ready())
     assert "账号或密码错误" in d.find_element(By.ID, "login-error").text
 
     # -- province: overview = wanqi-query summary, at province and city level
