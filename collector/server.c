@@ -1217,6 +1217,8 @@ s_worker(zsock_t *pipe, void *argp)
         {zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
         {handle, 0, ZMQ_POLLIN, 0},
     };
+    /* A name for top -H, perf and bench/run.py; without one it is "wanqi-collecto". */
+    (void) pthread_setname_np(pthread_self(), "wq-query-work");
     s_worker_nice();
     while (true) {
         if (zmq_poll(items, 2, -1) < 0) {
@@ -1305,6 +1307,7 @@ s_querier(zsock_t *pipe, void *argp)
     }
     zsock_set_linger(backend, 0);
     zsock_set_router_mandatory(backend, 1);
+    (void) pthread_setname_np(pthread_self(), "wq-query");
     for (size_t i = 0; i < self->workers; i++) {
         workers[i] = zactor_new(s_worker, &wargs);
         if (!workers[i]) {
