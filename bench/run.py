@@ -19,9 +19,11 @@ Steps (docs/PERFORMANCE.md explains each):
   2. queries p50/p99 on the big store, idle (bench/query_load: one CURVE connection, a
      query after another, every page fetched); `summary` province and `overdue` city also
      as the same two concurrent loops the drain runs, for as long as a drain lasts;
-  3. a drain of 10 more agents' backlog without queries, then another with query loops
-     running: ingest with queries vs without, and each query's p50/p99 during the drain
-     against the same two loops idle (same mix, same duration, "n" samples each);
+  3. --drain-rounds rounds (default 3) of: a drain of 10 more agents' backlog without
+     queries and another with query loops running (alternating which goes first), then the
+     same loops idle for as long as the drain with them took: ingest with queries vs
+     without, and each query's p50/p99 during the drain against the same loops idle (same
+     mix, same duration); each figure the median of the rounds' own ratios;
   4. on the big store, the collector stopped: `wanqi-collector verify`, and verify against
      scan-decode-aggregate in one process (bench/ceilings verify: wall and CPU time);
      `summary` in-process p50/p99 (bench/query_load --store: the query code on the store,
@@ -39,6 +41,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -233,6 +236,7 @@ class Bench:
         # that it is over, every 0.5 s: each poll is a new wanqi-query process and a CURVE
         # handshake, and polling every 0.1 s took as much CPU as an agent (docs/PERFORMANCE.md).
         env = dict(os.environ, WANQI_LOG="debug")
+        cpu0, idle0, wb0 = thread_cpu(self.procs), machine_idle(), write_bytes(self.col.pid)
         t0 = time.time()
         for a in agents:
             a["proc"] = self.start([self.bin + "/wanqi-agent", "run", "--dir", a["dir"]], a["dir"] + ".log",
@@ -259,6 +263,10 @@ class Bench:
         ends = [acked_at(a["dir"] + ".log", a["last_seq"]) for a in agents]
         if all(ends) and max(ends) > t0:
             dt = max(ends) - t0
+        self.last_cpu = cpu_groups(cpu0, thread_cpu(self.procs))
+        self.last_cpu["machine idle"] = round(machine_idle() - idle0, 2)
+        self.last_cpu["collector bytes written per record"] = round((write_bytes(self.col.pid) - wb0) / max(total, 1))
+        self.last_cpu["wall"] = round(time.time() - t0, 2)
         time.sleep(1.0)
         idle = max(rss_anon(a["proc"].pid) for a in agents)
         for a in agents:
@@ -340,7 +348,9 @@ class Bench:
             stored += n
             if k == bigk:
                 rss_drain, rss_idle = rss, idle
-            self.say("  %d records in %.1f s" % (n, dt))
+            self.figures["drain_%d_agents_cpu_seconds" % k] = self.last_cpu
+            self.say("  %d records in %.1f s; CPU s: %s" % (n, dt, ", ".join(
+                "%s %.1f" % kv for kv in self.last_cpu.items())))
             self.step("drain_%d_agents" % k, t0)
         t0 = time.time()
         if a.big_through_agents:
@@ -399,44 +409,71 @@ class Bench:
             self.say("  idle %s: %s" % (label, idle[label]))
         self.step("queries_idle", t0)
 
-        # 3. drains without and with query loops; the same loops idle, as long as a drain
+        # 3. drains without and with query loops, and the same loops idle for as long as the
+        # drain with them took: --drain-rounds rounds, alternating which drain goes first so
+        # that drift (the store grows, the page cache warms) cancels; each figure is the median
+        # of the rounds' own ratios (one 5 s drain is too short a sample to judge a p99 by).
         k3 = 2 if a.smoke else 10
+        rounds = 1 if a.smoke else max(1, a.drain_rounds)
         mix = [("summary_province", "summary", "level=province"),
                ("overdue_city", "overdue", "area=130100")]
-        t0 = time.time()
-        self.say("drain without queries: %d agents, %d records" % (k3, small))
-        ag = self.make_agents(k3, small)
-        n0, dt0, _, _ = self.drain(ag, "drain without queries")
-        self.step("drain_without_queries", t0)
-        t0 = time.time()
-        self.say("the drain's query loops, idle, %.0f s" % max(dt0, qsec))
-        loops = self.query_loops(mix)
-        time.sleep(max(dt0, qsec))
-        idle_mix = self.stop_loops(loops)
-        self.step("queries_idle_mix", t0)
-        t0 = time.time()
-        self.say("drain with query loops: %d agents, %d records" % (k3, small))
-        ag = self.make_agents(k3, small)
-        loops = self.query_loops(mix)
-        n1, dt1, _, _ = self.drain(ag, "drain with queries")
-        during = self.stop_loops(loops)
-        self.step("drain_with_queries", t0)
-        stored += n0 + n1
-        self.fig("ingest_with_query_loop", round(n1 / dt1), "records/s", round(n0 / dt0), "without queries",
-                 target="≥ 0.9×")
+        per_round = []
+        for r in range(rounds):
+            rr = {}
+            for phase in (("without", "with") if r % 2 == 0 else ("with", "without")):
+                t0 = time.time()
+                self.say("round %d: drain %s query loops: %d agents, %d records" % (r + 1, phase, k3, small))
+                ag = self.make_agents(k3, small)
+                loops = self.query_loops(mix) if phase == "with" else None
+                n, dt, _, _ = self.drain(ag, "drain %s queries" % phase)
+                if loops:
+                    rr["during"] = self.stop_loops(loops)
+                rr[phase] = (n, dt)
+                rr["cpu_" + phase] = self.last_cpu
+                self.say("  %d records in %.1f s; CPU s: %s" % (n, dt, ", ".join(
+                    "%s %.1f" % kv for kv in self.last_cpu.items())))
+                stored += n
+                self.step("drain_%s_queries_%d" % (phase, r + 1), t0)
+            t0 = time.time()
+            secs = max(rr["with"][1], qsec)
+            self.say("round %d: the drain's query loops, idle, %.0f s" % (r + 1, secs))
+            loops = self.query_loops(mix)
+            time.sleep(secs)
+            rr["idle_mix"] = self.stop_loops(loops)
+            self.step("queries_idle_mix_%d" % (r + 1), t0)
+            per_round.append(rr)
+        self.figures["drain_rounds"] = [
+            {"without_per_s": round(rr["without"][0] / rr["without"][1]),
+             "with_per_s": round(rr["with"][0] / rr["with"][1]),
+             "during": rr.get("during", {}), "idle_mix": rr.get("idle_mix", {}),
+             "cpu_seconds_without": rr["cpu_without"], "cpu_seconds_with": rr["cpu_with"]}
+            for rr in per_round]
+        rate_without = statistics.median(rr["without"][0] / rr["without"][1] for rr in per_round)
+        rate_with = statistics.median(rr["with"][0] / rr["with"][1] for rr in per_round)
+        self.fig("ingest_with_query_loop", round(rate_with), "records/s", round(rate_without),
+                 "without queries (medians of %d rounds)" % rounds,
+                 ratio=statistics.median((rr["with"][0] / rr["with"][1]) / (rr["without"][0] / rr["without"][1])
+                                         for rr in per_round), target="≥ 0.9×")
         for label, q in idle.items():
             self.fig("query_%s_idle_p50" % label, q["p50_ms"], "ms", n=q.get("n"))
             self.fig("query_%s_idle_p99" % label, q["p99_ms"], "ms", n=q.get("n"))
-        for label, q in idle_mix.items():
-            self.fig("query_%s_idle_mix_p50" % label, q["p50_ms"], "ms", n=q.get("n"))
-            self.fig("query_%s_idle_mix_p99" % label, q["p99_ms"], "ms", n=q.get("n"))
-        for label, res in during.items():
-            ref = idle_mix.get(label) or idle[label]
-            p99 = res["p99_ms"]
-            self.fig("query_%s_drain_p50" % label, res["p50_ms"], "ms", ref["p50_ms"], "idle p50, same loops",
-                     n=res.get("n"))
-            self.fig("query_%s_drain_p99" % label, p99, "ms", ref["p99_ms"], "idle p99, same loops",
-                     ratio=p99 / ref["p99_ms"], target="≤ 2×", n=res.get("n"))
+        for label, _ in [(m[0], None) for m in mix]:
+            pairs = [(rr["during"][label], rr["idle_mix"][label]) for rr in per_round
+                     if label in rr.get("during", {}) and label in rr.get("idle_mix", {})]
+            if not pairs:
+                continue
+            # n: the fewest samples of a round (a p99 of under 100 is that round's maximum)
+            n_during = min(d.get("n", 0) for d, _ in pairs)
+            n_idle = min(i.get("n", 0) for _, i in pairs)
+            med = lambda key, side: statistics.median(pair[side][key] for pair in pairs)  # noqa: E731
+            self.fig("query_%s_idle_mix_p50" % label, med("p50_ms", 1), "ms", n=n_idle)
+            self.fig("query_%s_idle_mix_p99" % label, med("p99_ms", 1), "ms", n=n_idle)
+            self.fig("query_%s_drain_p50" % label, med("p50_ms", 0), "ms", med("p50_ms", 1),
+                     "idle p50, same loops", n=n_during,
+                     ratio=statistics.median(d["p50_ms"] / i["p50_ms"] for d, i in pairs))
+            self.fig("query_%s_drain_p99" % label, med("p99_ms", 0), "ms", med("p99_ms", 1),
+                     "idle p99, same loops", n=n_during, target="≤ 2×",
+                     ratio=statistics.median(d["p99_ms"] / i["p99_ms"] for d, i in pairs))
         self.collector_stop()
 
         # 4. verify, in-process summaries and their ceilings, on the big store
@@ -449,6 +486,9 @@ class Bench:
         self.fig("events_stored", vf["events"], "events")
         self.fig("verify_seconds", round(vt, 2), "s", vf["scan_seconds"], "scan-decode-aggregate",
                  ratio=vt / max(vf["scan_seconds"], 1e-6), target="≤ 2 s at 10^6")
+        # The store holds more than 10^6 events by now (the drains add theirs); verify's work
+        # is linear in the events, so the target is also read per 10^6.
+        self.fig("verify_seconds_per_million", round(vt * 1e6 / vf["events"], 2), "s", target="≤ 2 s at 10^6")
         self.fig("verify_inprocess_seconds", vf["seconds"], "s", vf["scan_seconds"],
                  "scan-decode-aggregate, s", ratio=vf["ratio"], target="≤ 2 s at 10^6")
         self.fig("verify_inprocess_cpu_seconds", vf["cpu_seconds"], "s CPU", vf["scan_cpu_seconds"],
@@ -550,6 +590,76 @@ class Bench:
             print("\nJSON: %s" % self.args.json)
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu(procs):
+    """CPU seconds (user + system) of every thread of the live processes procs, as
+    {(pid, tid): (program, thread name, seconds)}: read from /proc/PID/task/TID/stat."""
+    out = {}
+    for p in procs:
+        if p.poll() is not None:
+            continue
+        prog = os.path.basename(str(p.args[0]))
+        try:
+            tids = os.listdir("/proc/%d/task" % p.pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open("/proc/%d/task/%s/stat" % (p.pid, tid)) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            name = st[st.index("(") + 1:st.rindex(")")]
+            fields = st[st.rindex(")") + 2:].split()
+            out[(p.pid, int(tid))] = (prog, name, (int(fields[11]) + int(fields[12])) / CLK_TCK,
+                                      int(fields[12]) / CLK_TCK)
+    return out
+
+
+def write_bytes(pid):
+    """Bytes the process has caused to be written to storage (/proc/PID/io), 0 if unknown."""
+    try:
+        with open("/proc/%d/io" % pid) as f:
+            for line in f:
+                if line.startswith("write_bytes:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def machine_idle():
+    """Seconds the machine's CPUs have been idle (idle + iowait, all CPUs), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return (int(fields[4]) + int(fields[5])) / CLK_TCK
+
+
+def cpu_groups(before, after):
+    """Who used the CPU between two thread_cpu snapshots: seconds by group (the collector's
+    main thread is its ingest thread; its other threads by name; agents and query clients
+    together), largest first. Threads that ended between the two are not counted."""
+    groups = {}
+    for key, (prog, name, sec, sys_sec) in after.items():
+        pid, tid = key
+        used = sec - before.get(key, (prog, name, 0.0, 0.0))[2]
+        if prog == "wanqi-collector" and pid == tid:
+            # the kernel's share: pwrite and fdatasync of the pages each commit dirtied
+            groups["collector ingest thread, in the kernel"] = sys_sec - before.get(key, (0, 0, 0.0, 0.0))[3]
+        if prog == "wanqi-collector":
+            g = "collector ingest thread" if pid == tid else "collector " + name
+        elif prog == "wanqi-agent":
+            g = "agents"
+        elif prog == "query_load":
+            g = "query clients (bench)"
+        else:
+            g = prog
+        groups[g] = groups.get(g, 0.0) + used
+    return dict(sorted(((g, round(v, 2)) for g, v in groups.items()), key=lambda kv: -kv[1]))
+
+
 def acked_at(log, last_seq):
     """Time (epoch s) of the agent's first ACK covering last_seq, from its debug log, or None.
     Log times are China Standard Time (UTC+8), to the millisecond."""
@@ -601,6 +711,9 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--query-seconds", type=int, default=10,
                     help="seconds of each idle query loop (default 10; `overdue` at 10^6 takes 0.2-1 s a query)")
+    ap.add_argument("--drain-rounds", type=int, default=3,
+                    help="rounds of the two drains (without and with query loops, alternating "
+                         "order) and the loops idle; figures are medians of the rounds (default 3)")
     ap.add_argument("--big-through-agents", action="store_true",
                     help="fill the big store through 50 real agents (--events records), as the end-to-end "
                          "50-agent figure, instead of --small records through them and the rest in-process")
