@@ -710,16 +710,21 @@ s_cmd_peers(int argc, char **argv)
         s_print_err("peers", &err);
         goto done;
     }
+    /* CSV and JSON keep the English keys (scripts read them); the table is
+       read by people: in Chinese under a Chinese locale. */
     static const char *const cols[] = {"kind", "id", "county", "county_name", "key", "line"};
-    t = wq_table_new(6, cols);
+    static const char *const cols_zh[] = {"类别", "编号", "区县代码", "区县", "公钥", "行号"};
+    bool zh = format == WQ_FORMAT_TABLE && wq_i18n_chinese();
+    t = wq_table_new(6, zh ? cols_zh : cols);
     if (!t)
         goto oom;
     for (size_t i = 0; i < wq_peers_count(peers); i++) {
         const wq_peer_t *p = wq_peers_at(peers, i);
         const wq_division_t *d = p->county[0] ? wq_division_find(p->county) : NULL;
+        const char *kind = p->kind == WQ_PEER_AGENT ? (zh ? "终端" : "agent") : (zh ? "查询客户端" : "client");
         size_t r;
         if (wq_table_add_row(t, &r) != WQ_OK
-            || wq_table_set_str(t, r, 0, p->kind == WQ_PEER_AGENT ? "agent" : "client") != WQ_OK
+            || wq_table_set_str(t, r, 0, kind) != WQ_OK
             || wq_table_set_str(t, r, 1, p->id) != WQ_OK
             || wq_table_set_str(t, r, 2, p->county[0] ? p->county : NULL) != WQ_OK
             || wq_table_set_str(t, r, 3, d ? d->name : NULL) != WQ_OK

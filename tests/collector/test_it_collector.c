@@ -658,6 +658,25 @@ test_commands(void **state)
     assert_int_equal(it_rows_where(&prow, "kind", "client", NULL), 1);
     it_rows_free(&prow);
     free(out);
+    /* Its table is read by people: Chinese under a Chinese locale, the keys under C. */
+    char *ptable[] = {(char *) bin, "peers", "--dir", env.cdir, NULL};
+    char *zh_env[] = {"LANG=zh_CN.UTF-8", "LC_ALL=", "LANGUAGE=", "LC_MESSAGES=", NULL};
+    char *c_env[] = {"LANG=C.UTF-8", "LC_ALL=", "LANGUAGE=", "LC_MESSAGES=", NULL};
+    assert_int_equal(ts_run(ptable, NULL, &out, NULL, 60000, zh_env), 0);
+    char *phead = s_first_line(out);
+    if (s_has_key_word(phead) || !strstr(phead, "类别") || !strstr(phead, "公钥"))
+        fail_msg("wanqi-collector peers under zh_CN: header not in Chinese: %s", phead);
+    assert_non_null(strstr(out, "终端"));
+    assert_non_null(strstr(out, "查询客户端"));
+    assert_non_null(strstr(out, "邢台县"));
+    free(phead);
+    free(out);
+    assert_int_equal(ts_run(ptable, NULL, &out, NULL, 60000, c_env), 0);
+    phead = s_first_line(out);
+    assert_non_null(strstr(phead, "kind"));
+    assert_null(strstr(out, "终端"));
+    free(phead);
+    free(out);
     /* --help everywhere. */
     char *help1[] = {(char *) bin, "--help", NULL};
     char *help2[] = {(char *) bin, "run", "--help", NULL};
