@@ -32,6 +32,9 @@ Steps (docs/PERFORMANCE.md explains each):
      SQLite (bench/ceilings);
   6. agents' RssAnon (private memory) while draining and idle after.
 Every row carries the 1-minute load average when it was measured, and the issue's target.
+Every drain also prints who used the CPU while it ran (the collector's ingest thread and its
+kernel share, its query threads, the agents, the suite's query clients, the machine's idle time)
+and the bytes the collector wrote per record (`wchar`); both are in the JSON.
 """
 import argparse
 import calendar
@@ -619,11 +622,14 @@ def thread_cpu(procs):
 
 
 def write_bytes(pid):
-    """Bytes the process has caused to be written to storage (/proc/PID/io), 0 if unknown."""
+    """Bytes the process has passed to write(2) and pwrite(2) (/proc/PID/io wchar: for the
+    collector, LMDB's dirty pages and meta pages at each commit), 0 if unknown. Not
+    write_bytes, which the kernel counts when a page is dirtied and which read 5x the
+    bytes that reached the disk here (/sys/block/*/stat)."""
     try:
         with open("/proc/%d/io" % pid) as f:
             for line in f:
-                if line.startswith("write_bytes:"):
+                if line.startswith("wchar:"):
                     return int(line.split()[1])
     except OSError:
         pass
