@@ -460,7 +460,7 @@ class Bench:
         for label, q in idle.items():
             self.fig("query_%s_idle_p50" % label, q["p50_ms"], "ms", n=q.get("n"))
             self.fig("query_%s_idle_p99" % label, q["p99_ms"], "ms", n=q.get("n"))
-        for label, _ in [(m[0], None) for m in mix]:
+        for label in (m[0] for m in mix):
             pairs = [(rr["during"][label], rr["idle_mix"][label]) for rr in per_round
                      if label in rr.get("during", {}) and label in rr.get("idle_mix", {})]
             if not pairs:
@@ -468,7 +468,10 @@ class Bench:
             # n: the fewest samples of a round (a p99 of under 100 is that round's maximum)
             n_during = min(d.get("n", 0) for d, _ in pairs)
             n_idle = min(i.get("n", 0) for _, i in pairs)
-            med = lambda key, side: statistics.median(pair[side][key] for pair in pairs)  # noqa: E731
+
+            def med(key, side, pairs=pairs):
+                """The median over the rounds of key in the drain's (side 0) or idle's (1) result."""
+                return statistics.median(pair[side][key] for pair in pairs)
             self.fig("query_%s_idle_mix_p50" % label, med("p50_ms", 1), "ms", n=n_idle)
             self.fig("query_%s_idle_mix_p99" % label, med("p99_ms", 1), "ms", n=n_idle)
             self.fig("query_%s_drain_p50" % label, med("p50_ms", 0), "ms", med("p50_ms", 1),
