@@ -34,8 +34,8 @@ from wqproc import Guard, free_port  # noqa: E402
 import openpyxl  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,  # noqa: E402
+                                        WebDriverException)
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 BIN = os.environ.get("WANQI_BIN_DIR") or sys.exit("WANQI_BIN_DIR is not set (run through ctest)")
@@ -249,8 +249,24 @@ def leave(d, how, what):
     the page at once would read the old one (or a stale element of it)."""
     old = d.find_element(By.TAG_NAME, "html")
     d.find_element(how, what).click()
-    WebDriverWait(d, 30).until(EC.staleness_of(old),
+    WebDriverWait(d, 30).until(lambda x: gone(old),
                                "waited 30 s for a click on %s to load a new page (still at %s)" % (what, d.current_url))
+
+
+def gone(element):
+    """True once element's document has been replaced. ChromeDriver says so with a
+    StaleElementReferenceException, or (chromium 156, caught mid-navigation) with a plain
+    WebDriverException "Node with given id does not belong to the document": both mean gone
+    (EC.staleness_of knows only the first). Any other error is raised."""
+    try:
+        element.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as e:
+        if "does not belong to the document" in str(e):
+            return True
+        raise
 
 
 def follow(d, how, what):
