@@ -221,11 +221,6 @@ PHASES_ZH = {"syncing": "同步中", "collector killed": "省平台已强制停�
              "collector back": "省平台已恢复"}
 
 
-def pad(text, cols):
-    """text padded with spaces to cols terminal columns (a CJK character takes two)."""
-    return text + " " * max(0, cols - width(text))
-
-
 def cmd_progress(args):
     demo = args[0]
     phase = args[1] if len(args) > 1 else ""
@@ -247,17 +242,12 @@ def cmd_progress(args):
         elif (st.get("last_seq") or 0) > ack:
             behind.append("%s:%d" % (a["code"], (st.get("last_seq") or 0) - ack))
     pct = 100.0 * acked / total if total else 100.0
-    if chinese():
-        line = "已确认 %5d/%d 条（%5.1f%%），已录入 %d 条，%2d/%d 个区县已同步" % (
-            acked, total, pct, recorded, synced, len(agents))
-        if behind and len(behind) <= 6:
-            line += "；待发送：" + " ".join(behind)
-        phase = PHASES_ZH.get(phase, phase)
-    else:
-        line = "acknowledged %5d/%d records (%5.1f%%), recorded %d, %2d/%d counties synced" % (
-            acked, total, pct, recorded, synced, len(agents))
-        if behind and len(behind) <= 6:
-            line += "; queued: " + " ".join(behind)
+    line = tr("acknowledged %5d/%d records (%5.1f%%), recorded %d, %2d/%d counties synced",
+              "已确认 %5d/%d 条（%5.1f%%），已录入 %d 条，%2d/%d 个区县已同步") % (
+        acked, total, pct, recorded, synced, len(agents))
+    if behind and len(behind) <= 6:
+        line += tr("; queued: ", "；待发送：") + " ".join(behind)
+    phase = tr(phase, PHASES_ZH.get(phase, phase))
     print(("%s " % pad(phase, 22) if phase else "") + line)
     sys.exit(0 if synced == len(agents) else 1)
 
@@ -271,6 +261,13 @@ def width(s):
             continue
         w += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
     return w
+
+
+def pad(text, cols, right=False):
+    """text padded with spaces to cols terminal columns (a CJK character takes two), on the
+    left when right-aligned."""
+    fill = " " * max(0, cols - width(text))
+    return fill + text if right else text + fill
 
 
 def cell(v):
@@ -288,6 +285,11 @@ def chinese():
         if v:
             return v.startswith("zh")
     return False
+
+
+def tr(english, chinese_text):
+    """The text in the reader's language (scripts/demo's tr_)."""
+    return chinese_text if chinese() else english
 
 
 # The demo's tables in the reader's language: the same Chinese headers as
@@ -316,8 +318,7 @@ def render(rows, cols, heads, out=sys.stdout):
     for n, row in enumerate(table):
         parts = []
         for i, v in enumerate(row):
-            pad = " " * (widths[i] - width(v))
-            parts.append(pad + v if numeric[i] else v + pad)
+            parts.append(pad(v, widths[i], right=bool(numeric[i])))
         out.write("  ".join(parts).rstrip() + "\n")
         if n == 0:
             out.write("  ".join("-" * w for w in widths) + "\n")
@@ -469,8 +470,8 @@ def cmd_check(args):
             if lvl == level and code not in seen:
                 problems.append("summary --level %s has no row for %s" % (level, label))
     for col in sorted(unknown_cols):
-        notes.append(("列 %s 不在生成数据的统计中：未比对" if chinese() else
-                      "column %s is not predicted by the generator's stats: not compared") % col)
+        notes.append(tr("column %s is not predicted by the generator's stats: not compared",
+                        "列 %s 不在生成数据的统计中：未比对") % col)
 
     # 2. The collector's streams (agents) against the campaign sizes.
     streams = load_json(demo, "agents.json")
@@ -543,31 +544,24 @@ def cmd_check(args):
                         "recorded %d lines for it" % (code, len(case), len(set(ids)), want_rows))
 
     for n in notes:
-        print(("  说明：" if chinese() else "  note: ") + n)
+        print(tr("  note: ", "  说明：") + n)
     if problems:
         for p in problems:
             print("  DIFFERENCE: " + p)
         print("check: %d difference(s)" % len(problems))
         sys.exit(1)
-    if chinese():
-        # verify's line was asked for in English (it is parsed above); its figures are m's.
-        print("  汇总：%d 行地区 × %d 列，与生成数据的数字一致（区县、市、省）"
-              % (nrows, len(checked_cols) + 1))
-        print("  数据流：%d 个采集端，每个的最高序号 = 已存储 = 生成的记录数，0 条隔离，0 条待发送"
-              % len(agents))
-        print("  采集端：发件箱全部已确认，无排队、跳过或隔离的记录")
-        print("  verify：%s 条事件，%s 条隔离，%s 个数据流，视图与重算结果一致" % m.groups())
-        print("  一企一册 %s：%d 条事件，每条一次" % (code, len(case)))
-        print("核对：生成的 %d 条记录每条恰好计入一次" % total_records)
-        return
-    print("  summary: %d area rows x %d columns equal to the generator's figures "
-          "(county, city, province)" % (nrows, len(checked_cols) + 1))
-    print("  streams: %d agents, each hwm = stored = records generated, 0 quarantined, "
-          "0 backlog" % len(agents))
-    print("  agents:  every outbox fully acknowledged, nothing queued, skipped or quarantined")
-    print("  verify:  %s" % vtext.strip().splitlines()[-1])
-    print("  case file %s: %d events, each once" % (code, len(case)))
-    print("check: every one of the %d generated records is counted exactly once" % total_records)
+    print(tr("  summary: %d area rows x %d columns equal to the generator's figures (county, city, province)",
+             "  汇总：%d 行地区 × %d 列，与生成数据的数字一致（区县、市、省）") % (nrows, len(checked_cols) + 1))
+    print(tr("  streams: %d agents, each hwm = stored = records generated, 0 quarantined, 0 backlog",
+             "  数据流：%d 个采集端，每个的最高序号 = 已存储 = 生成的记录数，0 条隔离，0 条待发送") % len(agents))
+    print(tr("  agents:  every outbox fully acknowledged, nothing queued, skipped or quarantined",
+             "  采集端：发件箱全部已确认，无排队、跳过或隔离的记录"))
+    # verify's line was asked for in English (it is parsed above): the Chinese one from m's figures.
+    print(tr("  verify:  %s" % vtext.strip().splitlines()[-1],
+             "  verify：%s 条事件，%s 条隔离，%s 个数据流，视图与重算结果一致" % m.groups()))
+    print(tr("  case file %s: %d events, each once", "  一企一册 %s：%d 条事件，每条一次") % (code, len(case)))
+    print(tr("check: every one of the %d generated records is counted exactly once",
+             "核对：生成的 %d 条记录每条恰好计入一次") % total_records)
 
 
 ROLE_TEXT = {"good": "good link, always on", "slow": "64 kbit/s, 150 ms, resets",
