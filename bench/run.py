@@ -600,8 +600,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def thread_cpu(procs):
-    """CPU seconds (user + system) of every thread of the live processes procs, as
-    {(pid, tid): (program, thread name, seconds)}: read from /proc/PID/task/TID/stat."""
+    """CPU seconds of every thread of the live processes procs, as {(pid, tid): (program,
+    thread name, user + system seconds, system seconds)}: from /proc/PID/task/TID/stat."""
     out = {}
     for p in procs:
         if p.poll() is not None:
@@ -624,19 +624,25 @@ def thread_cpu(procs):
     return out
 
 
+def proc_field(path, key):
+    """The number after "key:" in a /proc file of "key: value" lines (status, io), 0 if the
+    file or the key is not there (a process that has ended)."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def write_bytes(pid):
     """Bytes the process has passed to write(2) and pwrite(2) (/proc/PID/io wchar: for the
     collector, LMDB's dirty pages and meta pages at each commit), 0 if unknown. Not
     write_bytes, which the kernel counts when a page is dirtied and which read 5x the
     bytes that reached the disk here (/sys/block/*/stat)."""
-    try:
-        with open("/proc/%d/io" % pid) as f:
-            for line in f:
-                if line.startswith("wchar:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return proc_field("/proc/%d/io" % pid, "wchar")
 
 
 def machine_idle():
@@ -653,10 +659,11 @@ def cpu_groups(before, after):
     groups = {}
     for key, (prog, name, sec, sys_sec) in after.items():
         pid, tid = key
-        used = sec - before.get(key, (prog, name, 0.0, 0.0))[2]
+        _, _, sec0, sys0 = before.get(key, (prog, name, 0.0, 0.0))   # a thread started since: all of it
+        used = sec - sec0
         if prog == "wanqi-collector" and pid == tid:
             # the kernel's share: pwrite and fdatasync of the pages each commit dirtied
-            groups["collector ingest thread, in the kernel"] = sys_sec - before.get(key, (0, 0, 0.0, 0.0))[3]
+            groups["collector ingest thread, in the kernel"] = sys_sec - sys0
         if prog == "wanqi-collector":
             g = "collector ingest thread" if pid == tid else "collector " + name
         elif prog == "wanqi-agent":
@@ -691,14 +698,8 @@ def acked_at(log, last_seq):
 
 
 def rss_anon(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    """The process's private resident memory, kB (0 if it has ended)."""
+    return proc_field("/proc/%d/status" % pid, "RssAnon")
 
 
 def fmt(v):
